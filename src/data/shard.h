@@ -1,0 +1,51 @@
+// Token shards in llm.c's format: a 256 x int32 header (magic 20240520, version, token count),
+// then the tokens: uint16 (version 1) or uint32 (version 7, when the vocabulary exceeds 65536).
+// Read through a memory map, so a training run never loads a corpus into memory.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/io.h"
+
+namespace structlm::data {
+
+constexpr std::int32_t kShardMagic = 20240520;
+
+// Atomic write; picks uint16 when every id fits (vocab_size <= 65536), else uint32.
+void write_shard(const std::string& path, const std::vector<std::uint32_t>& tokens, std::size_t vocab_size);
+
+class Shard {
+ public:
+  explicit Shard(const std::string& path);  // validates magic, version, count vs file size
+  std::size_t size() const { return count_; }
+  std::uint32_t operator[](std::size_t i) const;
+  // Copies tokens [start, start + n) into out as int64 (what torch embeddings take).
+  void read(std::size_t start, std::size_t n, std::int64_t* out) const;
+  int bytes_per_token() const { return width_; }
+  const std::string& path() const { return file_.path(); }
+
+ private:
+  MappedFile file_;
+  std::size_t count_ = 0;
+  int width_ = 2;
+};
+
+// Training batches: B windows of T+1 tokens at offsets drawn from a stream that depends only on
+// (seed, step), so a resumed run sees exactly the batches an uninterrupted one would.
+// Sequential windows for evaluation.
+class TokenStream {
+ public:
+  explicit TokenStream(const std::vector<std::string>& shard_paths);
+  std::size_t size() const;  // total tokens
+  // out: B * (T + 1) tokens, row-major. Throws if the data has fewer than T + 1 tokens.
+  void random_batch(std::uint64_t seed, std::int64_t step, int B, int T, std::int64_t* out) const;
+  // Tokens [start, start + n) across shard boundaries.
+  void read(std::size_t start, std::size_t n, std::int64_t* out) const;
+
+ private:
+  std::vector<Shard> shards_;
+  std::vector<std::size_t> offsets_;  // prefix sums of shard sizes
+};
+
+}  // namespace structlm::data

@@ -1,0 +1,28 @@
+// Held-out evaluation: mean loss, perplexity and bits per byte. Bits per byte divide the total
+// loss (in bits) by the UTF-8 bytes the scored tokens decode to, so models with different
+// tokenizers compare. A classical compressor (xz -9, through liblzma) gives the floor to beat.
+#pragma once
+#include <string>
+
+#include "data/shard.h"
+#include "model/gpt.h"
+#include "text/tokenizer.h"
+
+namespace structlm::eval {
+
+struct EvalResult {
+  double loss = 0;  // mean nats per token
+  double perplexity = 0;
+  double bits_per_byte = 0;
+  std::size_t tokens = 0, bytes = 0;
+};
+
+// Scores every token of `stream` after the first, in non-overlapping windows of the model's
+// context (each window's first token is context only). `max_tokens` > 0 caps the work.
+EvalResult evaluate(model::GPT& model, const data::TokenStream& stream, const text::Tokenizer& tok,
+                    std::size_t max_tokens = 0, int batch_size = 8);
+
+// 8 * |xz -9 (text)| / |text|.
+double xz_bits_per_byte(const std::string& text);
+
+}  // namespace structlm::eval

@@ -1,0 +1,81 @@
+// A GPT-2-style decoder: learned positions, pre-LayerNorm blocks, GELU (tanh), causal
+// self-attention, tied or untied output. Parameter names follow nanoGPT/HF GPT-2
+// (wte, wpe, h.N.ln_1, h.N.attn.c_attn, h.N.attn.c_proj, h.N.ln_2, h.N.mlp.c_fc, h.N.mlp.c_proj,
+// ln_f, lm_head) with torch's Linear layout [out, in].
+// Extension points for CSTDE (METHODS.md §1): attention takes an optional additive logit bias
+// computed once per layer, and the embedding table can be initialised from outside.
+#pragma once
+#include <torch/torch.h>
+
+#include "model/config.h"
+
+namespace structlm::model {
+
+// Per-layer keys and values of the positions seen so far, for incremental decoding.
+struct KVCache {
+  std::vector<torch::Tensor> k, v;  // per layer: [B, n_head, t, head_dim]
+  std::int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
+  void clear() { k.clear(); v.clear(); }
+};
+
+class CausalSelfAttentionImpl : public torch::nn::Module {
+ public:
+  explicit CausalSelfAttentionImpl(const GPTConfig& c);
+  // x: [B, T, C]. `cache`/`layer` for incremental decoding (positions continue after cache).
+  torch::Tensor forward(const torch::Tensor& x, KVCache* cache = nullptr, int layer = 0);
+  torch::nn::Linear c_attn{nullptr}, c_proj{nullptr};
+  torch::nn::Dropout attn_dropout{nullptr}, resid_dropout{nullptr};
+  std::int64_t n_head, n_embd;
+};
+TORCH_MODULE(CausalSelfAttention);
+
+class MLPImpl : public torch::nn::Module {
+ public:
+  explicit MLPImpl(const GPTConfig& c);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear c_fc{nullptr}, c_proj{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(MLP);
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  explicit BlockImpl(const GPTConfig& c);
+  torch::Tensor forward(const torch::Tensor& x, KVCache* cache = nullptr, int layer = 0);
+  torch::nn::LayerNorm ln_1{nullptr}, ln_2{nullptr};
+  CausalSelfAttention attn{nullptr};
+  MLP mlp{nullptr};
+};
+TORCH_MODULE(Block);
+
+class GPTImpl : public torch::nn::Module {
+ public:
+  explicit GPTImpl(const GPTConfig& c);
+  // idx: [B, T] int64 -> logits [B, T, V]. With a cache, idx holds only the new positions.
+  torch::Tensor forward(const torch::Tensor& idx, KVCache* cache = nullptr);
+  // Mean cross-entropy of next-token prediction (targets [B, T]).
+  torch::Tensor loss(const torch::Tensor& idx, const torch::Tensor& targets);
+  torch::Tensor output_weight();  // lm_head weight, or wte's when tied
+
+  // Parameters that get weight decay (matrices of Linear layers and embeddings) and those that
+  // do not (biases, LayerNorm), for AdamW's two groups. Disjoint, together all parameters.
+  std::vector<torch::Tensor> decay_params();
+  std::vector<torch::Tensor> no_decay_params();
+  std::int64_t num_params();  // counts a tied matrix once
+  const GPTConfig& config() const { return cfg; }
+
+  GPTConfig cfg;
+  torch::nn::Embedding wte{nullptr}, wpe{nullptr};
+  torch::nn::Dropout drop{nullptr};
+  torch::nn::ModuleList h{nullptr};
+  std::vector<Block> blocks;  // the same modules as h, typed
+  torch::nn::LayerNorm ln_f{nullptr};
+  torch::nn::Linear lm_head{nullptr};  // only when !tied
+};
+TORCH_MODULE(GPT);
+
+// GPT-2's initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2 * n_layer),
+// zero biases, unit LayerNorm. Deterministic given torch's seed.
+void init_gpt2_weights(GPT& model);
+
+}  // namespace structlm::model

