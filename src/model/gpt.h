@@ -77,5 +77,6 @@ TORCH_MODULE(GPT);
 // GPT-2's initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2 * n_layer),
 // zero biases, unit LayerNorm. Deterministic given torch's seed.
 void init_gpt2_weights(GPT& model);
+void init_gpt2_weights(GPTImpl& model);
 
 }  // namespace structlm::model

@@ -1,0 +1,176 @@
+#include "model/gpt.h"
+
+#include <torch/version.h>
+
+#include <cmath>
+
+namespace structlm::model {
+
+namespace F = torch::nn::functional;
+
+// ---- attention -------------------------------------------------------------------------------
+
+CausalSelfAttentionImpl::CausalSelfAttentionImpl(const GPTConfig& c) : n_head(c.n_head), n_embd(c.n_embd) {
+  // q, k, v in one matmul (as GPT-2), then the output projection back into the residual stream.
+  c_attn = register_module("c_attn", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, 3 * c.n_embd).bias(c.bias)));
+  c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, c.n_embd).bias(c.bias)));
+  attn_dropout = register_module("attn_dropout", torch::nn::Dropout(c.dropout));
+  resid_dropout = register_module("resid_dropout", torch::nn::Dropout(c.dropout));
+}
+
+torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* cache, int layer) {
+  const auto B = x.size(0), T = x.size(1), hd = n_embd / n_head;
+  auto qkv = c_attn(x).split(n_embd, /*dim=*/2);
+  auto heads = [&](const torch::Tensor& t) { return t.view({B, T, n_head, hd}).transpose(1, 2); };
+  auto q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);  // [B, nh, T, hd]
+
+  std::int64_t past = 0;
+  if (cache) {
+    if ((int)cache->k.size() <= layer) {
+      cache->k.resize(layer + 1);
+      cache->v.resize(layer + 1);
+    }
+    if (cache->k[layer].defined()) {
+      past = cache->k[layer].size(2);
+      k = torch::cat({cache->k[layer], k}, 2);
+      v = torch::cat({cache->v[layer], v}, 2);
+    }
+    cache->k[layer] = k;
+    cache->v[layer] = v;
+  }
+  const auto Tk = k.size(2);
+
+  torch::Tensor y;
+#if TORCH_VERSION_MAJOR >= 2
+  // Fused attention (flash / memory-efficient kernels on CUDA). is_causal aligns the mask to the
+  // top-left corner, which is right when there is no past; a single new token sees everything.
+  if (past == 0 || T == 1) {
+    double p = is_training() ? attn_dropout->options.p() : 0.0;
+    y = at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/past == 0 && T > 1);
+  }
+#endif
+  if (!y.defined()) {
+    auto att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(hd)));  // [B, nh, T, Tk]
+    if (T > 1) {
+      // Query i (absolute position past + i) sees keys 0 .. past + i.
+      auto mask = torch::ones({T, Tk}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).tril(past);
+      att = att.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
+    }
+    att = attn_dropout(torch::softmax(att, -1));
+    y = torch::matmul(att, v);
+  }
+  y = y.transpose(1, 2).contiguous().view({B, T, n_embd});
+  return resid_dropout(c_proj(y));
+}
+
+// ---- MLP and block ---------------------------------------------------------------------------
+
+MLPImpl::MLPImpl(const GPTConfig& c) {
+  c_fc = register_module("c_fc", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, 4 * c.n_embd).bias(c.bias)));
+  c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(4 * c.n_embd, c.n_embd).bias(c.bias)));
+  dropout = register_module("dropout", torch::nn::Dropout(c.dropout));
+}
+
+torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
+  return dropout(c_proj(torch::gelu(c_fc(x), "tanh")));  // GPT-2 uses the tanh approximation
+}
+
+static torch::nn::LayerNorm layer_norm(const GPTConfig& c) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.n_embd}).elementwise_affine(true).eps(1e-5));
+}
+
+BlockImpl::BlockImpl(const GPTConfig& c) {
+  ln_1 = register_module("ln_1", layer_norm(c));
+  attn = register_module("attn", CausalSelfAttention(c));
+  ln_2 = register_module("ln_2", layer_norm(c));
+  mlp = register_module("mlp", MLP(c));
+  if (!c.bias) {
+    // torch's LayerNorm always has a bias; without biases it is frozen at zero and not a parameter.
+    ln_1->bias.set_requires_grad(false);
+    ln_2->bias.set_requires_grad(false);
+  }
+}
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, KVCache* cache, int layer) {
+  auto h = x + attn(ln_1(x), cache, layer);  // pre-LayerNorm residual blocks
+  return h + mlp(ln_2(h));
+}
+
+// ---- the model -------------------------------------------------------------------------------
+
+GPTImpl::GPTImpl(const GPTConfig& c) : cfg(c) {
+  wte = register_module("wte", torch::nn::Embedding(c.vocab_size, c.n_embd));
+  wpe = register_module("wpe", torch::nn::Embedding(c.block_size, c.n_embd));
+  drop = register_module("drop", torch::nn::Dropout(c.dropout));
+  h = register_module("h", torch::nn::ModuleList());
+  for (std::int64_t i = 0; i < c.n_layer; ++i) {
+    blocks.push_back(Block(c));
+    h->push_back(blocks.back());
+  }
+  ln_f = register_module("ln_f", layer_norm(c));
+  if (!c.bias) ln_f->bias.set_requires_grad(false);
+  if (!c.tied)
+    lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, c.vocab_size).bias(false)));
+  init_gpt2_weights(*this);
+}
+
+torch::Tensor GPTImpl::output_weight() { return cfg.tied ? wte->weight : lm_head->weight; }
+
+torch::Tensor GPTImpl::forward(const torch::Tensor& idx, KVCache* cache) {
+  const auto T = idx.size(1);
+  const std::int64_t past = cache ? cache->length() : 0;
+  TORCH_CHECK(past + T <= cfg.block_size, "sequence of ", past + T, " tokens exceeds block_size ", cfg.block_size);
+  auto pos = torch::arange(past, past + T, torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
+  auto x = drop(wte(idx) + wpe(pos));
+  for (std::size_t l = 0; l < blocks.size(); ++l) x = blocks[l](x, cache, (int)l);
+  return F::linear(ln_f(x), output_weight());
+}
+
+torch::Tensor GPTImpl::loss(const torch::Tensor& idx, const torch::Tensor& targets) {
+  auto logits = forward(idx);
+  return F::cross_entropy(logits.view({-1, logits.size(-1)}), targets.reshape({-1}));
+}
+
+std::vector<torch::Tensor> GPTImpl::decay_params() {
+  std::vector<torch::Tensor> out;
+  for (auto& p : parameters())
+    if (p.requires_grad() && p.dim() >= 2) out.push_back(p);
+  return out;
+}
+
+std::vector<torch::Tensor> GPTImpl::no_decay_params() {
+  std::vector<torch::Tensor> out;
+  for (auto& p : parameters())
+    if (p.requires_grad() && p.dim() < 2) out.push_back(p);
+  return out;
+}
+
+std::int64_t GPTImpl::num_params() {
+  std::int64_t n = 0;
+  for (auto& p : parameters())
+    if (p.requires_grad()) n += p.numel();
+  return n;
+}
+
+void init_gpt2_weights(GPTImpl& m) {
+  torch::NoGradGuard no_grad;
+  const double std = 0.02, proj_std = 0.02 / std::sqrt(2.0 * m.cfg.n_layer);
+  for (auto& item : m.named_parameters()) {
+    const std::string& name = item.key();
+    auto& p = item.value();
+    if (p.dim() >= 2) {
+      // Residual projections are scaled down so the residual stream's variance does not grow
+      // with depth (GPT-2 paper, §2.3).
+      bool residual = name.size() > 13 && name.compare(name.size() - 13, 13, "c_proj.weight") == 0;
+      p.normal_(0.0, residual ? proj_std : std);
+    } else if (name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0) {
+      p.fill_(1.0);  // LayerNorm gain
+    } else {
+      p.zero_();  // biases (LayerNorm's too: frozen at zero when bias = false)
+    }
+  }
+}
+
+void init_gpt2_weights(GPT& model) { init_gpt2_weights(*model); }
+
+}  // namespace structlm::model
