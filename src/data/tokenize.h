@@ -1,7 +1,11 @@
 // From split text to shards: every document is encoded, prefixed with <|endoftext|> (as GPT-2
 // and llm.c do), and the split is written as one shard (DIR/<split>.bin). Parallel over documents.
 #pragma once
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "data/split.h"
 #include "text/tokenizer.h"
@@ -14,5 +18,11 @@ struct ShardStats {
 
 ShardStats tokenize_to_shard(const std::vector<Document>& docs, const text::Tokenizer& tok,
                              const std::string& path);
+
+// The same with any encoder (called from several threads at once, so it must be thread-safe):
+// what the above runs, and what tests use without a trained tokenizer. threads = 0: all cores.
+using EncodeFn = std::function<std::vector<std::uint32_t>(std::string_view)>;
+ShardStats tokenize_to_shard(const std::vector<Document>& docs, const EncodeFn& encode, std::uint32_t eot,
+                             std::size_t vocab_size, const std::string& path, int threads = 0);
 
 }  // namespace structlm::data

@@ -1,0 +1,51 @@
+// Several shards read as one token sequence, and the (seed, step)-determined training batches.
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "data/shard.h"
+
+namespace structlm::data {
+
+TokenStream::TokenStream(const std::vector<std::string>& shard_paths) {
+  if (shard_paths.empty()) fail("token stream", "no shard files given");
+  offsets_.push_back(0);
+  for (const auto& p : shard_paths) {
+    shards_.emplace_back(p);
+    offsets_.push_back(offsets_.back() + shards_.back().size());
+  }
+}
+
+std::size_t TokenStream::size() const { return offsets_.back(); }
+
+void TokenStream::read(std::size_t start, std::size_t n, std::int64_t* out) const {
+  if (start > size() || n > size() - start)
+    fail(shards_.front().path(), "read of tokens [" + std::to_string(start) + ", " + std::to_string(start + n) +
+                                     ") past the end of the stream (" + std::to_string(size()) + " tokens)");
+  // First shard holding `start`: the last offset <= start (empty shards are skipped naturally).
+  std::size_t s = std::upper_bound(offsets_.begin(), offsets_.end(), start) - offsets_.begin() - 1;
+  while (n > 0) {
+    std::size_t local = start - offsets_[s];
+    std::size_t take = std::min(n, shards_[s].size() - local);
+    shards_[s].read(local, take, out);
+    out += take;
+    start += take;
+    n -= take;
+    ++s;
+  }
+}
+
+void TokenStream::random_batch(std::uint64_t seed, std::int64_t step, int B, int T, std::int64_t* out) const {
+  if (B <= 0 || T <= 0) fail(shards_.front().path(), "batch shape must be positive (B " + std::to_string(B) + ", T " + std::to_string(T) + ")");
+  const std::size_t window = static_cast<std::size_t>(T) + 1;
+  if (size() < window)
+    fail(shards_.front().path(), "has " + std::to_string(size()) + " tokens, fewer than one window of T + 1 = " +
+                                     std::to_string(window));
+  // A fresh generator per step, keyed by (seed, step) only: batch k is the same whether a run
+  // starts at step 0 or resumes at step k, and whatever was drawn before.
+  SplitMix64 rng(mix_seed(seed, static_cast<std::uint64_t>(step)));
+  const std::size_t starts = size() - window + 1;
+  for (int b = 0; b < B; ++b) read(rng.below(starts), window, out + static_cast<std::size_t>(b) * window);
+}
+
+}  // namespace structlm::data

@@ -1,0 +1,107 @@
+// Corpora from a user's own files: text, JSONL and directories, and their error messages.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "data/corpus.h"
+#include "temp_dir.h"
+
+using namespace structlm;
+using namespace structlm::data;
+using structlm::test_util::error_of;
+using structlm::test_util::TempDir;
+
+TEST(FileCorpus, TextFileIsCutIntoWholeParagraphChunks) {
+  TempDir tmp;
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += "Paragraph " + std::to_string(i) + " " + std::string(90, 'x') + ".\n\n \n";
+  write_file_atomic(tmp / "book.txt", text);
+  CorpusPaths p;
+  p.doc_chars = 1000;
+  Corpus c = load_corpus(tmp / "book.txt", p);
+  EXPECT_EQ(c.name, "book");
+  ASSERT_EQ(c.docs.size(), 10u);  // 100-byte paragraphs, ~1000 bytes a chunk
+  EXPECT_EQ(c.docs[0].id, "book#0");
+  EXPECT_EQ(c.docs[0].text.rfind("Paragraph 0 x", 0), 0u);
+  EXPECT_NE(c.docs[0].text.find(".\n\nParagraph 1 "), std::string::npos);
+  for (const auto& d : c.docs) EXPECT_EQ(d.text.back(), '.');  // never cut inside a paragraph
+}
+
+TEST(FileCorpus, MarkdownKeepsLinesInsideAParagraph) {
+  TempDir tmp;
+  write_file_atomic(tmp / "notes.md", "# Title\n\nline one\nline two\r\n\n\n");
+  Corpus c = load_corpus(tmp / "notes.md");
+  ASSERT_EQ(c.docs.size(), 1u);
+  EXPECT_EQ(c.docs[0].text, "# Title\n\nline one\nline two");
+}
+
+TEST(FileCorpus, Jsonl) {
+  TempDir tmp;
+  write_file_atomic(tmp / "d.jsonl", "{\"text\": \"first\", \"id\": \"a\"}\n\n{\"text\": \"second\"}\n{\"id\": 7, \"text\": \"x\"}\n");
+  Corpus c = load_corpus(tmp / "d.jsonl");
+  ASSERT_EQ(c.docs.size(), 3u);
+  EXPECT_EQ(c.docs[0].id, "a");
+  EXPECT_EQ(c.docs[1].id, "d:3");  // default id: file stem and line number
+  EXPECT_EQ(c.docs[1].text, "second");
+  EXPECT_EQ(c.docs[2].id, "7");
+}
+
+TEST(FileCorpus, BadJsonlLinesNameFileAndLine) {
+  TempDir tmp;
+  const std::pair<const char*, const char*> cases[] = {
+      {"{\"text\": \"ok\"}\n{\"text\": \"unterminated\n", "line 2"},
+      {"{\"text\": \"ok\"}\n[1, 2]\n", "line 2"},
+      {"{\"txt\": \"typo\"}\n", "line 1"},
+      {"{\"text\": 5}\n", "line 1"},
+      {"{\"text\": \"a\", \"id\": [1]}\n", "line 1"},
+      {"{\"text\": \"a\", \"id\": \"x\"}\n{\"text\": \"b\", \"id\": \"x\"}\n", "duplicate document id 'x'"},
+      {"\n\n", "no documents"},
+  };
+  for (const auto& [content, expect] : cases) {
+    write_file_atomic(tmp / "bad.jsonl", content);
+    std::string msg = error_of([&] { load_corpus(tmp / "bad.jsonl"); });
+    EXPECT_EQ(msg.rfind(tmp / "bad.jsonl", 0), 0u) << msg;
+    EXPECT_NE(msg.find(expect), std::string::npos) << content << " -> " << msg;
+  }
+}
+
+TEST(FileCorpus, DirectoryIsOneDocumentPerFileSortedRecursive) {
+  TempDir tmp;
+  write_file_atomic(tmp / "c/b.txt", "bee");
+  write_file_atomic(tmp / "c/a.txt", "ay");
+  write_file_atomic(tmp / "c/sub/z.bin", "zed");
+  Corpus c = load_corpus(tmp / "c");
+  EXPECT_EQ(c.name, "c");
+  ASSERT_EQ(c.docs.size(), 3u);
+  EXPECT_EQ(c.docs[0].id, "a.txt");
+  EXPECT_EQ(c.docs[1].id, "b.txt");
+  EXPECT_EQ(c.docs[2].id, "sub/z.bin");
+  EXPECT_EQ(c.docs[2].text, "zed");
+  EXPECT_EQ(load_corpus(tmp / "c/").name, "c");
+}
+
+TEST(FileCorpus, UnknownSpecsAreErrors) {
+  TempDir tmp;
+  EXPECT_NE(error_of([&] { load_corpus(tmp / "missing.txt"); }).find("missing.txt: no such file"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_corpus("brwn"); }).find("packaged corpus"), std::string::npos);
+  write_file_atomic(tmp / "data.csv", "a,b\n");
+  EXPECT_NE(error_of([&] { load_corpus(tmp / "data.csv"); }).find("unsupported file type"), std::string::npos);
+  make_dirs(tmp / "empty");
+  EXPECT_NE(error_of([&] { load_corpus(tmp / "empty"); }).find("no files"), std::string::npos);
+}
+
+TEST(FileCorpus, DefaultsWalkUpFromTheWorkingDirectory) {
+  const char* env = std::getenv("STRUCTLM_SOURCE_DIR");
+  std::string saved = env ? env : "";
+  char cwd[4096];
+  ASSERT_NE(getcwd(cwd, sizeof cwd), nullptr);
+  unsetenv("STRUCTLM_SOURCE_DIR");
+  ASSERT_EQ(chdir(STRUCTLM_SOURCE_DIR "/src/data"), 0);
+  std::string found = CorpusPaths::defaults().npm_root;
+  ASSERT_EQ(chdir(cwd), 0);
+  if (env) setenv("STRUCTLM_SOURCE_DIR", saved.c_str(), 1);
+  EXPECT_EQ(found, std::string(STRUCTLM_SOURCE_DIR) + "/deps/node_modules");
+}
