@@ -14,6 +14,9 @@ struct TrainConfig {
   std::int64_t batch_size = 16;     // sequences per micro-batch
   std::int64_t grad_accum = 1;      // micro-batches per optimizer step
   std::int64_t max_steps = 1000;
+  // > 0: stop (with a checkpoint) after this many steps, as an interrupted run would; the
+  // schedule still runs to max_steps, so `resume` later continues exactly. 0: run to max_steps.
+  std::int64_t stop_at_step = 0;
   double lr = 1e-3, min_lr = 1e-4;  // cosine from lr to min_lr after warm-up
   std::int64_t warmup_steps = 100;
   double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
@@ -42,6 +45,7 @@ struct RunConfig {
   TrainConfig train;
   DataConfig data;
   json to_json() const;
+  static RunConfig from_json(const json& j, const std::string& path);  // errors name field
   static RunConfig load(const std::string& path);
 };
 
