@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  build-essential cmake pkg-config git xz-utils nodejs npm
+  build-essential cmake pkg-config git xz-utils
   libtorch-dev python3-torch            # tensor engine; same build for the Python peer
   libpcre2-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev liblzma-dev
   bible-kjv bible-kjv-text wordnet-base # corpora (the `bible` tool reads the compressed KJV)
@@ -18,6 +18,8 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node/npm may come from another source (e.g. NodeSource's nodejs bundles npm): check commands.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
   SUDO=""
