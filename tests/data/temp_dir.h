@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include "core/error.h"
+
 namespace structlm::test_util {
 
 class TempDir {
