@@ -1,0 +1,103 @@
+#include "train/checkpointing.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "model/checkpoint.h"
+
+namespace structlm::train {
+
+std::string checkpoint_dir(const std::string& run_dir) { return run_dir + "/checkpoints"; }
+
+std::string step_checkpoint_path(const std::string& run_dir, std::int64_t step) {
+  char name[64];
+  std::snprintf(name, sizeof name, "/step_%07lld.safetensors", (long long)step);
+  return checkpoint_dir(run_dir) + name;
+}
+
+std::string latest_checkpoint_path(const std::string& run_dir) {
+  return checkpoint_dir(run_dir) + "/latest.safetensors";
+}
+
+json TrainState::to_json() const {
+  return json{{"step", step}, {"tokens_seen", tokens_seen}, {"train_loss", train_loss}, {"val_loss", val_loss}};
+}
+
+TrainState TrainState::from_json(const json& j, const std::string& path) {
+  if (!j.is_object()) fail(path, "metadata 'train_state' is missing or not an object");
+  TrainState s;
+  read_field(j, "step", s.step, path);
+  read_field(j, "tokens_seen", s.tokens_seen, path);
+  read_field(j, "train_loss", s.train_loss, path);
+  read_field(j, "val_loss", s.val_loss, path);
+  check(s.step >= 0, path, "metadata 'train_state.step' is negative");
+  return s;
+}
+
+// Copy through a temporary file, fsync, rename: readers of latest.safetensors see the old file or
+// the new one, never half of one. Streams the bytes, so a large checkpoint is never held in memory.
+static void copy_file_atomic(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  const std::string tmp = to + ".tmp." + std::to_string(::getpid());
+  std::error_code ec;
+  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+  if (ec) fail(tmp, "cannot copy from " + from + " (" + ec.message() + ")");
+  int fd = ::open(tmp.c_str(), O_RDONLY);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    fs::remove(tmp, ec);
+    fail(tmp, "cannot flush to disk");
+  }
+  ::close(fd);
+  fs::rename(tmp, to, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    fail(to, "cannot replace (" + ec.message() + ")");
+  }
+}
+
+std::string write_run_checkpoint(const std::string& run_dir, model::GPT& model, const AdamW& opt,
+                                 const RunConfig& cfg, const TrainState& state) {
+  const std::string path = step_checkpoint_path(run_dir, state.step);
+  make_dirs(checkpoint_dir(run_dir));
+  json meta = {{"format", "structlm-checkpoint"},
+               {"run_config", cfg.to_json()},
+               {"train_state", state.to_json()}};
+  model::save_checkpoint(path, model, opt.state(), meta);
+  copy_file_atomic(path, latest_checkpoint_path(run_dir));
+  return path;
+}
+
+void check_resume_config(const RunConfig& saved, const RunConfig& now, const std::string& path) {
+  // Fields that change when and how a run reports or stops, or where it runs, but not what it
+  // computes: a resumed run may change them.
+  static const char* free_fields[] = {"max_steps",    "stop_at_step", "max_minutes", "eval_every", "log_every",
+                                      "ckpt_every",   "eval_batches", "device",      "threads"};
+  json a = saved.to_json(), b = now.to_json();
+  for (const char* f : free_fields) {
+    a["train"].erase(f);
+    b["train"].erase(f);
+  }
+  std::string diffs;
+  for (const char* section : {"model", "train", "data"}) {
+    const json& sa = a[section];
+    const json& sb = b[section];
+    for (auto it = sa.begin(); it != sa.end(); ++it) {
+      const json vb = sb.contains(it.key()) ? sb[it.key()] : json();
+      if (vb != it.value())
+        diffs += std::string(diffs.empty() ? "" : "; ") + section + "." + it.key() + " was " + it.value().dump() +
+                 ", now " + vb.dump();
+    }
+  }
+  if (!diffs.empty())
+    fail(path, "cannot resume with a different configuration (" + diffs +
+                   "); only max_steps, stop_at_step, max_minutes, eval/log/checkpoint cadence, eval_batches, "
+                   "device and threads may change");
+}
+
+}  // namespace structlm::train

@@ -1,0 +1,103 @@
+#include "train/optimizer.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace structlm::train {
+
+AdamW::AdamW(std::vector<torch::Tensor> decay, std::vector<torch::Tensor> no_decay,
+             std::map<const void*, std::string> names, AdamWOptions opt)
+    : opt_(opt) {
+  auto add = [&](const std::vector<torch::Tensor>& group, bool is_decay) {
+    for (const auto& p : group) {
+      auto it = names.find(p.unsafeGetTensorImpl());
+      TORCH_CHECK(it != names.end(), "AdamW: a parameter has no name");
+      // Moments start at zero, created now rather than lazily so state() always has every entry.
+      params_.push_back({p, torch::zeros_like(p, torch::MemoryFormat::Contiguous),
+                         torch::zeros_like(p, torch::MemoryFormat::Contiguous), it->second, is_decay});
+    }
+  };
+  add(decay, true);
+  add(no_decay, false);
+}
+
+void AdamW::step(double lr) {
+  torch::NoGradGuard no_grad;
+  ++step_;
+  const double b1 = opt_.beta1, b2 = opt_.beta2;
+  // Bias corrections: the moments start at zero, so early averages are too small by these factors.
+  const double bc1 = 1.0 - std::pow(b1, double(step_));
+  const double bc2 = 1.0 - std::pow(b2, double(step_));
+  const double step_size = lr / bc1;
+  const double bc2_sqrt = std::sqrt(bc2);
+  for (auto& s : params_) {
+    const torch::Tensor& g = s.p.grad();
+    if (!g.defined()) continue;
+    // Decoupled weight decay: shrink the weights directly, outside the adaptive update, so the
+    // decay does not get divided by the gradient's running scale (the "W" in AdamW).
+    if (s.decay && opt_.weight_decay != 0) s.p.mul_(1.0 - lr * opt_.weight_decay);
+    s.exp_avg.mul_(b1).add_(g, 1.0 - b1);
+    s.exp_avg_sq.mul_(b2).addcmul_(g, g, 1.0 - b2);
+    torch::Tensor denom = (s.exp_avg_sq.sqrt() / bc2_sqrt).add_(opt_.eps);
+    s.p.addcdiv_(s.exp_avg, denom, -step_size);
+  }
+}
+
+void AdamW::zero_grad() {
+  for (auto& s : params_) s.p.mutable_grad() = torch::Tensor();
+}
+
+std::map<std::string, torch::Tensor> AdamW::state() const {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& s : params_) {
+    out["optim.exp_avg." + s.name] = s.exp_avg;
+    out["optim.exp_avg_sq." + s.name] = s.exp_avg_sq;
+  }
+  out["optim.step"] = torch::tensor({step_}, torch::kInt64);
+  return out;
+}
+
+void AdamW::load_state(const std::map<std::string, torch::Tensor>& tensors, const std::string& path) {
+  torch::NoGradGuard no_grad;
+  auto get = [&](const std::string& key, const torch::Tensor& like) -> const torch::Tensor& {
+    auto it = tensors.find(key);
+    if (it == tensors.end()) fail(path, "optimizer tensor '" + key + "' is missing");
+    if (like.defined()) {
+      if (it->second.sizes() != like.sizes())
+        fail(path, "optimizer tensor '" + key + "' has shape " + c10::str(it->second.sizes()) + ", expected " +
+                       c10::str(like.sizes()));
+      if (it->second.scalar_type() != like.scalar_type())
+        fail(path, "optimizer tensor '" + key + "' is " + std::string(c10::toString(it->second.scalar_type())) +
+                       ", expected " + std::string(c10::toString(like.scalar_type())));
+    }
+    return it->second;
+  };
+  const torch::Tensor& st = get("optim.step", torch::Tensor());
+  if (st.scalar_type() != torch::kInt64 || st.numel() != 1)
+    fail(path, "optimizer tensor 'optim.step' must hold one int64");
+  step_ = st.item<std::int64_t>();
+  for (auto& s : params_) {
+    s.exp_avg.copy_(get("optim.exp_avg." + s.name, s.exp_avg));
+    s.exp_avg_sq.copy_(get("optim.exp_avg_sq." + s.name, s.exp_avg_sq));
+  }
+}
+
+torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads, norms;
+  for (const auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return torch::zeros({});
+  for (const auto& g : grads) norms.push_back(g.norm(2));
+  torch::Tensor total = torch::stack(norms).norm(2);
+  if (max_norm > 0) {
+    // clamp instead of `if (coef < 1)`: no device-to-host sync, and scaling by exactly 1.0 is a
+    // no-op bit for bit.
+    torch::Tensor coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
+    for (auto& g : grads) g.mul_(coef);
+  }
+  return total;
+}
+
+}  // namespace structlm::train

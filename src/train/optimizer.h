@@ -1,0 +1,53 @@
+// AdamW written out (Loshchilov & Hutter, "Decoupled Weight Decay Regularization"), with the
+// model's two parameter groups, and global-norm gradient clipping. Written out rather than
+// torch::optim::AdamW so that its state is plain named tensors that go into a checkpoint and come
+// back bit for bit, the same on libtorch 1.13 and 2.x. The arithmetic is torch's AdamW's.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace structlm::train {
+
+struct AdamWOptions {
+  double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
+  double weight_decay = 0.1;  // applied to the decay group only
+};
+
+class AdamW {
+ public:
+  // `names` maps every parameter (by TensorImpl) to a stable name for the checkpoint; both groups
+  // must be covered by it.
+  AdamW(std::vector<torch::Tensor> decay, std::vector<torch::Tensor> no_decay,
+        std::map<const void*, std::string> names, AdamWOptions opt);
+
+  // One update with learning rate `lr`; parameters without a gradient are left alone.
+  void step(double lr);
+  void zero_grad();  // drops the gradients (undefined, not zero-filled)
+  std::int64_t steps() const { return step_; }
+
+  // "optim.exp_avg.<name>", "optim.exp_avg_sq.<name>" and "optim.step" (int64 [1]).
+  std::map<std::string, torch::Tensor> state() const;
+  // Restores what state() wrote; errors name `path` and the missing or misshapen tensor.
+  void load_state(const std::map<std::string, torch::Tensor>& tensors, const std::string& path);
+
+ private:
+  struct Param {
+    torch::Tensor p, exp_avg, exp_avg_sq;
+    std::string name;
+    bool decay;
+  };
+  std::vector<Param> params_;
+  AdamWOptions opt_;
+  std::int64_t step_ = 0;
+};
+
+// Scales all gradients together so their global L2 norm is at most `max_norm` (as
+// torch.nn.utils.clip_grad_norm_); returns the norm before clipping, as a 0-dim tensor on the
+// gradients' device (no host sync: read it only when logging).
+torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
+
+}  // namespace structlm::train

@@ -1,0 +1,266 @@
+#include "train/trainer.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "data/shard.h"
+#include "model/checkpoint.h"
+#include "model/gpt.h"
+#include "model/runtime.h"
+#include "train/checkpointing.h"
+#include "train/optimizer.h"
+
+namespace structlm::train {
+
+namespace {
+
+// ---- Ctrl-C: finish the step, write a checkpoint, return ---------------------------------------
+
+volatile sig_atomic_t g_interrupted = 0;
+
+extern "C" void on_sigint(int) { g_interrupted = 1; }
+
+// Installs the handler for the duration of a run. SA_RESETHAND restores the default action once
+// the first Ctrl-C arrives, so a second one still kills a run that is stuck.
+class SigintGuard {
+ public:
+  SigintGuard() {
+    g_interrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    installed_ = ::sigaction(SIGINT, &sa, &old_) == 0;
+  }
+  ~SigintGuard() {
+    if (installed_) ::sigaction(SIGINT, &old_, nullptr);
+  }
+
+ private:
+  struct sigaction old_ {};
+  bool installed_ = false;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// load_weights names no file ("checkpoint: ..."); put the checkpoint's path in front.
+void load_weights_from(model::GPT& model, const model::Checkpoint& ck, const std::string& path) {
+  try {
+    model::load_weights(model, ck);
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    const std::string prefix = "checkpoint: ";
+    if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
+    fail(path, msg);
+  }
+}
+
+// A resumed run's log continues from the checkpoint: lines of steps after it (logged by the
+// interrupted run before it died) are dropped, so the file reads as one uninterrupted run.
+void truncate_metrics(const std::string& path, std::int64_t step) {
+  if (!file_exists(path)) return;
+  std::string kept;
+  for (const auto& line : read_lines(path)) {
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("step") && j["step"].is_number_integer() && j["step"].get<std::int64_t>() > step)
+      continue;
+    kept += line + "\n";
+  }
+  write_file_atomic(path, kept);
+}
+
+// Mean loss over `c.eval_batches` batches of the validation data. The batches are the same at
+// every evaluation (their own stream, keyed by the seed), so the curve shows the model changing,
+// not the sample.
+double validation_loss(model::GPT& model, const data::TokenStream& val, const TrainConfig& c, int T,
+                       torch::Device device) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const std::uint64_t val_seed = mix_seed(c.seed, 0x76616c /* "val" */);
+  const int B = int(c.batch_size);
+  std::vector<std::int64_t> buf(std::size_t(B) * (T + 1));
+  double total = 0;
+  for (std::int64_t b = 0; b < c.eval_batches; ++b) {
+    val.random_batch(val_seed, b, B, T, buf.data());
+    auto batch = torch::from_blob(buf.data(), {B, T + 1}, torch::kLong).to(device, false, /*copy=*/true);
+    total += model->loss(batch.slice(1, 0, T), batch.slice(1, 1, T + 1)).item<double>();
+  }
+  model->train();
+  return total / double(c.eval_batches);
+}
+
+std::string format_fields(double loss, double lr, double tok_s, double val_loss, bool have_val) {
+  char buf[160];
+  int n = std::snprintf(buf, sizeof buf, "loss %.4f | lr %.2e | %.0f tok/s", loss, lr, tok_s);
+  if (have_val) std::snprintf(buf + n, sizeof buf - n, " | val %.4f", val_loss);
+  return buf;
+}
+
+}  // namespace
+
+TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume) {
+  const TrainConfig& tc = cfg.train;
+  const auto t_start = std::chrono::steady_clock::now();
+  model::init_threads(tc.threads);
+  const torch::Device device = model::resolve_device(tc.device);
+  if (cfg.data.train_shards.empty()) fail(run_dir, "data.train_shards is empty: nothing to train on");
+
+  make_dirs(run_dir);
+  const std::string config_path = run_dir + "/config.json";
+  const std::string metrics_path = run_dir + "/metrics.jsonl";
+  const std::string latest = latest_checkpoint_path(run_dir);
+  if (!resume && file_exists(latest))
+    fail(run_dir, "already holds a training run (checkpoints/latest.safetensors); resume it or use a new directory");
+  if (resume && !file_exists(latest)) fail(latest, "no checkpoint to resume from");
+
+  data::TokenStream train_data(cfg.data.train_shards);
+  std::unique_ptr<data::TokenStream> val_data;
+  if (!cfg.data.val_shards.empty()) val_data = std::make_unique<data::TokenStream>(cfg.data.val_shards);
+
+  const int T = int(cfg.model.block_size), B = int(tc.batch_size), A = int(tc.grad_accum);
+  if (train_data.size() < std::size_t(T) + 1)
+    fail(cfg.data.train_shards.front(), "training data has " + std::to_string(train_data.size()) +
+                                            " tokens, fewer than block_size + 1 = " + std::to_string(T + 1));
+  if (val_data && val_data->size() < std::size_t(T) + 1)
+    fail(cfg.data.val_shards.front(), "validation data has " + std::to_string(val_data->size()) +
+                                          " tokens, fewer than block_size + 1 = " + std::to_string(T + 1));
+
+  // The initial weights depend only on the seed (a resumed run overwrites them anyway).
+  torch::manual_seed(tc.seed);
+  model::GPT model(cfg.model);
+  model->to(device);
+  std::map<const void*, std::string> names;
+  for (auto& item : model->named_parameters()) names[item.value().unsafeGetTensorImpl()] = item.key();
+  std::vector<torch::Tensor> decay = model->decay_params(), no_decay = model->no_decay_params();
+  std::vector<torch::Tensor> all_params = decay;
+  all_params.insert(all_params.end(), no_decay.begin(), no_decay.end());
+  AdamW opt(decay, no_decay, names, AdamWOptions{tc.beta1, tc.beta2, tc.eps, tc.weight_decay});
+
+  TrainState state;
+  if (resume) {
+    model::Checkpoint ck = model::read_checkpoint(latest);
+    if (!ck.meta.contains("run_config")) fail(latest, "metadata has no 'run_config' (not a training checkpoint)");
+    RunConfig saved = RunConfig::from_json(ck.meta["run_config"], latest + " (metadata 'run_config')");
+    check_resume_config(saved, cfg, latest);
+    load_weights_from(model, ck, latest);
+    opt.load_state(ck.tensors, latest);
+    state = TrainState::from_json(ck.meta.value("train_state", json()), latest);
+    truncate_metrics(metrics_path, state.step);
+    std::fprintf(stderr, "resuming %s at step %lld\n", run_dir.c_str(), (long long)state.step);
+  } else if (file_exists(metrics_path)) {
+    write_file_atomic(metrics_path, "");  // a fresh run starts a fresh log
+  }
+  save_json(config_path, cfg.to_json());
+
+  TrainResult result;
+  result.steps = state.step;
+  result.final_train_loss = state.train_loss;
+  result.final_val_loss = state.val_loss;
+  result.last_checkpoint = resume ? latest : "";
+  const std::int64_t end = tc.stop_at_step > 0 ? std::min(tc.stop_at_step, tc.max_steps) : tc.max_steps;
+  if (state.step >= end) {
+    result.wall_s = seconds_since(t_start);
+    return result;
+  }
+
+  SigintGuard sigint;
+  Progress progress("train", tc.max_steps);
+  // One optimizer step's batch: B * A windows of T + 1 tokens, drawn at once and cut into A
+  // micro-batches, so grad_accum changes only memory use, not which data a step sees.
+  std::vector<std::int64_t> buf(std::size_t(B) * A * (T + 1));
+  const std::int64_t tokens_per_step = std::int64_t(B) * A * T;
+  const auto t_loop = std::chrono::steady_clock::now();
+  const std::int64_t first_step = state.step;
+  double last_log_s = 0;
+  std::int64_t last_log_step = state.step;
+  std::string fields;
+  model->train();
+
+  while (state.step < end) {
+    const std::int64_t step = state.step;  // 0-based index of the step being taken
+    const double lr = lr_at(tc, step);
+    train_data.random_batch(tc.seed, step, B * A, T, buf.data());
+    auto batch = torch::from_blob(buf.data(), {std::int64_t(B) * A, T + 1}, torch::kLong).to(device, false, true);
+
+    opt.zero_grad();
+    torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(device));
+    for (int micro = 0; micro < A; ++micro) {
+      // Dropout masks come from a stream keyed by (seed, step, micro), so a resumed run draws the
+      // same masks as an uninterrupted one without any saved RNG state.
+      torch::manual_seed(mix_seed(tc.seed, std::uint64_t(step), std::uint64_t(micro)));
+      auto rows = batch.slice(0, std::int64_t(micro) * B, std::int64_t(micro + 1) * B);
+      auto loss = model->loss(rows.slice(1, 0, T), rows.slice(1, 1, T + 1));
+      // Each micro-batch is 1/A of the step's batch; the summed gradient is the full batch's mean.
+      (loss / A).backward();
+      step_loss += loss.detach() / A;
+    }
+    torch::Tensor grad_norm = clip_grad_norm(all_params, tc.grad_clip);
+    opt.step(lr);
+    state.step = step + 1;
+    state.tokens_seen += tokens_per_step;
+
+    const double now_s = seconds_since(t_loop);
+    const bool interrupted = g_interrupted != 0;
+    const bool out_of_time = tc.max_minutes > 0 && seconds_since(t_start) >= tc.max_minutes * 60.0;
+    const bool stopping = state.step == end || interrupted || out_of_time;
+    const bool do_log = state.step % tc.log_every == 0 || stopping;
+    // Evaluate on the cadence and when the run ends normally; a Ctrl-C wants out now.
+    const bool do_eval =
+        val_data && ((tc.eval_every > 0 && state.step % tc.eval_every == 0) || (stopping && !interrupted));
+
+    if (do_log || do_eval) {
+      json rec = {{"step", state.step}};
+      if (do_log) {
+        state.train_loss = step_loss.item<double>();
+        const double tok_s = double(state.step - last_log_step) * tokens_per_step / std::max(now_s - last_log_s, 1e-9);
+        rec["loss"] = state.train_loss;
+        rec["lr"] = lr;
+        rec["grad_norm"] = grad_norm.item<double>();
+        rec["tokens_per_s"] = tok_s;
+        last_log_s = now_s;
+        last_log_step = state.step;
+        fields = format_fields(state.train_loss, lr, tok_s, state.val_loss, state.val_loss != 0);
+      }
+      if (do_eval) {
+        state.val_loss = validation_loss(model, *val_data, tc, T, device);
+        rec["val_loss"] = state.val_loss;
+        fields = format_fields(state.train_loss, lr, rec.value("tokens_per_s", 0.0), state.val_loss, true);
+      }
+      rec["elapsed_s"] = seconds_since(t_start);
+      append_line(metrics_path, rec.dump());
+    }
+    progress.update(state.step, fields);
+
+    if ((tc.ckpt_every > 0 && state.step % tc.ckpt_every == 0) || stopping)
+      result.last_checkpoint = write_run_checkpoint(run_dir, model, opt, cfg, state);
+    if (stopping) {
+      if (interrupted || out_of_time)
+        std::fprintf(stderr, "\nstopped at step %lld (%s); checkpoint %s\n", (long long)state.step,
+                     interrupted ? "interrupted" : "time limit reached", result.last_checkpoint.c_str());
+      else if (state.step == tc.max_steps)
+        progress.finish(fields);
+      break;
+    }
+  }
+
+  result.steps = state.step;
+  result.final_train_loss = state.train_loss;
+  result.final_val_loss = state.val_loss;
+  result.wall_s = seconds_since(t_start);
+  const double loop_s = seconds_since(t_loop);
+  result.tokens_per_s = loop_s > 0 ? double(state.step - first_step) * tokens_per_step / loop_s : 0;
+  return result;
+}
+
+}  // namespace structlm::train

@@ -1,0 +1,232 @@
+// Whole training runs on tiny models: resuming is bit-for-bit, the loss goes down, and the run
+// stops cleanly on its time budget or Ctrl-C.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "core/error.h"
+#include "test_util.h"
+#include "core/io.h"
+#include "core/rng.h"
+#include "data/shard.h"
+#include "model/checkpoint.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+using namespace structlm;
+using structlm::testing::error_of;
+using structlm::testing::temp_dir;
+
+namespace {
+
+// Random tokens with a little structure (a token often repeats its predecessor plus one), so the
+// loss has somewhere to go.
+std::string random_shard(const std::string& dir, const std::string& name, std::size_t n, std::uint32_t vocab,
+                         std::uint64_t seed) {
+  SplitMix64 rng(seed);
+  std::vector<std::uint32_t> t(n);
+  for (std::size_t i = 0; i < n; ++i)
+    t[i] = (i > 0 && rng.uniform() < 0.5) ? (t[i - 1] + 1) % vocab : std::uint32_t(rng.below(vocab));
+  std::string path = dir + "/" + name;
+  data::write_shard(path, t, vocab);
+  return path;
+}
+
+train::RunConfig tiny_run(const std::string& dir) {
+  train::RunConfig c;
+  c.model.vocab_size = 64;
+  c.model.block_size = 16;
+  c.model.n_layer = 2;
+  c.model.n_head = 2;
+  c.model.n_embd = 32;
+  c.model.dropout = 0.1;
+  c.train.batch_size = 4;
+  c.train.grad_accum = 2;
+  c.train.max_steps = 8;
+  c.train.warmup_steps = 2;
+  c.train.lr = 3e-3;
+  c.train.min_lr = 3e-4;
+  c.train.grad_clip = 0.5;  // small enough to clip sometimes
+  c.train.eval_every = 2;
+  c.train.eval_batches = 2;
+  c.train.ckpt_every = 3;
+  c.train.log_every = 1;
+  c.train.seed = 7;
+  c.train.device = "cpu";
+  c.train.threads = 1;
+  c.data.train_shards = {random_shard(dir, "train.bin", 5000, 64, 1)};
+  c.data.val_shards = {random_shard(dir, "val.bin", 1000, 64, 2)};
+  return c;
+}
+
+std::vector<json> metrics(const std::string& run_dir) {
+  std::vector<json> out;
+  for (const auto& line : read_lines(run_dir + "/metrics.jsonl"))
+    if (!line.empty()) out.push_back(json::parse(line));
+  return out;
+}
+
+// The fields that depend only on what was computed (not on wall time).
+json computed_fields(const json& rec) {
+  json out;
+  for (const char* k : {"step", "loss", "lr", "grad_norm", "val_loss"})
+    if (rec.contains(k)) out[k] = rec[k];
+  return out;
+}
+
+}  // namespace
+
+TEST(Trainer, ResumeIsBitForBitLikeAnUninterruptedRun) {
+  const std::string dir = temp_dir("resume");
+  train::RunConfig cfg = tiny_run(dir);
+  const std::string straight = dir + "/straight", split = dir + "/split";
+
+  auto t0 = std::chrono::steady_clock::now();
+  train::TrainResult full = train::train(cfg, straight, /*resume=*/false);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("[ measured ] %lld steps of a 2-layer 32-wide model (8 x 16 tokens/step): %.1f steps/s, %.0f tokens/s\n",
+              (long long)full.steps, full.steps / secs, full.tokens_per_s);
+  EXPECT_EQ(full.steps, 8);
+
+  train::RunConfig first = cfg;
+  first.train.stop_at_step = 4;  // as if interrupted after step 4; the schedule still aims at 8
+  train::TrainResult half = train::train(first, split, false);
+  EXPECT_EQ(half.steps, 4);
+  train::TrainResult rest = train::train(cfg, split, /*resume=*/true);
+  EXPECT_EQ(rest.steps, 8);
+
+  // Every parameter and every optimizer moment bit-identical.
+  model::Checkpoint a = model::read_checkpoint(straight + "/checkpoints/latest.safetensors");
+  model::Checkpoint b = model::read_checkpoint(split + "/checkpoints/latest.safetensors");
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  std::size_t optim = 0;
+  for (const auto& [name, t] : a.tensors) {
+    ASSERT_TRUE(b.tensors.count(name)) << name;
+    EXPECT_TRUE(torch::equal(t, b.tensors[name])) << name;
+    optim += name.rfind("optim.", 0) == 0;
+  }
+  EXPECT_GT(optim, 2u);
+  EXPECT_EQ(a.meta["train_state"]["step"], 8);
+  EXPECT_EQ(a.meta["train_state"], b.meta["train_state"]);
+
+  // The metrics logs agree line for line on everything computed.
+  auto ma = metrics(straight), mb = metrics(split);
+  ASSERT_EQ(ma.size(), 8u);
+  ASSERT_EQ(mb.size(), 8u);
+  for (std::size_t i = 0; i < ma.size(); ++i) EXPECT_EQ(computed_fields(ma[i]), computed_fields(mb[i])) << i;
+  EXPECT_TRUE(ma[1].contains("val_loss"));
+  EXPECT_FALSE(ma[2].contains("val_loss"));
+  for (const char* k : {"step", "loss", "lr", "tokens_per_s", "elapsed_s"}) EXPECT_TRUE(ma[0].contains(k)) << k;
+
+  // Checkpoints on the cadence and at the end.
+  for (const char* f : {"step_0000003", "step_0000006", "step_0000008", "latest"})
+    EXPECT_TRUE(file_exists(straight + "/checkpoints/" + f + ".safetensors")) << f;
+  EXPECT_TRUE(file_exists(split + "/checkpoints/step_0000004.safetensors"));
+  EXPECT_EQ(train::RunConfig::load(straight + "/config.json").to_json(), cfg.to_json());
+
+  // A run with dropout but a different seed ends elsewhere: the comparison above can fail.
+  train::RunConfig other = cfg;
+  other.train.seed = 8;
+  train::train(other, dir + "/other", false);
+  model::Checkpoint c = model::read_checkpoint(dir + "/other/checkpoints/latest.safetensors");
+  EXPECT_FALSE(torch::equal(a.tensors["h.0.attn.c_attn.weight"], c.tensors["h.0.attn.c_attn.weight"]));
+}
+
+TEST(Trainer, ResumeRefusesAChangedConfigAndFreshRunsRefuseAnOldDirectory) {
+  const std::string dir = temp_dir("refuse");
+  train::RunConfig cfg = tiny_run(dir);
+  cfg.train.max_steps = 2;
+  const std::string run = dir + "/run";
+  train::train(cfg, run, false);
+
+  std::string msg = error_of([&] { train::train(cfg, run, false); });
+  EXPECT_NE(msg.find(run), std::string::npos) << msg;
+
+  train::RunConfig changed = cfg;
+  changed.train.lr = 1e-2;
+  changed.train.max_steps = 4;  // allowed alone
+  msg = error_of([&] { train::train(changed, run, true); });
+  EXPECT_NE(msg.find("latest.safetensors"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("train.lr"), std::string::npos) << msg;
+
+  msg = error_of([&] { train::train(cfg, dir + "/nothing", true); });
+  EXPECT_NE(msg.find("latest.safetensors"), std::string::npos) << msg;
+
+  train::RunConfig longer = cfg;
+  longer.train.max_steps = 3;
+  longer.train.log_every = 5;
+  EXPECT_EQ(train::train(longer, run, true).steps, 3);
+}
+
+TEST(Trainer, LossGoesDownOnARepetitiveCorpus) {
+  const std::string dir = temp_dir("learn");
+  train::RunConfig cfg = tiny_run(dir);
+  // A cycle through 16 tokens: after one token the next is certain.
+  std::vector<std::uint32_t> cycle;
+  for (int i = 0; i < 4000; ++i) cycle.push_back(std::uint32_t(i % 16));
+  data::write_shard(dir + "/cycle.bin", cycle, 64);
+  cfg.data.train_shards = {dir + "/cycle.bin"};
+  cfg.data.val_shards = {dir + "/cycle.bin"};
+  cfg.model.dropout = 0;
+  cfg.train.max_steps = 60;
+  cfg.train.warmup_steps = 5;
+  cfg.train.lr = 1e-2;
+  cfg.train.min_lr = 1e-3;
+  cfg.train.grad_clip = 1.0;
+  cfg.train.eval_every = 0;
+  cfg.train.ckpt_every = 0;
+  cfg.train.log_every = 10;
+  auto t0 = std::chrono::steady_clock::now();
+  train::TrainResult r = train::train(cfg, dir + "/run", false);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("[ measured ] 60 steps in %.2f s (%.1f steps/s); loss %.3f -> %.3f, val %.3f\n", secs, 60 / secs,
+              metrics(dir + "/run").front()["loss"].get<double>(), r.final_train_loss, r.final_val_loss);
+  auto m = metrics(dir + "/run");
+  ASSERT_EQ(m.size(), 6u);
+  const double first = m.front()["loss"], last = m.back()["loss"];
+  EXPECT_LT(last, 0.25 * first);
+  EXPECT_LT(r.final_val_loss, 0.5);  // ln 64 = 4.16 for a guess
+  EXPECT_EQ(r.final_train_loss, last);
+  EXPECT_GT(r.tokens_per_s, 0);
+}
+
+TEST(Trainer, StopsCleanlyOnTheTimeBudget) {
+  const std::string dir = temp_dir("budget");
+  train::RunConfig cfg = tiny_run(dir);
+  cfg.train.max_steps = 100000;
+  cfg.train.max_minutes = 1e-9;  // spent after the first step
+  train::TrainResult r = train::train(cfg, dir + "/run", false);
+  EXPECT_EQ(r.steps, 1);
+  EXPECT_EQ(r.last_checkpoint, dir + "/run/checkpoints/step_0000001.safetensors");
+  model::Checkpoint ck = model::read_checkpoint(dir + "/run/checkpoints/latest.safetensors");
+  EXPECT_EQ(ck.meta["train_state"]["step"], 1);
+}
+
+TEST(Trainer, CtrlCStopsAfterTheStepWithACheckpoint) {
+  const std::string dir = temp_dir("sigint");
+  train::RunConfig cfg = tiny_run(dir);
+  cfg.train.max_steps = 100000;  // cannot finish before the signal comes
+  cfg.train.eval_every = 0;
+  const std::string run = dir + "/run";
+  // Send Ctrl-C once the run has logged its first step (its handler is installed by then).
+  std::thread interrupter([&] {
+    while (!file_exists(run + "/metrics.jsonl") || file_size(run + "/metrics.jsonl") == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ::kill(::getpid(), SIGINT);
+  });
+  train::TrainResult r = train::train(cfg, run, false);
+  interrupter.join();
+  EXPECT_GE(r.steps, 1);
+  EXPECT_LT(r.steps, 100000);
+  model::Checkpoint ck = model::read_checkpoint(run + "/checkpoints/latest.safetensors");
+  EXPECT_EQ(ck.meta["train_state"]["step"], r.steps);
+  // The handler is gone again: SIGINT's disposition is back to what it was.
+  struct sigaction now {};
+  ::sigaction(SIGINT, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, SIG_DFL);
+}
