@@ -39,6 +39,12 @@ text::Tokenizer small_tokenizer() {
   return text::Tokenizer::train({kEnglish, kEnglish}, o);
 }
 
+// The ids as a shard at `path`; returns the path.
+std::string write_tokens(const std::string& path, const std::vector<text::TokenId>& ids, std::size_t vocab) {
+  data::write_shard(path, std::vector<std::uint32_t>(ids.begin(), ids.end()), vocab);
+  return path;
+}
+
 model::GPTConfig tiny(std::int64_t vocab, std::int64_t block) {
   model::GPTConfig c;
   c.vocab_size = vocab;
@@ -99,9 +105,8 @@ std::vector<text::TokenId> greedy_recompute(model::GPT& m, std::vector<text::Tok
 TEST(Evaluate, UniformModelScoresLnVAndBitsPerByteFollow) {
   const std::string dir = temp_dir("uniform");
   text::Tokenizer tok = small_tokenizer();
-  auto ids32 = tok.encode(kEnglish);
-  data::write_shard(dir + "/t.bin", std::vector<std::uint32_t>(ids32.begin(), ids32.end()), tok.vocab_size());
-  data::TokenStream stream({dir + "/t.bin"});
+  const std::vector<text::TokenId> ids32 = tok.encode(kEnglish);
+  data::TokenStream stream({write_tokens(dir + "/t.bin", ids32, tok.vocab_size())});
 
   model::GPT m(tiny(std::int64_t(tok.vocab_size()), 16));
   {  // all weights zero: every logit is 0, every prediction uniform, every loss exactly ln V
@@ -122,9 +127,8 @@ TEST(Evaluate, UniformModelScoresLnVAndBitsPerByteFollow) {
 TEST(Evaluate, MatchesDirectCrossEntropyOverTheSameWindows) {
   const std::string dir = temp_dir("direct");
   text::Tokenizer tok = small_tokenizer();
-  auto ids32 = tok.encode(kEnglish);
-  data::write_shard(dir + "/t.bin", std::vector<std::uint32_t>(ids32.begin(), ids32.end()), tok.vocab_size());
-  data::TokenStream stream({dir + "/t.bin"});
+  const std::vector<text::TokenId> ids32 = tok.encode(kEnglish);
+  data::TokenStream stream({write_tokens(dir + "/t.bin", ids32, tok.vocab_size())});
   std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
 
   torch::manual_seed(11);
