@@ -240,7 +240,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume)
       rec["elapsed_s"] = seconds_since(t_start);
       append_line(metrics_path, rec.dump());
     }
-    progress.update(state.step, fields);
+    if (!(stopping && state.step == tc.max_steps)) progress.update(state.step, fields);  // finish() draws the last
 
     if ((tc.ckpt_every > 0 && state.step % tc.ckpt_every == 0) || stopping)
       result.last_checkpoint = write_run_checkpoint(run_dir, model, opt, cfg, state);

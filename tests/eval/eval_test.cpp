@@ -16,7 +16,7 @@
 namespace fs = std::filesystem;
 using namespace structlm;
 using structlm::testing::error_of;
-using structlm::testing::temp_dir;
+using structlm::testing::TempDir;
 namespace F = torch::nn::functional;
 
 namespace {
@@ -103,7 +103,8 @@ std::vector<text::TokenId> greedy_recompute(model::GPT& m, std::vector<text::Tok
 // ---- evaluate --------------------------------------------------------------------------------
 
 TEST(Evaluate, UniformModelScoresLnVAndBitsPerByteFollow) {
-  const std::string dir = temp_dir("uniform");
+  TempDir tmp("uniform");
+  const std::string& dir = tmp.path;
   text::Tokenizer tok = small_tokenizer();
   const std::vector<text::TokenId> ids32 = tok.encode(kEnglish);
   data::TokenStream stream({write_tokens(dir + "/t.bin", ids32, tok.vocab_size())});
@@ -125,7 +126,8 @@ TEST(Evaluate, UniformModelScoresLnVAndBitsPerByteFollow) {
 }
 
 TEST(Evaluate, MatchesDirectCrossEntropyOverTheSameWindows) {
-  const std::string dir = temp_dir("direct");
+  TempDir tmp("direct");
+  const std::string& dir = tmp.path;
   text::Tokenizer tok = small_tokenizer();
   const std::vector<text::TokenId> ids32 = tok.encode(kEnglish);
   data::TokenStream stream({write_tokens(dir + "/t.bin", ids32, tok.vocab_size())});

@@ -18,7 +18,7 @@
 namespace fs = std::filesystem;
 using namespace structlm;
 using structlm::testing::error_of;
-using structlm::testing::temp_dir;
+using structlm::testing::TempDir;
 
 namespace {
 
@@ -66,7 +66,8 @@ TEST(RunConfig, RoundTripsThroughJson) {
   c.data.train_shards = {"a.bin", "b.bin"};
   c.data.val_shards = {"v.bin"};
   c.data.tokenizer = "tok";
-  const std::string path = temp_dir("cfg") + "/config.json";
+  TempDir tmp("cfg");
+  const std::string path = tmp.path + "/config.json";
   save_json(path, c.to_json());
   train::RunConfig back = train::RunConfig::load(path);
   EXPECT_EQ(back.to_json(), c.to_json());
@@ -75,7 +76,8 @@ TEST(RunConfig, RoundTripsThroughJson) {
 }
 
 TEST(RunConfig, ErrorsNameTheFileAndTheField) {
-  const std::string path = temp_dir("cfgerr") + "/config.json";
+  TempDir tmp("cfgerr");
+  const std::string path = tmp.path + "/config.json";
   auto err = [&](const std::string& text) {
     write_file_atomic(path, text);
     return error_of([&] { train::RunConfig::load(path); });
@@ -103,7 +105,8 @@ TEST(RunConfig, ErrorsNameTheFileAndTheField) {
 // ---- checkpoints -----------------------------------------------------------------------------
 
 TEST(Checkpoint, RoundTripIsBitExact) {
-  const std::string dir = temp_dir("ckpt");
+  TempDir tmp("ckpt");
+  const std::string& dir = tmp.path;
   torch::manual_seed(3);
   model::GPT m(tiny_model(/*tied=*/false, /*bias=*/false));
   std::map<std::string, torch::Tensor> extra = {
@@ -149,7 +152,8 @@ TEST(Checkpoint, RoundTripIsBitExact) {
 }
 
 TEST(Checkpoint, CorruptFilesAreErrorsNamingTheFile) {
-  const std::string dir = temp_dir("ckptbad");
+  TempDir tmp("ckptbad");
+  const std::string& dir = tmp.path;
   model::GPT m(tiny_model());
   const std::string path = dir + "/c.safetensors";
   model::save_checkpoint(path, m, {}, json::object());

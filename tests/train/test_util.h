@@ -9,14 +9,23 @@
 
 namespace structlm::testing {
 
-// A fresh, empty directory under the system's temp dir, unique to this process.
-inline std::string temp_dir(const std::string& name) {
-  namespace fs = std::filesystem;
-  std::string dir = (fs::temp_directory_path() / ("structlm_" + name + "_" + std::to_string(::getpid()))).string();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+// A fresh, empty directory under the system's temp dir, unique to this process, removed with
+// everything in it when the test ends.
+struct TempDir {
+  std::string path;
+  explicit TempDir(const std::string& name) {
+    namespace fs = std::filesystem;
+    path = (fs::temp_directory_path() / ("structlm_" + name + "_" + std::to_string(::getpid()))).string();
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
 
 // The message of the structlm::Error that `f` throws, or "" if it throws none.
 template <typename Fn>

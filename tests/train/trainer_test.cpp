@@ -20,7 +20,7 @@
 namespace fs = std::filesystem;
 using namespace structlm;
 using structlm::testing::error_of;
-using structlm::testing::temp_dir;
+using structlm::testing::TempDir;
 
 namespace {
 
@@ -82,7 +82,8 @@ json computed_fields(const json& rec) {
 }  // namespace
 
 TEST(Trainer, ResumeIsBitForBitLikeAnUninterruptedRun) {
-  const std::string dir = temp_dir("resume");
+  TempDir tmp("resume");
+  const std::string& dir = tmp.path;
   train::RunConfig cfg = tiny_run(dir);
   const std::string straight = dir + "/straight", split = dir + "/split";
 
@@ -138,7 +139,8 @@ TEST(Trainer, ResumeIsBitForBitLikeAnUninterruptedRun) {
 }
 
 TEST(Trainer, ResumeRefusesAChangedConfigAndFreshRunsRefuseAnOldDirectory) {
-  const std::string dir = temp_dir("refuse");
+  TempDir tmp("refuse");
+  const std::string& dir = tmp.path;
   train::RunConfig cfg = tiny_run(dir);
   cfg.train.max_steps = 2;
   const std::string run = dir + "/run";
@@ -164,7 +166,8 @@ TEST(Trainer, ResumeRefusesAChangedConfigAndFreshRunsRefuseAnOldDirectory) {
 }
 
 TEST(Trainer, LossGoesDownOnARepetitiveCorpus) {
-  const std::string dir = temp_dir("learn");
+  TempDir tmp("learn");
+  const std::string& dir = tmp.path;
   train::RunConfig cfg = tiny_run(dir);
   // A cycle through 16 tokens: after one token the next is certain.
   std::vector<std::uint32_t> cycle;
@@ -196,7 +199,8 @@ TEST(Trainer, LossGoesDownOnARepetitiveCorpus) {
 }
 
 TEST(Trainer, StopsCleanlyOnTheTimeBudget) {
-  const std::string dir = temp_dir("budget");
+  TempDir tmp("budget");
+  const std::string& dir = tmp.path;
   train::RunConfig cfg = tiny_run(dir);
   cfg.train.max_steps = 100000;
   cfg.train.max_minutes = 1e-9;  // spent after the first step
@@ -208,7 +212,8 @@ TEST(Trainer, StopsCleanlyOnTheTimeBudget) {
 }
 
 TEST(Trainer, CtrlCStopsAfterTheStepWithACheckpoint) {
-  const std::string dir = temp_dir("sigint");
+  TempDir tmp("sigint");
+  const std::string& dir = tmp.path;
   train::RunConfig cfg = tiny_run(dir);
   cfg.train.max_steps = 100000;  // cannot finish before the signal comes
   cfg.train.eval_every = 0;
