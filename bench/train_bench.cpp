@@ -1,0 +1,133 @@
+// Training throughput of structlm's GPT: tokens per second of full AdamW steps (forward, loss,
+// backward, update) on random tokens. scripts/bench.sh runs it next to scripts/reference/
+// train_bench.py, the same model and optimizer in PyTorch, and prints the ratio.
+// Prints one JSON line: {"impl": "structlm", "tokens_per_s": [per repeat], "median": ...}.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/platform.h"
+#include "model/gpt.h"
+#include "model/runtime.h"
+
+using namespace structlm;
+
+namespace {
+
+struct Options {
+  std::map<std::string, long> v = {{"layers", 6}, {"heads", 6},  {"embd", 384}, {"vocab", 8192},
+                                   {"T", 256},    {"batch", 8},  {"steps", 5},  {"warmup", 2},
+                                   {"repeats", 1}, {"threads", 2}, {"seed", 0}};
+  bool print_coretype = false;
+};
+
+[[noreturn]] void usage(const char* why) {
+  std::fprintf(stderr,
+               "train_bench: %s\nusage: train_bench [--layers N] [--heads N] [--embd N] [--vocab N] [--T N] "
+               "[--batch N] [--steps N] [--warmup N] [--repeats N] [--threads N] [--seed N] | --print-coretype\n",
+               why);
+  std::exit(2);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--print-coretype") {
+      o.print_coretype = true;
+      continue;
+    }
+    if (a.rfind("--", 0) != 0 || !o.v.count(a.substr(2)) || i + 1 >= argc) usage(("bad argument " + a).c_str());
+    char* end = nullptr;
+    long n = std::strtol(argv[++i], &end, 10);
+    if (*end || n < 0) usage(("bad value for " + a).c_str());
+    o.v[a.substr(2)] = n;
+  }
+  return o;
+}
+
+// The BLAS library this process loaded (path from /proc/self/maps): the benchmark's numbers mean
+// little without it (reference BLAS is ~25x slower than OpenBLAS for the same model).
+std::string loaded_blas() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    auto slash = line.find('/');
+    if (slash != std::string::npos && line.find("blas", slash) != std::string::npos) return line.substr(slash);
+  }
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ensure_fast_blas(argc, argv);  // first: may re-exec with OPENBLAS_CORETYPE set
+  const Options o = parse(argc, argv);
+  const char* env_core = std::getenv("OPENBLAS_CORETYPE");
+  const std::string coretype = env_core ? env_core : "";
+  if (o.print_coretype) {
+    // What structlm runs with: the variable if set (by the user or by our re-exec), else our pick.
+    std::printf("%s\n", env_core ? env_core : best_openblas_coretype());
+    return 0;
+  }
+  auto opt = [&](const char* k) { return o.v.at(k); };
+  const int threads = model::init_threads((int)opt("threads"));
+
+  model::GPTConfig c;
+  c.n_layer = opt("layers"), c.n_head = opt("heads"), c.n_embd = opt("embd");
+  c.vocab_size = opt("vocab"), c.block_size = opt("T");
+  c.dropout = 0.0, c.bias = true, c.tied = true;
+  torch::manual_seed(opt("seed"));
+  model::GPT m(c);
+  m->train();
+
+  // nanoGPT's AdamW: decay on matrices only.
+  using torch::optim::AdamWOptions;
+  auto group = [](std::vector<torch::Tensor> params, double wd) {
+    return torch::optim::OptimizerParamGroup(
+        std::move(params), std::make_unique<AdamWOptions>(AdamWOptions(6e-4).betas({0.9, 0.95}).eps(1e-8).weight_decay(wd)));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.push_back(group(m->decay_params(), 0.1));
+  groups.push_back(group(m->no_decay_params(), 0.0));
+  torch::optim::AdamW adamw(std::move(groups), AdamWOptions(6e-4));
+
+  const std::int64_t B = opt("batch"), T = opt("T");
+  const auto x = torch::randint(c.vocab_size, {B, T}, torch::kLong);
+  const auto y = torch::randint(c.vocab_size, {B, T}, torch::kLong);
+  double last_loss = 0;
+  auto step = [&] {
+    m->zero_grad(/*set_to_none=*/true);
+    auto loss = m->loss(x, y);
+    loss.backward();
+    adamw.step();
+    last_loss = loss.item<double>();
+  };
+
+  for (long i = 0; i < opt("warmup"); ++i) step();
+  std::vector<double> rates;
+  for (long r = 0; r < opt("repeats"); ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < opt("steps"); ++i) step();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    rates.push_back(double(opt("steps") * B * T) / s);
+  }
+  auto sorted = rates;
+  std::sort(sorted.begin(), sorted.end());
+  const std::size_t n = sorted.size();
+  const double median = n == 0 ? 0 : (sorted[(n - 1) / 2] + sorted[n / 2]) / 2;
+
+  std::printf("{\"impl\": \"structlm\", \"tokens_per_s\": [");
+  for (std::size_t i = 0; i < rates.size(); ++i) std::printf("%s%.1f", i ? ", " : "", rates[i]);
+  std::printf("], \"median\": %.1f, \"threads\": %d, \"coretype\": \"%s\", \"blas\": \"%s\", \"params\": %lld, \"last_loss\": %.4f}\n",
+              median, threads, coretype.c_str(), loaded_blas().c_str(), (long long)m->num_params(), last_loss);
+  return 0;
+}
