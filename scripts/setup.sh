@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake pkg-config git xz-utils
   libtorch-dev python3-torch            # tensor engine; same build for the Python peer
+  libopenblas0-pthread                  # libtorch only asks for *a* BLAS: without this it gets
+                                        # Debian's reference BLAS, ~15x slower for training
   libpcre2-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev liblzma-dev
   bible-kjv bible-kjv-text wordnet-base # corpora (the `bible` tool reads the compressed KJV)
   liblink-grammar-dev link-grammar      # reference parser (CSTDE evaluation)

@@ -21,19 +21,26 @@ const char* best_openblas_coretype() {
   return "";
 }
 
-static bool openblas_loaded() {
+static bool mapped(const char* name) {
   std::ifstream maps("/proc/self/maps");
   std::string line;
   while (std::getline(maps, line))
-    if (line.find("openblas") != std::string::npos) return true;
+    if (line.find(name) != std::string::npos) return true;
   return false;
 }
 
 void ensure_fast_blas(int argc, char** argv) {
   (void)argc;
-  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("STRUCTLM_NO_BLAS_FIX")) return;
+  if (std::getenv("STRUCTLM_NO_BLAS_FIX")) return;
+  // Debian's libtorch depends on "a BLAS"; if only the reference implementation is installed it is
+  // what we get, and training is an order of magnitude slower. Say so once, with the fix.
+  if (!mapped("openblas") && mapped("/blas/libblas.so"))
+    std::fprintf(stderr,
+                 "structlm: warning: the system BLAS is Debian's slow reference implementation; "
+                 "install OpenBLAS (apt-get install libopenblas0-pthread, or run scripts/setup.sh)\n");
+  if (std::getenv("OPENBLAS_CORETYPE")) return;
   const char* core = best_openblas_coretype();
-  if (!*core || !openblas_loaded()) return;
+  if (!*core || !mapped("openblas")) return;
   ::setenv("OPENBLAS_CORETYPE", core, 1);
   ::execv("/proc/self/exe", argv);
   // execv only returns on failure: carry on with the slow kernels rather than fail.

@@ -1,0 +1,143 @@
+// core: atomic writes never leave a half-written file, errors name the file, configs reject typos.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/json.h"
+#include "core/platform.h"
+#include "core/progress.h"
+#include "core/rng.h"
+
+namespace fs = std::filesystem;
+using namespace structlm;
+
+namespace {
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("structlm_core_" + std::to_string(::getpid()));
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(AtomicWrite, ReplacesContentAndLeavesNoTempFile) {
+  TempDir d;
+  write_file_atomic(d / "a.txt", "first");
+  write_file_atomic(d / "a.txt", "second");
+  EXPECT_EQ(read_file(d / "a.txt"), "second");
+  EXPECT_EQ(list_files(d.path.string()).size(), 1u);
+}
+
+TEST(AtomicWrite, AFailingWriterKeepsTheOldFile) {
+  TempDir d;
+  write_file_atomic(d / "a.txt", "precious");
+  EXPECT_THROW(write_file_atomic(d / "a.txt",
+                                 [](std::ostream& out) {
+                                   out << "half";
+                                   throw std::runtime_error("crash mid-write");
+                                 }),
+               std::runtime_error);
+  EXPECT_EQ(read_file(d / "a.txt"), "precious");
+  EXPECT_EQ(list_files(d.path.string()).size(), 1u);  // temp file removed
+}
+
+TEST(AtomicWrite, CreatesParentDirectories) {
+  TempDir d;
+  write_file_atomic(d / "x/y/z.txt", "deep");
+  EXPECT_EQ(read_file(d / "x/y/z.txt"), "deep");
+}
+
+TEST(ReadFile, ErrorsNameThePath) {
+  TempDir d;
+  EXPECT_NE(error_of([&] { read_file(d / "missing.txt"); }).find("missing.txt"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_file(d.path.string()); }).find("directory"), std::string::npos);
+}
+
+TEST(ReadLines, SplitsOnNewlinesAndStripsCarriageReturns) {
+  TempDir d;
+  write_file_atomic(d / "l.txt", "a\r\nb\n\nc");
+  EXPECT_EQ(read_lines(d / "l.txt"), (std::vector<std::string>{"a", "b", "", "c"}));
+}
+
+TEST(MappedFile, MapsContentAndEmptyFiles) {
+  TempDir d;
+  write_file_atomic(d / "m.bin", std::string("\x01\x02\x03", 3));
+  MappedFile m(d / "m.bin");
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m.data()[2], 3);
+  write_file_atomic(d / "e.bin", "");
+  MappedFile e(d / "e.bin");
+  EXPECT_EQ(e.size(), 0u);
+  EXPECT_NE(error_of([&] { MappedFile x(d / "nope.bin"); }).find("nope.bin"), std::string::npos);
+}
+
+TEST(Json, ParseErrorNamesFileAndByte) {
+  TempDir d;
+  write_file_atomic(d / "c.json", "{\"a\": 1,, }");
+  std::string e = error_of([&] { load_json(d / "c.json"); });
+  EXPECT_NE(e.find("c.json"), std::string::npos) << e;
+  EXPECT_NE(e.find("byte 9"), std::string::npos) << e;
+}
+
+TEST(Json, ReadFieldAndUnknownKeys) {
+  json j = {{"n", 3}, {"name", "x"}};
+  int n = 0;
+  read_field(j, "n", n, "cfg.json");
+  EXPECT_EQ(n, 3);
+  int missing = 7;
+  read_field(j, "absent", missing, "cfg.json");
+  EXPECT_EQ(missing, 7);
+  int wrong = 0;
+  std::string e = error_of([&] { read_field(j, "name", wrong, "cfg.json"); });
+  EXPECT_NE(e.find("cfg.json"), std::string::npos);
+  EXPECT_NE(e.find("'name'"), std::string::npos);
+  e = error_of([&] { check_known_keys(j, {"n"}, "cfg.json"); });
+  EXPECT_NE(e.find("unknown field 'name'"), std::string::npos) << e;
+  EXPECT_EQ(error_of([&] { check_known_keys(j, {"n", "name"}, "cfg.json"); }), "");
+}
+
+TEST(Progress, FormatsDurations) {
+  EXPECT_EQ(Progress::format_duration(12.34), "12.3s");
+  EXPECT_EQ(Progress::format_duration(185), "3m05s");
+  EXPECT_EQ(Progress::format_duration(3720), "1h02m");
+  EXPECT_EQ(Progress::format_duration(-1), "?");
+}
+
+TEST(Rng, DeterministicAndKeyed) {
+  SplitMix64 a(42), b(42), c(43);
+  EXPECT_EQ(a.next(), b.next());
+  EXPECT_NE(SplitMix64(42).next(), c.next());
+  EXPECT_NE(mix_seed(1, 2), mix_seed(1, 3));
+  EXPECT_NE(mix_seed(1, 2, 0), mix_seed(1, 2, 1));
+  EXPECT_EQ(mix_seed(5, 6, 7), mix_seed(5, 6, 7));
+  std::vector<int> v{1, 2, 3, 4, 5, 6, 7, 8}, w = v;
+  SplitMix64 r1(9), r2(9);
+  shuffle(v, r1);
+  shuffle(w, r2);
+  EXPECT_EQ(v, w);
+  std::sort(v.begin(), v.end());
+  EXPECT_EQ(v, (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8}));
+}
+
+TEST(Platform, CoresAndCoreType) {
+  EXPECT_GE(available_cores(), 1);
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) EXPECT_STRNE(best_openblas_coretype(), "");
+#endif
+}
