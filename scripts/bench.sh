@@ -52,5 +52,10 @@ for k in ("structlm", "pytorch"):
     print(f"{k:9s} BLAS: {', '.join(libs) or '(none found)'}")
     if not any("openblas" in l for l in libs):
         print(f"warning: {k} did not load OpenBLAS; with reference BLAS both sides are ~25x slower")
-print(f"ratio structlm/pytorch: {med['structlm'] / med['pytorch']:.3f}")
+# Each round's two runs are back to back, so their ratio is the least exposed to load that comes
+# and goes on a shared machine; its median is the headline, the ratio of the medians a cross-check.
+paired = [a / b for a, b in zip(rates["structlm"], rates["pytorch"])]
+print(f"ratio of medians structlm/pytorch: {med['structlm'] / med['pytorch']:.3f}")
+print(f"ratio structlm/pytorch (median of {len(paired)} paired rounds: {', '.join(f'{r:.3f}' for r in paired)}): "
+      f"{statistics.median(paired):.3f}")
 PYEOF

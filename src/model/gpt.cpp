@@ -2,7 +2,9 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace structlm::model {
 
@@ -10,7 +12,8 @@ namespace F = torch::nn::functional;
 
 // ---- attention -------------------------------------------------------------------------------
 
-CausalSelfAttentionImpl::CausalSelfAttentionImpl(const GPTConfig& c) : n_head(c.n_head), n_embd(c.n_embd) {
+CausalSelfAttentionImpl::CausalSelfAttentionImpl(const GPTConfig& c)
+    : n_head(c.n_head), n_embd(c.n_embd), block_size(c.block_size) {
   // q, k, v in one matmul (as GPT-2), then the output projection back into the residual stream.
   c_attn = register_module("c_attn", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, 3 * c.n_embd).bias(c.bias)));
   c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, c.n_embd).bias(c.bias)));
@@ -18,11 +21,25 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const GPTConfig& c) : n_head(c.
   resid_dropout = register_module("resid_dropout", torch::nn::Dropout(c.dropout));
 }
 
+// Built once per device and dtype for the whole block and sliced, rather than rebuilt by every
+// forward of every layer. Not a registered buffer: it is derived, never trained or saved.
+torch::Tensor CausalSelfAttentionImpl::causal_mask(std::int64_t past, std::int64_t T, const torch::Tensor& like) {
+  const auto Tk = past + T;
+  if (!mask_.defined() || mask_.device() != like.device() || mask_.scalar_type() != like.scalar_type() ||
+      mask_.size(0) < Tk) {
+    c10::InferenceMode normal_tensor(false);  // usable by autograd even if first built in inference mode
+    const auto n = std::max(block_size, Tk);
+    mask_ = torch::full({n, n}, -std::numeric_limits<double>::infinity(), like.options()).triu(1);
+  }
+  return mask_.slice(0, past, Tk).slice(1, 0, Tk);  // query i (position past + i) sees keys 0 .. past + i
+}
+
 torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* cache, int layer) {
   const auto B = x.size(0), T = x.size(1), hd = n_embd / n_head;
-  auto qkv = c_attn(x).split(n_embd, /*dim=*/2);
-  auto heads = [&](const torch::Tensor& t) { return t.view({B, T, n_head, hd}).transpose(1, 2); };
-  auto q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);  // [B, nh, T, hd]
+  // One copy lays q, k and v out head by head ([3, B, n_head, T, hd]), so each is a contiguous
+  // [B * n_head, T, hd] batch for the matmuls below, which would otherwise copy each of them.
+  auto qkv = c_attn(x).view({B, T, 3, n_head, hd}).permute({2, 0, 3, 1, 4}).contiguous();
+  auto q = qkv[0], k = qkv[1], v = qkv[2];  // [B, nh, T, hd]
 
   std::int64_t past = 0;
   if (cache) {
@@ -50,14 +67,13 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
   }
 #endif
   if (!y.defined()) {
-    auto att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(hd)));  // [B, nh, T, Tk]
-    if (T > 1) {
-      // Query i (absolute position past + i) sees keys 0 .. past + i.
-      auto mask = torch::ones({T, Tk}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).tril(past);
-      att = att.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
-    }
+    // softmax(q k^T / sqrt(hd) + mask) v. baddbmm computes mask + scale * (q k^T) in one call, so
+    // neither the scaling nor the masking is a separate pass over the [T, Tk] scores.
+    auto att = torch::baddbmm(causal_mask(past, T, q), q.reshape({B * n_head, T, hd}),
+                              k.reshape({B * n_head, Tk, hd}).transpose(1, 2), /*beta=*/1.0,
+                              /*alpha=*/1.0 / std::sqrt(double(hd)));
     att = attn_dropout(torch::softmax(att, -1));
-    y = torch::matmul(att, v);
+    y = torch::bmm(att, v.reshape({B * n_head, Tk, hd})).view({B, n_head, T, hd});
   }
   y = y.transpose(1, 2).contiguous().view({B, T, n_embd});
   return resid_dropout(c_proj(y));

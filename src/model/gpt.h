@@ -25,7 +25,12 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, KVCache* cache = nullptr, int layer = 0);
   torch::nn::Linear c_attn{nullptr}, c_proj{nullptr};
   torch::nn::Dropout attn_dropout{nullptr}, resid_dropout{nullptr};
-  std::int64_t n_head, n_embd;
+  std::int64_t n_head, n_embd, block_size;
+
+ private:
+  // Additive causal mask for queries at positions past .. past+T-1 over keys 0 .. past+T-1.
+  torch::Tensor causal_mask(std::int64_t past, std::int64_t T, const torch::Tensor& like);
+  torch::Tensor mask_;  // [n, n]: 0 on and below the diagonal, -inf above; built on first use
 };
 TORCH_MODULE(CausalSelfAttention);
 

@@ -241,6 +241,29 @@ TEST(KVCache, RejectsGoingPastBlockSize) {
   EXPECT_EQ(cache.length(), 0);
 }
 
+// The attention mask is built once and reused: it must follow the model to another dtype, and a
+// mask first built in inference mode (generation) must not break training afterwards.
+TEST(KVCache, CachedMaskFollowsDtypeAndInferenceMode) {
+  const GPTConfig c = decode_config();
+  GPT m = make_model(c, 5, 0.3, torch::kFloat32);
+  const auto idx = random_tokens(2, 12, c.vocab_size, 3);
+  {
+    c10::InferenceMode inference;
+    m->forward(idx);
+  }
+  m->zero_grad();
+  m->loss(idx, idx).backward();  // uses the mask built above
+  EXPECT_TRUE(m->wte->weight.grad().defined());
+
+  m->eval();  // decode_config has dropout
+  torch::NoGradGuard no_grad;
+  const auto f32 = m->forward(idx);
+  m->to(torch::kFloat64);
+  const auto f64 = m->forward(idx);
+  EXPECT_EQ(f64.scalar_type(), torch::kFloat64);
+  EXPECT_LT(max_abs_diff(f64.to(torch::kFloat32), f32), 1e-4);
+}
+
 // Changing token t must not change the logits at positions < t (in training mode too, which is
 // the path the loss uses), must change those at t, and must not touch other sequences in the batch.
 TEST(Causality, FutureTokensDoNotAffectEarlierLogits) {

@@ -109,6 +109,8 @@ struct ParityCase {
   torch::Dtype dtype;
 };
 
+void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.name; }
+
 class Parity : public ::testing::TestWithParam<ParityCase> {
  protected:
   void SetUp() override {
