@@ -28,7 +28,8 @@ if ! $PY -c 'import torch' 2>/dev/null; then
 fi
 
 CORE=$("$BIN" --print-coretype)
-export OPENBLAS_CORETYPE=$CORE OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
+# OMP_WAIT_POLICY: what structlm sets for itself (core/platform.h); the peer gets the same.
+export OPENBLAS_CORETYPE=$CORE OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE
 echo "train_bench: ${ARGS[*]}"
 echo "OPENBLAS_CORETYPE=${CORE:-<unset>}  threads=$THREADS  rounds=$ROUNDS (sides alternate)"
 
@@ -59,3 +60,7 @@ print(f"ratio of medians structlm/pytorch: {med['structlm'] / med['pytorch']:.3f
 print(f"ratio structlm/pytorch (median of {len(paired)} paired rounds: {', '.join(f'{r:.3f}' for r in paired)}): "
       f"{statistics.median(paired):.3f}")
 PYEOF
+
+echo
+echo "tokenizer_bench: GPT-2 encoding of the Brown corpus vs the reference JS encoder (node)"
+"$BUILD/bench/tokenizer_bench"

@@ -7,7 +7,8 @@ namespace structlm {
 // the processor and falls back to its slowest ("Prescott") kernels: 6x slower here (PLATFORM.md).
 // OpenBLAS reads OPENBLAS_CORETYPE once, when the library loads, before main() runs, so the only
 // fix from inside the program is: pick the core type from cpuid, set it, and re-exec ourselves.
-// Does nothing if the variable is already set, if OpenBLAS is not loaded, or if
+// The same re-exec sets OMP_WAIT_POLICY=PASSIVE, so torch's OpenMP threads stop spinning on the
+// cores OpenBLAS's threads need. Variables the user set are kept; nothing happens if
 // STRUCTLM_NO_BLAS_FIX is set. Call it first thing in main().
 void ensure_fast_blas(int argc, char** argv);
 
