@@ -1,0 +1,196 @@
+#include "report/experiment_logs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "core/error.h"
+#include "report/jsonl.h"
+
+namespace structlm::report {
+
+Spread Experiment::summary(const std::string& variant, const std::string& metric) const {
+  std::vector<double> v;
+  for (const auto& r : rows)
+    if (r.variant == variant && r.values.contains(metric) && !r.values[metric].is_null())
+      v.push_back(r.values[metric].get<double>());
+  return summarize(v);
+}
+
+Experiment read_experiment(const std::string& path, const std::string& expected_name) {
+  json j = load_json(path);
+  if (!j.is_object()) fail(path, "expected a JSON object");
+  Experiment e;
+  e.path = path;
+  e.name = string_field(j, "experiment", path);
+  if (e.name != expected_name) fail(path, "field 'experiment' is '" + e.name + "', expected '" + expected_name + "'");
+  if (j.contains("description")) e.description = string_field(j, "description", path);
+  if (j.contains("baseline")) e.baseline = string_field(j, "baseline", path);
+  if (!j.contains("metrics") || !j["metrics"].is_array() || j["metrics"].empty())
+    fail(path, "field 'metrics' must be a non-empty list");
+  std::set<std::string> keys;
+  for (std::size_t i = 0; i < j["metrics"].size(); ++i) {
+    const json& m = j["metrics"][i];
+    std::string where = path + ": metrics[" + std::to_string(i) + "]";
+    if (!m.is_object()) throw Error(where + ": expected an object");
+    ExperimentMetric em;
+    em.key = string_field(m, "key", where);
+    em.label = m.contains("label") ? string_field(m, "label", where) : em.key;
+    if (m.contains("lower_is_better")) {
+      if (!m["lower_is_better"].is_boolean()) throw Error(where + ": field 'lower_is_better' must be true or false");
+      em.lower_is_better = m["lower_is_better"].get<bool>();
+    }
+    em.digits = int(optional_number(m, "digits", 4, where));
+    if (!keys.insert(em.key).second) throw Error(where + ": metric '" + em.key + "' listed twice");
+    e.metrics.push_back(em);
+  }
+  if (!j.contains("rows") || !j["rows"].is_array()) fail(path, "field 'rows' must be a list");
+  std::set<std::pair<std::string, long long>> seen;
+  for (std::size_t i = 0; i < j["rows"].size(); ++i) {
+    const json& r = j["rows"][i];
+    std::string where = path + ": rows[" + std::to_string(i) + "]";
+    if (!r.is_object()) throw Error(where + ": expected an object");
+    ExperimentRow row;
+    row.variant = string_field(r, "variant", where);
+    row.seed = seed_field(r, where);
+    if (!seen.insert({row.variant, row.seed}).second)
+      throw Error(where + ": variant '" + row.variant + "' seed " + std::to_string(row.seed) + " appears twice");
+    if (!r.contains("values") || !r["values"].is_object()) throw Error(where + ": field 'values' must be an object");
+    for (auto it = r["values"].begin(); it != r["values"].end(); ++it) {
+      if (!keys.count(it.key())) throw Error(where + ": value '" + it.key() + "' is not a listed metric");
+      if (!it.value().is_null()) number_field(r["values"], it.key().c_str(), where);
+    }
+    row.values = r["values"];
+    if (std::find(e.variants.begin(), e.variants.end(), row.variant) == e.variants.end())
+      e.variants.push_back(row.variant);
+    e.rows.push_back(std::move(row));
+  }
+  if (!e.baseline.empty() && std::find(e.variants.begin(), e.variants.end(), e.baseline) == e.variants.end())
+    fail(path, "baseline '" + e.baseline + "' has no rows");
+  return e;
+}
+
+std::vector<SeriesPoint> read_series(const std::string& path, const std::vector<std::string>& group_keys,
+                                     const std::string& x_key, const std::string& y_key) {
+  std::vector<SeriesPoint> out;
+  std::set<std::tuple<std::string, long long, double>> seen;
+  for (const auto& line : read_jsonl(path)) {
+    SeriesPoint p;
+    for (std::size_t k = 0; k < group_keys.size(); ++k) {
+      const json& v = line.value.contains(group_keys[k]) ? line.value[group_keys[k]] : json();
+      std::string part = v.is_number() ? v.dump() : string_field(line.value, group_keys[k].c_str(), line.where);
+      p.group += (k ? " · " : "") + part;
+    }
+    p.seed = seed_field(line.value, line.where);
+    p.x = number_field(line.value, x_key.c_str(), line.where);
+    p.y = number_field(line.value, y_key.c_str(), line.where);
+    if (!seen.insert({p.group, p.seed, p.x}).second)
+      throw Error(line.where + ": '" + p.group + "' seed " + std::to_string(p.seed) + " " + x_key + " " +
+                  line.value[x_key].dump() + " appears twice");
+    out.push_back(p);
+  }
+  if (out.empty()) fail(path, "no records");
+  return out;
+}
+
+std::vector<Curve> aggregate(const std::vector<SeriesPoint>& points) {
+  std::vector<std::string> order;
+  std::map<std::string, std::map<double, std::vector<double>>> by;
+  for (const auto& p : points) {
+    if (!by.count(p.group)) order.push_back(p.group);
+    by[p.group][p.x].push_back(p.y);
+  }
+  std::vector<Curve> out;
+  for (const auto& g : order) {
+    Curve c;
+    c.group = g;
+    for (const auto& [x, ys] : by[g]) {
+      c.x.push_back(x);
+      c.y.push_back(summarize(ys));
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+SentenceLengths read_sentence_lengths(const std::string& path) {
+  SentenceLengths s;
+  bool have_reference = false;
+  std::set<std::pair<std::string, long long>> seen;
+  for (const auto& line : read_jsonl(path)) {
+    const json& j = line.value;
+    LengthSample ls;
+    std::string kind = string_field(j, "kind", line.where);
+    if (!j.contains("lengths") || !j["lengths"].is_array() || j["lengths"].empty())
+      throw Error(line.where + ": field 'lengths' must be a non-empty list");
+    for (const auto& v : j["lengths"]) {
+      if (!v.is_number() || v.get<double>() < 0) throw Error(line.where + ": 'lengths' must hold non-negative numbers");
+      ls.lengths.push_back(v.get<double>());
+    }
+    if (kind == "reference") {
+      if (have_reference) throw Error(line.where + ": a second reference line (only one is allowed)");
+      ls.corpus = string_field(j, "corpus", line.where);
+      s.reference = std::move(ls);
+      have_reference = true;
+    } else if (kind == "generated") {
+      ls.variant = string_field(j, "variant", line.where);
+      ls.seed = seed_field(j, line.where);
+      if (!seen.insert({ls.variant, ls.seed}).second)
+        throw Error(line.where + ": variant '" + ls.variant + "' seed " + std::to_string(ls.seed) + " appears twice");
+      s.generated.push_back(std::move(ls));
+    } else {
+      throw Error(line.where + ": field 'kind' must be \"reference\" or \"generated\", not \"" + kind + "\"");
+    }
+  }
+  if (!have_reference) fail(path, "no line with \"kind\": \"reference\" (the corpus to compare against)");
+  return s;
+}
+
+double wasserstein1(std::vector<double> a, std::vector<double> b) {
+  if (a.empty() || b.empty()) return NAN;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  // Walk the union of sample points; between consecutive points both CDFs are constant.
+  std::size_t i = 0, k = 0;
+  double prev = std::min(a[0], b[0]), area = 0;
+  while (i < a.size() || k < b.size()) {
+    double next = (k >= b.size() || (i < a.size() && a[i] <= b[k])) ? a[i] : b[k];
+    area += std::fabs(double(i) / a.size() - double(k) / b.size()) * (next - prev);
+    while (i < a.size() && a[i] == next) ++i;
+    while (k < b.size() && b[k] == next) ++k;
+    prev = next;
+  }
+  return area;
+}
+
+EmbeddingSample read_embedding_sample(const std::string& path) {
+  EmbeddingSample e;
+  std::size_t dim = 0;
+  for (const auto& line : read_jsonl(path)) {
+    const json& j = line.value;
+    e.tokens.push_back(string_field(j, "token", line.where));
+    if (!j.contains("cluster") || !j["cluster"].is_number_integer())
+      throw Error(line.where + ": field 'cluster' missing or not an integer");
+    e.clusters.push_back(j["cluster"].get<long long>());
+    for (const char* key : {"before", "after"}) {
+      if (!j.contains(key) || !j[key].is_array() || j[key].empty())
+        throw Error(line.where + ": field '" + key + "' must be a non-empty list of numbers");
+      std::vector<double> v;
+      for (const auto& x : j[key]) {
+        if (!x.is_number()) throw Error(line.where + ": field '" + key + "' must hold numbers only");
+        v.push_back(x.get<double>());
+      }
+      if (dim == 0) dim = v.size();
+      if (v.size() != dim)
+        throw Error(line.where + ": field '" + key + "' has " + std::to_string(v.size()) + " numbers, earlier lines " +
+                    std::to_string(dim));
+      (std::string(key) == "before" ? e.before : e.after).push_back(std::move(v));
+    }
+  }
+  if (e.tokens.size() < 3) fail(path, "needs at least 3 tokens for a 2-D projection");
+  return e;
+}
+
+}  // namespace structlm::report

@@ -1,0 +1,166 @@
+// Training and validation loss curves, final losses, test-split evaluation: from metrics.jsonl and
+// eval.json of every run, grouped by config (seeds as bands).
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "report/jsonl.h"
+#include "report/sections.h"
+
+namespace structlm::report {
+
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+// One curve per group from a metrics field; steps kept only where every run of the group logged
+// it, so the mean never jumps where one seed's log stops early.
+std::vector<Curve> loss_curves(const std::vector<RunGroup>& groups, double MetricLine::*field) {
+  std::vector<Curve> out;
+  for (const auto& g : groups) {
+    std::vector<SeriesPoint> pts;
+    std::size_t runs_with_data = 0;
+    for (std::size_t r = 0; r < g.runs.size(); ++r) {
+      bool any = false;
+      for (const auto& m : g.runs[r]->metrics)
+        if (!std::isnan(m.*field)) {
+          pts.push_back({g.label, (long long)r, double(m.step), m.*field});
+          any = true;
+        }
+      runs_with_data += any;
+    }
+    if (pts.empty()) continue;
+    Curve c = aggregate(pts)[0];
+    Curve kept;
+    kept.group = c.group;
+    for (std::size_t i = 0; i < c.x.size(); ++i)
+      if (std::size_t(c.y[i].n) == runs_with_data) {
+        kept.x.push_back(c.x[i]);
+        kept.y.push_back(c.y[i]);
+      }
+    out.push_back(std::move(kept));
+  }
+  return out;
+}
+
+Plot curves_plot(const std::vector<Curve>& curves, const std::vector<RunGroup>& groups, const std::string& title,
+                 const std::string& ylabel, PlotIds& ids) {
+  std::vector<std::string> order;
+  for (const auto& g : groups) order.push_back(g.label);
+  Figure f;
+  Panel p;
+  p.title = title;
+  p.xlabel = "step";
+  p.ylabel = ylabel;
+  for (const auto& c : curves) p.series.push_back(curve_series(c, color_of(order, c.group), Series::lines));
+  f.panels.push_back(p);
+  return {title + ": mean over seeds, band mean ± sd where a configuration has several seeds.", render_figure(f, ids())};
+}
+
+std::string seeds_text(const RunGroup& g) {
+  std::string s;
+  for (const auto* r : g.runs) s += (s.empty() ? "" : ", ") + (r->seed() >= 0 ? std::to_string(r->seed()) : r->name);
+  return std::to_string(g.runs.size()) + " (" + s + ")";
+}
+
+}  // namespace
+
+void add_training_sections(Document& doc, const std::vector<RunData>& runs, const std::vector<RunGroup>& groups,
+                           PlotIds& ids) {
+  bool any_metrics = false, any_eval = false;
+  for (const auto& r : runs) {
+    any_metrics = any_metrics || !r.metrics.empty();
+    any_eval = any_eval || !r.eval.is_null();
+  }
+  if (!any_metrics) {
+    doc.omitted.push_back("Training curves: omitted, no run directory has a metrics.jsonl.");
+  } else {
+    Section s;
+    s.id = "training";
+    s.title = "Training and validation loss";
+    auto train = loss_curves(groups, &MetricLine::loss);
+    auto val = loss_curves(groups, &MetricLine::val_loss);
+    if (!train.empty()) s.add_plot(curves_plot(train, groups, "Training loss", "loss (nats/token)", ids));
+    if (!val.empty()) s.add_plot(curves_plot(val, groups, "Validation loss", "loss (nats/token)", ids));
+    if (val.empty()) s.add_note("No validation losses were logged (no val_loss in metrics.jsonl).");
+
+    Table t;
+    t.caption = "Final losses by configuration (last logged value of each run)";
+    t.header = {"configuration", "seeds", "steps", "final train loss", "final val loss", "best val loss",
+                "tokens/s (median of log lines)"};
+    for (const auto& g : groups) {
+      std::vector<double> steps, train_final, val_final, val_best, tps;
+      for (const auto* r : g.runs) {
+        if (r->metrics.empty()) continue;
+        steps.push_back(double(r->metrics.back().step));
+        double last_train = NAN, last_val = NAN, best = NAN;
+        std::vector<double> speeds;
+        for (const auto& m : r->metrics) {
+          if (!std::isnan(m.loss)) last_train = m.loss;
+          if (!std::isnan(m.val_loss)) {
+            last_val = m.val_loss;
+            best = std::isnan(best) ? m.val_loss : std::min(best, m.val_loss);
+          }
+          if (!std::isnan(m.tokens_per_s)) speeds.push_back(m.tokens_per_s);
+        }
+        if (!std::isnan(last_train)) train_final.push_back(last_train);
+        if (!std::isnan(last_val)) val_final.push_back(last_val);
+        if (!std::isnan(best)) val_best.push_back(best);
+        if (!speeds.empty()) tps.push_back(median(speeds));
+      }
+      if (steps.empty()) continue;
+      t.rows.push_back({g.label, seeds_text(g), format_spread(summarize(steps), 0),
+                        format_spread(summarize(train_final)), format_spread(summarize(val_final)),
+                        format_spread(summarize(val_best)), format_spread(summarize(tps), 0)});
+    }
+    s.add_table(t);
+    doc.sections.push_back(std::move(s));
+  }
+
+  if (!any_eval) {
+    doc.omitted.push_back("Test-split evaluation: omitted, no run directory has an eval.json.");
+    return;
+  }
+  Section s;
+  s.id = "evaluation";
+  s.title = "Test-split evaluation";
+  Table t;
+  t.caption = "Held-out test splits (eval.json), by configuration and corpus";
+  t.header = {"configuration", "corpus", "split", "tokens", "loss", "perplexity", "bits/byte", "xz -9 bits/byte"};
+  for (const auto& g : groups) {
+    // corpus -> per-seed values, corpora in the order the first run lists them
+    std::vector<std::string> corpora;
+    std::map<std::string, std::map<std::string, std::vector<double>>> v;
+    std::map<std::string, std::string> split;
+    for (const auto* r : g.runs) {
+      if (r->eval.is_null()) continue;
+      const std::string path = r->dir + "/eval.json";
+      for (std::size_t i = 0; i < r->eval["corpora"].size(); ++i) {
+        const json& c = r->eval["corpora"][i];
+        std::string where = path + ": corpora[" + std::to_string(i) + "]";
+        std::string name = string_field(c, "corpus", where);
+        if (!v.count(name)) corpora.push_back(name);
+        split[name] = c.contains("split") ? string_field(c, "split", where) : "";
+        for (const char* key : {"tokens", "loss", "perplexity", "bits_per_byte", "xz_bits_per_byte"})
+          if (c.contains(key)) v[name][key].push_back(number_field(c, key, where));
+      }
+    }
+    for (const auto& name : corpora) {
+      auto& m = v[name];
+      t.rows.push_back({g.label, name, split[name], format_spread(summarize(m["tokens"]), 0),
+                        format_spread(summarize(m["loss"])), format_spread(summarize(m["perplexity"]), 2),
+                        format_spread(summarize(m["bits_per_byte"])), format_spread(summarize(m["xz_bits_per_byte"]))});
+    }
+  }
+  s.add_table(t);
+  s.add_note("xz -9 compresses the same test text: a model that does not reach fewer bits per byte than xz has "
+             "learned less about the text than a general-purpose compressor.");
+  doc.sections.push_back(std::move(s));
+}
+
+}  // namespace structlm::report

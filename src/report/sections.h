@@ -1,0 +1,59 @@
+// The report's sections, each built from the runs' raw logs. Internal to src/report.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "report/document.h"
+#include "report/experiment_logs.h"
+#include "report/gnuplot.h"
+#include "report/run_dir.h"
+
+namespace structlm::report {
+
+// Runs that differ only in their seed.
+struct RunGroup {
+  std::string label;  // the config fields that set this group apart, or "all runs"
+  std::vector<const RunData*> runs;
+};
+std::vector<RunGroup> group_runs(const std::vector<RunData>& runs);
+
+// Gives every plot in the page its own id prefix, in document order (deterministic output).
+struct PlotIds {
+  int next = 0;
+  std::string operator()() { return "p" + std::to_string(++next) + "_"; }
+};
+
+// A curve's mean as a line and mean ± sd as a band (where there are ≥ 2 seeds).
+Series curve_series(const Curve& c, int color, Series::Style style = Series::linespoints);
+// Rows: x values; columns: one per curve, "mean ± sd (n seeds)".
+Table curve_table(const std::string& caption, const std::string& x_label, const std::vector<Curve>& curves,
+                  int digits = 4);
+int color_of(const std::vector<std::string>& order, const std::string& name);
+
+// A per-variant curve read from a JSONL log ({"variant", "seed", x_key, y_key}): one plot with
+// seed bands and the same numbers as a table. `panel` gives the title and axis labels.
+void add_variant_curves(Section& s, const std::string& path, const std::string& x_key, const std::string& y_key,
+                        Panel panel, const std::string& caption, const std::vector<std::string>& order, PlotIds& ids);
+
+void add_training_sections(Document& doc, const std::vector<RunData>& runs, const std::vector<RunGroup>& groups,
+                           PlotIds& ids);
+void add_metadata_section(Document& doc, const std::vector<RunData>& runs, const std::vector<RunGroup>& groups);
+// One section per run directory holding DIR/cstde/experiment.json (resp. hcma/); a one-line note
+// in doc.omitted when none does.
+void add_cstde_sections(Document& doc, const std::vector<RunData>& runs, PlotIds& ids);
+void add_hcma_sections(Document& doc, const std::vector<RunData>& runs, PlotIds& ids);
+// The experiment table and the comparison with its baseline.
+void add_experiment_tables(Section& s, const Experiment& e);
+
+// One optional part of an experiment section: drawn from DIR/<experiment>/<file> when present.
+struct ExperimentPart {
+  const char* file;
+  std::function<void(Section&, const std::string& path, const Experiment&)> add;
+};
+// For each run directory holding DIR/<name>/experiment.json: a section titled `title` with the
+// experiment tables, then each part whose file is present, and a one-line note for each that is not.
+void add_experiment_sections(Document& doc, const std::vector<RunData>& runs, const std::string& name,
+                             const std::string& title, const std::vector<ExperimentPart>& parts);
+
+}  // namespace structlm::report

@@ -1,0 +1,66 @@
+// Bad run directories get one clear error naming the file (and line).
+#include <gtest/gtest.h>
+
+#include "../data/temp_dir.h"
+#include "report/report.h"
+#include "synthetic_logs.h"
+
+using namespace structlm;
+using structlm::test_report::contains;
+using structlm::test_report::write_text;
+using structlm::test_util::error_of;
+using structlm::test_util::TempDir;
+
+TEST(ReportErrors, MissingOrEmptyRunDirectory) {
+  TempDir t;
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t / "nope"}); }), t / "nope: not a run directory"));
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t.path()}); }), "none of config.json, metrics.jsonl"));
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({}); }), "no run directory"));
+}
+
+TEST(ReportErrors, MalformedMetricsNameFileAndLine) {
+  TempDir t;
+  test_report::write_train_run(t / "r", 2, 1, 4.0, 3.0, 3.1);
+  write_text(t / "r/metrics.jsonl", "{\"step\": 10, \"loss\": 3.0}\n{\"step\": 20, \"loss\": \n");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t / "r"}); }), t / "r/metrics.jsonl:2: invalid JSON"));
+  write_text(t / "r/metrics.jsonl", "{\"step\": 10, \"loss\": \"high\"}\n");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t / "r"}); }),
+                       t / "r/metrics.jsonl:1: field 'loss' must be a number"));
+  write_text(t / "r/metrics.jsonl", "{\"loss\": 3.0}\n");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t / "r"}); }), "metrics.jsonl:1: field 'step' missing"));
+  write_text(t / "r/metrics.jsonl", "{\"step\": 20}\n[1]\n");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t / "r"}); }), "metrics.jsonl:2: expected a JSON object"));
+  write_text(t / "r/metrics.jsonl", "{\"step\": 20}\n{\"step\": 10}\n");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t / "r"}); }), "metrics.jsonl:2: step 10 comes after step 20"));
+  write_text(t / "r/metrics.jsonl", "{\"step\": 20}\n");
+  write_text(t / "r/config.json", "{\"model\": ");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t / "r"}); }), t / "r/config.json"));
+}
+
+TEST(ReportErrors, MalformedExperimentLogs) {
+  TempDir t;
+  test_report::write_cstde_logs(t.path());
+  write_text(t / "cstde/loss_by_distance.jsonl", "{\"variant\": \"a\", \"seed\": 1, \"distance\": 1}\n");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t.path()}); }),
+                       t / "cstde/loss_by_distance.jsonl:1: missing field 'loss'"));
+  write_text(t / "cstde/loss_by_distance.jsonl",
+             "{\"variant\": \"a\", \"seed\": 1, \"distance\": 1, \"loss\": 2}\n"
+             "{\"variant\": \"a\", \"seed\": 1, \"distance\": 1, \"loss\": 3}\n");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t.path()}); }), "loss_by_distance.jsonl:2: 'a' seed 1 distance 1 appears twice"));
+  test_report::write_cstde_logs(t.path());
+  write_text(t / "cstde/sentence_lengths.jsonl", "{\"kind\": \"generated\", \"variant\": \"a\", \"lengths\": [1]}\n");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t.path()}); }), "sentence_lengths.jsonl: no line with \"kind\": \"reference\""));
+  write_text(t / "cstde/experiment.json", "{\"experiment\": \"hcma\", \"metrics\": [{\"key\": \"x\"}], \"rows\": []}");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t.path()}); }), "experiment.json: field 'experiment' is 'hcma', expected 'cstde'"));
+  write_text(t / "cstde/experiment.json",
+             "{\"experiment\": \"cstde\", \"metrics\": [{\"key\": \"x\"}], \"rows\": [{\"variant\": \"a\", \"values\": {\"y\": 1}}]}");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t.path()}); }), "rows[0]: value 'y' is not a listed metric"));
+
+  TempDir h;
+  test_report::write_hcma_logs(h.path());
+  write_text(h / "hcma/embedding_sample.jsonl",
+             "{\"token\": \"a\", \"cluster\": 0, \"before\": [1, 2], \"after\": [1, 2]}\n"
+             "{\"token\": \"b\", \"cluster\": 0, \"before\": [1, 2, 3], \"after\": [1, 2, 3]}\n");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({h.path()}); }),
+                       h / "hcma/embedding_sample.jsonl:2: field 'before' has 3 numbers, earlier lines 2"));
+}

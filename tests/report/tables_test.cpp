@@ -1,0 +1,124 @@
+// Tables from synthetic run directories: grouping by config, mean ± spread over seeds, the
+// experiment sections when their logs are present and one-line notes when they are not.
+#include <gtest/gtest.h>
+
+#include "../data/temp_dir.h"
+#include "core/io.h"
+#include "report/document.h"
+#include "report/report.h"
+#include "report/run_dir.h"
+#include "synthetic_logs.h"
+
+using namespace structlm;
+using namespace structlm::report;
+using structlm::test_report::contains;
+using structlm::test_util::TempDir;
+
+namespace {
+
+std::vector<std::string> three_seeds_and_one(const TempDir& t) {
+  test_report::write_train_run(t / "a1", 2, 1, 4.0, 3.0, 3.1);
+  test_report::write_train_run(t / "a2", 2, 2, 4.1, 3.2, 3.3);
+  test_report::write_train_run(t / "a3", 2, 3, 4.2, 3.4, 3.5);
+  test_report::write_train_run(t / "b1", 4, 1, 3.9, 2.9, 3.0);
+  return {t / "a1", t / "a2", t / "a3", t / "b1"};
+}
+
+}  // namespace
+
+TEST(ReportTables, SeedsOfOneConfigAreAveraged) {
+  TempDir t;
+  std::string md = to_markdown(build_report(three_seeds_and_one(t)));
+  // n_layer=2: train loss 3.0/3.2/3.4 -> 3.2 ± 0.2; val 3.1/3.3/3.5 -> 3.3 ± 0.2, best = final.
+  EXPECT_TRUE(contains(md, "| model.n_layer=2 | 3 (1, 2, 3) | 20 ± 0 (3 seeds) | 3.2000 ± 0.2000 (3 seeds) | "
+                           "3.3000 ± 0.2000 (3 seeds) | 3.3000 ± 0.2000 (3 seeds) | 1100 ± 0 (3 seeds) |"))
+      << md;
+  EXPECT_TRUE(contains(md, "| model.n_layer=4 | 1 (1) | 20 (1 seed) | 2.9000 (1 seed) | 3.0000 (1 seed) |")) << md;
+  EXPECT_TRUE(contains(md, "CSTDE: omitted, no run directory has cstde/experiment.json")) << md;
+  EXPECT_TRUE(contains(md, "HCMA: omitted, no run directory has hcma/experiment.json")) << md;
+  EXPECT_TRUE(contains(md, "Test-split evaluation: omitted")) << md;
+}
+
+TEST(ReportTables, DifferentTokenizerPathsStillGroupBySeed) {
+  TempDir t;
+  // write_train_run puts each run's own tokenizer path in its config: same shards, one group.
+  test_report::write_train_run(t / "x", 2, 1, 4.0, 3.0, 3.1);
+  test_report::write_train_run(t / "y", 2, 2, 4.0, 3.0, 3.1);
+  auto a = load_run(t / "x"), b = load_run(t / "y");
+  EXPECT_EQ(a.group_key(), b.group_key());
+  EXPECT_EQ(a.seed(), 1);
+}
+
+TEST(ReportTables, EvaluationTable) {
+  TempDir t;
+  auto dirs = three_seeds_and_one(t);
+  test_report::write_eval(dirs[0], 3.0, 1.10);
+  test_report::write_eval(dirs[1], 3.2, 1.20);
+  test_report::write_eval(dirs[2], 3.4, 1.30);
+  std::string md = to_markdown(build_report({dirs[0], dirs[1], dirs[2]}));
+  EXPECT_TRUE(contains(md, "| all runs | brown | test | 1000 ± 0 (3 seeds) | 3.2000 ± 0.2000 (3 seeds) |")) << md;
+  EXPECT_TRUE(contains(md, "| 1.2000 ± 0.1000 (3 seeds) | 2.5000 ± 0.0000 (3 seeds) |")) << md;
+}
+
+TEST(ReportTables, CstdeSection) {
+  TempDir t;
+  test_report::write_cstde_logs(t.path());
+  Document d = build_report({t.path()});
+  std::string md = to_markdown(d);
+  EXPECT_TRUE(contains(md, "## CSTDE experiment")) << md;
+  EXPECT_TRUE(contains(md, "| baseline (baseline) | 1.2000 ± 0.1000 (3 seeds) | 11.00 ± 1.00 (3 seeds) |")) << md;
+  EXPECT_TRUE(contains(md, "| both | 0.9500 ± 0.0500 (3 seeds) | 11.00 ± 0.50 (3 seeds) |")) << md;
+  EXPECT_TRUE(contains(md, "| init_only | 1.0000 (1 seed) | n/a |")) << md;
+  EXPECT_TRUE(contains(md, "| both | Brown bits/byte | -0.2500 | better |")) << md;
+  EXPECT_TRUE(contains(md, "| both | steps/s | +0.00 | no significant difference |")) << md;
+  EXPECT_TRUE(contains(md, "| init_only | Brown bits/byte | -0.2000 | too few seeds to tell |")) << md;
+  // Loss by distance: baseline at distance 1 over seeds 2.0, 2.2.
+  EXPECT_TRUE(contains(md, "| 1 | 2.1000 ± 0.1414 (2 seeds) | 1.9500 ± 0.0707 (2 seeds) |")) << md;
+  // Sentence lengths: seed 1 shifted by one (W1 = 1), seed 2 identical (W1 = 0).
+  EXPECT_TRUE(contains(md, "| baseline | 6 ± 0 (2 seeds) | 11.00 ± 0.71 (2 seeds) | 0.500 ± 0.707 (2 seeds) |")) << md;
+  EXPECT_TRUE(contains(md, "HCMA: omitted")) << md;
+  EXPECT_TRUE(contains(md, "Training curves: omitted")) << md;
+  int plots = 0;
+  for (const auto& s : d.sections)
+    for (const auto& b : s.blocks) plots += b.kind == Block::plot && contains(b.fig.svg, "<svg");
+  EXPECT_EQ(plots, 2);
+}
+
+TEST(ReportTables, HcmaSection) {
+  TempDir t;
+  test_report::write_hcma_logs(t.path());
+  Document d = build_report({t.path()});
+  std::string md = to_markdown(d);
+  EXPECT_TRUE(contains(md, "## HCMA experiment")) << md;
+  EXPECT_TRUE(contains(md, "| after | frequent-token perplexity | +0.5000 | no significant difference |")) << md;
+  // Recall@1, bucket "<10": 0.05 + 0.01·seed -> 0.06, 0.07.
+  EXPECT_TRUE(contains(md, "| <10 | 0.0650 ± 0.0071 (2 seeds) |")) << md;
+  EXPECT_TRUE(contains(md, "Loss increase under attack 'gradient_sign' by strength")) << md;
+  EXPECT_TRUE(contains(md, "Top-1 flip rate under attack 'random' by strength")) << md;
+  EXPECT_TRUE(contains(md, "| 512 | 3.5180 ± 0.0141 (2 seeds) |")) << md;  // 4 − 0.512 + 0.02·{1,2}
+  int plots = 0;
+  for (const auto& s : d.sections)
+    for (const auto& b : s.blocks) plots += b.kind == Block::plot;
+  EXPECT_EQ(plots, 4);  // recall, attacks, position, PCA
+}
+
+TEST(ReportTables, PartialExperimentLogsSayWhatIsMissing) {
+  TempDir t;
+  test_report::write_cstde_logs(t.path());
+  std::remove((t / "cstde/sentence_lengths.jsonl").c_str());
+  std::string md = to_markdown(build_report({t.path()}));
+  EXPECT_TRUE(contains(md, "Omitted: no " + t.path() + "/cstde/sentence_lengths.jsonl.")) << md;
+}
+
+TEST(ReportTables, WritesBothFilesAtomically) {
+  TempDir t;
+  auto dirs = three_seeds_and_one(t);
+  auto f = write_report(dirs, t / "out");
+  EXPECT_EQ(f.html, t / "out/report.html");
+  std::string html = read_file(f.html);
+  EXPECT_TRUE(contains(html, "<svg"));
+  EXPECT_FALSE(contains(html, "<script"));  // no scripts, nothing to fetch
+  EXPECT_FALSE(contains(html, "http://www.w3.org/1999/xhtml\" src"));
+  EXPECT_TRUE(contains(read_file(f.markdown), "# structlm report: 4 runs"));
+  for (const auto& name : list_files(t / "out")) EXPECT_EQ(name.find(".tmp"), std::string::npos) << name;
+}
