@@ -14,6 +14,8 @@ APT_PACKAGES=(
   bible-kjv bible-kjv-text wordnet-base # corpora (the `bible` tool reads the compressed KJV)
   liblink-grammar-dev link-grammar      # reference parser (CSTDE evaluation)
   gnuplot-nox                           # plots
+  chromium                              # headless browser: the report page test opens report.html
+                                        # (19 s to install here with the rest present)
 )
 
 missing=()

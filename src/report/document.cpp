@@ -59,6 +59,7 @@ nav ul { columns: 2; }
 table { border-collapse: collapse; margin: .5em 0 1.5em; font-size: 13px; }
 caption { text-align: left; font-weight: bold; padding: .3em 0; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+td { white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #eee; }
 tr:nth-child(even) td { background: #f8f8f8; }

@@ -55,6 +55,7 @@ void add_rare_recall(Section& s, const std::string& path, const std::vector<std:
   }
   Figure f;
   f.width = 380 * int(std::min<std::size_t>(by_k.size(), 3)) + 120;
+  std::vector<Table> tables;
   for (const auto& [k, pts] : by_k) {
     auto curves = aggregate(pts);
     Panel p;
@@ -64,13 +65,13 @@ void add_rare_recall(Section& s, const std::string& path, const std::vector<std:
     for (std::size_t i = 0; i < buckets.size(); ++i) p.xtics.push_back({double(i), buckets[i].second});
     for (const auto& c : curves) p.series.push_back(curve_series(c, color_of(order, c.group)));
     f.panels.push_back(p);
-    auto named = curves;
-    Table t = curve_table("Next-token recall@" + std::to_string(k) + " by target frequency", "bucket", named);
+    Table t = curve_table("Next-token recall@" + std::to_string(k) + " by target frequency", "bucket", curves);
     for (auto& row : t.rows) row[0] = buckets[std::size_t(std::stod(row[0]))].second;
-    s.add_table(t);
+    tables.push_back(t);
   }
   s.add_plot({"Rare-token recall by training-frequency bucket (" + path + "); band: mean ± sd over seeds.",
               render_figure(f, ids())});
+  for (auto& t : tables) s.add_table(std::move(t));
 }
 
 void add_attacks(Section& s, const std::string& path, const std::vector<std::string>& order, PlotIds& ids) {

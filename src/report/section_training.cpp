@@ -57,7 +57,9 @@ Plot curves_plot(const std::vector<Curve>& curves, const std::vector<RunGroup>& 
   p.title = title;
   p.xlabel = "step";
   p.ylabel = ylabel;
-  for (const auto& c : curves) p.series.push_back(curve_series(c, color_of(order, c.group), Series::lines));
+  // Markers where there are few points (a lone validation loss is otherwise invisible).
+  for (const auto& c : curves)
+    p.series.push_back(curve_series(c, color_of(order, c.group), c.x.size() <= 40 ? Series::linespoints : Series::lines));
   f.panels.push_back(p);
   return {title + ": mean over seeds, band mean ± sd where a configuration has several seeds.", render_figure(f, ids())};
 }

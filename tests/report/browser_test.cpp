@@ -88,7 +88,7 @@ TEST(ReportBrowser, PageLoadsWithItsPlotsInHeadlessChromium) {
   EXPECT_TRUE(problems.empty()) << problems.front();
 
   const std::string png = t / "report.png";
-  auto shot = run_chromium(chromium, t / "profile-shot", {"--screenshot=" + png, "--window-size=1200,5000",
+  auto shot = run_chromium(chromium, t / "profile-shot", {"--screenshot=" + png, "--window-size=1200,9000",
                                                           "--hide-scrollbars"}, url);
   ASSERT_EQ(shot.exit_code, 0) << shot.err.substr(0, 4000);
   ASSERT_TRUE(file_exists(png)) << shot.err.substr(0, 4000);
