@@ -16,6 +16,9 @@
 #include "eval/generate.h"
 #include "model/checkpoint.h"
 #include "model/runtime.h"
+#include "report/report.h"
+#include "report/run_info.h"
+#include "torch/version.h"  // TORCH_VERSION for run_info.json
 #include "train/trainer.h"
 
 namespace structlm::cli {
@@ -84,6 +87,7 @@ void add_demo(CLI::App& app) {
     std::size_t vocab_size = demo.value("vocab_size", 4096);
     double minutes = o->minutes > 0 ? o->minutes : demo.value("train_minutes", 6.0);
     make_dirs(o->out);
+    report::write_run_info(o->out, repo_root(), TORCH_VERSION, file_exists(o->out + "/run_info.json"));
 
     // 1. splits
     auto t0 = Clock::now();
@@ -199,8 +203,10 @@ void add_demo(CLI::App& app) {
           "- `eval.json` test metrics\n- `samples.md` generations\n";
     write_file_atomic(o->out + "/summary.md", md.str());
     save_json(o->out + "/stages.json", stages);
-    std::printf("\ndemo finished in %s. Results: %s/summary.md (run directory %s)\n",
-                Progress::format_duration(stages["total"]).c_str(), o->out.c_str(), o->out.c_str());
+    auto report_files = report::write_report({o->out}, o->out);
+    std::printf("\ndemo finished in %s. Results: %s/summary.md (run directory %s)\nReport: %s\n",
+                Progress::format_duration(stages["total"]).c_str(), o->out.c_str(), o->out.c_str(),
+                report_files.html.c_str());
   });
 }
 

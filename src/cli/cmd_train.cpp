@@ -6,6 +6,8 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "report/run_info.h"
+#include "torch/version.h"  // TORCH_VERSION for run_info.json
 #include "train/trainer.h"
 
 namespace structlm::cli {
@@ -49,6 +51,9 @@ void add_train(CLI::App& app) {
     save_json(resolved, j);
     auto cfg = train::RunConfig::load(resolved);
     std::remove(resolved.c_str());
+    // Not over a finished run's record when train() is about to refuse to overwrite that run.
+    if (o->resume || !file_exists(o->run_dir + "/checkpoints/latest.safetensors"))
+      report::write_run_info(o->run_dir, repo_root(), TORCH_VERSION, o->resume);
     auto r = train::train(cfg, o->run_dir, o->resume);
     std::printf("trained %lld steps: train loss %.4f, val loss %.4f, %.0f tokens/s, %.1f s -> %s\n",
                 (long long)r.steps, r.final_train_loss, r.final_val_loss, r.tokens_per_s, r.wall_s,

@@ -13,5 +13,6 @@ void add_eval(CLI::App& app);
 void add_sample(CLI::App& app);
 void add_info(CLI::App& app);
 void add_demo(CLI::App& app);
+void add_report(CLI::App& app);
 
 }  // namespace structlm::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   structlm::cli::add_sample(app);
   structlm::cli::add_info(app);
   structlm::cli::add_demo(app);
+  structlm::cli::add_report(app);
 
   try {
     app.parse(argc, argv);  // subcommand callbacks run here

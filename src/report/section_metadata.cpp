@@ -36,8 +36,7 @@ void add_metadata_section(Document& doc, const std::vector<RunData>& runs, const
     std::vector<double> speeds;
     for (const auto& m : r.metrics)
       if (!std::isnan(m.tokens_per_s)) speeds.push_back(m.tokens_per_s);
-    std::sort(speeds.begin(), speeds.end());
-    std::string speed = speeds.empty() ? "" : format_number(speeds[speeds.size() / 2], 0);
+    std::string speed = speeds.empty() ? "" : format_number(median(speeds), 0);
     std::string commit = info(r.run_info, "commit");
     if (commit.size() > 12) commit = commit.substr(0, 12);
     if (info(r.run_info, "dirty") == "true") commit += " (modified)";

@@ -11,13 +11,6 @@ namespace structlm::report {
 
 namespace {
 
-double median(std::vector<double> v) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  std::size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
 // One curve per group from a metrics field; steps kept only where every run of the group logged
 // it, so the mean never jumps where one seed's log stops early.
 std::vector<Curve> loss_curves(const std::vector<RunGroup>& groups, double MetricLine::*field) {

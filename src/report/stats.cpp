@@ -24,6 +24,13 @@ Spread summarize(const std::vector<double>& values) {
   return s;
 }
 
+double median(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
 std::string format_number(double v, int digits) {
   if (std::isnan(v)) return "n/a";
   char b[64];

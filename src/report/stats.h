@@ -14,6 +14,7 @@ struct Spread {
 };
 
 Spread summarize(const std::vector<double>& values);
+double median(std::vector<double> values);  // NaN when empty; mean of the middle two when even
 
 // "3.2100 ± 0.0120 (3 seeds)"; one seed has no spread: "3.2100 (1 seed)". `digits` after the point.
 std::string format_spread(const Spread& s, int digits = 4);
