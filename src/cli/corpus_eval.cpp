@@ -32,8 +32,10 @@ json evaluate_corpora(model::GPT& model, const CorpusEvalOptions& opt) {
                 {"bits_per_byte", r.bits_per_byte}};
     double xz = 0;
     if (opt.xz) {
+      // Keep the split alive while iterating: a reference into a temporary would dangle.
+      const data::SplitCorpus split = prepare_corpus(opt.data_dir, spec);
       std::string text;
-      for (const auto& d : split_docs(prepare_corpus(opt.data_dir, spec), opt.split)) text += d.text + "\n";
+      for (const auto& d : split_docs(split, opt.split)) text += d.text + "\n";
       xz = eval::xz_bits_per_byte(text);
       row["xz_bits_per_byte"] = xz;
     }
