@@ -2,15 +2,13 @@
 // format, so it is read through the package's `bible` tool: `bible -f RANGE` prints one verse a
 // line as `Ge1:1 In the beginning ...` whatever the terminal width. One document per chapter
 // (id `Ge1`), one verse a line, references stripped.
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
 
 #include "core/error.h"
+#include "core/subprocess.h"
 #include "data/corpus_internal.h"
 
 namespace structlm::data::detail {
@@ -19,46 +17,17 @@ namespace {
 const char* const kInstallHint = "install the Debian packages bible-kjv and bible-kjv-text "
                                  "(apt-get install bible-kjv bible-kjv-text, or scripts/setup.sh)";
 
-bool executable_on_path(const std::string& tool) {
-  if (tool.find('/') != std::string::npos) return ::access(tool.c_str(), X_OK) == 0;
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= dirs.size()) {
-    std::size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    if (::access((dir + "/" + tool).c_str(), X_OK) == 0) return true;
-    start = end + 1;
-  }
-  return false;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return q + "'";
-}
-
-// Runs the tool and returns what it prints; stderr is merged in so that a failure can be reported
-// in the tool's own words (a missing data file, a bad range).
+// Runs the tool and returns what it prints; on failure the error carries the tool's own words
+// (a missing data file, a bad range).
 std::string run_bible(const std::string& tool) {
-  if (!executable_on_path(tool)) fail(tool, std::string("the KJV reader is not installed; ") + kInstallHint);
-  std::string cmd = shell_quote(tool) + " -f 'Gen1:1-Rev22:21' </dev/null 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(cmd.c_str(), "r"), ::pclose);
-  if (!pipe) fail(tool, "cannot run");
-  std::string out;
-  char buf[1 << 16];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
-  int status = ::pclose(pipe.release());
-  if (status != 0 || out.empty()) {
-    std::string first = out.substr(0, out.find('\n'));
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    fail(tool, "failed (exit " + std::to_string(code) + ": " + first + "); " + kInstallHint);
+  if (!program_available(tool)) fail(tool, std::string("the KJV reader is not installed; ") + kInstallHint);
+  ProcessResult r = run_process({tool, "-f", "Gen1:1-Rev22:21"});
+  if (r.exit_code != 0 || r.out.empty()) {
+    std::string said = r.err.empty() ? r.out : r.err;
+    fail(tool, "failed (exit " + std::to_string(r.exit_code) + ": " + said.substr(0, said.find('\n')) + "); " +
+                   kInstallHint);
   }
-  return out;
+  return r.out;
 }
 
 // "Ge1:1" -> chapter "Ge1"; false if the word is not a verse reference.

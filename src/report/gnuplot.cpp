@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "report/subprocess.h"
+#include "core/subprocess.h"
 
 namespace structlm::report {
 

@@ -7,7 +7,7 @@
 
 #include "core/io.h"
 #include "core/platform.h"
-#include "report/subprocess.h"
+#include "core/subprocess.h"
 
 namespace structlm::report {
 

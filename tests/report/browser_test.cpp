@@ -9,7 +9,7 @@
 #include "../data/temp_dir.h"
 #include "core/io.h"
 #include "report/report.h"
-#include "report/subprocess.h"
+#include "core/subprocess.h"
 #include "synthetic_logs.h"
 
 using namespace structlm;
@@ -20,11 +20,11 @@ namespace {
 
 std::string chromium_binary() {
   for (const char* name : {"chromium", "chromium-browser"})
-    if (report::program_available(name)) return name;
+    if (program_available(name)) return name;
   return "";
 }
 
-report::ProcessResult run_chromium(const std::string& binary, const std::string& profile,
+ProcessResult run_chromium(const std::string& binary, const std::string& profile,
                                    std::vector<std::string> extra, const std::string& url) {
   std::vector<std::string> argv = {"timeout", "120", binary, "--headless", "--no-sandbox", "--disable-gpu",
                                    "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -32,7 +32,7 @@ report::ProcessResult run_chromium(const std::string& binary, const std::string&
                                    "--user-data-dir=" + profile, "--enable-logging=stderr", "--v=0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.push_back(url);
-  return report::run_process(argv);
+  return run_process(argv);
 }
 
 // Console messages Chromium logs from the page: "...:INFO:CONSOLE(12)] "message", source: ..."

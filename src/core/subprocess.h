@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace structlm::report {
+namespace structlm {
 
 struct ProcessResult {
   int exit_code = -1;  // the program's exit status; 128 + N when killed by signal N
@@ -18,4 +18,4 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
 // True when `program` is an executable somewhere on PATH (or an executable path).
 bool program_available(const std::string& program);
 
-}  // namespace structlm::report
+}  // namespace structlm

@@ -1,4 +1,4 @@
-#include "report/subprocess.h"
+#include "core/subprocess.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -15,7 +15,7 @@
 
 extern char** environ;
 
-namespace structlm::report {
+namespace structlm {
 
 namespace {
 
@@ -126,4 +126,4 @@ bool program_available(const std::string& program) {
   return false;
 }
 
-}  // namespace structlm::report
+}  // namespace structlm
