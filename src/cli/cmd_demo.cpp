@@ -130,10 +130,7 @@ void add_demo(CLI::App& app) {
     } else {
       json run = {{"model", cfg_file.at("model")}, {"train", cfg_file.at("train")}, {"data", data}};
       run["model"]["vocab_size"] = tok.vocab_size();
-      std::string tmp = o->out + "/.demo-config.json";
-      save_json(tmp, run);
-      cfg = train::RunConfig::load(tmp);
-      std::remove(tmp.c_str());
+      cfg = train::RunConfig::from_json(run, o->config);
       model::init_threads(cfg.train.threads);
       double tps = measure_tokens_per_s(cfg.model, cfg.train);
       std::int64_t tokens_per_step = cfg.train.batch_size * cfg.train.grad_accum * cfg.model.block_size;

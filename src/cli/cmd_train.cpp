@@ -34,6 +34,8 @@ void add_train(CLI::App& app) {
       config_path = o->run_dir + "/config.json";
     }
     json j = load_json(config_path);
+    // A demo config (configs/demo.json) is also a run config plus a section only `demo` reads.
+    if (j.is_object()) j.erase("demo");
     for (const auto& a : o->overrides) apply_override(j, a);
     if (!o->corpora.empty()) {
       if (o->tokenizer.empty()) throw Error("train: --corpus needs --tokenizer");
@@ -45,12 +47,8 @@ void add_train(CLI::App& app) {
       }
       j["data"] = data;
     }
-    // Parse through the same checks as a file on disk, so errors name the config file.
-    std::string resolved = o->run_dir + "/.config.resolved.json";
-    make_dirs(o->run_dir);
-    save_json(resolved, j);
-    auto cfg = train::RunConfig::load(resolved);
-    std::remove(resolved.c_str());
+    std::string origin = config_path + (o->overrides.empty() && o->corpora.empty() ? "" : " (with command-line overrides)");
+    auto cfg = train::RunConfig::from_json(j, origin);
     // Not over a finished run's record when train() is about to refuse to overwrite that run.
     if (o->resume || !file_exists(o->run_dir + "/checkpoints/latest.safetensors"))
       report::write_run_info(o->run_dir, repo_root(), TORCH_VERSION, o->resume);

@@ -146,6 +146,10 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume)
   std::vector<torch::Tensor> all_params = decay;
   all_params.insert(all_params.end(), no_decay.begin(), no_decay.end());
   AdamW opt(decay, no_decay, names, AdamWOptions{tc.beta1, tc.beta2, tc.eps, tc.weight_decay});
+  std::fprintf(stderr, "model: %lld parameters (%lld layers, %lld wide, %lld heads, context %lld, vocabulary %lld) on %s, %d threads\n",
+               (long long)model->num_params(), (long long)cfg.model.n_layer, (long long)cfg.model.n_embd,
+               (long long)cfg.model.n_head, (long long)cfg.model.block_size, (long long)cfg.model.vocab_size,
+               device.str().c_str(), torch::get_num_threads());
 
   TrainState state;
   if (resume) {
