@@ -11,18 +11,14 @@
 #include "core/platform.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace structlm;
 
 namespace {
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("structlm_core_" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using test_util::TempDir;
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -40,7 +36,7 @@ TEST(AtomicWrite, ReplacesContentAndLeavesNoTempFile) {
   write_file_atomic(d / "a.txt", "first");
   write_file_atomic(d / "a.txt", "second");
   EXPECT_EQ(read_file(d / "a.txt"), "second");
-  EXPECT_EQ(list_files(d.path.string()).size(), 1u);
+  EXPECT_EQ(list_files(d.path()).size(), 1u);
 }
 
 TEST(AtomicWrite, AFailingWriterKeepsTheOldFile) {
@@ -53,7 +49,7 @@ TEST(AtomicWrite, AFailingWriterKeepsTheOldFile) {
                                  }),
                std::runtime_error);
   EXPECT_EQ(read_file(d / "a.txt"), "precious");
-  EXPECT_EQ(list_files(d.path.string()).size(), 1u);  // temp file removed
+  EXPECT_EQ(list_files(d.path()).size(), 1u);  // temp file removed
 }
 
 TEST(AtomicWrite, CreatesParentDirectories) {
@@ -65,7 +61,7 @@ TEST(AtomicWrite, CreatesParentDirectories) {
 TEST(ReadFile, ErrorsNameThePath) {
   TempDir d;
   EXPECT_NE(error_of([&] { read_file(d / "missing.txt"); }).find("missing.txt"), std::string::npos);
-  EXPECT_NE(error_of([&] { read_file(d.path.string()); }).find("directory"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_file(d.path()); }).find("directory"), std::string::npos);
 }
 
 TEST(ReadLines, SplitsOnNewlinesAndStripsCarriageReturns) {

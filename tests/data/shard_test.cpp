@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "data/shard.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 using namespace structlm;
 using namespace structlm::data;

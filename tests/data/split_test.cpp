@@ -9,7 +9,7 @@
 #include "core/io.h"
 #include "core/json.h"
 #include "data/split.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 using namespace structlm;
 using namespace structlm::data;

@@ -7,7 +7,7 @@
 #include "data/shard.h"
 #include "data/split.h"
 #include "data/tokenize.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 using namespace structlm;
 using namespace structlm::data;

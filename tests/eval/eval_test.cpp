@@ -103,8 +103,8 @@ std::vector<text::TokenId> greedy_recompute(model::GPT& m, std::vector<text::Tok
 // ---- evaluate --------------------------------------------------------------------------------
 
 TEST(Evaluate, UniformModelScoresLnVAndBitsPerByteFollow) {
-  TempDir tmp("uniform");
-  const std::string& dir = tmp.path;
+  TempDir tmp;
+  const std::string& dir = tmp.path();
   text::Tokenizer tok = small_tokenizer();
   const std::vector<text::TokenId> ids32 = tok.encode(kEnglish);
   data::TokenStream stream({write_tokens(dir + "/t.bin", ids32, tok.vocab_size())});
@@ -126,8 +126,8 @@ TEST(Evaluate, UniformModelScoresLnVAndBitsPerByteFollow) {
 }
 
 TEST(Evaluate, MatchesDirectCrossEntropyOverTheSameWindows) {
-  TempDir tmp("direct");
-  const std::string& dir = tmp.path;
+  TempDir tmp;
+  const std::string& dir = tmp.path();
   text::Tokenizer tok = small_tokenizer();
   const std::vector<text::TokenId> ids32 = tok.encode(kEnglish);
   data::TokenStream stream({write_tokens(dir + "/t.bin", ids32, tok.vocab_size())});

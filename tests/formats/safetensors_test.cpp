@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "formats/safetensors.h"
-#include "../data/temp_dir.h"
+#include "support/temp_dir.h"
 #include "safetensors_bytes.h"
 
 using namespace structlm;

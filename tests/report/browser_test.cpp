@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "../data/temp_dir.h"
+#include "support/temp_dir.h"
 #include "core/io.h"
 #include "report/report.h"
 #include "core/subprocess.h"

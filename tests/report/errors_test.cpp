@@ -1,7 +1,7 @@
 // Bad run directories get one clear error naming the file (and line).
 #include <gtest/gtest.h>
 
-#include "../data/temp_dir.h"
+#include "support/temp_dir.h"
 #include "report/report.h"
 #include "synthetic_logs.h"
 

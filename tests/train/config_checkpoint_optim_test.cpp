@@ -66,8 +66,8 @@ TEST(RunConfig, RoundTripsThroughJson) {
   c.data.train_shards = {"a.bin", "b.bin"};
   c.data.val_shards = {"v.bin"};
   c.data.tokenizer = "tok";
-  TempDir tmp("cfg");
-  const std::string path = tmp.path + "/config.json";
+  TempDir tmp;
+  const std::string path = tmp.path() + "/config.json";
   save_json(path, c.to_json());
   train::RunConfig back = train::RunConfig::load(path);
   EXPECT_EQ(back.to_json(), c.to_json());
@@ -76,8 +76,8 @@ TEST(RunConfig, RoundTripsThroughJson) {
 }
 
 TEST(RunConfig, ErrorsNameTheFileAndTheField) {
-  TempDir tmp("cfgerr");
-  const std::string path = tmp.path + "/config.json";
+  TempDir tmp;
+  const std::string path = tmp.path() + "/config.json";
   auto err = [&](const std::string& text) {
     write_file_atomic(path, text);
     return error_of([&] { train::RunConfig::load(path); });
@@ -105,8 +105,8 @@ TEST(RunConfig, ErrorsNameTheFileAndTheField) {
 // ---- checkpoints -----------------------------------------------------------------------------
 
 TEST(Checkpoint, RoundTripIsBitExact) {
-  TempDir tmp("ckpt");
-  const std::string& dir = tmp.path;
+  TempDir tmp;
+  const std::string& dir = tmp.path();
   torch::manual_seed(3);
   model::GPT m(tiny_model(/*tied=*/false, /*bias=*/false));
   std::map<std::string, torch::Tensor> extra = {
@@ -152,8 +152,8 @@ TEST(Checkpoint, RoundTripIsBitExact) {
 }
 
 TEST(Checkpoint, CorruptFilesAreErrorsNamingTheFile) {
-  TempDir tmp("ckptbad");
-  const std::string& dir = tmp.path;
+  TempDir tmp;
+  const std::string& dir = tmp.path();
   model::GPT m(tiny_model());
   const std::string path = dir + "/c.safetensors";
   model::save_checkpoint(path, m, {}, json::object());

@@ -82,8 +82,8 @@ json computed_fields(const json& rec) {
 }  // namespace
 
 TEST(Trainer, ResumeIsBitForBitLikeAnUninterruptedRun) {
-  TempDir tmp("resume");
-  const std::string& dir = tmp.path;
+  TempDir tmp;
+  const std::string& dir = tmp.path();
   train::RunConfig cfg = tiny_run(dir);
   const std::string straight = dir + "/straight", split = dir + "/split";
 
@@ -139,8 +139,8 @@ TEST(Trainer, ResumeIsBitForBitLikeAnUninterruptedRun) {
 }
 
 TEST(Trainer, ResumeRefusesAChangedConfigAndFreshRunsRefuseAnOldDirectory) {
-  TempDir tmp("refuse");
-  const std::string& dir = tmp.path;
+  TempDir tmp;
+  const std::string& dir = tmp.path();
   train::RunConfig cfg = tiny_run(dir);
   cfg.train.max_steps = 2;
   const std::string run = dir + "/run";
@@ -166,8 +166,8 @@ TEST(Trainer, ResumeRefusesAChangedConfigAndFreshRunsRefuseAnOldDirectory) {
 }
 
 TEST(Trainer, LossGoesDownOnARepetitiveCorpus) {
-  TempDir tmp("learn");
-  const std::string& dir = tmp.path;
+  TempDir tmp;
+  const std::string& dir = tmp.path();
   train::RunConfig cfg = tiny_run(dir);
   // A cycle through 16 tokens: after one token the next is certain.
   std::vector<std::uint32_t> cycle;
@@ -199,8 +199,8 @@ TEST(Trainer, LossGoesDownOnARepetitiveCorpus) {
 }
 
 TEST(Trainer, StopsCleanlyOnTheTimeBudget) {
-  TempDir tmp("budget");
-  const std::string& dir = tmp.path;
+  TempDir tmp;
+  const std::string& dir = tmp.path();
   train::RunConfig cfg = tiny_run(dir);
   cfg.train.max_steps = 100000;
   cfg.train.max_minutes = 1e-9;  // spent after the first step
@@ -212,8 +212,8 @@ TEST(Trainer, StopsCleanlyOnTheTimeBudget) {
 }
 
 TEST(Trainer, CtrlCStopsAfterTheStepWithACheckpoint) {
-  TempDir tmp("sigint");
-  const std::string& dir = tmp.path;
+  TempDir tmp;
+  const std::string& dir = tmp.path();
   train::RunConfig cfg = tiny_run(dir);
   cfg.train.max_steps = 100000;  // cannot finish before the signal comes
   cfg.train.eval_every = 0;

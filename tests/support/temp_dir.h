@@ -1,4 +1,5 @@
-// A fresh directory per test, removed afterwards, so tests never see each other's files.
+// A fresh directory per test (named after the test, the process and an optional tag, so two in
+// one test do not collide), removed afterwards: tests never see each other's files.
 #pragma once
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,9 +13,10 @@ namespace structlm::test_util {
 
 class TempDir {
  public:
-  TempDir() {
+  explicit TempDir(const std::string& tag = "") {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string(info->test_suite_name()) + "." + info->name();
+    std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "outside-test";
+    if (!tag.empty()) name += "." + tag;
     path_ = (std::filesystem::temp_directory_path() / ("structlm-" + name + "-" + std::to_string(::getpid()))).string();
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
