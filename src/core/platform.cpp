@@ -65,4 +65,12 @@ int available_cores() {
   return n > 0 ? int(n) : 1;
 }
 
+double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;  // kB
+  return 0.0;
+}
+
 }  // namespace structlm

@@ -18,4 +18,7 @@ const char* best_openblas_coretype();
 // Cores this process may run on (sched_getaffinity), at least 1.
 int available_cores();
 
+// This process's peak resident memory so far in MiB (VmHWM of /proc/self/status; 0 if unreadable).
+double peak_rss_mib();
+
 }  // namespace structlm
