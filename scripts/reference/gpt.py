@@ -9,9 +9,15 @@ The model, per block (pre-LayerNorm, as GPT-2):
     x = x + proj(softmax(mask(Q K^T / sqrt(d))) V)   with Q, K, V from LN1(x)
     x = x + W2 gelu_tanh(W1 LN2(x) + b1) + b2
 and logits = LN_f(x) W_out^T, where W_out is wte's table when tied.
+
+With config.cstde = {"attention": true, ...} (docs/METHODS.md §1b), written here from the
+equations, independently of the C++ code: every block also has a dependency scorer
+    s_ij = (x_i U)(x_j V)^T / sqrt(r) + b[bucket(i - j)]  (j <= i),   D_new = softmax_j(s)
+    D^l = D^{l-1} + sigmoid(g_l) (D_new - D^{l-1})     (layers after the first, if carry)
+and head h adds beta_h * log(D^l + eps) to its attention logits.
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
@@ -28,6 +34,10 @@ class Config:
     dropout: float = 0.0
     bias: bool = True
     tied: bool = True
+    cstde: dict = field(default_factory=dict)
+
+    def dep(self, key, default):
+        return self.cstde.get(key, default)
 
 
 class LayerNorm(nn.Module):
@@ -42,6 +52,40 @@ class LayerNorm(nn.Module):
         return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
 
 
+def t5_bucket(n, buckets, max_distance):
+    """T5's unidirectional relative-position bucket for a distance n >= 0."""
+    exact = buckets // 2
+    if n < exact:
+        return n
+    large = exact + int(math.log(n / exact) / math.log(max_distance / exact) * (buckets - exact))
+    return min(large, buckets - 1)
+
+
+class DependencyScorer(nn.Module):
+    def __init__(self, c, carries):
+        super().__init__()
+        r = c.dep("rank", 32)
+        self.r = r
+        self.u = nn.Linear(c.n_embd, r, bias=False)
+        self.v = nn.Linear(c.n_embd, r, bias=False)
+        buckets, maxd = c.dep("buckets", 32), c.dep("max_distance", 128)
+        self.rel_bias = nn.Parameter(torch.zeros(buckets))
+        self.carry_logit = nn.Parameter(torch.zeros(1)) if carries else None
+        T = c.block_size
+        idx = torch.tensor([[t5_bucket(i - j, buckets, maxd) if j <= i else 0 for j in range(T)] for i in range(T)])
+        self.register_buffer("bucket", idx, persistent=False)
+
+    def forward(self, x, prev):
+        T = x.shape[1]
+        s = (self.u(x) @ self.v(x).transpose(1, 2)) / math.sqrt(self.r) + self.rel_bias[self.bucket[:T, :T]]
+        future = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
+        d_new = torch.softmax(s.masked_fill(future, float("-inf")), dim=-1)
+        if prev is None or self.carry_logit is None:
+            return d_new
+        g = torch.sigmoid(self.carry_logit)
+        return (1 - g) * prev + g * d_new
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -51,11 +95,12 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(c.n_embd, c.n_embd, bias=c.bias)
         self.attn_dropout = nn.Dropout(c.dropout)
         self.resid_dropout = nn.Dropout(c.dropout)
+        self.dep_beta = nn.Parameter(torch.zeros(c.n_head)) if c.dep("attention", False) else None
         # Lower-triangular "may attend" matrix, built once (not a parameter, not saved).
         allowed = torch.tril(torch.ones(c.block_size, c.block_size, dtype=torch.bool))
         self.register_buffer("allowed", allowed, persistent=False)
 
-    def forward(self, x):
+    def forward(self, x, dep_log=None):
         B, T, C = x.shape
         d = C // self.n_head
         q, k, v = self.c_attn(x).split(C, dim=2)
@@ -64,6 +109,9 @@ class CausalSelfAttention(nn.Module):
         k = k.view(B, T, self.n_head, d).transpose(1, 2)
         v = v.view(B, T, self.n_head, d).transpose(1, 2)
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(d)
+        if dep_log is not None:
+            for h in range(self.n_head):  # one head at a time: the plainest reading of the equation
+                scores[:, h] = scores[:, h] + self.dep_beta[h] * dep_log
         scores = scores.masked_fill(~self.allowed[:T, :T], float("-inf"))
         weights = self.attn_dropout(torch.softmax(scores, dim=-1))
         y = (weights @ v).transpose(1, 2).contiguous().view(B, T, C)
@@ -82,16 +130,22 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, layer):
         super().__init__()
         self.ln_1 = LayerNorm(c.n_embd, c.bias)
         self.attn = CausalSelfAttention(c)
         self.ln_2 = LayerNorm(c.n_embd, c.bias)
         self.mlp = MLP(c)
+        self.eps = c.dep("epsilon", 1e-6)
+        self.dep = DependencyScorer(c, c.dep("carry", True) and layer > 0) if c.dep("attention", False) else None
 
-    def forward(self, x):
-        x = x + self.attn(self.ln_1(x))
-        return x + self.mlp(self.ln_2(x))
+    def forward(self, x, prev_d=None):
+        xn = self.ln_1(x)
+        d = None
+        if self.dep is not None:
+            d = self.dep(xn, prev_d)
+        x = x + self.attn(xn, None if d is None else torch.log(d + self.eps))
+        return x + self.mlp(self.ln_2(x)), d
 
 
 class GPT(nn.Module):
@@ -101,7 +155,7 @@ class GPT(nn.Module):
         self.wte = nn.Embedding(c.vocab_size, c.n_embd)
         self.wpe = nn.Embedding(c.block_size, c.n_embd)
         self.drop = nn.Dropout(c.dropout)
-        self.h = nn.ModuleList([Block(c) for _ in range(c.n_layer)])
+        self.h = nn.ModuleList([Block(c, i) for i in range(c.n_layer)])
         self.ln_f = LayerNorm(c.n_embd, c.bias)
         self.lm_head = None if c.tied else nn.Linear(c.n_embd, c.vocab_size, bias=False)
         self._init_weights()
@@ -113,8 +167,8 @@ class GPT(nn.Module):
                 if p.dim() >= 2:
                     std = 0.02 / math.sqrt(2 * self.config.n_layer) if name.endswith("c_proj.weight") else 0.02
                     p.normal_(0.0, std)
-                elif name.endswith("bias"):
-                    p.zero_()
+                elif name.endswith("bias") or name.endswith("dep_beta") or name.endswith("carry_logit"):
+                    p.zero_()  # biases; CSTDE's gates start at 0 (beta) and 1/2 (gamma)
                 else:
                     p.fill_(1.0)
 
@@ -126,8 +180,9 @@ class GPT(nn.Module):
         assert T <= self.config.block_size
         pos = torch.arange(T, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))
+        d = None
         for block in self.h:
-            x = block(x)
+            x, d = block(x, d)
         logits = F.linear(self.ln_f(x), self.output_weight())
         if targets is None:
             return logits, None

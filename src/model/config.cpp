@@ -2,14 +2,47 @@
 
 namespace structlm::model {
 
+json CstdeConfig::to_json() const {
+  return json{{"init", init},       {"attention", attention},       {"carry", carry},
+              {"rank", rank},       {"buckets", buckets},           {"max_distance", max_distance},
+              {"window", window},   {"epsilon", epsilon}};
+}
+
+CstdeConfig CstdeConfig::from_json(const json& j, const std::string& path) {
+  check(j.is_object(), path, "model field 'cstde' must be an object");
+  check_known_keys(j, {"init", "attention", "carry", "rank", "buckets", "max_distance", "window", "epsilon"}, path);
+  CstdeConfig c;
+  read_field(j, "init", c.init, path);
+  read_field(j, "attention", c.attention, path);
+  read_field(j, "carry", c.carry, path);
+  read_field(j, "rank", c.rank, path);
+  read_field(j, "buckets", c.buckets, path);
+  read_field(j, "max_distance", c.max_distance, path);
+  read_field(j, "window", c.window, path);
+  read_field(j, "epsilon", c.epsilon, path);
+  auto positive = [&](std::int64_t v, const char* name) {
+    check(v > 0, path, std::string("model field 'cstde.") + name + "' must be > 0, got " + std::to_string(v));
+  };
+  positive(c.rank, "rank");
+  positive(c.buckets, "buckets");
+  positive(c.max_distance, "max_distance");
+  positive(c.window, "window");
+  check(c.buckets >= 2, path, "model field 'cstde.buckets' must be >= 2");
+  check(c.max_distance > c.buckets / 2, path, "model field 'cstde.max_distance' must be > buckets / 2");
+  check(c.epsilon > 0 && c.epsilon < 1, path, "model field 'cstde.epsilon' must be in (0, 1)");
+  return c;
+}
+
 json GPTConfig::to_json() const {
-  return json{{"vocab_size", vocab_size}, {"block_size", block_size}, {"n_layer", n_layer},
-              {"n_head", n_head},         {"n_embd", n_embd},         {"dropout", dropout},
-              {"bias", bias},             {"tied", tied}};
+  json j{{"vocab_size", vocab_size}, {"block_size", block_size}, {"n_layer", n_layer},
+         {"n_head", n_head},         {"n_embd", n_embd},         {"dropout", dropout},
+         {"bias", bias},             {"tied", tied}};
+  if (cstde.any()) j["cstde"] = cstde.to_json();
+  return j;
 }
 
 GPTConfig GPTConfig::from_json(const json& j, const std::string& path) {
-  check_known_keys(j, {"vocab_size", "block_size", "n_layer", "n_head", "n_embd", "dropout", "bias", "tied"},
+  check_known_keys(j, {"vocab_size", "block_size", "n_layer", "n_head", "n_embd", "dropout", "bias", "tied", "cstde"},
                    path);
   GPTConfig c;
   read_field(j, "vocab_size", c.vocab_size, path);
@@ -20,6 +53,7 @@ GPTConfig GPTConfig::from_json(const json& j, const std::string& path) {
   read_field(j, "dropout", c.dropout, path);
   read_field(j, "bias", c.bias, path);
   read_field(j, "tied", c.tied, path);
+  if (j.contains("cstde")) c.cstde = CstdeConfig::from_json(j["cstde"], path);
   auto positive = [&](std::int64_t v, const char* name) {
     check(v > 0, path, std::string("model field '") + name + "' must be > 0, got " + std::to_string(v));
   };
@@ -43,6 +77,12 @@ std::int64_t GPTConfig::num_params() const {
   std::int64_t block = 2 * ln + attn + mlp;
   std::int64_t n = vocab_size * C + block_size * C + n_layer * block + ln;
   if (!tied) n += vocab_size * C;  // lm_head, no bias
+  if (cstde.attention) {
+    // Per layer: the scorer's U and V (C x r), its distance-bucket bias and a gate beta per head;
+    // every layer but the first also has a carry logit (the first has nothing to carry).
+    n += n_layer * (2 * C * cstde.rank + cstde.buckets + n_head);
+    if (cstde.carry) n += n_layer - 1;
+  }
   return n;
 }
 

@@ -19,6 +19,8 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const GPTConfig& c)
   c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, c.n_embd).bias(c.bias)));
   attn_dropout = register_module("attn_dropout", torch::nn::Dropout(c.dropout));
   resid_dropout = register_module("resid_dropout", torch::nn::Dropout(c.dropout));
+  // Starts at 0: a CSTDE model begins as the plain transformer and learns how much prior to use.
+  if (c.cstde.attention) dep_beta = register_parameter("dep_beta", torch::zeros({c.n_head}));
 }
 
 // Built once per device and dtype for the whole block and sliced, rather than rebuilt by every
@@ -34,7 +36,8 @@ torch::Tensor CausalSelfAttentionImpl::causal_mask(std::int64_t past, std::int64
   return mask_.slice(0, past, Tk).slice(1, 0, Tk);  // query i (position past + i) sees keys 0 .. past + i
 }
 
-torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* cache, int layer) {
+torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* cache, int layer,
+                                               const torch::Tensor& dep_log, ForwardTrace* trace) {
   const auto B = x.size(0), T = x.size(1), hd = n_embd / n_head;
   // One copy lays q, k and v out head by head ([3, B, n_head, T, hd]), so each is a contiguous
   // [B * n_head, T, hd] batch for the matmuls below, which would otherwise copy each of them.
@@ -61,7 +64,7 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
 #if TORCH_VERSION_MAJOR >= 2
   // Fused attention (flash / memory-efficient kernels on CUDA). is_causal aligns the mask to the
   // top-left corner, which is right when there is no past; a single new token sees everything.
-  if (past == 0 || T == 1) {
+  if (!dep_log.defined() && !trace && (past == 0 || T == 1)) {
     double p = is_training() ? attn_dropout->options.p() : 0.0;
     y = at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/past == 0 && T > 1);
   }
@@ -72,7 +75,15 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
     auto att = torch::baddbmm(causal_mask(past, T, q), q.reshape({B * n_head, T, hd}),
                               k.reshape({B * n_head, Tk, hd}).transpose(1, 2), /*beta=*/1.0,
                               /*alpha=*/1.0 / std::sqrt(double(hd)));
-    att = attn_dropout(torch::softmax(att, -1));
+    if (dep_log.defined()) {
+      // + beta_h * log(D + eps): D is [B, T, Tk] once per layer, broadcast over heads inside
+      // addcmul, so no per-head copy of D is made or saved for backward.
+      att = torch::addcmul(att.view({B, n_head, T, Tk}), dep_beta.view({1, n_head, 1, 1}), dep_log.unsqueeze(1))
+                .view({B * n_head, T, Tk});
+    }
+    att = torch::softmax(att, -1);
+    if (trace) trace->attention.push_back(att.detach().view({B, n_head, T, Tk}).mean(1));
+    att = attn_dropout(att);
     y = torch::bmm(att, v.reshape({B * n_head, Tk, hd})).view({B, n_head, T, hd});
   }
   y = y.transpose(1, 2).contiguous().view({B, T, n_embd});
@@ -95,9 +106,13 @@ static torch::nn::LayerNorm layer_norm(const GPTConfig& c) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.n_embd}).elementwise_affine(true).eps(1e-5));
 }
 
-BlockImpl::BlockImpl(const GPTConfig& c) {
+BlockImpl::BlockImpl(const GPTConfig& c, int layer) {
   ln_1 = register_module("ln_1", layer_norm(c));
   attn = register_module("attn", CausalSelfAttention(c));
+  if (c.cstde.attention) {
+    dep = register_module("dep", DependencyScorer(c, /*carries=*/c.cstde.carry && layer > 0));
+    dep_epsilon = c.cstde.epsilon;
+  }
   ln_2 = register_module("ln_2", layer_norm(c));
   mlp = register_module("mlp", MLP(c));
   if (!c.bias) {
@@ -107,8 +122,16 @@ BlockImpl::BlockImpl(const GPTConfig& c) {
   }
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, KVCache* cache, int layer) {
-  auto h = x + attn(ln_1(x), cache, layer);  // pre-LayerNorm residual blocks
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor& dependency, KVCache* cache, int layer,
+                                 ForwardTrace* trace) {
+  auto xn = ln_1(x);
+  torch::Tensor dep_log;
+  if (dep) {
+    dependency = dep(xn, dependency, cache, layer);  // the scorer reads the same LN'd input as attention
+    dep_log = torch::log(dependency + dep_epsilon);
+    if (trace) trace->dependency.push_back(dependency.detach());
+  }
+  auto h = x + attn(xn, cache, layer, dep_log, trace);  // pre-LayerNorm residual blocks
   return h + mlp(ln_2(h));
 }
 
@@ -120,7 +143,7 @@ GPTImpl::GPTImpl(const GPTConfig& c) : cfg(c) {
   drop = register_module("drop", torch::nn::Dropout(c.dropout));
   h = register_module("h", torch::nn::ModuleList());
   for (std::int64_t i = 0; i < c.n_layer; ++i) {
-    blocks.push_back(Block(c));
+    blocks.push_back(Block(c, (int)i));
     h->push_back(blocks.back());
   }
   ln_f = register_module("ln_f", layer_norm(c));
@@ -132,13 +155,14 @@ GPTImpl::GPTImpl(const GPTConfig& c) : cfg(c) {
 
 torch::Tensor GPTImpl::output_weight() { return cfg.tied ? wte->weight : lm_head->weight; }
 
-torch::Tensor GPTImpl::forward(const torch::Tensor& idx, KVCache* cache) {
+torch::Tensor GPTImpl::forward(const torch::Tensor& idx, KVCache* cache, ForwardTrace* trace) {
   const auto T = idx.size(1);
   const std::int64_t past = cache ? cache->length() : 0;
   TORCH_CHECK(past + T <= cfg.block_size, "sequence of ", past + T, " tokens exceeds block_size ", cfg.block_size);
   auto pos = torch::arange(past, past + T, torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
   auto x = drop(wte(idx) + wpe(pos));
-  for (std::size_t l = 0; l < blocks.size(); ++l) x = blocks[l](x, cache, (int)l);
+  torch::Tensor dependency;  // CSTDE's D, carried from layer to layer
+  for (std::size_t l = 0; l < blocks.size(); ++l) x = blocks[l]->forward(x, dependency, cache, (int)l, trace);
   return F::linear(ln_f(x), output_weight());
 }
 

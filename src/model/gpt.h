@@ -2,29 +2,42 @@
 // self-attention, tied or untied output. Parameter names follow nanoGPT/HF GPT-2
 // (wte, wpe, h.N.ln_1, h.N.attn.c_attn, h.N.attn.c_proj, h.N.ln_2, h.N.mlp.c_fc, h.N.mlp.c_proj,
 // ln_f, lm_head) with torch's Linear layout [out, in].
-// Extension points for CSTDE (METHODS.md §1): attention takes an optional additive logit bias
-// computed once per layer, and the embedding table can be initialised from outside.
+// CSTDE (METHODS.md §1b, switched on by config.cstde.attention) adds a dependency scorer to each
+// block (h.N.dep.*, model/dependency.h) and a gate per head (h.N.attn.dep_beta, starting at 0);
+// with it off the model has exactly the plain GPT's tensors and arithmetic.
 #pragma once
 #include <torch/torch.h>
 
 #include "model/config.h"
+#include "model/dependency.h"
 
 namespace structlm::model {
 
 // Per-layer keys and values of the positions seen so far, for incremental decoding.
 struct KVCache {
   std::vector<torch::Tensor> k, v;  // per layer: [B, n_head, t, head_dim]
+  std::vector<torch::Tensor> dep_v; // per layer, CSTDE only: the scorer's keys [B, t, r]
   std::int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
-  void clear() { k.clear(); v.clear(); }
+  void clear() { k.clear(); v.clear(); dep_v.clear(); }
+};
+
+// What a forward pass can record for inspection (structlm parse, UAS): per layer, the dependency
+// distribution D^l (CSTDE only) and the attention probabilities averaged over heads, [B, T, Tk].
+struct ForwardTrace {
+  std::vector<torch::Tensor> dependency;
+  std::vector<torch::Tensor> attention;
 };
 
 class CausalSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit CausalSelfAttentionImpl(const GPTConfig& c);
   // x: [B, T, C]. `cache`/`layer` for incremental decoding (positions continue after cache).
-  torch::Tensor forward(const torch::Tensor& x, KVCache* cache = nullptr, int layer = 0);
+  // dep_log: CSTDE's log(D + eps) [B, T, Tk] shared by the heads, each scaled by its dep_beta.
+  torch::Tensor forward(const torch::Tensor& x, KVCache* cache = nullptr, int layer = 0,
+                        const torch::Tensor& dep_log = {}, ForwardTrace* trace = nullptr);
   torch::nn::Linear c_attn{nullptr}, c_proj{nullptr};
   torch::nn::Dropout attn_dropout{nullptr}, resid_dropout{nullptr};
+  torch::Tensor dep_beta;  // [n_head], CSTDE only
   std::int64_t n_head, n_embd, block_size;
 
  private:
@@ -45,11 +58,16 @@ TORCH_MODULE(MLP);
 
 class BlockImpl : public torch::nn::Module {
  public:
-  explicit BlockImpl(const GPTConfig& c);
-  torch::Tensor forward(const torch::Tensor& x, KVCache* cache = nullptr, int layer = 0);
+  BlockImpl(const GPTConfig& c, int layer);
+  // dependency: CSTDE's D of the previous layer on entry, this layer's on return (untouched
+  // without CSTDE attention).
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor& dependency, KVCache* cache = nullptr,
+                        int layer = 0, ForwardTrace* trace = nullptr);
   torch::nn::LayerNorm ln_1{nullptr}, ln_2{nullptr};
   CausalSelfAttention attn{nullptr};
+  DependencyScorer dep{nullptr};  // CSTDE only
   MLP mlp{nullptr};
+  double dep_epsilon = 0;
 };
 TORCH_MODULE(Block);
 
@@ -57,7 +75,8 @@ class GPTImpl : public torch::nn::Module {
  public:
   explicit GPTImpl(const GPTConfig& c);
   // idx: [B, T] int64 -> logits [B, T, V]. With a cache, idx holds only the new positions.
-  torch::Tensor forward(const torch::Tensor& idx, KVCache* cache = nullptr);
+  // A trace records each layer's D and head-averaged attention (slower: no fused attention).
+  torch::Tensor forward(const torch::Tensor& idx, KVCache* cache = nullptr, ForwardTrace* trace = nullptr);
   // Mean cross-entropy of next-token prediction (targets [B, T]).
   torch::Tensor loss(const torch::Tensor& idx, const torch::Tensor& targets);
   torch::Tensor output_weight();  // lm_head weight, or wte's when tied

@@ -22,57 +22,14 @@ namespace {
 
 class GradCheck : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
 
-// Central differences on a sample of entries of every trainable tensor, in float64, against
-// autograd. With weights of size ~0.3 the gradients are ~1e-2; the difference quotient's error
-// (h^2 truncation plus rounding/h) is ~1e-10, so 1e-6 leaves room yet catches any real bug.
+// Finite differences against autograd for every trainable tensor (check_gradients, float64).
 TEST_P(GradCheck, FiniteDifferencesMatchAutogradForEveryParameter) {
   const auto [tied, bias] = GetParam();
   const GPTConfig cfg = tiny_config(tied, bias);
   GPT m = make_model(cfg, 1234);
   const auto idx = random_tokens(2, 6, cfg.vocab_size, 1), targets = random_tokens(2, 6, cfg.vocab_size, 2);
 
-  m->zero_grad();
-  m->loss(idx, targets).backward();
-
-  torch::NoGradGuard no_grad;
-  auto loss_at = [&] { return m->loss(idx, targets).item<double>(); };
-  const double h = 1e-5, floor = 1e-3;  // floor: relative error of near-zero gradients is noise
-  std::mt19937 rng(99);
-  double worst = 0;
-  int tensors = 0;
-  for (auto& item : m->named_parameters()) {
-    const std::string& name = item.key();
-    auto p = item.value();
-    if (!p.requires_grad()) {
-      // Only the zero LayerNorm biases of a bias-free model are frozen.
-      EXPECT_FALSE(bias) << name;
-      EXPECT_FALSE(p.grad().defined()) << name;
-      EXPECT_EQ(p.abs().max().item<double>(), 0.0) << name;
-      continue;
-    }
-    ASSERT_TRUE(p.grad().defined()) << name;
-    ASSERT_TRUE(p.is_contiguous()) << name;
-    ++tensors;
-    double* data = p.data_ptr<double>();
-    const auto grad = p.grad().contiguous();
-    const double* g = grad.data_ptr<double>();
-    std::vector<std::int64_t> all(p.numel());
-    for (std::int64_t i = 0; i < p.numel(); ++i) all[i] = i;
-    std::vector<std::int64_t> sample{0, p.numel() - 1};
-    std::sample(all.begin() + 1, all.end() - 1, std::back_inserter(sample), 8, rng);
-    for (auto i : sample) {
-      const double orig = data[i];
-      data[i] = orig + h;
-      const double up = loss_at();
-      data[i] = orig - h;
-      const double down = loss_at();
-      data[i] = orig;
-      const double fd = (up - down) / (2 * h);
-      const double rel = std::abs(fd - g[i]) / std::max({std::abs(fd), std::abs(g[i]), floor});
-      worst = std::max(worst, rel);
-      EXPECT_LT(rel, 1e-6) << name << "[" << i << "]: finite difference " << fd << ", autograd " << g[i];
-    }
-  }
+  const auto [tensors, worst] = check_gradients(m, idx, targets, /*allow_frozen=*/!bias);
   EXPECT_EQ(tensors, bias ? (tied ? 28 : 29) : (tied ? 15 : 16));
   std::cout << "[ gradcheck ] tied=" << tied << " bias=" << bias << " tensors=" << tensors
             << " worst relative error " << worst << "\n";

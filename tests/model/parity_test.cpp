@@ -107,6 +107,7 @@ struct ParityCase {
   const char* name;
   bool tied, bias;
   torch::Dtype dtype;
+  bool cstde = false, carry = true;  // CSTDE dependency-weighted attention (METHODS.md §1b)
 };
 
 void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.name; }
@@ -123,6 +124,12 @@ TEST_P(Parity, PythonModelGivesSameLogitsLossAndGradients) {
   const auto& pc = GetParam();
   GPTConfig c = tiny_config(pc.tied, pc.bias);
   c.vocab_size = 37, c.block_size = 10, c.n_layer = 2, c.n_head = 2, c.n_embd = 16;
+  if (pc.cstde) {
+    c.n_layer = 3;  // two carries
+    c.cstde.attention = true;
+    c.cstde.carry = pc.carry;
+    c.cstde.rank = 4, c.cstde.buckets = 6, c.cstde.max_distance = 7;  // distances 8, 9 clamp
+  }
   const auto dir = scratch_dir(pc.name);
   export_case(dir, c, pc.dtype);
   const auto r = run_parity(dir);
@@ -135,7 +142,10 @@ TEST_P(Parity, PythonModelGivesSameLogitsLossAndGradients) {
 INSTANTIATE_TEST_SUITE_P(Models, Parity,
                          ::testing::Values(ParityCase{"untied_bias_f64", false, true, torch::kFloat64},
                                            ParityCase{"tied_nobias_f64", true, false, torch::kFloat64},
-                                           ParityCase{"tied_bias_f32", true, true, torch::kFloat32}),
+                                           ParityCase{"tied_bias_f32", true, true, torch::kFloat32},
+                                           ParityCase{"cstde_carry_f64", true, true, torch::kFloat64, true, true},
+                                           ParityCase{"cstde_nocarry_f64", false, true, torch::kFloat64, true, false},
+                                           ParityCase{"cstde_carry_f32", true, true, torch::kFloat32, true, true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 // The check itself must be able to fail: a logit off by one part in a million is caught.

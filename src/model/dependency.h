@@ -1,0 +1,51 @@
+// CSTDE's dependency scorer (docs/METHODS.md §1b): for every position i, a soft distribution
+// D_i over the earlier positions j <= i it depends on, computed once per layer and shared by the
+// layer's heads, which add beta_h * log(D_ij + eps) to their attention logits.
+//
+//   u_i = x_i U,  v_j = x_j V            (U, V: C x r, no bias; x = the layer's LN'd input)
+//   s_ij = u_i . v_j / sqrt(r) + b(bucket(i - j))   for j <= i
+//   D^new_i = softmax_j(s_ij)
+//   D^l = D^{l-1} + gamma_l (D^new - D^{l-1}),  gamma_l = sigmoid(carry_logit_l)
+//
+// The first layer has no carry (D^1 = D^new of layer 1), and "no carry" is gamma = 1 everywhere;
+// in both cases the carry logit does not exist. Each row of D depends only on the same row of the
+// previous layer's D, so incremental decoding needs only the keys' v_j in the cache.
+#pragma once
+#include <torch/torch.h>
+
+#include "model/config.h"
+
+namespace structlm::model {
+
+struct KVCache;
+
+// T5's unidirectional relative-position bucket of a distance n = i - j >= 0: exact for
+// n < buckets / 2, then log-spaced up to max_distance; farther distances share the last bucket.
+std::int64_t distance_bucket(std::int64_t n, std::int64_t buckets, std::int64_t max_distance);
+
+class DependencyScorerImpl : public torch::nn::Module {
+ public:
+  // `carries`: whether this layer mixes in the previous layer's D (not the first layer, and
+  // carry switched on).
+  DependencyScorerImpl(const GPTConfig& c, bool carries);
+  // x: [B, T, C], positions past .. past + T - 1 (past = what the cache already holds).
+  // prev: D^{l-1} for the same queries [B, T, past + T], undefined in the first layer.
+  // Returns D^l: [B, T, past + T], rows sum to 1, zero above the diagonal.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& prev, KVCache* cache = nullptr,
+                        int layer = 0);
+  torch::Tensor gamma() const;  // sigmoid(carry_logit); undefined when the layer does not carry
+
+  torch::nn::Linear u{nullptr}, v{nullptr};
+  torch::Tensor rel_bias;     // [buckets]
+  torch::Tensor carry_logit;  // [1], only when carrying
+
+ private:
+  // rel_bias[bucket(i - j)] for j <= i and -inf above the diagonal, for queries past .. past+T-1.
+  torch::Tensor bias_and_mask(std::int64_t past, std::int64_t T);
+  std::int64_t rank_, buckets_, max_distance_, block_size_;
+  torch::Tensor bucket_index_;  // [n, n] int64 bucket of (i, j), built once
+  torch::Tensor upper_mask_;    // [n, n] bool, true above the diagonal
+};
+TORCH_MODULE(DependencyScorer);
+
+}  // namespace structlm::model
