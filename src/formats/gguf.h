@@ -82,7 +82,7 @@ struct GgufFile {
 GgufFile parse_gguf(const std::uint8_t* data, std::size_t size, const std::string& name);
 
 // Builds a GGUF v3 file: metadata in the order added, then tensors in the order added, each at
-// an offset aligned to `alignment` (written as general.alignment when it is not 32).
+// an offset aligned to `alignment` (written first, as general.alignment).
 class GgufWriter {
  public:
   explicit GgufWriter(std::uint32_t alignment = 32);

@@ -16,6 +16,7 @@ struct HfGpt2Config {
   std::int64_t n_layer = 0;
   std::int64_t n_head = 0;
   bool tie_word_embeddings = true;
+  std::int64_t eos_token_id = -1;  // also bos; -1: absent (not read back when parsing)
 };
 
 // Every size must be in 1..2^31-1 and n_embd divisible by n_head.
