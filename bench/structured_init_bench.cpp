@@ -175,10 +175,10 @@ int main(int argc, char** argv) {
     data::Cooccurrence c = (i + 1 == o.dims.size()) ? std::move(counts) : counts;
     t = std::chrono::steady_clock::now();
     auto e = model::structured_embedding_from_counts(std::move(c), random_init, so, std::uint64_t(opt("seed")), &st);
-    std::printf("d = %ld: PPMI %.1f s (%lld + %lld positive), SVD %.1f s (rank %ld, oversample %d, %d power "
+    std::printf("d = %ld: PPMI %.1f s (%lld + %lld positive), SVD %.1f s (%.1f s in sparse products; rank %ld, oversample %d, %d power "
                 "iterations), total with counting %.1f s; %lld rows structured, %lld random; sigma_1 %.1f, "
                 "sigma_d %.2f; peak RSS so far %.0f MiB\n",
-                d, st.seconds_ppmi, (long long)st.nnz_ppmi_left, (long long)st.nnz_ppmi_right, st.seconds_svd, d,
+                d, st.seconds_ppmi, (long long)st.nnz_ppmi_left, (long long)st.nnz_ppmi_right, st.seconds_svd, st.seconds_svd_products, d,
                 so.oversample, so.power_iters, count_s + since(t), (long long)st.rows_structured,
                 (long long)st.rows_random, st.singular_values.front(), st.singular_values.back(), st.peak_rss_mib);
     std::fflush(stdout);

@@ -191,7 +191,7 @@ Cooccurrence count_cooccurrences(const TokenReader& read, std::size_t n_tokens, 
       }
       pairs_by_thread[t] += pairs;
     });
-    if (progress) progress->update(static_cast<std::int64_t>(start + n));
+    if (progress && start + n < n_tokens) progress->update(static_cast<std::int64_t>(start + n));  // finish() draws the last
   }
   if (progress) progress->finish();
   out.pairs = std::accumulate(pairs_by_thread.begin(), pairs_by_thread.end(), std::uint64_t(0));

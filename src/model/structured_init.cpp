@@ -91,6 +91,7 @@ json StructuredInitStats::to_json() const {
               {"seconds_count", seconds_count},
               {"seconds_ppmi", seconds_ppmi},
               {"seconds_svd", seconds_svd},
+              {"seconds_svd_products", seconds_svd_products},
               {"seconds_total", seconds_total},
               {"peak_rss_mib", peak_rss_mib},
               {"singular_values", singular_values}};
@@ -222,22 +223,28 @@ TruncatedSvd randomized_svd(const SparseHStack& a, std::int64_t k, int oversampl
         "SVD rank " + std::to_string(k) + " must be in [1, " + std::to_string(std::min(m, n)) + "]");
   check(oversample >= 0 && power_iters >= 0, "structured init", "oversample and power_iters must be >= 0");
   const std::int64_t l = std::min(k + oversample, std::min(m, n));
+  TruncatedSvd out;
+  auto timed = [&](auto product) {
+    auto t = std::chrono::steady_clock::now();
+    auto r = product();
+    out.seconds_products += seconds_since(t);
+    return r;
+  };
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   auto omega = torch::randn({n, l}, gen, torch::kFloat32);
-  auto q = orthonormal_basis(a.matmul(omega));  // range of A·Ω ≈ range of A's top l directions
+  auto q = orthonormal_basis(timed([&] { return a.matmul(omega); }));  // range of A·Ω ≈ A's top l directions
   omega = torch::Tensor();
   for (int it = 0; it < power_iters; ++it) {
     // Each round multiplies by A·Aᵀ, which raises the singular values to the power 2q + 1 and so
     // separates the wanted directions from the tail; QR after every product keeps the columns
     // from collapsing onto the top direction in float arithmetic.
-    auto z = orthonormal_basis(a.tmatmul(q));
-    q = orthonormal_basis(a.matmul(z));
+    auto z = orthonormal_basis(timed([&] { return a.tmatmul(q); }));
+    q = orthonormal_basis(timed([&] { return a.matmul(z); }));
   }
   // A ≈ Q·B with B = Qᵀ·A (l × n); the SVD of Bᵀ = Aᵀ·Q = W·Σ·Ṽᵀ gives B = Ṽ·Σ·Wᵀ, so
   // A ≈ (Q·Ṽ)·Σ·Wᵀ.
-  auto bt = a.tmatmul(q);
+  auto bt = timed([&] { return a.tmatmul(q); });
   auto [w, s, vh] = torch::linalg_svd(bt, /*full_matrices=*/false);
-  TruncatedSvd out;
   out.U = torch::matmul(q, vh.narrow(0, 0, k).t()).contiguous();
   out.S = s.narrow(0, 0, k).contiguous();
   return out;
@@ -295,13 +302,14 @@ torch::Tensor structured_embedding_from_counts(data::Cooccurrence&& counts, cons
   auto fallback = random_init.detach().to(torch::kCPU, torch::kFloat32);
   auto [table, replaced] = rescale_rows(emb, a.row_nnz() > 0, fallback, o.init_std * std::sqrt(double(d)));
   st.seconds_svd = seconds_since(t);
+  st.seconds_svd_products = svd.seconds_products;
   st.rows_structured = replaced;
   st.rows_random = V - replaced;
   auto s = svd.S.to(torch::kFloat64);
   st.singular_values.assign(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
   st.seconds_total = st.seconds_count + st.seconds_ppmi + st.seconds_svd;
   st.peak_rss_mib = peak_rss_mib();
-  say(o, "rank-%.0f SVD in %.1fs; %.0f rows structured", double(k), st.seconds_svd, double(replaced));
+  say(o, "rank-%.0f SVD in %.1fs (%.1fs in sparse products)", double(k), st.seconds_svd, st.seconds_svd_products);
   return table.to(random_init.options());
 }
 

@@ -42,6 +42,7 @@ struct StructuredInitStats {
   std::int64_t nnz_ppmi_left = 0, nnz_ppmi_right = 0;  // positive entries kept
   std::int64_t rows_structured = 0, rows_random = 0;   // E rows from the SVD / kept random
   double seconds_count = 0, seconds_ppmi = 0, seconds_svd = 0, seconds_total = 0;
+  double seconds_svd_products = 0;              // part of seconds_svd spent in sparse products
   double peak_rss_mib = 0;                      // VmHWM after the last stage
   std::vector<double> singular_values;          // the d leading ones of [PPMI_left | PPMI_right]
   json to_json() const;
@@ -95,6 +96,7 @@ void csr_times_dense(const data::CsrMatrix& m, const float* x, std::int64_t l, f
 struct TruncatedSvd {
   torch::Tensor U;  // m × k, orthonormal columns
   torch::Tensor S;  // k, descending
+  double seconds_products = 0;  // in the sparse products A·X and Aᵀ·Y (the rest: QR, small SVD)
 };
 // Halko, Martinsson & Tropp 2011, Algorithm 4.4 (randomized subspace iteration): a Gaussian sketch
 // of k + oversample columns, power_iters rounds of A·Aᵀ with QR re-orthonormalisation between

@@ -174,6 +174,19 @@ std::vector<std::uint32_t> zipf_docs(std::size_t n, std::uint32_t used, std::uin
   return x;
 }
 
+// The corpus written as a shard in tmp, read back as the trainer reads it.
+data::TokenStream as_stream(const TempDir& tmp, const std::vector<std::uint32_t>& x, std::int64_t V) {
+  data::write_shard(tmp / "train.bin", x, V);
+  return data::TokenStream({tmp / "train.bin"});
+}
+
+StructuredInitOptions quiet_options(std::int64_t eot) {
+  StructuredInitOptions o;
+  o.eot = eot;
+  o.progress = false;
+  return o;
+}
+
 // The definition of §1a, densely and independently of the library: brute-force weighted counts,
 // the PPMI formula, full SVD, U·S^{1/2} with rows at norm `norm`.
 torch::Tensor dense_reference(const std::vector<std::uint32_t>& x, std::int64_t V, int w, std::int64_t eot,
@@ -198,11 +211,8 @@ TEST(StructuredInit, WholePipelineMatchesDenseReference) {
   TempDir tmp;
   const std::int64_t V = 24, eot = 23;  // tokens 18..22 never appear
   auto x = zipf_docs(4000, 18, eot, 9);
-  data::write_shard(tmp / "train.bin", x, V);
-  data::TokenStream train({tmp / "train.bin"});
-  StructuredInitOptions o;
-  o.eot = eot;
-  o.progress = false;
+  auto train = as_stream(tmp, x, V);
+  const auto o = quiet_options(eot);
   torch::manual_seed(0);
   auto random_init = torch::randn({V, 32}) * 0.02;  // d = 32 > V: every direction is kept, exactly
   StructuredInitStats st;
@@ -230,11 +240,8 @@ TEST(StructuredInit, LowRankTableIsDeterministicAndScaled) {
   TempDir tmp;
   const std::int64_t V = 300, eot = 299, d = 16;
   auto x = zipf_docs(30000, 250, eot, 4);
-  data::write_shard(tmp / "train.bin", x, V);
-  data::TokenStream train({tmp / "train.bin"});
-  StructuredInitOptions o;
-  o.eot = eot;
-  o.progress = false;
+  auto train = as_stream(tmp, x, V);
+  const auto o = quiet_options(eot);
   StructuredInitStats st;
   auto e1 = structured_embedding(train, V, d, o, 7, &st);
   auto e2 = structured_embedding(train, V, d, o, 7);
