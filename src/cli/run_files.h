@@ -11,7 +11,13 @@ struct RunFiles {
 };
 
 // PATH is a checkpoint file, or a run directory (its checkpoints/latest.safetensors and the
-// tokenizer named in its config.json). `tokenizer` overrides what the run says when not empty.
-RunFiles resolve_run(const std::string& path, const std::string& tokenizer);
+// tokenizer named in its config.json). A checkpoint file's tokenizer is the one its metadata
+// names ("tokenizer", as `structlm import` records it). `tokenizer` overrides both when not
+// empty. An unknown tokenizer is an error unless require_tokenizer is false.
+RunFiles resolve_run(const std::string& path, const std::string& tokenizer, bool require_tokenizer = true);
+
+// The metadata value that names a checkpoint's tokenizer: "gpt2", or the directory relative to
+// the checkpoint's own directory when it is inside it (so the pair can be moved together).
+std::string tokenizer_reference(const std::string& checkpoint, const std::string& tokenizer);
 
 }  // namespace structlm::cli

@@ -88,19 +88,13 @@ GgufValue read_value(ByteCursor& c, const std::string& field) {
     if (v.elem == GgufValueType::STRING) {
       v.strings.reserve(n);
       for (std::uint64_t k = 0; k < n; ++k) v.strings.push_back(read_string(c, elem_field));
-    } else if (v.elem == GgufValueType::F32 || v.elem == GgufValueType::F64) {
-      v.floats.reserve(n);
-      GgufValue e;
-      for (std::uint64_t k = 0; k < n; ++k) {
-        read_scalar(c, v.elem, elem_field, e);
-        v.floats.push_back(e.f);
-      }
     } else {
-      v.ints.reserve(n);
+      const bool floats = v.elem == GgufValueType::F32 || v.elem == GgufValueType::F64;
+      if (floats) v.floats.reserve(n); else v.ints.reserve(n);
       GgufValue e;
       for (std::uint64_t k = 0; k < n; ++k) {
         read_scalar(c, v.elem, elem_field, e);
-        v.ints.push_back(e.i);
+        if (floats) v.floats.push_back(e.f); else v.ints.push_back(e.i);
       }
     }
   } else {

@@ -68,7 +68,7 @@ std::string write_corpus(const std::string& path) {
 
 TEST(CliHelp, EveryCommandHasHelp) {
   for (const char* c : {"", "prepare", "tokenizer", "tokenizer train", "tokenizer encode", "tokenizer decode", "shards",
-                        "train", "eval", "sample", "info", "demo", "report"}) {
+                        "train", "eval", "sample", "info", "demo", "report", "import", "export"}) {
     auto r = run(std::string(c) + " --help");
     EXPECT_EQ(r.code, 0) << c << ": " << r.out;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << c << ": " << r.out;
@@ -193,4 +193,62 @@ TEST_F(Cli, PipelineEndToEndWithResume) {
   r = run("info " + path("b/checkpoints/latest.safetensors"));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("config"), std::string::npos) << r.out;
+}
+
+// Other tools' formats from the command line: a trained model exported to GGUF, imported back
+// (tokenizer included) and evaluated with no --tokenizer; llm.c and HF the same way; refusals and
+// damaged files are one line naming the file, exit code 1.
+TEST_F(Cli, ExportImportThenEvalAndSample) {
+  std::string corpus = write_corpus(path("toy.jsonl"));
+  std::string data = " --data-dir " + path("data");
+  ASSERT_EQ(run("prepare " + corpus + data).code, 0);
+  ASSERT_EQ(run("tokenizer train " + corpus + data + " --vocab-size 300 --out " + path("tok")).code, 0);
+  structlm::write_file_atomic(path("cfg.json"), R"({
+    "model": {"block_size": 32, "n_layer": 1, "n_head": 2, "n_embd": 32},
+    "train": {"batch_size": 4, "max_steps": 6, "warmup_steps": 2, "lr": 0.005, "eval_every": 0,
+              "ckpt_every": 0, "log_every": 5, "threads": 1},
+    "data": {}})");
+  auto r = run("train --config " + path("cfg.json") + " --corpus " + corpus + " --tokenizer " + path("tok") + data +
+               " --run-dir " + path("run"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto loss_of = [&](const std::string& model, const std::string& name) {
+    auto e = run("eval " + model + " --corpus " + corpus + data + " --no-xz --json " + path(name));
+    EXPECT_EQ(e.code, 0) << e.out;
+    return e.code == 0 ? structlm::load_json(path(name))["corpora"][0]["loss"].get<double>() : -1.0;
+  };
+  const double loss = loss_of(path("run"), "orig.json");
+
+  r = run("export " + path("run") + " --out " + path("m.gguf") + " --dtype f16");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run("import " + path("m.gguf") + " --out " + path("imp/model.safetensors"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(path("imp/model-tokenizer/vocab.bpe"))) << r.out;
+  EXPECT_NEAR(loss_of(path("imp/model.safetensors"), "gguf.json"), loss, 1e-2 * loss);  // no --tokenizer needed
+  r = run("sample " + path("imp/model.safetensors") + " -p \"The cat\" -m 5 --seed 3");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("The cat", 0), 0u) << r.out;
+
+  // llm.c (model + tokenizer file) and HF (safetensors + config.json + vocab.json/merges.txt).
+  r = run("export " + path("run") + " --out " + path("llmc/model.bin"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(path("llmc/model_tokenizer.bin")));
+  r = run("import " + path("llmc/model.bin") + " --out " + path("imp2.safetensors") + " --tokenizer " + path("tok") +
+          " --llmc-tokenizer " + path("llmc/model_tokenizer.bin"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_DOUBLE_EQ(loss_of(path("imp2.safetensors"), "llmc.json"), loss);
+  r = run("export " + path("run") + " --out " + path("hf/model.safetensors") + " --dtype bf16");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(path("hf/config.json")) && fs::exists(path("hf/merges.txt")));
+  r = run("import --from hf " + path("hf/model.safetensors") + " --out " + path("imp3.safetensors"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NEAR(loss_of(path("imp3.safetensors"), "hf.json"), loss, 2e-2 * loss);
+
+  // Damaged input: one line naming the file, exit code 1.
+  structlm::write_file_atomic(path("bad.gguf"), std::string("GGUF\3\0\0\0", 8) + std::string(16, '\xff'));
+  r = run("import " + path("bad.gguf") + " --out " + path("x.safetensors"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find(path("bad.gguf") + ": "), std::string::npos) << r.out;
+  r = run("export " + path("run") + " --out " + path("m.txt"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("--to"), std::string::npos) << r.out;
 }

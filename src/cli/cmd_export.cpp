@@ -1,0 +1,68 @@
+// structlm export: a structlm checkpoint -> a file another tool reads.
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "cli/run_files.h"
+#include "cli/workspace.h"
+#include "core/error.h"
+#include "interop/convert.h"
+#include "model/checkpoint.h"
+
+namespace structlm::cli {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string format_of(const std::string& out) {
+  if (ends_with(out, ".gguf")) return "gguf";
+  if (ends_with(out, ".bin")) return "llmc";
+  if (ends_with(out, ".safetensors")) return "hf";
+  fail(out, "cannot tell the format from the name (.gguf, .bin for llm.c, .safetensors for HF); pass --to");
+}
+
+}  // namespace
+
+void add_export(CLI::App& app) {
+  auto* cmd = app.add_subcommand("export", "Write a structlm model as GGUF (llama.cpp), llm.c or Hugging Face GPT-2 files");
+  struct Opts {
+    std::string to, model, out, dtype = "f32", tokenizer, tokenizer_out, name;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("model", o->model, "Checkpoint (.safetensors) or run directory")->required();
+  cmd->add_option("--to", o->to, "gguf, llmc or hf (default: from --out's extension)")
+      ->check(CLI::IsMember({"gguf", "llmc", "hf"}));
+  cmd->add_option("--out", o->out, "The file to write (.gguf, .bin, .safetensors)")->required();
+  cmd->add_option("--dtype", o->dtype, "f32, f16 (GGUF, HF) or bf16 (llm.c, HF, GGUF)")->capture_default_str();
+  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer directory or 'gpt2' (default: the model's)");
+  cmd->add_option("--tokenizer-out", o->tokenizer_out, "llm.c: tokenizer file [default: OUT's name + _tokenizer.bin]");
+  cmd->add_option("--name", o->name, "GGUF general.name [default: OUT's file name]");
+  cmd->callback([o] {
+    const std::string format = o->to.empty() ? format_of(o->out) : o->to;
+    const auto dtype = interop::parse_float_type(o->dtype, "--dtype");
+    // GGUF files must carry their vocabulary; llm.c and HF files can go without one.
+    auto files = resolve_run(o->model, o->tokenizer, /*require_tokenizer=*/format == "gguf");
+    std::unique_ptr<text::Tokenizer> tok;
+    if (!files.tokenizer.empty()) tok = std::make_unique<text::Tokenizer>(load_tokenizer(files.tokenizer));
+    model::GPT net = model::load_model(files.checkpoint);
+    const interop::GptTensors m = interop::tensors_of(net);
+    const std::filesystem::path out(o->out);
+    if (format == "gguf") {
+      interop::export_gguf(m, *tok, o->out, dtype, o->name.empty() ? out.stem().string() : o->name);
+    } else if (format == "llmc") {
+      std::string tok_out = o->tokenizer_out;
+      if (tok_out.empty() && tok) tok_out = (out.parent_path() / (out.stem().string() + "_tokenizer.bin")).string();
+      interop::export_llmc(m, tok.get(), o->out, tok_out, dtype);
+      if (!tok_out.empty()) std::printf("llm.c tokenizer: %s\n", tok_out.c_str());
+    } else {
+      interop::export_hf(m, tok.get(), o->out, dtype);
+      std::printf("wrote config.json%s next to it\n", tok ? ", vocab.json and merges.txt" : "");
+    }
+    std::printf("exported %s (%s) -> %s\n", files.checkpoint.c_str(), interop::float_type_name(dtype), o->out.c_str());
+  });
+}
+
+}  // namespace structlm::cli
