@@ -98,25 +98,13 @@ void add_demo(CLI::App& app) {
     // 2. tokenizer, learned from the training corpora's train splits only
     t0 = Clock::now();
     std::string tok_dir = o->out + "/tokenizer";
-    if (!file_exists(tok_dir + "/vocab.bpe")) {
-      std::vector<std::string> docs;
-      for (const auto& c : train_corpora)
-        for (auto& d : prepare_corpus(o->data_dir, c).train) docs.push_back(std::move(d.text));
-      text::BpeTrainOptions topt;
-      topt.vocab_size = vocab_size;
-      text::Tokenizer::train(docs, topt).save(tok_dir);
-    }
+    ensure_trained_tokenizer(o->data_dir, train_corpora, vocab_size, tok_dir);
     auto tok = load_tokenizer(tok_dir);
     stage("tokenizer", t0);
 
     // 3. shards
     t0 = Clock::now();
-    json data = {{"tokenizer", tok_dir}, {"train_shards", json::array()}, {"val_shards", json::array()}};
-    for (const auto& c : train_corpora) {
-      auto s = ensure_shards(o->data_dir, c, tok_dir);
-      data["train_shards"].push_back(s.train);
-      data["val_shards"].push_back(s.val);
-    }
+    json data = training_data_section(o->data_dir, train_corpora, tok_dir);
     for (const auto& c : eval_corpora) ensure_shards(o->data_dir, c, tok_dir);
     stage("shards", t0);
 

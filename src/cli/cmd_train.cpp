@@ -39,12 +39,7 @@ void add_train(CLI::App& app) {
     for (const auto& a : o->overrides) apply_override(j, a);
     if (!o->corpora.empty()) {
       if (o->tokenizer.empty()) throw Error("train: --corpus needs --tokenizer");
-      json data = {{"tokenizer", o->tokenizer}, {"train_shards", json::array()}, {"val_shards", json::array()}};
-      for (const auto& c : o->corpora) {
-        auto s = ensure_shards(o->data_dir, c, o->tokenizer);
-        data["train_shards"].push_back(s.train);
-        data["val_shards"].push_back(s.val);
-      }
+      json data = training_data_section(o->data_dir, o->corpora, o->tokenizer);
       j["data"] = data;
     }
     std::string origin = config_path + (o->overrides.empty() && o->corpora.empty() ? "" : " (with command-line overrides)");

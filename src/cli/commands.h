@@ -14,6 +14,8 @@ void add_sample(CLI::App& app);
 void add_info(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_report(CLI::App& app);
+void add_experiment(CLI::App& app);
+void add_parse(CLI::App& app);
 void add_import(CLI::App& app);
 void add_export(CLI::App& app);
 

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   structlm::cli::add_info(app);
   structlm::cli::add_demo(app);
   structlm::cli::add_report(app);
+  structlm::cli::add_experiment(app);
+  structlm::cli::add_parse(app);
   structlm::cli::add_import(app);
   structlm::cli::add_export(app);
 

@@ -69,6 +69,28 @@ SplitShards ensure_shards(const std::string& data_dir, const std::string& spec, 
   return out;
 }
 
+void ensure_trained_tokenizer(const std::string& data_dir, const std::vector<std::string>& train_corpora,
+                              std::size_t vocab_size, const std::string& tok_dir) {
+  if (file_exists(tok_dir + "/vocab.bpe")) return;
+  std::vector<std::string> docs;
+  for (const auto& c : train_corpora)
+    for (auto& d : prepare_corpus(data_dir, c).train) docs.push_back(std::move(d.text));
+  text::BpeTrainOptions topt;
+  topt.vocab_size = vocab_size;
+  text::Tokenizer::train(docs, topt).save(tok_dir);
+}
+
+json training_data_section(const std::string& data_dir, const std::vector<std::string>& train_corpora,
+                           const std::string& tokenizer) {
+  json data = {{"tokenizer", tokenizer}, {"train_shards", json::array()}, {"val_shards", json::array()}};
+  for (const auto& c : train_corpora) {
+    auto s = ensure_shards(data_dir, c, tokenizer);
+    data["train_shards"].push_back(s.train);
+    data["val_shards"].push_back(s.val);
+  }
+  return data;
+}
+
 void apply_override(json& j, const std::string& assignment) {
   auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) throw Error("--set " + assignment + ": expected KEY=VALUE, e.g. train.max_steps=100");

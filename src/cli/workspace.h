@@ -29,6 +29,14 @@ struct SplitShards {
 // Tokenizes the corpus's three splits once (cached by fingerprint) and returns their paths.
 SplitShards ensure_shards(const std::string& data_dir, const std::string& spec, const std::string& tokenizer);
 
+// A BPE tokenizer of `vocab_size` learned from the train splits of `train_corpora`, saved in
+// `tok_dir` (kept and reused when it is already there, so reruns and resumed runs agree).
+void ensure_trained_tokenizer(const std::string& data_dir, const std::vector<std::string>& train_corpora,
+                              std::size_t vocab_size, const std::string& tok_dir);
+// A run config's "data" section: the train and val shards of `train_corpora` with `tokenizer`.
+json training_data_section(const std::string& data_dir, const std::vector<std::string>& train_corpora,
+                           const std::string& tokenizer);
+
 // "a.b=value" -> j["a"]["b"] = value (value parsed as JSON if it parses, else as a string).
 void apply_override(json& j, const std::string& assignment);
 

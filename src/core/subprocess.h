@@ -15,6 +15,15 @@ struct ProcessResult {
 // program when it cannot be started (e.g. not installed).
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input = "");
 
+// Runs argv[0] sharing this process's stdin, stdout and stderr (a child's progress lines show
+// as they come) and waits for it. Reports its exit code, wall time and peak resident memory
+// (the kernel's ru_maxrss of that child, from wait4), e.g. to compare training runs' memory.
+struct ChildUsage {
+  int exit_code = -1;  // 128 + N when killed by signal N
+  double wall_s = 0, peak_rss_mib = 0;
+};
+ChildUsage run_attached(const std::vector<std::string>& argv);
+
 // True when `program` is an executable somewhere on PATH (or an executable path).
 bool program_available(const std::string& program);
 

@@ -15,6 +15,8 @@
 #include "model/checkpoint.h"
 #include "model/gpt.h"
 #include "model/runtime.h"
+#include "model/structured_init.h"
+#include "text/tokenizer.h"
 #include "train/checkpointing.h"
 #include "train/optimizer.h"
 
@@ -107,6 +109,28 @@ std::string format_fields(double loss, double lr, double tok_s, double val_loss,
   return buf;
 }
 
+// CSTDE §1a: replace the random input embeddings by the structured ones, computed from the
+// training shards only. Their statistics go to RUN_DIR/structured_init.json.
+void apply_structured_init(model::GPT& model, const RunConfig& cfg, const data::TokenStream& train_data,
+                           const std::string& run_dir) {
+  model::StructuredInitOptions o;
+  o.window = int(cfg.model.cstde.window);
+  // Documents in our shards start with <|endoftext|>; every structlm and GPT-2 tokenizer puts it
+  // last, so without a tokenizer directory the last id is the boundary.
+  o.eot = cfg.model.vocab_size - 1;
+  if (!cfg.data.tokenizer.empty() && file_exists(cfg.data.tokenizer + "/vocab.bpe"))
+    o.eot = text::Tokenizer::load(cfg.data.tokenizer).eot();
+  model::StructuredInitStats st;
+  auto E = model::structured_embedding(train_data, model->wte->weight.detach().cpu(), o, cfg.train.seed, &st);
+  {
+    torch::NoGradGuard no_grad;
+    model->wte->weight.copy_(E.to(model->wte->weight.options()));
+  }
+  save_json(run_dir + "/structured_init.json", st.to_json());
+  std::fprintf(stderr, "cstde: structured embeddings for %lld of %lld tokens in %.1f s (peak RSS %.0f MiB)\n",
+               (long long)st.rows_structured, (long long)cfg.model.vocab_size, st.seconds_total, st.peak_rss_mib);
+}
+
 }  // namespace
 
 TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume) {
@@ -162,8 +186,9 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume)
     state = TrainState::from_json(ck.meta.value("train_state", json()), latest);
     truncate_metrics(metrics_path, state.step);
     std::fprintf(stderr, "resuming %s at step %lld\n", run_dir.c_str(), (long long)state.step);
-  } else if (file_exists(metrics_path)) {
-    write_file_atomic(metrics_path, "");  // a fresh run starts a fresh log
+  } else {
+    if (file_exists(metrics_path)) write_file_atomic(metrics_path, "");  // a fresh run starts a fresh log
+    if (cfg.model.cstde.init) apply_structured_init(model, cfg, train_data, run_dir);
   }
   save_json(config_path, cfg.to_json());
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 
+#include "cli_support.h"
 #include "core/io.h"
 #include "core/json.h"
 
@@ -18,23 +19,8 @@ using structlm::json;
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  std::string cmd = std::string(STRUCTLM_CLI) + " " + args + " 2>&1";
-  Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+using cli_test::Result;
+using cli_test::run;
 
 class Cli : public ::testing::Test {
  protected:

@@ -1,0 +1,155 @@
+// `structlm experiment cstde --quick` end to end (the CI-size experiment): the table's shape, every
+// number finite, the raw logs the report reads, resuming a finished experiment, and `structlm
+// parse` on the trained models (text and CoNLL-U).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "cli_support.h"
+#include "core/io.h"
+#include "core/json.h"
+
+namespace fs = std::filesystem;
+using structlm::json;
+
+namespace {
+
+using cli_test::Result;
+const auto run_cli = cli_test::run;
+
+// One quick experiment shared by the tests of this file (it is the expensive part).
+class CstdeExperiment : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir = fs::temp_directory_path() / ("structlm_cstde_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    first = run_cli("experiment cstde --quick --out " + (dir / "exp").string() + " --data-dir " + (dir / "data").string());
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir); }
+  static fs::path dir;
+  static Result first;
+};
+fs::path CstdeExperiment::dir;
+Result CstdeExperiment::first;
+
+const std::vector<std::string> kVariants = {"baseline", "attention", "both", "init", "nocarry"};
+
+TEST_F(CstdeExperiment, TableHasEveryVariantSeedAndMetricWithFiniteNumbers) {
+  ASSERT_EQ(first.code, 0) << first.out;
+  json e = structlm::load_json((dir / "exp/cstde/experiment.json").string());
+  EXPECT_EQ(e["experiment"], "cstde");
+  EXPECT_EQ(e["baseline"], "baseline");
+  std::vector<std::string> keys;
+  for (const auto& m : e["metrics"]) keys.push_back(m["key"]);
+  for (const char* corpus : {"brown", "nlp-corpus", "kjv", "wordnet"})
+    for (const char* what : {"_ppl", "_bpb"})
+      EXPECT_NE(std::find(keys.begin(), keys.end(), corpus + std::string(what)), keys.end()) << corpus << what;
+  ASSERT_EQ(e["rows"].size(), kVariants.size() * 3);  // 3 seeds each
+  std::set<std::pair<std::string, int>> seen;
+  for (const auto& row : e["rows"]) {
+    const std::string v = row["variant"];
+    seen.insert({v, row["seed"].get<int>()});
+    for (const auto& k : keys) {
+      ASSERT_TRUE(row["values"].contains(k)) << v << " " << k;
+      const json& x = row["values"][k];
+      // Not measured is allowed only where the quantity does not exist: D for models without
+      // dependency attention, and text statistics a short generation may not define.
+      if (x.is_null()) {
+        const bool no_d = k == "uas_dependency" && (v == "baseline" || v == "init");
+        EXPECT_TRUE(no_d || k == "mtld" || k == "sentence_w1" || k == "far_loss") << v << " " << k << " is null";
+        continue;
+      }
+      ASSERT_TRUE(x.is_number()) << v << " " << k;
+      EXPECT_TRUE(std::isfinite(x.get<double>())) << v << " " << k;
+    }
+    const auto& val = row["values"];
+    EXPECT_GT(val["brown_ppl"].get<double>(), 1.0);
+    EXPECT_LT(val["brown_ppl"].get<double>(), 600.0);  // below uniform over 512 tokens: it trained
+    EXPECT_GT(val["step_ms"].get<double>(), 0.0);
+    EXPECT_GT(val["peak_rss_mib"].get<double>(), 10.0);
+    EXPECT_NEAR(val["params_rel"].get<double>(), 1.0, 0.02);  // equal size within ±2 %
+    const bool has_d = v == "attention" || v == "both" || v == "nocarry";
+    EXPECT_EQ(val["uas_dependency"].is_number(), has_d) << v;
+    EXPECT_GE(val["uas_attention"].get<double>(), 0.0);
+    EXPECT_LE(val["uas_attention"].get<double>(), 1.0);
+  }
+  EXPECT_EQ(seen.size(), kVariants.size() * 3);
+}
+
+TEST_F(CstdeExperiment, RawLogsTableAndReportAreWritten) {
+  ASSERT_EQ(first.code, 0) << first.out;
+  int lines = 0;
+  for (const auto& line : structlm::read_lines((dir / "exp/cstde/loss_by_distance.jsonl").string())) {
+    if (line.empty()) continue;
+    json j = json::parse(line);
+    EXPECT_GE(j["distance"].get<int>(), 1);
+    EXPECT_TRUE(std::isfinite(j["loss"].get<double>()));
+    EXPECT_GT(j["tokens"].get<int>(), 0);
+    ++lines;
+  }
+  EXPECT_GE(lines, 15);  // at least one distance bucket per run
+  auto lengths = structlm::read_lines((dir / "exp/cstde/sentence_lengths.jsonl").string());
+  ASSERT_FALSE(lengths.empty());
+  EXPECT_EQ(json::parse(lengths[0])["kind"], "reference");
+  const std::string table = structlm::read_file((dir / "exp/cstde/table.md").string());
+  EXPECT_NE(table.find("| metric | baseline (baseline) | attention | both | init | nocarry |"), std::string::npos) << table;
+  EXPECT_NE(table.find("3 seeds"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir / "exp/report.html"));
+  const std::string report = structlm::read_file((dir / "exp/report.md").string());
+  EXPECT_NE(report.find("CSTDE experiment"), std::string::npos);
+  // Structured init ran for the init variants and logged its statistics.
+  json st = structlm::load_json((dir / "exp/runs/init-seed1/structured_init.json").string());
+  EXPECT_GT(st["rows_structured"].get<int>(), 100);
+}
+
+TEST_F(CstdeExperiment, RerunKeepsFinishedRuns) {
+  ASSERT_EQ(first.code, 0) << first.out;
+  const auto before = fs::last_write_time(dir / "exp/runs/both-seed2/result.json");
+  auto again = run_cli("experiment cstde --quick --out " + (dir / "exp").string() + " --data-dir " + (dir / "data").string());
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_NE(again.out.find("[15/15] nocarry seed 3: done earlier"), std::string::npos) << again.out;
+  EXPECT_EQ(again.out.find("training "), std::string::npos) << again.out;
+  EXPECT_EQ(fs::last_write_time(dir / "exp/runs/both-seed2/result.json"), before);
+}
+
+TEST_F(CstdeExperiment, ParsePrintsHeadsAsTextAndConllu) {
+  ASSERT_EQ(first.code, 0) << first.out;
+  const std::string sentence = "The jury said that the city was well run.";
+  auto conllu = run_cli("parse --model " + (dir / "exp/runs/both-seed1").string() + " --format conllu '" + sentence + "'");
+  ASSERT_EQ(conllu.code, 0) << conllu.out;
+  EXPECT_NE(conllu.out.find("# text = " + sentence), std::string::npos) << conllu.out;
+  std::istringstream in(conllu.out);
+  int tokens = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f;
+    std::istringstream cols(line);
+    for (std::string c; std::getline(cols, c, '\t');) f.push_back(c);
+    ASSERT_EQ(f.size(), 10u) << line;  // CoNLL-U has ten columns
+    const int id = std::stoi(f[0]), head = std::stoi(f[6]);
+    EXPECT_EQ(id, tokens + 1);
+    EXPECT_LT(head, id) << line;  // heads are earlier tokens (causal), 0 = root
+    EXPECT_EQ(head == 0, f[7] == "root") << line;
+    EXPECT_NE(f[9].find("DHead="), std::string::npos) << line;  // a CSTDE model has D
+    ++tokens;
+  }
+  EXPECT_GE(tokens, 9);
+
+  auto text = run_cli("parse --model " + (dir / "exp/runs/baseline-seed1").string() + " --link-grammar '" + sentence + "'");
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("no D: plain model"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("link-grammar"), std::string::npos) << text.out;
+
+  auto bad = run_cli("parse --model " + (dir / "nowhere").string() + " 'x'");
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("structlm: error:"), std::string::npos) << bad.out;
+}
+
+}  // namespace
