@@ -211,7 +211,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume)
   const std::int64_t tokens_per_step = std::int64_t(B) * A * T;
   const auto t_loop = std::chrono::steady_clock::now();
   const std::int64_t first_step = state.step;
-  double last_log_s = 0;
+  double last_log_s = 0, last_tok_s = 0;
   std::int64_t last_log_step = state.step;
   std::string fields;
   model->train();
@@ -257,6 +257,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume)
         rec["lr"] = lr;
         rec["grad_norm"] = grad_norm.item<double>();
         rec["tokens_per_s"] = tok_s;
+        last_tok_s = tok_s;
         last_log_s = now_s;
         last_log_step = state.step;
         fields = format_fields(state.train_loss, lr, tok_s, state.val_loss, state.val_loss != 0);
@@ -264,7 +265,8 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume)
       if (do_eval) {
         state.val_loss = validation_loss(model, *val_data, tc, T, device);
         rec["val_loss"] = state.val_loss;
-        fields = format_fields(state.train_loss, lr, rec.value("tokens_per_s", 0.0), state.val_loss, true);
+        // An evaluation between log lines shows the last measured speed, not 0.
+        fields = format_fields(state.train_loss, lr, last_tok_s, state.val_loss, true);
       }
       rec["elapsed_s"] = seconds_since(t_start);
       append_line(metrics_path, rec.dump());
