@@ -10,6 +10,8 @@ json load_json(const std::string& path) {
     return json::parse(text);
   } catch (const json::parse_error& e) {
     fail(path, "invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  } catch (const json::exception& e) {  // a number beyond double ("1e400") is out_of_range
+    fail(path, std::string("invalid JSON: ") + e.what());
   }
 }
 

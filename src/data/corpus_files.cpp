@@ -33,6 +33,8 @@ Corpus load_jsonl_file(const std::string& path) {
       j = json::parse(line);
     } catch (const json::parse_error& e) {
       fail(path, where + "invalid JSON at byte " + std::to_string(e.byte));
+    } catch (const json::exception& e) {  // a number beyond double ("1e400") is out_of_range
+      fail(path, where + "invalid JSON (" + e.what() + ")");
     }
     if (!j.is_object()) fail(path, where + "expected an object like {\"text\": ...}, got " + j.type_name());
     auto text = j.find("text");

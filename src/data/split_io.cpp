@@ -50,6 +50,8 @@ std::vector<Document> read_jsonl(const std::string& path) {
       j = json::parse(line);
     } catch (const json::parse_error& e) {
       fail(path, "line " + std::to_string(lineno) + ": invalid JSON at byte " + std::to_string(e.byte));
+    } catch (const json::exception& e) {  // a number beyond double ("1e400") is out_of_range
+      fail(path, "line " + std::to_string(lineno) + ": invalid JSON (" + e.what() + ")");
     }
     if (!j.is_object() || !j.contains("id") || !j["id"].is_string() || !j.contains("text") || !j["text"].is_string())
       fail(path, "line " + std::to_string(lineno) + ": expected {\"id\": string, \"text\": string}");

@@ -91,7 +91,7 @@ Checkpoint read_checkpoint(const std::string& path) {
   for (const auto& [key, value] : r.metadata()) {
     try {
       ck.meta[key] = json::parse(value);
-    } catch (const json::parse_error&) {
+    } catch (const json::exception&) {  // parse_error, or out_of_range for "1e400"
       ck.meta[key] = value;  // written by another tool as a plain string
     }
   }

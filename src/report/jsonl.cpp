@@ -18,6 +18,8 @@ std::vector<JsonLine> read_jsonl(const std::string& path) {
       j = json::parse(lines[i]);
     } catch (const json::parse_error& e) {
       throw Error(where + ": invalid JSON at byte " + std::to_string(e.byte) + " of the line");
+    } catch (const json::exception& e) {  // a number beyond double ("1e400") is out_of_range
+      throw Error(where + ": invalid JSON (" + e.what() + ")");
     }
     if (!j.is_object()) throw Error(where + ": expected a JSON object, got " + j.type_name());
     out.push_back({std::move(j), where});

@@ -121,6 +121,8 @@ std::vector<LinkedSentence> read_link_cache(const std::string& path) {
       j = json::parse(line);
     } catch (const json::parse_error& e) {
       throw Error(where + ": invalid JSON at byte " + std::to_string(e.byte) + " of the line");
+    } catch (const json::exception& e) {  // a number beyond double ("1e400") is out_of_range
+      throw Error(where + ": invalid JSON (" + e.what() + ")");
     }
     out.push_back(from_json(j, where));
   }

@@ -90,6 +90,15 @@ TEST(Json, ParseErrorNamesFileAndByte) {
   EXPECT_NE(e.find("byte 9"), std::string::npos) << e;
 }
 
+// nlohmann reports a number beyond double's range as out_of_range, not parse_error: it must still
+// be an Error naming the file, not an uncaught exception (found by fuzzing the tokenizer files).
+TEST(Json, NumberOutOfRangeIsAnErrorNamingTheFile) {
+  TempDir d;
+  write_file_atomic(d / "big.json", "{\"vocab_size\": 41e308}");
+  std::string e = error_of([&] { load_json(d / "big.json"); });
+  EXPECT_EQ(e.rfind(d / "big.json: invalid JSON", 0), 0u) << e;
+}
+
 TEST(Json, ReadFieldAndUnknownKeys) {
   json j = {{"n", 3}, {"name", "x"}};
   int n = 0;
@@ -105,6 +114,33 @@ TEST(Json, ReadFieldAndUnknownKeys) {
   e = error_of([&] { check_known_keys(j, {"n"}, "cfg.json"); });
   EXPECT_NE(e.find("unknown field 'name'"), std::string::npos) << e;
   EXPECT_EQ(error_of([&] { check_known_keys(j, {"n", "name"}, "cfg.json"); }), "");
+}
+
+// Integer fields: only integers that fit the field's type. nlohmann alone would truncate 2.5,
+// wrap 2^40 into an int and convert 5e21 to int64 with undefined behaviour (UBSan, found by
+// fuzzing the run config).
+TEST(Json, ReadFieldRejectsIntegersThatDoNotFit) {
+  const json j = json::parse(R"({"f": 2.5, "huge": 5129223372036854775807, "big": 1099511627776,
+                                 "neg": -1, "max": 9223372036854775807, "min": -9223372036854775808})");
+  std::int64_t i64 = 0;
+  int i32 = 0;
+  std::uint64_t u64 = 0;
+  EXPECT_NE(error_of([&] { read_field(j, "f", i64, "c.json"); }).find("c.json: field 'f' must be an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { read_field(j, "huge", i64, "c.json"); }).find("'huge' must be an integer"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_field(j, "big", i32, "c.json"); }).find("'big' is out of range"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_field(j, "neg", u64, "c.json"); }).find("'neg' is out of range"), std::string::npos);
+  read_field(j, "max", i64, "c.json");
+  EXPECT_EQ(i64, std::numeric_limits<std::int64_t>::max());
+  read_field(j, "min", i64, "c.json");
+  EXPECT_EQ(i64, std::numeric_limits<std::int64_t>::min());
+  read_field(j, "big", u64, "c.json");
+  EXPECT_EQ(u64, 1099511627776u);
+  double d = 0;  // floating fields still take integers
+  read_field(j, "big", d, "c.json");
+  EXPECT_EQ(d, 1099511627776.0);
+  read_field(json{{"n", std::int64_t(5)}}, "n", i32, "c.json");  // a signed positive value, as to_json writes
+  EXPECT_EQ(i32, 5);
 }
 
 TEST(Progress, FormatsDurations) {

@@ -59,6 +59,7 @@ TEST(FileCorpus, BadJsonlLinesNameFileAndLine) {
       {"{\"text\": \"a\", \"id\": [1]}\n", "line 1"},
       {"{\"text\": \"a\", \"id\": \"x\"}\n{\"text\": \"b\", \"id\": \"x\"}\n", "duplicate document id 'x'"},
       {"\n\n", "no documents"},
+      {"{\"text\": \"a\", \"n\": 1e400}\n", "line 1"},  // nlohmann: out_of_range, not parse_error (fuzzing)
   };
   for (const auto& [content, expect] : cases) {
     write_file_atomic(tmp / "bad.jsonl", content);

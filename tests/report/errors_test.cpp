@@ -32,6 +32,9 @@ TEST(ReportErrors, MalformedMetricsNameFileAndLine) {
   EXPECT_TRUE(contains(error_of([&] { report::build_report({t / "r"}); }), "metrics.jsonl:2: expected a JSON object"));
   write_text(t / "r/metrics.jsonl", "{\"step\": 20}\n{\"step\": 10}\n");
   EXPECT_TRUE(contains(error_of([&] { report::build_report({t / "r"}); }), "metrics.jsonl:2: step 10 comes after step 20"));
+  // A number beyond double is nlohmann's out_of_range, not parse_error (found by fuzzing).
+  write_text(t / "r/metrics.jsonl", "{\"step\": 10, \"loss\": 1e400}\n");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t / "r"}); }), t / "r/metrics.jsonl:1: invalid JSON"));
   write_text(t / "r/metrics.jsonl", "{\"step\": 20}\n");
   write_text(t / "r/config.json", "{\"model\": ");
   EXPECT_TRUE(contains(error_of([&] { report::build_report({t / "r"}); }), t / "r/config.json"));
