@@ -3,7 +3,9 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 RUN   ?= runs/demo
 
-.PHONY: all setup build demo test bench clean
+SECONDS ?= 60
+
+.PHONY: all setup build demo test bench clean fuzz-build fuzz sanitize
 
 all: build
 
@@ -25,6 +27,18 @@ test: build
 
 bench: build
 	bash scripts/bench.sh $(BUILD)
+
+# Parser fuzzing (docs/FUZZING.md): clang + libFuzzer, torch-free code only, in build-fuzz/.
+fuzz-build:
+	@bash scripts/setup.sh --fuzz
+	bash scripts/fuzz.sh build
+
+fuzz: fuzz-build
+	bash scripts/fuzz.sh run $(SECONDS)
+
+# ASan + UBSan build and tests of the torch-free code (also a ctest test of `make test`).
+sanitize:
+	bash scripts/sanitize.sh build-sanitize
 
 clean:
 	rm -rf $(BUILD)

@@ -18,6 +18,12 @@ APT_PACKAGES=(
                                         # (19 s to install here with the rest present)
 )
 
+# Only for fuzzing (`scripts/setup.sh --fuzz`, run by `make fuzz-build`): clang and its libFuzzer
+# runtime. The build, the tests and the sanitizer test need neither (gcc does ASan + UBSan).
+if [ "${1:-}" = "--fuzz" ]; then
+  APT_PACKAGES+=(clang libclang-rt-dev)
+fi
+
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -28,21 +28,28 @@ struct TensorInfo {
   std::uint64_t nbytes() const { return end - begin; }
 };
 
+// What a safetensors file holds, parsed and checked from bytes in memory (`name` is what errors
+// call them: the file's path, or "<archive>:member"). Tensor data starts at data_start.
+struct SafetensorsLayout {
+  std::uint64_t data_start = 0;
+  std::vector<TensorInfo> tensors;  // file order
+  std::map<std::string, std::string> metadata;
+};
+SafetensorsLayout parse_safetensors(const std::uint8_t* bytes, std::size_t size, const std::string& name);
+
 class SafetensorsReader {
  public:
   explicit SafetensorsReader(const std::string& path);  // memory-maps the file
-  const std::vector<TensorInfo>& tensors() const { return tensors_; }  // file order
+  const std::vector<TensorInfo>& tensors() const { return layout_.tensors; }  // file order
   const TensorInfo* find(const std::string& name) const;  // nullptr if absent
   const TensorInfo& get(const std::string& name) const;   // error naming file + tensor if absent
   const std::uint8_t* data(const TensorInfo& t) const;
-  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const std::map<std::string, std::string>& metadata() const { return layout_.metadata; }
   const std::string& path() const { return file_.path(); }
 
  private:
   MappedFile file_;
-  std::uint64_t data_start_ = 0;
-  std::vector<TensorInfo> tensors_;
-  std::map<std::string, std::string> metadata_;
+  SafetensorsLayout layout_;
 };
 
 class SafetensorsWriter {

@@ -90,21 +90,22 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const o
 
 }  // namespace
 
-SafetensorsReader::SafetensorsReader(const std::string& path) : file_(path) {
-  const std::uint64_t size = file_.size();
+SafetensorsLayout parse_safetensors(const std::uint8_t* bytes, std::size_t size_in, const std::string& path) {
+  SafetensorsLayout layout;
+  const std::uint64_t size = size_in;
   if (size < 8) fail(path, "truncated: " + std::to_string(size) + " bytes, too short for the 8-byte header length");
   std::uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | file_.data()[i];  // little-endian on any host
+  for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];  // little-endian on any host
   if (n > detail::kMaxHeaderBytes)
     fail(path, "header length " + std::to_string(n) + " exceeds the " + std::to_string(detail::kMaxHeaderBytes) +
                    "-byte limit (corrupt, or not a safetensors file)");
   if (n > size - 8)
     fail(path, "header length " + std::to_string(n) + " runs past the end of the file (" + std::to_string(size) +
                    " bytes)");
-  data_start_ = 8 + n;
-  const std::uint64_t data_size = size - data_start_;
+  layout.data_start = 8 + n;
+  const std::uint64_t data_size = size - layout.data_start;
 
-  const char* h = reinterpret_cast<const char*>(file_.data()) + 8;
+  const char* h = reinterpret_cast<const char*>(bytes) + 8;
   ojson header = parse_header(path, h, h + n);
   if (!header.is_object()) fail(path, std::string("header must be a JSON object, got ") + header.type_name());
 
@@ -113,26 +114,30 @@ SafetensorsReader::SafetensorsReader(const std::string& path) : file_(path) {
       if (!it->is_object()) fail(path, "field '__metadata__' must be an object of strings");
       for (auto m = it->begin(); m != it->end(); ++m) {
         if (!m->is_string()) fail(path, "field '__metadata__' entry '" + m.key() + "' is not a string");
-        metadata_[m.key()] = m->get<std::string>();
+        layout.metadata[m.key()] = m->get<std::string>();
       }
       continue;
     }
-    tensors_.push_back(parse_entry(path, it.key(), *it, data_size));
+    layout.tensors.push_back(parse_entry(path, it.key(), *it, data_size));
   }
 
   // No two tensors may share bytes: a writer never produces that, and an attacker could use it
   // to make one tensor's writes show up in another.
   std::vector<const TensorInfo*> by_begin;
-  for (const auto& t : tensors_)
+  for (const auto& t : layout.tensors)
     if (t.end > t.begin) by_begin.push_back(&t);
   std::sort(by_begin.begin(), by_begin.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
   for (std::size_t i = 1; i < by_begin.size(); ++i)
     if (by_begin[i]->begin < by_begin[i - 1]->end)
       fail(path, "tensor '" + by_begin[i]->name + "' overlaps tensor '" + by_begin[i - 1]->name + "' in the data section");
+  return layout;
 }
 
+SafetensorsReader::SafetensorsReader(const std::string& path)
+    : file_(path), layout_(parse_safetensors(file_.data(), file_.size(), path)) {}
+
 const TensorInfo* SafetensorsReader::find(const std::string& name) const {
-  for (const auto& t : tensors_)
+  for (const auto& t : layout_.tensors)
     if (t.name == name) return &t;
   return nullptr;
 }
@@ -143,6 +148,6 @@ const TensorInfo& SafetensorsReader::get(const std::string& name) const {
   return *t;
 }
 
-const std::uint8_t* SafetensorsReader::data(const TensorInfo& t) const { return file_.data() + data_start_ + t.begin; }
+const std::uint8_t* SafetensorsReader::data(const TensorInfo& t) const { return file_.data() + layout_.data_start + t.begin; }
 
 }  // namespace structlm::formats

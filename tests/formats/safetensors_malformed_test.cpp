@@ -119,3 +119,22 @@ TEST(SafetensorsMalformed, EveryTruncationOfAValidFileIsHandled) {
     }
   }
 }
+
+// The in-memory entry point (what the fuzz target drives) is the reader's own parser: the same
+// layout from the same bytes, and the same error naming the name it is given.
+TEST(SafetensorsMalformed, InMemoryParseMatchesTheFileReader) {
+  TempDir tmp;
+  const std::string bytes =
+      file_of(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"k":"v"}})", 8);
+  write_file_atomic(tmp / "m.safetensors", bytes);
+  SafetensorsReader r(tmp / "m.safetensors");
+  const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  SafetensorsLayout l = parse_safetensors(p, bytes.size(), "mem");
+  ASSERT_EQ(l.tensors.size(), 1u);
+  EXPECT_EQ(l.tensors[0].name, "w");
+  EXPECT_EQ(l.tensors[0].end, 8u);
+  EXPECT_EQ(l.metadata, r.metadata());
+  EXPECT_EQ(l.data_start, bytes.size() - 8);
+  EXPECT_EQ(r.data(r.get("w")) - r.data(r.tensors()[0]), 0);
+  EXPECT_EQ(error_of([&] { parse_safetensors(p, 7, "mem.safetensors"); }).rfind("mem.safetensors: truncated", 0), 0u);
+}
