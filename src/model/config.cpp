@@ -62,6 +62,23 @@ GPTConfig GPTConfig::from_json(const json& j, const std::string& path) {
   positive(c.n_layer, "n_layer");
   positive(c.n_head, "n_head");
   positive(c.n_embd, "n_embd");
+  // Upper bounds far above any model this code trains, so that products like num_params() and
+  // the sizes torch is asked to allocate cannot overflow (found by fuzzing the config reader).
+  auto at_most = [&](std::int64_t v, std::int64_t limit, const char* name) {
+    check(v <= limit, path, std::string("model field '") + name + "' is " + std::to_string(v) + ", more than the " +
+                                std::to_string(limit) + " structlm supports");
+  };
+  at_most(c.vocab_size, std::int64_t(1) << 24, "vocab_size");
+  at_most(c.block_size, std::int64_t(1) << 20, "block_size");
+  at_most(c.n_layer, 4096, "n_layer");
+  at_most(c.n_embd, std::int64_t(1) << 16, "n_embd");
+  at_most(c.n_head, c.n_embd, "n_head");
+  if (c.cstde.attention || c.cstde.init) {
+    at_most(c.cstde.rank, c.n_embd, "cstde.rank");
+    at_most(c.cstde.buckets, 4096, "cstde.buckets");
+    at_most(c.cstde.max_distance, std::int64_t(1) << 20, "cstde.max_distance");
+    at_most(c.cstde.window, 4096, "cstde.window");
+  }
   check(c.n_embd % c.n_head == 0, path,
         "model field 'n_embd' (" + std::to_string(c.n_embd) + ") must be divisible by 'n_head' (" +
             std::to_string(c.n_head) + ")");

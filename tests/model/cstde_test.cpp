@@ -166,6 +166,17 @@ TEST(CstdeConfig, PlainConfigIsUnchangedAndSwitchesRoundTrip) {
   }
   j["cstde"] = {{"attention", true}, {"rnak", 4}};
   EXPECT_THROW(GPTConfig::from_json(j, "cfg.json"), structlm::Error);
+  j["cstde"] = {{"attention", true}, {"rank", 100}};  // more than n_embd = 8
+  EXPECT_THROW(GPTConfig::from_json(j, "cfg.json"), structlm::Error);
+  // Sizes whose products would overflow are refused before anything is computed or allocated.
+  auto huge = plain.to_json();
+  huge["vocab_size"] = std::int64_t(1) << 40;
+  try {
+    GPTConfig::from_json(huge, "cfg.json");
+    FAIL() << "vocab_size 2^40 accepted";
+  } catch (const structlm::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("vocab_size"), std::string::npos) << e.what();
+  }
 }
 
 TEST(CstdeConfig, ParameterCountMatchesModel) {
