@@ -25,14 +25,15 @@ namespace {
 struct Options {
   std::map<std::string, long> v = {{"layers", 6}, {"heads", 6},  {"embd", 384}, {"vocab", 8192},
                                    {"T", 256},    {"batch", 8},  {"steps", 5},  {"warmup", 2},
-                                   {"repeats", 1}, {"threads", 2}, {"seed", 0}};
+                                   {"repeats", 1}, {"threads", 2}, {"seed", 0},  {"cstde-rank", 0}};
   bool print_coretype = false;
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "train_bench: %s\nusage: train_bench [--layers N] [--heads N] [--embd N] [--vocab N] [--T N] "
-               "[--batch N] [--steps N] [--warmup N] [--repeats N] [--threads N] [--seed N] | --print-coretype\n",
+               "[--batch N] [--steps N] [--warmup N] [--repeats N] [--threads N] [--seed N] [--cstde-rank R] | "
+               "--print-coretype\n(--cstde-rank R > 0: CSTDE dependency-weighted attention of rank R, with carry)\n",
                why);
   std::exit(2);
 }
@@ -85,6 +86,7 @@ int main(int argc, char** argv) {
   c.n_layer = opt("layers"), c.n_head = opt("heads"), c.n_embd = opt("embd");
   c.vocab_size = opt("vocab"), c.block_size = opt("T");
   c.dropout = 0.0, c.bias = true, c.tied = true;
+  if (opt("cstde-rank") > 0) c.cstde.attention = true, c.cstde.rank = opt("cstde-rank");
   torch::manual_seed(opt("seed"));
   model::GPT m(c);
   m->train();
@@ -127,7 +129,8 @@ int main(int argc, char** argv) {
 
   std::printf("{\"impl\": \"structlm\", \"tokens_per_s\": [");
   for (std::size_t i = 0; i < rates.size(); ++i) std::printf("%s%.1f", i ? ", " : "", rates[i]);
-  std::printf("], \"median\": %.1f, \"threads\": %d, \"coretype\": \"%s\", \"blas\": \"%s\", \"params\": %lld, \"last_loss\": %.4f}\n",
-              median, threads, coretype.c_str(), loaded_blas().c_str(), (long long)m->num_params(), last_loss);
+  std::printf("], \"median\": %.1f, \"threads\": %d, \"coretype\": \"%s\", \"blas\": \"%s\", \"params\": %lld, \"last_loss\": %.4f, \"peak_rss_mib\": %.1f}\n",
+              median, threads, coretype.c_str(), loaded_blas().c_str(), (long long)m->num_params(), last_loss,
+              peak_rss_mib());
   return 0;
 }

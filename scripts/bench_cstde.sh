@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# CSTDE's training overhead (issue target: step time and peak memory within 15 % of the plain
+# GPT at the demo's size), measured in one run: the plain model and the CSTDE model (dependency
+# attention with carry, rank R) train alternately in separate processes, ROUNDS each, same shapes,
+# data, optimizer and threads. Prints tokens/s and peak RSS medians, the ratio of the medians and
+# the median of the per-round paired ratios.
+# usage: scripts/bench_cstde.sh BUILD_DIR      (part of `make bench`)
+# Environment: ROUNDS (5), STEPS (8), WARMUP (2), THREADS (2), RANK (32), and the demo's shape
+# LAYERS (4), HEADS (4), EMBD (256), VOCAB (4096), T (128), BATCH (16).
+set -euo pipefail
+
+BUILD=${1:-build}
+BIN=$BUILD/bench/train_bench
+PY=/usr/bin/python3
+ROUNDS=${ROUNDS:-5}
+ARGS=(--layers "${LAYERS:-4}" --heads "${HEADS:-4}" --embd "${EMBD:-256}" --vocab "${VOCAB:-4096}"
+      --T "${T:-128}" --batch "${BATCH:-16}" --steps "${STEPS:-8}" --warmup "${WARMUP:-2}"
+      --threads "${THREADS:-2}" --repeats 1)
+[[ -x $BIN ]] || { echo "bench_cstde.sh: $BIN not found; build it first (make build)" >&2; exit 1; }
+echo "train_bench: ${ARGS[*]}; CSTDE rank ${RANK:-32}; rounds=$ROUNDS (sides alternate)"
+
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+run() { echo "{\"side\": \"$1\", \"run\": $("$BIN" "${ARGS[@]}" --cstde-rank "$2")}" | tee -a "$results"; }
+for ((r = 1; r <= ROUNDS; r++)); do
+  if ((r % 2)); then run plain 0; run cstde "${RANK:-32}"; else run cstde "${RANK:-32}"; run plain 0; fi
+done
+
+$PY - "$results" <<'PYEOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+side = {s: [r["run"] for r in rows if r["side"] == s] for s in ("plain", "cstde")}
+tps = {s: [x["median"] for x in v] for s, v in side.items()}
+rss = {s: [x["peak_rss_mib"] for x in v] for s, v in side.items()}
+for s in ("plain", "cstde"):
+    print(f"{s:6s} params {side[s][0]['params']:>9d}  tokens/s median {statistics.median(tps[s]):8.1f} "
+          f"(runs {', '.join(f'{x:.0f}' for x in tps[s])})  peak RSS median {statistics.median(rss[s]):7.1f} MiB")
+# Step time is the inverse of tokens/s: overhead = plain rate / cstde rate.
+paired = [p / c for p, c in zip(tps["plain"], tps["cstde"])]
+print(f"step time cstde/plain: {statistics.median(tps['plain']) / statistics.median(tps['cstde']):.3f} (ratio of medians), "
+      f"{statistics.median(paired):.3f} (median of {len(paired)} paired rounds, range {min(paired):.3f}-{max(paired):.3f})")
+print(f"peak RSS  cstde/plain: {statistics.median(rss['cstde']) / statistics.median(rss['plain']):.3f} (ratio of medians)")
+PYEOF
