@@ -1,5 +1,8 @@
 #include "model/config.h"
 
+#include <algorithm>
+#include <limits>
+
 namespace structlm::model {
 
 json CstdeConfig::to_json() const {
@@ -20,13 +23,6 @@ CstdeConfig CstdeConfig::from_json(const json& j, const std::string& path) {
   read_field(j, "max_distance", c.max_distance, path);
   read_field(j, "window", c.window, path);
   read_field(j, "epsilon", c.epsilon, path);
-  auto positive = [&](std::int64_t v, const char* name) {
-    check(v > 0, path, std::string("model field 'cstde.") + name + "' must be > 0, got " + std::to_string(v));
-  };
-  positive(c.rank, "rank");
-  positive(c.buckets, "buckets");
-  positive(c.max_distance, "max_distance");
-  positive(c.window, "window");
   check(c.buckets >= 2, path, "model field 'cstde.buckets' must be >= 2");
   check(c.max_distance > c.buckets / 2, path, "model field 'cstde.max_distance' must be > buckets / 2");
   check(c.epsilon > 0 && c.epsilon < 1, path, "model field 'cstde.epsilon' must be in (0, 1)");
@@ -54,30 +50,30 @@ GPTConfig GPTConfig::from_json(const json& j, const std::string& path) {
   read_field(j, "bias", c.bias, path);
   read_field(j, "tied", c.tied, path);
   if (j.contains("cstde")) c.cstde = CstdeConfig::from_json(j["cstde"], path);
-  auto positive = [&](std::int64_t v, const char* name) {
-    check(v > 0, path, std::string("model field '") + name + "' must be > 0, got " + std::to_string(v));
+  // Every size is positive and below a bound far above any model this code trains, so that
+  // products like num_params() and the sizes torch is asked to allocate cannot overflow (found by
+  // fuzzing the config reader). CSTDE's sizes are bounded only when CSTDE is on.
+  constexpr std::int64_t kNoBound = std::numeric_limits<std::int64_t>::max();
+  const bool cstde_on = c.cstde.attention || c.cstde.init;
+  const struct {
+    std::int64_t value;
+    const char* name;
+    std::int64_t max;
+  } sizes[] = {
+      {c.vocab_size, "vocab_size", std::int64_t(1) << 24},
+      {c.block_size, "block_size", std::int64_t(1) << 20},
+      {c.n_layer, "n_layer", 4096},
+      {c.n_embd, "n_embd", std::int64_t(1) << 16},
+      {c.n_head, "n_head", std::max<std::int64_t>(c.n_embd, 1)},
+      {c.cstde.rank, "cstde.rank", cstde_on ? std::max<std::int64_t>(c.n_embd, 1) : kNoBound},
+      {c.cstde.buckets, "cstde.buckets", cstde_on ? 4096 : kNoBound},
+      {c.cstde.max_distance, "cstde.max_distance", cstde_on ? std::int64_t(1) << 20 : kNoBound},
+      {c.cstde.window, "cstde.window", cstde_on ? 4096 : kNoBound},
   };
-  positive(c.vocab_size, "vocab_size");
-  positive(c.block_size, "block_size");
-  positive(c.n_layer, "n_layer");
-  positive(c.n_head, "n_head");
-  positive(c.n_embd, "n_embd");
-  // Upper bounds far above any model this code trains, so that products like num_params() and
-  // the sizes torch is asked to allocate cannot overflow (found by fuzzing the config reader).
-  auto at_most = [&](std::int64_t v, std::int64_t limit, const char* name) {
-    check(v <= limit, path, std::string("model field '") + name + "' is " + std::to_string(v) + ", more than the " +
-                                std::to_string(limit) + " structlm supports");
-  };
-  at_most(c.vocab_size, std::int64_t(1) << 24, "vocab_size");
-  at_most(c.block_size, std::int64_t(1) << 20, "block_size");
-  at_most(c.n_layer, 4096, "n_layer");
-  at_most(c.n_embd, std::int64_t(1) << 16, "n_embd");
-  at_most(c.n_head, c.n_embd, "n_head");
-  if (c.cstde.attention || c.cstde.init) {
-    at_most(c.cstde.rank, c.n_embd, "cstde.rank");
-    at_most(c.cstde.buckets, 4096, "cstde.buckets");
-    at_most(c.cstde.max_distance, std::int64_t(1) << 20, "cstde.max_distance");
-    at_most(c.cstde.window, 4096, "cstde.window");
+  for (const auto& f : sizes) {
+    check(f.value > 0, path, std::string("model field '") + f.name + "' must be > 0, got " + std::to_string(f.value));
+    check(f.value <= f.max, path, std::string("model field '") + f.name + "' is " + std::to_string(f.value) +
+                                      ", more than the " + std::to_string(f.max) + " structlm supports");
   }
   check(c.n_embd % c.n_head == 0, path,
         "model field 'n_embd' (" + std::to_string(c.n_embd) + ") must be divisible by 'n_head' (" +
