@@ -156,14 +156,29 @@ GPTImpl::GPTImpl(const GPTConfig& c) : cfg(c) {
 torch::Tensor GPTImpl::output_weight() { return cfg.tied ? wte->weight : lm_head->weight; }
 
 torch::Tensor GPTImpl::forward(const torch::Tensor& idx, KVCache* cache, ForwardTrace* trace) {
-  const auto T = idx.size(1);
+  return forward_embeddings(wte(idx), cache, trace);
+}
+
+torch::Tensor GPTImpl::forward_embeddings(const torch::Tensor& tok_emb, KVCache* cache, ForwardTrace* trace) {
+  const auto T = tok_emb.size(1);
   const std::int64_t past = cache ? cache->length() : 0;
   TORCH_CHECK(past + T <= cfg.block_size, "sequence of ", past + T, " tokens exceeds block_size ", cfg.block_size);
-  auto pos = torch::arange(past, past + T, torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
-  auto x = drop(wte(idx) + wpe(pos));
+  auto pos = torch::arange(past, past + T, torch::TensorOptions().dtype(torch::kLong).device(tok_emb.device()));
+  auto x = drop(tok_emb + wpe(pos));
   torch::Tensor dependency;  // CSTDE's D, carried from layer to layer
   for (std::size_t l = 0; l < blocks.size(); ++l) x = blocks[l]->forward(x, dependency, cache, (int)l, trace);
   return F::linear(ln_f(x), output_weight());
+}
+
+torch::Tensor GPTImpl::hidden_states(const torch::Tensor& idx, int layer) {
+  TORCH_CHECK(layer >= 0 && layer <= (int)blocks.size(), "layer ", layer, " outside 0..", blocks.size());
+  const auto T = idx.size(1);
+  TORCH_CHECK(T <= cfg.block_size, "sequence of ", T, " tokens exceeds block_size ", cfg.block_size);
+  auto pos = torch::arange(0, T, torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
+  auto x = drop(wte(idx) + wpe(pos));
+  torch::Tensor dependency;
+  for (int l = 0; l < layer; ++l) x = blocks[std::size_t(l)]->forward(x, dependency);
+  return x;
 }
 
 torch::Tensor GPTImpl::loss(const torch::Tensor& idx, const torch::Tensor& targets) {

@@ -77,6 +77,13 @@ class GPTImpl : public torch::nn::Module {
   // idx: [B, T] int64 -> logits [B, T, V]. With a cache, idx holds only the new positions.
   // A trace records each layer's D and head-averaged attention (slower: no fused attention).
   torch::Tensor forward(const torch::Tensor& idx, KVCache* cache = nullptr, ForwardTrace* trace = nullptr);
+  // The same forward from token embeddings tok_emb [B, T, C] (what wte(idx) would give) instead of
+  // ids: embedding-space attacks and HCMA's alignment perturb or replace that input.
+  torch::Tensor forward_embeddings(const torch::Tensor& tok_emb, KVCache* cache = nullptr,
+                                   ForwardTrace* trace = nullptr);
+  // The residual stream h^layer [B, T, C] after `layer` blocks (0: the embeddings, n_layer: the
+  // last block's output, before ln_f). HCMA's contextual statistics read it (METHODS.md §2a).
+  torch::Tensor hidden_states(const torch::Tensor& idx, int layer);
   // Mean cross-entropy of next-token prediction (targets [B, T]).
   torch::Tensor loss(const torch::Tensor& idx, const torch::Tensor& targets);
   torch::Tensor output_weight();  // lm_head weight, or wte's when tied
