@@ -239,6 +239,25 @@ TEST(Causality, FutureTokensDoNotAffectEarlierLogits) {
   }
 }
 
+// forward_embeddings and hidden_states are the same computation entered or left elsewhere: the
+// embedding attacks and HCMA's statistics rely on that.
+TEST(EntryPoints, EmbeddingsInAndHiddenStatesOutAgreeWithForward) {
+  const GPTConfig c = tiny_config(/*tied=*/false, /*bias=*/true);
+  GPT m = make_model(c, 12);
+  torch::NoGradGuard no_grad;
+  const auto idx = random_tokens(2, c.block_size, c.vocab_size, 7);
+  const auto logits = m->forward(idx);
+  EXPECT_TRUE(m->forward_embeddings(m->wte(idx)).equal(logits));
+  const auto pos = torch::arange(c.block_size, torch::kLong);
+  EXPECT_TRUE(m->hidden_states(idx, 0).equal(m->wte(idx) + m->wpe(pos)));
+  const auto last = m->hidden_states(idx, int(c.n_layer));
+  EXPECT_LT(max_abs_diff(torch::nn::functional::linear(m->ln_f(last), m->output_weight()), logits), 1e-12);
+  // One block applied by hand to the embeddings gives hidden_states(idx, 1).
+  torch::Tensor dep;
+  EXPECT_TRUE(m->blocks[0]->forward(m->hidden_states(idx, 0), dep).equal(m->hidden_states(idx, 1)));
+  EXPECT_THROW(m->hidden_states(idx, int(c.n_layer) + 1), c10::Error);
+}
+
 // ---- parameter bookkeeping -------------------------------------------------------------------
 
 std::vector<GPTConfig> counting_configs() {
