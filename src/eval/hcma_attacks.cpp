@@ -368,7 +368,8 @@ std::vector<AttackResult> typo_attack(model::GPT& model, const text::Tokenizer& 
     }
   }
   if (used == 0)
-    fail(where, "no text has more than " + std::to_string(opt.prefix_words) + " words followed by " +
+    fail(where, "no text has " + std::to_string(opt.prefix_words) + " words (enough of 2 characters or more for " +
+                    std::to_string(*std::max_element(opt.edits.begin(), opt.edits.end())) + " edits) followed by " +
                     std::to_string(C) + " tokens");
 
   std::vector<AttackResult> out;
