@@ -3,7 +3,9 @@
 
 #include "cli/commands.h"
 #include "cli/corpus_eval.h"
+#include "cli/hcma_suite.h"
 #include "cli/run_files.h"
+#include "core/io.h"
 #include "core/json.h"
 #include "model/checkpoint.h"
 #include "model/runtime.h"
@@ -13,8 +15,9 @@ namespace structlm::cli {
 void add_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Perplexity and bits per byte on held-out corpora (with xz -9 for reference)");
   struct Opts {
-    std::string model, tokenizer, out, device = "auto";
+    std::string model, tokenizer, out, device = "auto", suite = "ppl";
     CorpusEvalOptions eval;
+    HcmaSuiteOptions hcma;
   };
   auto o = std::make_shared<Opts>();
   o->eval.corpora = {"brown"};
@@ -27,10 +30,44 @@ void add_eval(CLI::App& app) {
   cmd->add_flag("!--no-xz", o->eval.xz, "Skip the xz -9 reference");
   cmd->add_option("--json", o->out, "Also write the results as JSON here");
   cmd->add_option("--device", o->device, "auto, cpu, cuda, cuda:N")->capture_default_str();
+  cmd->add_option("--suite", o->suite,
+                  "ppl: perplexity and bits/byte per corpus; hcma: every measurement of docs/METHODS.md §2d "
+                  "(rare-token recall, attacks, long range, stability, isotropy, WordNet, speed) on the first --corpus")
+      ->check(CLI::IsMember({"ppl", "hcma"}))
+      ->capture_default_str();
+  cmd->add_option("--frequency-shards", o->hcma.frequency_shards,
+                  "hcma: token shards whose counts define the frequency buckets (default: a run's training shards, "
+                  "else the corpus's train split)");
+  cmd->add_option("--frequency-tokens", o->hcma.frequency_tokens,
+                  "hcma: count frequencies on the first N tokens of those shards only (0: all)")
+      ->capture_default_str();
+  cmd->add_option("--long-corpus", o->hcma.long_corpus, "hcma: long documents for loss by position")->capture_default_str();
+  cmd->add_option("--seed", o->hcma.seed, "hcma: seed of the attacks and probes")->capture_default_str();
   cmd->callback([o] {
     auto files = resolve_run(o->model, o->tokenizer);
     model::init_threads();
     auto net = model::load_model(files.checkpoint, model::resolve_device(o->device));
+    if (o->suite == "hcma") {
+      auto& h = o->hcma;
+      h.corpus = o->eval.corpora.front();
+      h.split = o->eval.split;
+      h.data_dir = o->eval.data_dir;
+      h.tokenizer = files.tokenizer;
+      if (o->eval.max_tokens > 0) h.recall_tokens = o->eval.max_tokens;
+      if (h.frequency_shards.empty() && file_exists(o->model + "/config.json")) {
+        json cfg = load_json(o->model + "/config.json");
+        if (cfg.contains("data") && cfg["data"].contains("train_shards"))
+          h.frequency_shards = cfg["data"]["train_shards"].get<std::vector<std::string>>();
+      }
+      json result = run_hcma_suite(net, h);
+      result["checkpoint"] = files.checkpoint;
+      result["summary"] = hcma_summary(result);
+      std::printf("%-22s %s\n", "metric", "value");
+      for (auto it = result["summary"].begin(); it != result["summary"].end(); ++it)
+        std::printf("%-22s %s\n", it.key().c_str(), it.value().dump().c_str());
+      if (!o->out.empty()) save_json(o->out, result);
+      return;
+    }
     o->eval.tokenizer = files.tokenizer;
     json result = evaluate_corpora(net, o->eval);
     result["checkpoint"] = files.checkpoint;

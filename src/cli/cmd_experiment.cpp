@@ -1,6 +1,7 @@
-// structlm experiment cstde [--quick]: the comparisons of docs/METHODS.md, one command each.
+// structlm experiment cstde|hcma [--quick]: the comparisons of docs/METHODS.md, one command each.
 #include "cli/commands.h"
 #include "cli/experiment_cstde.h"
+#include "cli/experiment_hcma.h"
 #include "cli/workspace.h"
 
 namespace structlm::cli {
@@ -24,6 +25,26 @@ void add_experiment(CLI::App& app) {
     if (o->config.empty()) o->config = repo_root() + (*quick ? "/configs/cstde_quick.json" : "/configs/cstde.json");
     if (o->out.empty()) o->out = *quick ? "runs/cstde-quick" : "runs/cstde";
     run_cstde_experiment(*o);
+  });
+
+  auto* hcma = cmd->add_subcommand(
+      "hcma", "HCMA vs its baselines on one frozen model: align with every method x seed, then rare-token recall, "
+              "attacks, long range, stability, isotropy, WordNet and speed measured (docs/METHODS.md §2d)");
+  auto h = std::make_shared<HcmaExperimentOptions>();
+  auto hquick = std::make_shared<bool>(false);
+  hcma->add_flag("--quick", *hquick, "CI size (configs/hcma_quick.json): minutes, not results");
+  hcma->add_option("--config", h->config, "Experiment config (default configs/hcma.json, or hcma_quick.json with --quick)");
+  hcma->add_option("--out", h->out, "Experiment directory (default runs/hcma or runs/hcma-quick); rerun to resume");
+  hcma->add_option("--data-dir", h->data_dir, "Where prepared data lives")->capture_default_str();
+  hcma->add_option("--model", h->model, "Align this checkpoint or run directory instead of training one");
+  hcma->add_option("--tokenizer", h->tokenizer, "With --model: its tokenizer, when the checkpoint does not name it");
+  hcma->add_option("--methods", h->only_methods, "Only these methods (the original model is always measured)");
+  hcma->add_option("--seeds", h->seeds, "Only the first N seeds of the config");
+  hcma->add_option("--threads", h->threads, "CPU threads (0: all cores)")->capture_default_str();
+  hcma->callback([h, hquick] {
+    if (h->config.empty()) h->config = repo_root() + (*hquick ? "/configs/hcma_quick.json" : "/configs/hcma.json");
+    if (h->out.empty()) h->out = *hquick ? "runs/hcma-quick" : "runs/hcma";
+    run_hcma_experiment(*h);
   });
 }
 

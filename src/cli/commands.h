@@ -18,5 +18,6 @@ void add_experiment(CLI::App& app);
 void add_parse(CLI::App& app);
 void add_import(CLI::App& app);
 void add_export(CLI::App& app);
+void add_align(CLI::App& app);
 
 }  // namespace structlm::cli

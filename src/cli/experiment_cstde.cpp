@@ -1,7 +1,5 @@
 #include "cli/experiment_cstde.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -38,13 +36,6 @@ int distance_bucket_start(int k) {
   for (int b : kDistanceBuckets)
     if (k >= b) start = b;
   return start;
-}
-
-std::string self_exe() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) throw Error("experiment: cannot find the structlm binary (/proc/self/exe)");
-  return std::string(buf, std::size_t(n));
 }
 
 struct Setup {

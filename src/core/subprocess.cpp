@@ -149,3 +149,14 @@ bool program_available(const std::string& program) {
 }
 
 }  // namespace structlm
+
+namespace structlm {
+
+std::string self_exe() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw Error("cannot find the running binary (/proc/self/exe)");
+  return std::string(buf, std::size_t(n));
+}
+
+}  // namespace structlm

@@ -24,6 +24,10 @@ struct ChildUsage {
 };
 ChildUsage run_attached(const std::vector<std::string>& argv);
 
+// The path of the running executable (/proc/self/exe), so an experiment can start its own
+// steps as child processes of the same binary.
+std::string self_exe();
+
 // True when `program` is an executable somewhere on PATH (or an executable path).
 bool program_available(const std::string& program);
 

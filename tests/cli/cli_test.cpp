@@ -54,7 +54,8 @@ std::string write_corpus(const std::string& path) {
 
 TEST(CliHelp, EveryCommandHasHelp) {
   for (const char* c : {"", "prepare", "tokenizer", "tokenizer train", "tokenizer encode", "tokenizer decode", "shards",
-                        "train", "eval", "sample", "info", "demo", "report", "import", "export"}) {
+                        "train", "eval", "sample", "info", "demo", "report", "import", "export", "align", "experiment",
+                        "experiment cstde", "experiment hcma"}) {
     auto r = run(std::string(c) + " --help");
     EXPECT_EQ(r.code, 0) << c << ": " << r.out;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << c << ": " << r.out;

@@ -1,0 +1,33 @@
+// `structlm experiment hcma`: the comparison of docs/METHODS.md §2d. Trains one model (or takes
+// --model), then for every seed applies HCMA and every baseline to it through `structlm align`
+// (each in its own process, so its wall time and peak memory are its own), checks that only the
+// input table changed, and measures the original model and every aligned one with the HCMA
+// suite. Writes
+//   OUT/base/                         the trained model's run (unless --model)
+//   OUT/aligned/<method>-seed<N>.safetensors (+ .align/ reports)
+//   OUT/variants/<variant>-seed<N>/result.json   everything measured
+//   OUT/hcma/experiment.json, rare_recall.jsonl, attack.jsonl, loss_by_position.jsonl,
+//            embedding_sample.jsonl (docs/REPORT.md), table.md
+//   OUT/report.html, OUT/report.md
+// Closed-form baselines (abtt, whiten) are the same for every seed: they are aligned once and
+// measured under each seed's probes. Rerunning resumes: finished steps are kept.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace structlm::cli {
+
+struct HcmaExperimentOptions {
+  std::string config;  // configs/hcma.json, or configs/hcma_quick.json with --quick
+  std::string out;
+  std::string data_dir = "data";
+  std::string model;   // an existing checkpoint or run directory instead of training one
+  std::string tokenizer;  // with --model: its tokenizer when the checkpoint does not name it
+  std::vector<std::string> only_methods;
+  int seeds = 0;       // > 0: the first N seeds of the config
+  int threads = 0;
+};
+
+void run_hcma_experiment(const HcmaExperimentOptions& opts);
+
+}  // namespace structlm::cli
