@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
   std::printf("statistics %.1f s | hierarchy %.1f s | neighbourhoods %.1f s | Adam loop %.1f s (%.2f s/step)\n",
               t["statistics"].get<double>(), t["hierarchy"].get<double>(), t["neighbours"].get<double>(), loop,
               loop / a.steps);
+  std::printf("loop: HCMA terms and their gradients %.1f s, Adam %.1f s\n", t["loop"]["gradients"].get<double>(),
+              t["loop"]["adam"].get<double>());
   std::printf("clustered tokens %lld, leaves %lld, tokens with candidates %lld\n",
               (long long)r.report["hierarchy"]["clustered_tokens"].get<std::int64_t>(),
               (long long)r.report["hierarchy"]["levels"].back()["clusters"].get<std::int64_t>(),

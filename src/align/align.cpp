@@ -238,13 +238,17 @@ AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, 
             "has " + std::to_string(calib.size()) + " tokens, fewer than one window of block_size + 1");
     std::string log;
     json terms_log = json::array();
+    std::map<std::string, double> loop_s;  // where the loop's time goes (the report's time_s.loop)
     Progress progress("align " + opt.method, opt.steps);
     for (int step = 0; step < opt.steps; ++step) {
       // Cosine decay to a tenth: the last steps settle instead of jittering around the optimum.
       const double lr = lr0 * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * double(step) / double(opt.steps))));
       static_cast<torch::optim::AdamOptions&>(adam.param_groups()[0].options()).lr(lr);
+      auto ts = std::chrono::steady_clock::now();
+      adam.zero_grad();
+      // Autograd terms (the LM loss through the frozen model, cosreg) backpropagate into E;
+      // HCMA's own terms add their gradient directly (HcmaObjective::step).
       std::map<std::string, torch::Tensor> terms;
-      if (objective) terms = objective->terms(param.to(torch::kCPU), gen);
       if (opt.uses_lm()) {
         calib.random_batch(opt.seed, step, opt.batch_size, int(cfg.block_size), buf.data());
         auto b = torch::from_blob(buf.data(), {opt.batch_size, cfg.block_size + 1}, torch::kLong).to(device);
@@ -260,17 +264,33 @@ AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, 
         terms["lm"] = opt.method == "hcma" ? opt.lambda_lm * lm : lm;
         if (opt.method == "cosreg") terms["cos"] = opt.cosreg * mean_pairwise_cosine(param);
       }
+      std::map<std::string, double> values;
       torch::Tensor total = torch::zeros({}, param.options());
-      for (auto& [k, v] : terms) total = total + v.to(param.device());
-      adam.zero_grad();
-      total.backward();
+      for (auto& [k, v] : terms) total = total + v;
+      loop_s["lm_forward"] += seconds_since(ts);
+      ts = std::chrono::steady_clock::now();
+      if (!terms.empty()) total.backward();
+      for (auto& [k, v] : terms) values[k] = v.item<double>();
+      if (objective) {
+        torch::NoGradGuard no_grad;
+        if (!param.grad().defined()) param.mutable_grad() = torch::zeros_like(param);
+        auto g = param.grad().to(torch::kCPU);
+        const bool logged = step % opt.log_every == 0 || step + 1 == opt.steps;
+        for (auto& [k, v] : objective->step(param.detach().to(torch::kCPU), gen, g, logged)) values[k] = v;
+        if (g.data_ptr() != param.grad().data_ptr()) param.mutable_grad().copy_(g);  // device round trip
+      }
+      double total_value = 0;
+      for (auto& [k, v] : values) total_value += v;
+      loop_s["gradients"] += seconds_since(ts);
+      ts = std::chrono::steady_clock::now();
       adam.step();
+      loop_s["adam"] += seconds_since(ts);
       if (step % opt.log_every == 0 || step + 1 == opt.steps) {
-        json line = {{"step", step}, {"lr", lr}, {"total", total.item<double>()}, {"elapsed_s", seconds_since(t0)}};
-        std::string fields = "loss " + format_fixed(total.item<double>(), 4);
-        for (auto& [k, v] : terms) {
-          line[k] = v.item<double>();
-          fields += " | " + k + " " + format_fixed(v.item<double>(), 4);
+        json line = {{"step", step}, {"lr", lr}, {"total", total_value}, {"elapsed_s", seconds_since(t0)}};
+        std::string fields = "loss " + format_fixed(total_value, 4);
+        for (auto& [k, v] : values) {
+          line[k] = v;
+          fields += " | " + k + " " + format_fixed(v, 4);
         }
         terms_log.push_back(line);
         if (!log_path.empty()) {
@@ -282,11 +302,16 @@ AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, 
     }
     progress.finish();
     report["log"] = terms_log;
+    report["time_s"]["loop"] = loop_s;
     if (objective) {
-      auto final_terms = objective->full_terms(param.detach().to(torch::kCPU));
+      // The objective before and after on one fixed sample of tokens (all of them for small
+      // vocabularies): every token at GPT-2's size would take longer than the loop.
+      const std::int64_t sample = 8192;
+      report["terms_sample"] = std::min<std::int64_t>(sample, objective->has_neighbours.sum().item<std::int64_t>());
+      auto final_terms = objective->full_terms(param.detach().to(torch::kCPU), sample);
       json f = json::object();
       for (auto& [k, v] : final_terms) f[k] = v.item<double>();
-      auto initial = objective->full_terms(E0);
+      auto initial = objective->full_terms(E0, sample);
       json i = json::object();
       for (auto& [k, v] : initial) i[k] = v.item<double>();
       report["terms_initial"] = i;

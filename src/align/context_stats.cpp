@@ -28,30 +28,21 @@ ContextStats collect_context_stats(model::GPT& model, const data::TokenStream& s
   torch::Tensor counts = torch::zeros({V}, torch::kLong);
 
   Progress progress("context stats", std::int64_t(n));
-  std::vector<std::int64_t> buf;
-  std::size_t start = 0;
-  while (start < n) {
-    // Rows of equal length: full windows, then the remainder alone.
-    const std::int64_t len = std::int64_t(std::min<std::size_t>(T, n - start));
-    std::int64_t rows = 0;
-    buf.clear();
-    while (rows < batch_size && start < n && std::int64_t(std::min<std::size_t>(T, n - start)) == len) {
-      buf.resize(std::size_t(rows + 1) * std::size_t(len));
-      stream.read(start, std::size_t(len), buf.data() + std::size_t(rows * len));
-      start += std::size_t(len);
-      ++rows;
-    }
+  std::size_t done = 0;
+  data::for_each_window_batch(stream, n, T, batch_size, 0, [&](std::int64_t rows, std::int64_t len,
+                                                             const std::vector<std::int64_t>& buf) {
     for (auto id : buf)
       if (id < 0 || id >= V)
         fail("calibration", "token id " + std::to_string(id) + " is outside the model's vocabulary (" + std::to_string(V) + ")");
-    auto idx = torch::from_blob(buf.data(), {rows, len}, torch::kLong).clone();
+    auto idx = torch::from_blob(const_cast<std::int64_t*>(buf.data()), {rows, len}, torch::kLong).clone();
     auto h = model->hidden_states(idx.to(device), layer).reshape({rows * len, d}).to(torch::kCPU, torch::kFloat64);
     auto flat = idx.reshape({-1});
     sum.index_add_(0, flat, h);
     sumsq.index_add_(0, flat, h * h);
     counts.index_add_(0, flat, torch::ones_like(flat));
-    progress.update(std::int64_t(start));
-  }
+    done += std::size_t(rows * len);
+    progress.update(std::int64_t(done));
+  });
   progress.finish();
   model->train(was_training);
 

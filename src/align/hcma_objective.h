@@ -30,7 +30,7 @@ struct HcmaTermOptions {
   double kappa = 20;        // smoothing of μ towards the leaf centroid, and ρ's half-point
   double rho_min = 0.05;    // proximity weight of a token never seen
   double lambda_nb = 1, lambda_h = 1, lambda_p = 1;
-  std::int64_t token_batch = 2048;  // tokens per step in the neighbourhood term
+  std::int64_t token_batch = 256;  // tokens per step in the neighbourhood term
 };
 
 class HcmaObjective {
@@ -41,8 +41,17 @@ class HcmaObjective {
   // The weighted terms at E ("nb", "h", "p"), each a 0-dim tensor with a graph to E; the
   // neighbourhood term on a batch of tokens drawn from `gen`.
   std::map<std::string, torch::Tensor> terms(const torch::Tensor& E, torch::Generator& gen) const;
-  // The same over every token (no sampling), for the report and the tests.
-  std::map<std::string, torch::Tensor> full_terms(const torch::Tensor& E) const;
+  // One optimisation step's work without an autograd graph over E: the weighted terms' values
+  // (for the log) and their gradient added into `grad` [V, d]. The neighbourhood term runs
+  // autograd on the gathered rows only; the hierarchy and proximity gradients are in closed form.
+  // At GPT-2's size the graph's [V, d] intermediates would cost more than the terms themselves.
+  // Draws the same batch as terms() from a generator in the same state. The hierarchy and
+  // proximity values cost passes over E of their own: computed only when `values` is true.
+  std::map<std::string, double> step(const torch::Tensor& E, torch::Generator& gen, torch::Tensor& grad,
+                                     bool values = true) const;
+  // The same over every token with candidates (no sampling), or over the first `max_tokens` of
+  // them in a fixed shuffled order (0: all), for the report and the tests.
+  std::map<std::string, torch::Tensor> full_terms(const torch::Tensor& E, std::int64_t max_tokens = 0) const;
 
   // Precomputed pieces, exposed for tests and the report.
   torch::Tensor smoothed_mu;  // μ̃ [V, d]
@@ -59,9 +68,11 @@ class HcmaObjective {
   std::map<std::string, torch::Tensor> weighted(const torch::Tensor& E, const torch::Tensor& batch) const;
   torch::Tensor neighbourhood_kl(const torch::Tensor& E, const torch::Tensor& batch) const;
   torch::Tensor hierarchy_w2(const torch::Tensor& E) const;
+  torch::Tensor draw_batch(torch::Generator& gen) const;
   HcmaTermOptions opt_;
   torch::Tensor E0_;
   std::vector<torch::Tensor> level_of_;  // per level: [V] cluster id
+  std::vector<torch::Tensor> leaf_to_level_;  // per level: [leaves] the leaf's cluster at that level
   std::vector<torch::Tensor> level_size_;
   torch::Tensor sampleable_;             // ids with candidates
 };

@@ -6,6 +6,7 @@
 // corpus into memory.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,5 +55,15 @@ class TokenStream {
   std::vector<Shard> shards_;
   std::vector<std::size_t> offsets_;  // prefix sums of shard sizes
 };
+
+// The windows every evaluation pass uses, batched: window w starts at token w*T of the first n
+// tokens and covers len + extra tokens, len = min(T, n - w*T). With extra = 1 a window's last
+// token is the next window's first, so the targets of consecutive windows tile tokens 1 .. n
+// exactly once; with extra = 0 the windows tile tokens 0 .. n - 1. `fn` gets up to batch_size
+// windows of one length at a time (the full ones, then the ragged last one alone), row-major
+// [rows, len + extra]. The stream must hold n + extra tokens.
+using WindowBatchFn = std::function<void(std::int64_t rows, std::int64_t len, const std::vector<std::int64_t>& tokens)>;
+void for_each_window_batch(const TokenStream& stream, std::size_t n, std::int64_t T, int batch_size, int extra,
+                           const WindowBatchFn& fn);
 
 }  // namespace structlm::data

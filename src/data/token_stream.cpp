@@ -48,4 +48,27 @@ void TokenStream::random_batch(std::uint64_t seed, std::int64_t step, int B, int
   for (int b = 0; b < B; ++b) read(rng.below(starts), window, out + static_cast<std::size_t>(b) * window);
 }
 
+void for_each_window_batch(const TokenStream& stream, std::size_t n, std::int64_t T, int batch_size, int extra,
+                           const WindowBatchFn& fn) {
+  if (T <= 0 || batch_size <= 0 || extra < 0) throw Error("window batches: T, batch size and extra must be positive");
+  if (n + std::size_t(extra) > stream.size())
+    throw Error("window batches: " + std::to_string(n + std::size_t(extra)) + " tokens asked of a stream of " +
+                std::to_string(stream.size()));
+  std::vector<std::int64_t> buf;
+  std::size_t start = 0;
+  auto length_at = [&](std::size_t s) { return std::int64_t(std::min<std::size_t>(std::size_t(T), n - s)); };
+  while (start < n) {
+    const std::int64_t len = length_at(start), width = len + extra;
+    std::int64_t rows = 0;
+    buf.clear();
+    while (rows < batch_size && start < n && length_at(start) == len) {
+      buf.resize(std::size_t((rows + 1) * width));
+      stream.read(start, std::size_t(width), buf.data() + std::size_t(rows * width));
+      start += std::size_t(len);
+      ++rows;
+    }
+    fn(rows, len, buf);
+  }
+}
+
 }  // namespace structlm::data

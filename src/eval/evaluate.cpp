@@ -31,22 +31,11 @@ EvalResult evaluate(model::GPT& model, const data::TokenStream& stream, const te
 
   EvalResult r;
   double total_nats = 0;
-  std::vector<std::int64_t> buf;
   // Window w covers tokens [w*T, w*T + len + 1): inputs are its first len tokens, targets the
   // last len. Its first token was the previous window's last target, so every token after the
   // first is scored exactly once, and each window starts with a context of one token.
-  std::size_t start = 0;
-  while (start < n_targets) {
-    const std::int64_t len = std::int64_t(std::min<std::size_t>(T, n_targets - start));
-    // Batch up windows of the same length (all but possibly the last are full).
-    std::int64_t rows = 0;
-    buf.clear();
-    while (rows < batch_size && start < n_targets && std::int64_t(std::min<std::size_t>(T, n_targets - start)) == len) {
-      buf.resize(std::size_t(rows + 1) * (len + 1));
-      stream.read(start, std::size_t(len) + 1, buf.data() + std::size_t(rows) * (len + 1));
-      start += std::size_t(len);
-      ++rows;
-    }
+  data::for_each_window_batch(stream, n_targets, T, batch_size, 1, [&](std::int64_t rows, std::int64_t len,
+                                                                      const std::vector<std::int64_t>& buf) {
     for (std::int64_t i = 0; i < rows; ++i)
       for (std::int64_t t = 0; t <= len; ++t) {
         const std::int64_t id = buf[std::size_t(i * (len + 1) + t)];
@@ -55,14 +44,15 @@ EvalResult evaluate(model::GPT& model, const data::TokenStream& stream, const te
           fail(where, "token id " + std::to_string(id) + " is outside the tokenizer's vocabulary (" + std::to_string(tok_vocab) + ")");
         if (t > 0) r.bytes += byte_len[std::size_t(id)];
       }
-    auto batch = torch::from_blob(buf.data(), {rows, len + 1}, torch::kLong).to(device, false, /*copy=*/true);
+    auto batch = torch::from_blob(const_cast<std::int64_t*>(buf.data()), {rows, len + 1}, torch::kLong)
+                     .to(device, false, /*copy=*/true);
     auto logits = model->forward(batch.slice(1, 0, len));
     // Per-token losses summed in double: a float sum over millions of tokens drifts.
     auto nll = F::cross_entropy(logits.reshape({-1, V}).to(torch::kFloat), batch.slice(1, 1, len + 1).reshape({-1}),
                                 F::CrossEntropyFuncOptions().reduction(torch::kNone));
     total_nats += nll.to(torch::kDouble).sum().item<double>();
     r.tokens += std::size_t(rows * len);
-  }
+  });
 
   r.loss = total_nats / double(r.tokens);
   r.perplexity = std::exp(r.loss);

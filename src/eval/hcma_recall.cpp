@@ -81,25 +81,16 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
   for (std::size_t b = 0; b < buckets.size(); ++b) out[b].bucket = buckets[b];
 
   // The windows of evaluate(): window w covers tokens [w*T, w*T + len + 1), the last one ragged.
-  std::vector<std::int64_t> buf;
-  std::size_t start = 0;
-  while (start < n_targets) {
-    const std::int64_t len = std::int64_t(std::min<std::size_t>(T, n_targets - start));
-    std::int64_t rows = 0;
-    buf.clear();
-    while (rows < batch_size && start < n_targets && std::int64_t(std::min<std::size_t>(T, n_targets - start)) == len) {
-      buf.resize(std::size_t(rows + 1) * (len + 1));
-      stream.read(start, std::size_t(len) + 1, buf.data() + std::size_t(rows) * (len + 1));
-      start += std::size_t(len);
-      ++rows;
-    }
+  data::for_each_window_batch(stream, n_targets, T, batch_size, 1, [&](std::int64_t rows, std::int64_t len,
+                                                                      const std::vector<std::int64_t>& buf) {
     for (std::int64_t id : buf) {
       if (id < 0 || id >= V) fail(where, "token id " + std::to_string(id) + " is outside the model's vocabulary (" + std::to_string(V) + ")");
       if (std::size_t(id) >= train_counts.size())
         fail(where, "token id " + std::to_string(id) + " has no training count (the counts cover " +
                         std::to_string(train_counts.size()) + " ids)");
     }
-    auto batch = torch::from_blob(buf.data(), {rows, len + 1}, torch::kLong).to(device, false, /*copy=*/true);
+    auto batch = torch::from_blob(const_cast<std::int64_t*>(buf.data()), {rows, len + 1}, torch::kLong)
+                     .to(device, false, /*copy=*/true);
     auto targets = batch.slice(1, 1, len + 1).reshape({-1});
     auto logits = detail::widen(model->forward(batch.slice(1, 0, len))).reshape({-1, V});
     auto loss = F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().reduction(torch::kNone))
@@ -119,7 +110,7 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
         for (std::size_t k = 0; k < ks.size(); ++k) hits[b][k] += r[i] < ks[k];
       }
     }
-  }
+  });
 
   for (std::size_t b = 0; b < buckets.size(); ++b) {
     const double n = double(out[b].targets);

@@ -3,6 +3,7 @@
 // terms against formulas written out here, the baselines against their definitions, and the
 // loop's guarantee that only the input table changes.
 #include <gtest/gtest.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
 #include <map>
@@ -253,6 +254,29 @@ TEST(HcmaObjective, NeighbourhoodsSmoothingAndTermsMatchTheirFormulas) {
   }
   EXPECT_NEAR(terms.at("h").item<double>(), hw / e2, 1e-4 * std::max(1.0, hw / e2));
   EXPECT_DOUBLE_EQ(obj.full_terms(f.E0).at("p").item<double>(), 0.0);
+}
+
+// step() computes the gradient without a graph over E (closed forms for the hierarchy and the
+// proximity): it must equal autograd through terms() on the same batch.
+TEST(HcmaObjective, ClosedFormGradientsEqualAutograd) {
+  auto f = fixture();
+  f.opt.token_batch = 20;  // a real sample, not every token
+  f.opt.lambda_nb = 0.7;
+  f.opt.lambda_h = 1.3;
+  f.opt.lambda_p = 0.9;
+  HcmaObjective obj(f.E0, f.stats, f.h, f.opt);
+  auto E32 = (f.E0 + 0.05 * torch::randn(f.E0.sizes())).requires_grad_(true);
+  auto g1 = at::make_generator<at::CPUGeneratorImpl>(11), g2 = at::make_generator<at::CPUGeneratorImpl>(11);
+  auto t = obj.terms(E32, g1);
+  (t.at("nb") + t.at("h") + t.at("p")).backward();
+  auto grad = torch::zeros_like(E32);
+  auto v = obj.step(E32.detach(), g2, grad);
+  EXPECT_NEAR(v.at("nb"), t.at("nb").item<double>(), 1e-6);
+  EXPECT_NEAR(v.at("h"), t.at("h").item<double>(), 1e-5 * std::max(1.0, v.at("h")));
+  EXPECT_NEAR(v.at("p"), t.at("p").item<double>(), 1e-7);
+  const double scale = E32.grad().abs().max().item<double>();
+  ASSERT_GT(scale, 0);
+  EXPECT_LT((grad - E32.grad()).abs().max().item<double>(), 1e-4 * scale);
 }
 
 TEST(HcmaObjective, TheLinearMapIsTheLeastSquaresFitOnFrequentTokens) {

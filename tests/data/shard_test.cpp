@@ -190,3 +190,32 @@ TEST(TokenStream, RandomBatchCoversTheWholeStream) {
   ts.random_batch(3, 0, 1, 99, big.data());  // exactly one window fits
   EXPECT_EQ(big[0], 0);
 }
+
+// The evaluation windows, by hand: 11 tokens 0..10, T = 4, batches of 2.
+TEST(WindowBatches, TileTheStreamAsEvaluationExpects) {
+  TempDir tmp;
+  std::vector<std::uint32_t> ids(11);
+  for (std::uint32_t i = 0; i < 11; ++i) ids[i] = i;
+  write_shard(tmp / "w.bin", ids, 100);
+  TokenStream s({tmp / "w.bin"});
+  std::vector<std::pair<std::int64_t, std::vector<std::int64_t>>> seen;
+  auto collect = [&](std::int64_t rows, std::int64_t len, const std::vector<std::int64_t>& t) {
+    EXPECT_EQ(std::int64_t(t.size()) % rows, 0);
+    seen.push_back({len, t});
+  };
+  // extra = 1 over 10 targets: windows [0..4], [4..8] (one batch), then the ragged [8..10].
+  for_each_window_batch(s, 10, 4, 2, 1, collect);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].first, 4);
+  EXPECT_EQ(seen[0].second, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(seen[1].first, 2);
+  EXPECT_EQ(seen[1].second, (std::vector<std::int64_t>{8, 9, 10}));
+  // extra = 0 over all 11 tokens, batches of 1: [0..3], [4..7], [8..10].
+  seen.clear();
+  for_each_window_batch(s, 11, 4, 1, 0, collect);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2].second, (std::vector<std::int64_t>{8, 9, 10}));
+  EXPECT_EQ(seen[1].second, (std::vector<std::int64_t>{4, 5, 6, 7}));
+  EXPECT_THROW(for_each_window_batch(s, 11, 4, 1, 1, collect), Error);  // needs 12 tokens
+  EXPECT_THROW(for_each_window_batch(s, 4, 0, 1, 0, collect), Error);
+}
