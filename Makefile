@@ -28,6 +28,7 @@ test: build
 bench: build
 	bash scripts/bench.sh $(BUILD)
 	bash scripts/bench_cstde.sh $(BUILD)
+	$(BUILD)/bench/hcma_align_bench
 
 # Parser fuzzing (docs/FUZZING.md): clang + libFuzzer, torch-free code only, in build-fuzz/.
 fuzz-build:

@@ -57,7 +57,8 @@ std::string align_report_markdown(const json& r) {
     md += "\n";
   }
   if (r.contains("terms_initial")) {
-    md += "Objective over every token (no sampling): ";
+    md += "The objective on a fixed sample of " + std::to_string(r.value("terms_sample", 0LL)) +
+          " tokens (all of them when the vocabulary is smaller), before → after: ";
     for (auto it = r["terms_initial"].begin(); it != r["terms_initial"].end(); ++it)
       md += it.key() + " " + num(it.value(), 5) + " → " + num(r["terms_final"].value(it.key(), json()), 5) + "; ";
     md += "\n\n";

@@ -50,10 +50,10 @@ struct Setup {
 Setup read_setup(const CstdeExperimentOptions& o) {
   Setup s;
   s.path = o.config;
-  s.file = load_json(o.config);
-  check(s.file.is_object() && s.file.contains("experiment") && s.file["experiment"].is_object(), o.config,
-        "missing the 'experiment' section");
-  s.experiment = s.file["experiment"];
+  auto cfg = load_experiment_config(o.config, o.seeds);
+  s.file = cfg.file;
+  s.experiment = cfg.experiment;
+  s.seeds = cfg.seeds;
   auto strings = [&](const char* key) {
     check(s.experiment.contains(key) && s.experiment[key].is_array() && !s.experiment[key].empty(), o.config,
           std::string("experiment field '") + key + "' must be a non-empty list");
@@ -66,17 +66,6 @@ Setup read_setup(const CstdeExperimentOptions& o) {
   s.train_corpora = strings("train_corpora");
   s.eval_corpora = strings("eval_corpora");
   s.prompts = strings("prompts");
-  check(s.experiment.contains("seeds") && s.experiment["seeds"].is_array() && !s.experiment["seeds"].empty(), o.config,
-        "experiment field 'seeds' must be a non-empty list of integers");
-  for (const auto& v : s.experiment["seeds"]) {
-    check(v.is_number_unsigned(), o.config, "experiment field 'seeds' must hold non-negative integers");
-    s.seeds.push_back(v.get<std::int64_t>());
-  }
-  if (o.seeds > 0) {
-    check(std::size_t(o.seeds) <= s.seeds.size(), o.config,
-          "--seeds " + std::to_string(o.seeds) + " but the config lists " + std::to_string(s.seeds.size()));
-    s.seeds.resize(std::size_t(o.seeds));
-  }
   check(s.experiment.contains("variants") && s.experiment["variants"].is_object() &&
             s.experiment["variants"].contains("baseline"),
         o.config, "experiment field 'variants' must be an object with a 'baseline' entry");

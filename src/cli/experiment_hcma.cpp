@@ -39,23 +39,17 @@ struct Setup {
 Setup read_setup(const HcmaExperimentOptions& o) {
   Setup s;
   s.path = o.config;
-  s.file = load_json(o.config);
-  check(s.file.is_object() && s.file.contains("experiment") && s.file["experiment"].is_object(), o.config,
-        "missing the 'experiment' section");
-  s.experiment = s.file["experiment"];
+  auto cfg = load_experiment_config(o.config, o.seeds);
+  s.file = cfg.file;
+  s.experiment = cfg.experiment;
+  s.seeds = cfg.seeds;
   try {
     s.train_corpora = s.experiment.at("train_corpora").get<std::vector<std::string>>();
-    s.calibration = s.experiment.value("calibration", s.train_corpora.empty() ? std::string() : s.train_corpora.front());
-    s.seeds = s.experiment.at("seeds").get<std::vector<std::int64_t>>();
   } catch (const json::exception&) {
-    fail(o.config, "experiment needs 'train_corpora' (list of corpus names) and 'seeds' (list of integers)");
+    fail(o.config, "experiment field 'train_corpora' must be a list of corpus names");
   }
-  check(!s.train_corpora.empty() && !s.seeds.empty(), o.config, "'train_corpora' and 'seeds' must not be empty");
-  if (o.seeds > 0) {
-    check(std::size_t(o.seeds) <= s.seeds.size(), o.config,
-          "--seeds " + std::to_string(o.seeds) + " but the config lists " + std::to_string(s.seeds.size()));
-    s.seeds.resize(std::size_t(o.seeds));
-  }
+  check(!s.train_corpora.empty(), o.config, "experiment field 'train_corpora' must not be empty");
+  s.calibration = s.experiment.value("calibration", s.train_corpora.front());
   s.align = s.experiment.value("align", json::object());
   s.suite = s.experiment.value("suite", json::object());
   check(s.align.is_object() && s.suite.is_object(), o.config, "'align' and 'suite' must be objects");

@@ -91,6 +91,26 @@ json training_data_section(const std::string& data_dir, const std::vector<std::s
   return data;
 }
 
+ExperimentConfig load_experiment_config(const std::string& path, int first_n) {
+  ExperimentConfig c;
+  c.file = load_json(path);
+  check(c.file.is_object() && c.file.contains("experiment") && c.file["experiment"].is_object(), path,
+        "missing the 'experiment' section");
+  c.experiment = c.file["experiment"];
+  const json& seeds = c.experiment.contains("seeds") ? c.experiment["seeds"] : json();
+  check(seeds.is_array() && !seeds.empty(), path, "experiment field 'seeds' must be a non-empty list of integers");
+  for (const auto& v : seeds) {
+    check(v.is_number_unsigned(), path, "experiment field 'seeds' must hold non-negative integers");
+    c.seeds.push_back(v.get<std::int64_t>());
+  }
+  if (first_n > 0) {
+    check(std::size_t(first_n) <= c.seeds.size(), path,
+          "--seeds " + std::to_string(first_n) + " but the config lists " + std::to_string(c.seeds.size()));
+    c.seeds.resize(std::size_t(first_n));
+  }
+  return c;
+}
+
 void apply_override(json& j, const std::string& assignment) {
   auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) throw Error("--set " + assignment + ": expected KEY=VALUE, e.g. train.max_steps=100");

@@ -37,6 +37,15 @@ void ensure_trained_tokenizer(const std::string& data_dir, const std::vector<std
 json training_data_section(const std::string& data_dir, const std::vector<std::string>& train_corpora,
                            const std::string& tokenizer);
 
+// An experiment config (`structlm experiment ...`): the whole file, its "experiment" section, and
+// that section's non-empty list of non-negative integer "seeds", cut to the first `first_n` when
+// first_n > 0 (--seeds N). Errors name the file and the field.
+struct ExperimentConfig {
+  json file, experiment;
+  std::vector<std::int64_t> seeds;
+};
+ExperimentConfig load_experiment_config(const std::string& path, int first_n = 0);
+
 // "a.b=value" -> j["a"]["b"] = value (value parsed as JSON if it parses, else as a string).
 void apply_override(json& j, const std::string& assignment);
 
