@@ -305,10 +305,15 @@ void run_hcma_experiment(const HcmaExperimentOptions& o) {
       if (top[i].get<std::int64_t>() >= 0) ids.push_back(std::int64_t(i));
     SplitMix64 rng(1);
     shuffle(ids, rng);
-    if (ids.size() > 400) ids.resize(400);
+    if (ids.size() > 200) ids.resize(200);
+    // Five decimals are plenty for a projection and keep the raw log small enough to commit.
+    auto rounded = [](const torch::Tensor& row) {
+      auto r = (row.to(torch::kFloat64) * 1e5).round() / 1e5;
+      return r.contiguous();
+    };
     std::string lines;
     for (auto id : ids) {
-      auto b = before[id].to(torch::kFloat64).contiguous(), a = after[id].to(torch::kFloat64).contiguous();
+      auto b = rounded(before[id]), a = rounded(after[id]);
       lines += json({{"token", tok.decode({text::TokenId(id)})}, {"id", id}, {"cluster", top[std::size_t(id)]},
                      {"before", std::vector<double>(b.data_ptr<double>(), b.data_ptr<double>() + b.numel())},
                      {"after", std::vector<double>(a.data_ptr<double>(), a.data_ptr<double>() + a.numel())}})

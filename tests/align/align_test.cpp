@@ -12,11 +12,13 @@
 #include "align/align.h"
 #include "align/baselines.h"
 #include "align/context_stats.h"
+#include "align/frozen_check.h"
 #include "align/hcma_objective.h"
 #include "align/hierarchy.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "data/shard.h"
+#include "model/checkpoint.h"
 #include "support/temp_dir.h"
 
 namespace structlm::align {
@@ -366,6 +368,33 @@ TEST(HcmaAlign, EveryMethodChangesOnlyTheInputTableAndLowersItsObjective) {
   EXPECT_LT(f["nb"].get<double>() + f["h"].get<double>() + f["p"].get<double>(),
             i["nb"].get<double>() + i["h"].get<double>() + i["p"].get<double>());
   EXPECT_GT(r.report["hierarchy"]["clustered_tokens"].get<int>(), 0);
+}
+
+// An untied source keeps its own output matrix; the file-level check accepts both shapes and
+// names what breaks the guarantee.
+TEST(HcmaAlign, UntiedSourcesKeepTheirOutputAndTheFileCheckCatchesChanges) {
+  TempDir dir;
+  torch::manual_seed(7);
+  for (bool tied : {true, false}) {
+    model::GPT net(tiny(tied));
+    auto E = net->wte->weight.detach() + 0.01;
+    auto aligned = with_input_embeddings(net, E);
+    if (!tied) EXPECT_TRUE(aligned->lm_head->weight.equal(net->lm_head->weight));
+    const std::string src = dir / (tied ? "tied.safetensors" : "untied.safetensors");
+    const std::string out = dir / (tied ? "tied-a.safetensors" : "untied-a.safetensors");
+    model::save_checkpoint(src, net, {}, json::object());
+    model::save_checkpoint(out, aligned, {}, json::object());
+    EXPECT_TRUE(frozen_weight_violations(model::read_checkpoint(src), model::read_checkpoint(out)).empty()) << tied;
+    // One changed bias is caught and named.
+    {
+      torch::NoGradGuard ng;
+      aligned->blocks[0]->ln_1->bias.add_(1e-3);
+    }
+    model::save_checkpoint(out, aligned, {}, json::object());
+    auto bad = frozen_weight_violations(model::read_checkpoint(src), model::read_checkpoint(out));
+    ASSERT_EQ(bad.size(), 1u);
+    EXPECT_NE(bad[0].find("h.0.ln_1.bias"), std::string::npos) << bad[0];
+  }
 }
 
 TEST(HcmaAlign, OptionsRejectUnknownKeysAndBadValues) {
