@@ -218,20 +218,21 @@ json hcma_summary(const json& s) {
   v["fgsm_0.1"] = attack("gradient_sign", 0.1);
   v["typo_2"] = attack("typo", 2);
   v["hotflip_2"] = attack("hotflip", 2);
-  double acc = 0, n = 0;
+  // Unweighted mean of one field over a list of records (each attractor count, each distance).
+  auto mean_of = [&](const json& records, const char* field) {
+    double sum = 0, n = 0;
+    for (const auto& r : records) {
+      sum += r[field].get<double>();
+      ++n;
+    }
+    return n > 0 ? sum / n : nan;
+  };
   for (const auto& a : s["agreement"]) {
-    acc += a["accuracy"].get<double>();
-    ++n;
     if (a["attractors"] == 0) v["agreement_0"] = a["accuracy"];
     if (a["attractors"] == 4) v["agreement_4"] = a["accuracy"];
   }
-  v["agreement_mean"] = n > 0 ? acc / n : nan;
-  double kv = 0, kn = 0;
-  for (const auto& r : s["key_value"]) {
-    kv += r["recall"].get<double>();
-    ++kn;
-  }
-  v["kv_recall"] = kn > 0 ? kv / kn : nan;
+  v["agreement_mean"] = mean_of(s["agreement"], "accuracy");
+  v["kv_recall"] = mean_of(s["key_value"], "recall");
   // The loss over the second half of the context: long-range use of the context shows there.
   double late = 0, ln = 0, last_start = 0;
   for (const auto& p : s["loss_by_position"]) last_start = std::max(last_start, p["position"].get<double>());
