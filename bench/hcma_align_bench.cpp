@@ -17,7 +17,7 @@
 #include <map>
 #include <string>
 
-#include "align/align.h"
+#include "hcma/align.h"
 #include "core/platform.h"
 #include "core/rng.h"
 #include "data/shard.h"

@@ -18,7 +18,7 @@
 #include "core/rng.h"
 #include "data/cooccurrence.h"
 #include "model/runtime.h"
-#include "model/structured_init.h"
+#include "cstde/structured_init.h"
 
 using namespace structlm;
 
@@ -98,7 +98,7 @@ void compare_with_torch(const data::CsrMatrix& m, std::int64_t l) {
   auto x = torch::randn({m.cols, l});
   auto out = torch::empty({m.rows, l});
   auto t = std::chrono::steady_clock::now();
-  model::csr_times_dense(m, x.data_ptr<float>(), l, out.data_ptr<float>(), false);
+  linalg::csr_times_dense(m, x.data_ptr<float>(), l, out.data_ptr<float>(), false);
   const double own = since(t);
   std::printf("  A·X, A %lld×%lld with %zu nonzeros, X with %lld columns:\n    structlm CSR kernel: %.2f s\n",
               (long long)m.rows, (long long)m.cols, m.nnz(), (long long)l, own);

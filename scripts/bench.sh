@@ -6,7 +6,7 @@
 #
 # Fairness: both sides use the same libtorch build (Debian's libtorch and python3-torch), the same
 # thread count, the same OpenBLAS core type (the one structlm picks for itself; OpenBLAS would
-# otherwise run Python on its slow fallback kernels, see docs PLATFORM.md), the same shapes, steps
+# otherwise run Python on its slow fallback kernels, see README, Speed on CPUs), the same shapes, steps
 # and optimizer (torch's AdamW). The two sides alternate, ROUNDS processes each, so that load from
 # other work on the machine falls on both; the medians are compared.
 set -euo pipefail

@@ -1,31 +1,58 @@
-// structlm eval: perplexity and bits per byte of a model on held-out corpora.
+// structlm eval: perplexity and bits per byte of a model on held-out corpora, or the HCMA suite.
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "cli/corpus_eval.h"
-#include "cli/hcma_suite.h"
-#include "cli/run_files.h"
+#include "cli/workspace_flags.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "experiment/corpus_eval.h"
+#include "experiment/hcma_suite.h"
 #include "model/checkpoint.h"
 #include "model/runtime.h"
+#include "workspace/run_files.h"
 
 namespace structlm::cli {
 
+namespace {
+
+struct EvalOpts {
+  std::string model, tokenizer, out, device = "auto", suite = "ppl", data_dir;
+  experiment::CorpusEvalOptions eval;
+  experiment::HcmaSuiteOptions hcma;
+};
+
+json run_suite(EvalOpts& o, model::GPT& net, const workspace::Workspace& ws, const workspace::RunFiles& files) {
+  auto& h = o.hcma;
+  h.corpus = o.eval.corpora.front();
+  h.split = o.eval.split;
+  h.tokenizer = files.tokenizer;
+  if (o.eval.max_tokens > 0) h.recall_tokens = o.eval.max_tokens;
+  if (h.frequency_shards.empty() && file_exists(o.model + "/config.json")) {
+    json cfg = load_json(o.model + "/config.json");
+    if (cfg.contains("data") && cfg["data"].contains("train_shards"))
+      h.frequency_shards = cfg["data"]["train_shards"].get<std::vector<std::string>>();
+  }
+  const auto suite = experiment::run_hcma_suite(net, ws, h);
+  json result = suite.to_json();
+  result["checkpoint"] = files.checkpoint;
+  result["summary"] = experiment::hcma_summary(suite);
+  std::printf("%-22s %s\n", "metric", "value");
+  for (auto it = result["summary"].begin(); it != result["summary"].end(); ++it)
+    std::printf("%-22s %s\n", it.key().c_str(), it.value().dump().c_str());
+  return result;
+}
+
+}  // namespace
+
 void add_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Perplexity and bits per byte on held-out corpora (with xz -9 for reference)");
-  struct Opts {
-    std::string model, tokenizer, out, device = "auto", suite = "ppl";
-    CorpusEvalOptions eval;
-    HcmaSuiteOptions hcma;
-  };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<EvalOpts>();
   o->eval.corpora = {"brown"};
   cmd->add_option("model", o->model, "Checkpoint (.safetensors) or run directory")->required();
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer directory or 'gpt2' (default: the run's)");
   cmd->add_option("--corpus", o->eval.corpora, "Corpora to evaluate on")->capture_default_str();
   cmd->add_option("--split", o->eval.split, "train, val or test")->capture_default_str();
-  cmd->add_option("--data-dir", o->eval.data_dir, "Where prepared data lives")->capture_default_str();
+  add_data_dir_option(cmd, o->data_dir);
   cmd->add_option("--max-tokens", o->eval.max_tokens, "Cap tokens scored per corpus (0: all)")->capture_default_str();
   cmd->add_flag("!--no-xz", o->eval.xz, "Skip the xz -9 reference");
   cmd->add_option("--json", o->out, "Also write the results as JSON here");
@@ -44,33 +71,18 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--long-corpus", o->hcma.long_corpus, "hcma: long documents for loss by position")->capture_default_str();
   cmd->add_option("--seed", o->hcma.seed, "hcma: seed of the attacks and probes")->capture_default_str();
   cmd->callback([o] {
-    auto files = resolve_run(o->model, o->tokenizer);
+    const auto ws = make_workspace(o->data_dir);
+    auto files = workspace::resolve_run(o->model, o->tokenizer);
     model::init_threads();
     auto net = model::load_model(files.checkpoint, model::resolve_device(o->device));
+    json result;
     if (o->suite == "hcma") {
-      auto& h = o->hcma;
-      h.corpus = o->eval.corpora.front();
-      h.split = o->eval.split;
-      h.data_dir = o->eval.data_dir;
-      h.tokenizer = files.tokenizer;
-      if (o->eval.max_tokens > 0) h.recall_tokens = o->eval.max_tokens;
-      if (h.frequency_shards.empty() && file_exists(o->model + "/config.json")) {
-        json cfg = load_json(o->model + "/config.json");
-        if (cfg.contains("data") && cfg["data"].contains("train_shards"))
-          h.frequency_shards = cfg["data"]["train_shards"].get<std::vector<std::string>>();
-      }
-      json result = run_hcma_suite(net, h);
+      result = run_suite(*o, net, ws, files);
+    } else {
+      o->eval.tokenizer = files.tokenizer;
+      result = experiment::corpus_scores_json(experiment::evaluate_corpora(net, ws, o->eval));
       result["checkpoint"] = files.checkpoint;
-      result["summary"] = hcma_summary(result);
-      std::printf("%-22s %s\n", "metric", "value");
-      for (auto it = result["summary"].begin(); it != result["summary"].end(); ++it)
-        std::printf("%-22s %s\n", it.key().c_str(), it.value().dump().c_str());
-      if (!o->out.empty()) save_json(o->out, result);
-      return;
     }
-    o->eval.tokenizer = files.tokenizer;
-    json result = evaluate_corpora(net, o->eval);
-    result["checkpoint"] = files.checkpoint;
     if (!o->out.empty()) save_json(o->out, result);
   });
 }

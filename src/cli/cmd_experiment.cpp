@@ -1,51 +1,70 @@
 // structlm experiment cstde|hcma [--quick]: the comparisons of docs/METHODS.md, one command each.
+// Each step (a training run, an alignment) runs as a child process of this binary.
 #include "cli/commands.h"
-#include "cli/experiment_cstde.h"
-#include "cli/experiment_hcma.h"
-#include "cli/workspace.h"
+#include "cli/workspace_flags.h"
+#include "core/subprocess.h"
+#include "experiment/cstde_experiment.h"
+#include "experiment/hcma_experiment.h"
 
 namespace structlm::cli {
 
-void add_experiment(CLI::App& app) {
-  auto* cmd = app.add_subcommand("experiment", "Run a method's comparison against its baselines (tables + raw logs)");
-  cmd->require_subcommand(1);
+namespace {
 
+struct Common {
+  bool quick = false;
+  std::string data_dir;
+};
+
+void add_cstde(CLI::App* cmd) {
   auto* cstde = cmd->add_subcommand(
       "cstde", "CSTDE vs the plain GPT: every variant x seed trained at equal budget, then perplexity, speed, "
                "memory, dependency retention and generation measured (docs/METHODS.md §1c)");
-  auto o = std::make_shared<CstdeExperimentOptions>();
-  auto quick = std::make_shared<bool>(false);
-  cstde->add_flag("--quick", *quick, "CI size (configs/cstde_quick.json): minutes, not results");
+  auto o = std::make_shared<experiment::CstdeExperimentOptions>();
+  auto c = std::make_shared<Common>();
+  cstde->add_flag("--quick", c->quick, "CI size (configs/cstde_quick.json): minutes, not results");
   cstde->add_option("--config", o->config, "Experiment config (default configs/cstde.json, or cstde_quick.json with --quick)");
   cstde->add_option("--out", o->out, "Experiment directory (default runs/cstde or runs/cstde-quick); rerun to resume");
-  cstde->add_option("--data-dir", o->data_dir, "Where prepared data lives")->capture_default_str();
+  add_data_dir_option(cstde, c->data_dir);
   cstde->add_option("--variants", o->only_variants, "Only these variants (and the baseline)");
   cstde->add_option("--seeds", o->seeds, "Only the first N seeds of the config");
-  cstde->callback([o, quick] {
-    if (o->config.empty()) o->config = repo_root() + (*quick ? "/configs/cstde_quick.json" : "/configs/cstde.json");
-    if (o->out.empty()) o->out = *quick ? "runs/cstde-quick" : "runs/cstde";
-    run_cstde_experiment(*o);
+  cstde->callback([o, c] {
+    const auto ws = make_workspace(c->data_dir);
+    if (o->config.empty()) o->config = ws.config_path(c->quick ? "cstde_quick.json" : "cstde.json");
+    if (o->out.empty()) o->out = c->quick ? "runs/cstde-quick" : "runs/cstde";
+    experiment::run_cstde_experiment(*o, ws, *experiment::subprocess_runner(ws, self_exe()));
   });
+}
 
+void add_hcma(CLI::App* cmd) {
   auto* hcma = cmd->add_subcommand(
       "hcma", "HCMA vs its baselines on one frozen model: align with every method x seed, then rare-token recall, "
               "attacks, long range, stability, isotropy, WordNet and speed measured (docs/METHODS.md §2d)");
-  auto h = std::make_shared<HcmaExperimentOptions>();
-  auto hquick = std::make_shared<bool>(false);
-  hcma->add_flag("--quick", *hquick, "CI size (configs/hcma_quick.json): minutes, not results");
+  auto h = std::make_shared<experiment::HcmaExperimentOptions>();
+  auto c = std::make_shared<Common>();
+  hcma->add_flag("--quick", c->quick, "CI size (configs/hcma_quick.json): minutes, not results");
   hcma->add_option("--config", h->config, "Experiment config (default configs/hcma.json, or hcma_quick.json with --quick)");
   hcma->add_option("--out", h->out, "Experiment directory (default runs/hcma or runs/hcma-quick); rerun to resume");
-  hcma->add_option("--data-dir", h->data_dir, "Where prepared data lives")->capture_default_str();
+  add_data_dir_option(hcma, c->data_dir);
   hcma->add_option("--model", h->model, "Align this checkpoint or run directory instead of training one");
   hcma->add_option("--tokenizer", h->tokenizer, "With --model: its tokenizer, when the checkpoint does not name it");
   hcma->add_option("--methods", h->only_methods, "Only these methods (the original model is always measured)");
   hcma->add_option("--seeds", h->seeds, "Only the first N seeds of the config");
   hcma->add_option("--threads", h->threads, "CPU threads (0: all cores)")->capture_default_str();
-  hcma->callback([h, hquick] {
-    if (h->config.empty()) h->config = repo_root() + (*hquick ? "/configs/hcma_quick.json" : "/configs/hcma.json");
-    if (h->out.empty()) h->out = *hquick ? "runs/hcma-quick" : "runs/hcma";
-    run_hcma_experiment(*h);
+  hcma->callback([h, c] {
+    const auto ws = make_workspace(c->data_dir);
+    if (h->config.empty()) h->config = ws.config_path(c->quick ? "hcma_quick.json" : "hcma.json");
+    if (h->out.empty()) h->out = c->quick ? "runs/hcma-quick" : "runs/hcma";
+    experiment::run_hcma_experiment(*h, ws, *experiment::subprocess_runner(ws, self_exe()));
   });
+}
+
+}  // namespace
+
+void add_experiment(CLI::App& app) {
+  auto* cmd = app.add_subcommand("experiment", "Run a method's comparison against its baselines (tables + raw logs)");
+  cmd->require_subcommand(1);
+  add_cstde(cmd);
+  add_hcma(cmd);
 }
 
 }  // namespace structlm::cli

@@ -3,8 +3,8 @@
 #include <filesystem>
 
 #include "cli/commands.h"
-#include "cli/run_files.h"
-#include "cli/workspace.h"
+#include "cli/workspace_flags.h"
+#include "workspace/run_files.h"
 #include "core/error.h"
 #include "interop/convert.h"
 #include "model/checkpoint.h"
@@ -44,10 +44,11 @@ void add_export(CLI::App& app) {
     const std::string format = o->to.empty() ? format_of(o->out) : o->to;
     const auto dtype = interop::parse_float_type(o->dtype, "--dtype");
     // GGUF files must carry their vocabulary; llm.c and HF files can go without one.
-    auto files = resolve_run(o->model, o->tokenizer, /*require_tokenizer=*/format == "gguf");
+    auto files = workspace::resolve_run(o->model, o->tokenizer, /*require_tokenizer=*/format == "gguf");
     std::unique_ptr<text::Tokenizer> tok;
-    if (!files.tokenizer.empty()) tok = std::make_unique<text::Tokenizer>(load_tokenizer(files.tokenizer));
+    if (!files.tokenizer.empty()) tok = std::make_unique<text::Tokenizer>(make_workspace().load_tokenizer(files.tokenizer));
     model::GPT net = model::load_model(files.checkpoint);
+    if (tok) workspace::check_model_fits_tokenizer(net->config().vocab_size, tok->vocab_size(), files.checkpoint, files.tokenizer);
     const interop::GptTensors m = interop::tensors_of(net);
     const std::filesystem::path out(o->out);
     if (format == "gguf") {

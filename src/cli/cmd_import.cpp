@@ -4,8 +4,8 @@
 #include <filesystem>
 
 #include "cli/commands.h"
-#include "cli/run_files.h"
-#include "cli/workspace.h"
+#include "cli/workspace_flags.h"
+#include "workspace/run_files.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "formats/llmc.h"
@@ -64,16 +64,14 @@ void add_import(CLI::App& app) {
     std::string tokenizer = imported.wrote_tokenizer ? tok_dir : o->tokenizer;
     if (format == "llmc" && !o->llmc_tokenizer.empty()) {
       if (tokenizer.empty()) tokenizer = "gpt2";
-      interop::check_llmc_tokenizer(o->llmc_tokenizer, load_tokenizer(tokenizer));
+      interop::check_llmc_tokenizer(o->llmc_tokenizer, make_workspace().load_tokenizer(tokenizer));
     }
     if (!tokenizer.empty()) {
-      const auto tok = load_tokenizer(tokenizer);
-      check(static_cast<std::int64_t>(tok.vocab_size()) <= imported.model.config.vocab_size, tokenizer,
-            "tokenizer has " + std::to_string(tok.vocab_size()) + " tokens but the model only " +
-                std::to_string(imported.model.config.vocab_size));
+      workspace::check_model_fits_tokenizer(imported.model.config.vocab_size,
+                                            make_workspace().load_tokenizer(tokenizer).vocab_size(), o->file, tokenizer);
     }
     json meta = {{"imported_from", {{"format", format}, {"file", o->file}}}};
-    if (!tokenizer.empty()) meta["tokenizer"] = tokenizer_reference(o->out, tokenizer);
+    if (!tokenizer.empty()) meta["tokenizer"] = workspace::tokenizer_reference(o->out, tokenizer);
     interop::save_as_checkpoint(imported.model, o->out, meta, o->file);
 
     const auto& c = imported.model.config;

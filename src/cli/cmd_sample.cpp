@@ -2,8 +2,8 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "cli/run_files.h"
-#include "cli/workspace.h"
+#include "cli/workspace_flags.h"
+#include "workspace/run_files.h"
 #include "eval/generate.h"
 #include "model/checkpoint.h"
 #include "model/runtime.h"
@@ -31,10 +31,11 @@ void add_sample(CLI::App& app) {
   cmd->add_option("--num-samples,-n", o->n, "Samples, with seeds seed, seed+1, ...")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--device", o->device, "auto, cpu, cuda, cuda:N")->capture_default_str();
   cmd->callback([o] {
-    auto files = resolve_run(o->model, o->tokenizer);
+    auto files = workspace::resolve_run(o->model, o->tokenizer);
     model::init_threads();
     auto net = model::load_model(files.checkpoint, model::resolve_device(o->device));
-    auto tok = load_tokenizer(files.tokenizer);
+    auto tok = make_workspace().load_tokenizer(files.tokenizer);
+    workspace::check_model_fits_tokenizer(net->config().vocab_size, tok.vocab_size(), files.checkpoint, files.tokenizer);
     for (int i = 0; i < o->n; ++i) {
       auto opt = o->s;
       opt.seed = o->s.seed + i;

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/workspace.h"
+#include "cli/workspace_flags.h"
 #include "core/error.h"
 #include "core/io.h"
 
@@ -13,7 +13,7 @@ static void add_train_tokenizer(CLI::App& parent) {
   auto* cmd = parent.add_subcommand("train", "Learn a byte-level BPE vocabulary from corpora's train splits");
   struct Opts {
     std::vector<std::string> corpora;
-    std::string data_dir = "data", out;
+    std::string data_dir, out;
     std::size_t vocab_size = 4096;
   };
   auto o = std::make_shared<Opts>();
@@ -22,11 +22,12 @@ static void add_train_tokenizer(CLI::App& parent) {
   cmd->add_option("--vocab-size", o->vocab_size, "Vocabulary size, bytes and <|endoftext|> included")
       ->capture_default_str()
       ->check(CLI::Range(257, 1 << 20));
-  cmd->add_option("--data-dir", o->data_dir, "Where prepared data lives")->capture_default_str();
+  add_data_dir_option(cmd, o->data_dir);
   cmd->callback([o] {
+    const auto ws = make_workspace(o->data_dir);
     std::vector<std::string> docs;
     for (const auto& spec : o->corpora)
-      for (auto& d : prepare_corpus(o->data_dir, spec).train) docs.push_back(std::move(d.text));
+      for (auto& d : ws.prepare_corpus(spec).train) docs.push_back(std::move(d.text));
     text::BpeTrainOptions opts;
     opts.vocab_size = o->vocab_size;
     auto tok = text::Tokenizer::train(docs, opts);
@@ -55,7 +56,7 @@ void add_tokenizer(CLI::App& app) {
   enc->add_option("--text", o->text, "Text to encode");
   enc->add_option("--file", o->file, "File to encode ('-' for stdin)");
   enc->callback([o] {
-    auto tok = load_tokenizer(o->tokenizer);
+    auto tok = make_workspace().load_tokenizer(o->tokenizer);
     auto ids = tok.encode(read_input(o->text, o->file));
     for (std::size_t i = 0; i < ids.size(); ++i) std::printf(i ? " %u" : "%u", ids[i]);
     std::printf("\n");
@@ -65,7 +66,7 @@ void add_tokenizer(CLI::App& app) {
   dec->add_option("--tokenizer", o->tokenizer, "Tokenizer directory, or 'gpt2'")->required();
   dec->add_option("ids", o->ids, "Token ids")->required();
   dec->callback([o] {
-    auto tok = load_tokenizer(o->tokenizer);
+    auto tok = make_workspace().load_tokenizer(o->tokenizer);
     for (auto id : o->ids)
       if (id >= tok.vocab_size())
         throw Error("decode: token id " + std::to_string(id) + " is outside the vocabulary (size " +

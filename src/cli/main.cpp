@@ -3,19 +3,19 @@
 #include <c10/util/Exception.h>
 
 #include <cstdio>
-#include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/workspace_flags.h"
 #include "core/error.h"
 #include "core/platform.h"
 
 int main(int argc, char** argv) {
   structlm::ensure_fast_blas(argc, argv);
-  if (!std::getenv("STRUCTLM_SOURCE_DIR")) ::setenv("STRUCTLM_SOURCE_DIR", STRUCTLM_SOURCE_DIR, 0);
 
   CLI::App app{"structlm: train, evaluate and restructure GPT language models (CSTDE, HCMA)", "structlm"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "structlm 0.1.0");
+  structlm::cli::add_root_option(app);
   structlm::cli::add_prepare(app);
   structlm::cli::add_tokenizer(app);
   structlm::cli::add_shards(app);

@@ -18,13 +18,17 @@ json load_json(const std::string& path) {
 void save_json(const std::string& path, const json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
 
 void check_known_keys(const json& j, std::initializer_list<const char*> known, const std::string& path) {
+  check_known_keys(j, std::vector<std::string>(known.begin(), known.end()), path);
+}
+
+void check_known_keys(const json& j, const std::vector<std::string>& known, const std::string& path) {
   if (!j.is_object()) fail(path, std::string("expected a JSON object, got ") + j.type_name());
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool ok = false;
-    for (const char* k : known) ok = ok || it.key() == k;
+    for (const auto& k : known) ok = ok || it.key() == k;
     if (!ok) {
       std::string list;
-      for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
+      for (const auto& k : known) list += std::string(list.empty() ? "" : ", ") + k;
       fail(path, "unknown field '" + it.key() + "' (known: " + list + ")");
     }
   }

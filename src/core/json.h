@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "core/error.h"
 
@@ -43,5 +44,6 @@ void read_field(const json& j, const char* key, T& value, const std::string& pat
 
 // Rejects keys not in `known`, so a typo in a config is an error instead of a silent default.
 void check_known_keys(const json& j, std::initializer_list<const char*> known, const std::string& path);
+void check_known_keys(const json& j, const std::vector<std::string>& known, const std::string& path);
 
 }  // namespace structlm

@@ -4,7 +4,7 @@
 namespace structlm {
 
 // libtorch's float matmul goes to the system OpenBLAS, which on some virtual CPUs fails to detect
-// the processor and falls back to its slowest ("Prescott") kernels: 6x slower here (PLATFORM.md).
+// the processor and falls back to its slowest ("Prescott") kernels: 6x slower on the 2-core build machine (measured: README, Speed on CPUs).
 // OpenBLAS reads OPENBLAS_CORETYPE once, when the library loads, before main() runs, so the only
 // fix from inside the program is: pick the core type from cpuid, set it, and re-exec ourselves.
 // The same re-exec sets OMP_WAIT_POLICY=PASSIVE, so torch's OpenMP threads stop spinning on the

@@ -5,50 +5,57 @@
 
 namespace structlm::model {
 
-json CstdeConfig::to_json() const {
-  return json{{"init", init},       {"attention", attention},       {"carry", carry},
-              {"rank", rank},       {"buckets", buckets},           {"max_distance", max_distance},
-              {"window", window},   {"epsilon", epsilon}};
+const FieldTable<CstdeConfig>& CstdeConfig::fields() {
+  using C = CstdeConfig;
+  static const auto t =
+      FieldTable<C>("model field")
+          .add("init", +[](C& c) -> bool& { return c.init; }, "structured embedding init (METHODS.md 1a)")
+          .add("attention", +[](C& c) -> bool& { return c.attention; }, "dependency-weighted attention (1b)")
+          .add("carry", +[](C& c) -> bool& { return c.carry; }, "carry D across layers (false: gamma = 1)")
+          .add("rank", +[](C& c) -> std::int64_t& { return c.rank; }, "scorer rank r")
+          .add("buckets", +[](C& c) -> std::int64_t& { return c.buckets; }, "relative-distance buckets")
+          .add("max_distance", +[](C& c) -> std::int64_t& { return c.max_distance; }, "distances sharing the last bucket")
+          .add("window", +[](C& c) -> std::int64_t& { return c.window; }, "co-occurrence window of the init")
+          .add("epsilon", +[](C& c) -> double& { return c.epsilon; }, "log(D + epsilon) in the attention logits");
+  return t;
 }
+
+json CstdeConfig::to_json() const { return fields().to_json(*this); }
 
 CstdeConfig CstdeConfig::from_json(const json& j, const std::string& path) {
   check(j.is_object(), path, "model field 'cstde' must be an object");
-  check_known_keys(j, {"init", "attention", "carry", "rank", "buckets", "max_distance", "window", "epsilon"}, path);
   CstdeConfig c;
-  read_field(j, "init", c.init, path);
-  read_field(j, "attention", c.attention, path);
-  read_field(j, "carry", c.carry, path);
-  read_field(j, "rank", c.rank, path);
-  read_field(j, "buckets", c.buckets, path);
-  read_field(j, "max_distance", c.max_distance, path);
-  read_field(j, "window", c.window, path);
-  read_field(j, "epsilon", c.epsilon, path);
+  fields().read(j, c, path);
   check(c.buckets >= 2, path, "model field 'cstde.buckets' must be >= 2");
   check(c.max_distance > c.buckets / 2, path, "model field 'cstde.max_distance' must be > buckets / 2");
   check(c.epsilon > 0 && c.epsilon < 1, path, "model field 'cstde.epsilon' must be in (0, 1)");
   return c;
 }
 
+const FieldTable<GPTConfig>& GPTConfig::fields() {
+  using C = GPTConfig;
+  static const auto t =
+      FieldTable<C>("model field")
+          .add("vocab_size", +[](C& c) -> std::int64_t& { return c.vocab_size; }, "embedding rows (train: the tokenizer's size when unset)")
+          .add("block_size", +[](C& c) -> std::int64_t& { return c.block_size; }, "context length")
+          .add("n_layer", +[](C& c) -> std::int64_t& { return c.n_layer; }, "transformer blocks")
+          .add("n_head", +[](C& c) -> std::int64_t& { return c.n_head; }, "attention heads")
+          .add("n_embd", +[](C& c) -> std::int64_t& { return c.n_embd; }, "width")
+          .add("dropout", +[](C& c) -> double& { return c.dropout; }, "dropout probability")
+          .add("bias", +[](C& c) -> bool& { return c.bias; }, "biases in linear layers and LayerNorms")
+          .add("tied", +[](C& c) -> bool& { return c.tied; }, "output matrix tied to the input embeddings");
+  return t;
+}
+
 json GPTConfig::to_json() const {
-  json j{{"vocab_size", vocab_size}, {"block_size", block_size}, {"n_layer", n_layer},
-         {"n_head", n_head},         {"n_embd", n_embd},         {"dropout", dropout},
-         {"bias", bias},             {"tied", tied}};
+  json j = fields().to_json(*this);
   if (cstde.any()) j["cstde"] = cstde.to_json();
   return j;
 }
 
 GPTConfig GPTConfig::from_json(const json& j, const std::string& path) {
-  check_known_keys(j, {"vocab_size", "block_size", "n_layer", "n_head", "n_embd", "dropout", "bias", "tied", "cstde"},
-                   path);
   GPTConfig c;
-  read_field(j, "vocab_size", c.vocab_size, path);
-  read_field(j, "block_size", c.block_size, path);
-  read_field(j, "n_layer", c.n_layer, path);
-  read_field(j, "n_head", c.n_head, path);
-  read_field(j, "n_embd", c.n_embd, path);
-  read_field(j, "dropout", c.dropout, path);
-  read_field(j, "bias", c.bias, path);
-  read_field(j, "tied", c.tied, path);
+  fields().read(j, c, path, {"cstde"});
   if (j.contains("cstde")) c.cstde = CstdeConfig::from_json(j["cstde"], path);
   // Every size is positive and below a bound far above any model this code trains, so that
   // products like num_params() and the sizes torch is asked to allocate cannot overflow (found by

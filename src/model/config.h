@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/fields.h"
 #include "core/json.h"
 
 namespace structlm::model {
@@ -21,6 +22,7 @@ struct CstdeConfig {
   double epsilon = 1e-6;           // log(D + epsilon) in the attention logits
 
   bool any() const { return init || attention; }
+  static const FieldTable<CstdeConfig>& fields();  // names, members, help (core/fields.h)
   json to_json() const;
   static CstdeConfig from_json(const json& j, const std::string& path);
 };
@@ -36,6 +38,7 @@ struct GPTConfig {
   bool tied = true;   // output projection shares the input embedding table
   CstdeConfig cstde;  // written to JSON only when some part is switched on
 
+  static const FieldTable<GPTConfig>& fields();  // names, members, help (core/fields.h)
   json to_json() const;
   // Unknown keys and bad values (n_embd % n_head != 0, sizes <= 0, dropout outside [0,1)) are
   // errors naming `path` and the field.

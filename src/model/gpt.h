@@ -3,13 +3,13 @@
 // (wte, wpe, h.N.ln_1, h.N.attn.c_attn, h.N.attn.c_proj, h.N.ln_2, h.N.mlp.c_fc, h.N.mlp.c_proj,
 // ln_f, lm_head) with torch's Linear layout [out, in].
 // CSTDE (METHODS.md §1b, switched on by config.cstde.attention) adds a dependency scorer to each
-// block (h.N.dep.*, model/dependency.h) and a gate per head (h.N.attn.dep_beta, starting at 0);
+// block (h.N.dep.*, cstde/dependency.h) and a gate per head (h.N.attn.dep_beta, starting at 0);
 // with it off the model has exactly the plain GPT's tensors and arithmetic.
 #pragma once
 #include <torch/torch.h>
 
 #include "model/config.h"
-#include "model/dependency.h"
+#include "cstde/dependency.h"
 
 namespace structlm::model {
 

@@ -6,7 +6,7 @@
 
 namespace structlm::model {
 
-// Sets torch's intra-op threads to the cores available (libtorch starts at 1 here, PLATFORM.md)
+// Sets torch's intra-op threads to the cores available (Debian's libtorch 1.13 starts at 1)
 // unless `threads` > 0 says otherwise. Returns the count in use.
 int init_threads(int threads = 0);
 

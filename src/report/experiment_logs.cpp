@@ -19,6 +19,13 @@ Spread Experiment::summary(const std::string& variant, const std::string& metric
   return summarize(v);
 }
 
+json metrics_json(const std::vector<ExperimentMetric>& metrics) {
+  json out = json::array();
+  for (const auto& m : metrics)
+    out.push_back({{"key", m.key}, {"label", m.label}, {"lower_is_better", m.lower_is_better}, {"digits", m.digits}});
+  return out;
+}
+
 Experiment read_experiment(const std::string& path, const std::string& expected_name) {
   json j = load_json(path);
   if (!j.is_object()) fail(path, "expected a JSON object");

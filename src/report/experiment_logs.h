@@ -29,6 +29,8 @@ struct Experiment {
   Spread summary(const std::string& variant, const std::string& metric) const;
 };
 Experiment read_experiment(const std::string& path, const std::string& expected_name);
+// experiment.json's "metrics" list, as read_experiment reads it back.
+json metrics_json(const std::vector<ExperimentMetric>& metrics);
 
 // A measured curve per group: JSONL lines {group keys..., "seed", x_key, y_key}.
 struct SeriesPoint {

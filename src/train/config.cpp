@@ -6,104 +6,81 @@ namespace structlm::train {
 
 // ---- TrainConfig -----------------------------------------------------------------------------
 
-json TrainConfig::to_json() const {
-  return json{{"batch_size", batch_size},
-              {"grad_accum", grad_accum},
-              {"max_steps", max_steps},
-              {"stop_at_step", stop_at_step},
-              {"lr", lr},
-              {"min_lr", min_lr},
-              {"warmup_steps", warmup_steps},
-              {"weight_decay", weight_decay},
-              {"beta1", beta1},
-              {"beta2", beta2},
-              {"eps", eps},
-              {"grad_clip", grad_clip},
-              {"eval_every", eval_every},
-              {"eval_batches", eval_batches},
-              {"ckpt_every", ckpt_every},
-              {"log_every", log_every},
-              {"max_minutes", max_minutes},
-              {"seed", seed},
-              {"device", device},
-              {"threads", threads}};
+namespace {
+auto finite_positive = [](double v) { return std::isfinite(v) && v > 0; };
+auto finite_non_negative = [](double v) { return std::isfinite(v) && v >= 0; };
+auto unit_interval = [](double v) { return v >= 0 && v < 1; };
+}  // namespace
+
+const FieldTable<TrainConfig>& TrainConfig::fields() {
+  using C = TrainConfig;
+  static const auto t =
+      FieldTable<C>("train field")
+          .add("batch_size", +[](C& c) -> std::int64_t& { return c.batch_size; }, "sequences per micro-batch", "> 0", positive)
+          .add("grad_accum", +[](C& c) -> std::int64_t& { return c.grad_accum; }, "micro-batches per optimizer step", "> 0", positive)
+          .add("max_steps", +[](C& c) -> std::int64_t& { return c.max_steps; }, "optimizer steps of the schedule", "> 0", positive)
+          .add("stop_at_step", +[](C& c) -> std::int64_t& { return c.stop_at_step; }, "stop early (checkpointed) at this step",
+               ">= 0 (0: run to max_steps)", non_negative)
+          .add("lr", +[](C& c) -> double& { return c.lr; }, "peak learning rate", "a number > 0", finite_positive)
+          .add("min_lr", +[](C& c) -> double& { return c.min_lr; }, "learning rate at the end of the cosine")
+          .add("warmup_steps", +[](C& c) -> std::int64_t& { return c.warmup_steps; }, "linear warm-up steps", ">= 0", non_negative)
+          .add("weight_decay", +[](C& c) -> double& { return c.weight_decay; }, "AdamW decoupled weight decay", ">= 0",
+               finite_non_negative)
+          .add("beta1", +[](C& c) -> double& { return c.beta1; }, "AdamW beta1", "in [0, 1)", unit_interval)
+          .add("beta2", +[](C& c) -> double& { return c.beta2; }, "AdamW beta2", "in [0, 1)", unit_interval)
+          .add("eps", +[](C& c) -> double& { return c.eps; }, "AdamW epsilon", "> 0", finite_positive)
+          .add("grad_clip", +[](C& c) -> double& { return c.grad_clip; }, "global gradient-norm clip",
+               ">= 0 (0 disables clipping)", finite_non_negative)
+          .add("eval_every", +[](C& c) -> std::int64_t& { return c.eval_every; }, "steps between validations",
+               ">= 0 (0: only at the end)", non_negative)
+          .add("eval_batches", +[](C& c) -> std::int64_t& { return c.eval_batches; }, "batches per validation", "> 0", positive)
+          .add("ckpt_every", +[](C& c) -> std::int64_t& { return c.ckpt_every; }, "steps between checkpoints",
+               ">= 0 (0: only at the end)", non_negative)
+          .add("log_every", +[](C& c) -> std::int64_t& { return c.log_every; }, "steps between log lines", "> 0", positive)
+          .add("max_minutes", +[](C& c) -> double& { return c.max_minutes; }, "wall-time limit (checkpointed stop)",
+               ">= 0 (0: no limit)", finite_non_negative)
+          .add("seed", +[](C& c) -> std::uint64_t& { return c.seed; }, "batches, dropout and initial weights")
+          .add("device", +[](C& c) -> std::string& { return c.device; }, "auto, cpu, cuda or cuda:N",
+               "non-empty (auto, cpu, cuda or cuda:N)", [](const std::string& d) { return !d.empty(); })
+          .add("threads", +[](C& c) -> int& { return c.threads; }, "CPU threads", ">= 0 (0: all available cores)", non_negative);
+  return t;
 }
 
-TrainConfig TrainConfig::from_json(const json& j, const std::string& path) {
-  check_known_keys(j,
-                   {"batch_size", "grad_accum", "max_steps", "stop_at_step", "lr", "min_lr", "warmup_steps",
-                    "weight_decay", "beta1", "beta2", "eps", "grad_clip", "eval_every", "eval_batches",
-                    "ckpt_every", "log_every", "max_minutes", "seed", "device", "threads"},
-                   path);
-  TrainConfig c;
-  read_field(j, "batch_size", c.batch_size, path);
-  read_field(j, "grad_accum", c.grad_accum, path);
-  read_field(j, "max_steps", c.max_steps, path);
-  read_field(j, "stop_at_step", c.stop_at_step, path);
-  read_field(j, "lr", c.lr, path);
-  read_field(j, "min_lr", c.min_lr, path);
-  read_field(j, "warmup_steps", c.warmup_steps, path);
-  read_field(j, "weight_decay", c.weight_decay, path);
-  read_field(j, "beta1", c.beta1, path);
-  read_field(j, "beta2", c.beta2, path);
-  read_field(j, "eps", c.eps, path);
-  read_field(j, "grad_clip", c.grad_clip, path);
-  read_field(j, "eval_every", c.eval_every, path);
-  read_field(j, "eval_batches", c.eval_batches, path);
-  read_field(j, "ckpt_every", c.ckpt_every, path);
-  read_field(j, "log_every", c.log_every, path);
-  read_field(j, "max_minutes", c.max_minutes, path);
-  // nlohmann converts -1 to 2^64 - 1 without a word; a negative seed is a typo, not a seed.
-  if (j.contains("seed") && j["seed"].is_number_integer() && !j["seed"].is_number_unsigned())
-    fail(path, "train field 'seed' must be a non-negative integer");
-  if (j.contains("seed") && j["seed"].is_number_float())
-    fail(path, "train field 'seed' has the wrong type (number with a fraction, expected an integer)");
-  read_field(j, "seed", c.seed, path);
-  read_field(j, "device", c.device, path);
-  read_field(j, "threads", c.threads, path);
+json TrainConfig::to_json() const { return fields().to_json(*this); }
 
-  auto need = [&](bool ok, const char* field, const std::string& what) {
-    check(ok, path, std::string("train field '") + field + "' " + what);
-  };
-  auto finite = [](double v) { return std::isfinite(v); };
-  need(c.batch_size > 0, "batch_size", "must be > 0");
-  need(c.grad_accum > 0, "grad_accum", "must be > 0");
-  need(c.max_steps > 0, "max_steps", "must be > 0");
-  need(c.stop_at_step >= 0, "stop_at_step", "must be >= 0 (0: run to max_steps)");
-  need(finite(c.lr) && c.lr > 0, "lr", "must be a number > 0");
-  need(finite(c.min_lr) && c.min_lr >= 0 && c.min_lr <= c.lr, "min_lr", "must be in [0, lr]");
-  need(c.warmup_steps >= 0, "warmup_steps", "must be >= 0");
-  need(finite(c.weight_decay) && c.weight_decay >= 0, "weight_decay", "must be >= 0");
-  need(c.beta1 >= 0 && c.beta1 < 1, "beta1", "must be in [0, 1)");
-  need(c.beta2 >= 0 && c.beta2 < 1, "beta2", "must be in [0, 1)");
-  need(finite(c.eps) && c.eps > 0, "eps", "must be > 0");
-  need(finite(c.grad_clip) && c.grad_clip >= 0, "grad_clip", "must be >= 0 (0 disables clipping)");
-  need(c.eval_every >= 0, "eval_every", "must be >= 0 (0: only at the end)");
-  need(c.eval_batches > 0, "eval_batches", "must be > 0");
-  need(c.ckpt_every >= 0, "ckpt_every", "must be >= 0 (0: only at the end)");
-  need(c.log_every > 0, "log_every", "must be > 0");
-  need(finite(c.max_minutes) && c.max_minutes >= 0, "max_minutes", "must be >= 0 (0: no limit)");
-  need(c.threads >= 0, "threads", "must be >= 0 (0: all available cores)");
-  need(!c.device.empty(), "device", "must not be empty (auto, cpu, cuda or cuda:N)");
+TrainConfig TrainConfig::from_json(const json& j, const std::string& path) {
+  // nlohmann converts -1 to 2^64 - 1 without a word; a negative seed is a typo, not a seed.
+  if (j.is_object() && j.contains("seed") && j["seed"].is_number_integer() && !j["seed"].is_number_unsigned())
+    fail(path, "train field 'seed' must be a non-negative integer");
+  if (j.is_object() && j.contains("seed") && j["seed"].is_number_float())
+    fail(path, "train field 'seed' has the wrong type (number with a fraction, expected an integer)");
+  TrainConfig c;
+  fields().read(j, c, path);
+  check(std::isfinite(c.min_lr) && c.min_lr >= 0 && c.min_lr <= c.lr, path, "train field 'min_lr' must be in [0, lr]");
   return c;
 }
 
 // ---- DataConfig ------------------------------------------------------------------------------
 
-json DataConfig::to_json() const {
-  return json{{"train_shards", train_shards}, {"val_shards", val_shards}, {"tokenizer", tokenizer}};
+const FieldTable<DataConfig>& DataConfig::fields() {
+  using C = DataConfig;
+  static const auto t =
+      FieldTable<C>("data field")
+          .add("train_shards", +[](C& c) -> std::vector<std::string>& { return c.train_shards; }, "token shards to train on")
+          .add("val_shards", +[](C& c) -> std::vector<std::string>& { return c.val_shards; }, "token shards to validate on")
+          .add("tokenizer", +[](C& c) -> std::string& { return c.tokenizer; }, "the shards' tokenizer (a directory or gpt2)");
+  return t;
 }
 
+json DataConfig::to_json() const { return fields().to_json(*this); }
+
 DataConfig DataConfig::from_json(const json& j, const std::string& path) {
-  check_known_keys(j, {"train_shards", "val_shards", "tokenizer"}, path);
   DataConfig c;
   // A single string is a common slip for a one-shard list; say so instead of "wrong type".
   for (const char* key : {"train_shards", "val_shards"})
-    if (j.contains(key) && j[key].is_string())
+    if (j.is_object() && j.contains(key) && j[key].is_string())
       fail(path, std::string("data field '") + key + "' must be a list of paths, got a string");
-  read_field(j, "train_shards", c.train_shards, path);
-  read_field(j, "val_shards", c.val_shards, path);
-  read_field(j, "tokenizer", c.tokenizer, path);
+  fields().read(j, c, path);
   for (const auto& p : c.train_shards) check(!p.empty(), path, "data field 'train_shards' holds an empty path");
   for (const auto& p : c.val_shards) check(!p.empty(), path, "data field 'val_shards' holds an empty path");
   return c;
@@ -128,6 +105,11 @@ RunConfig RunConfig::from_json(const json& j, const std::string& path) {
 }
 
 RunConfig RunConfig::load(const std::string& path) { return from_json(load_json(path), path); }
+
+std::string RunConfig::fields_help() {
+  return "model:\n" + model::GPTConfig::fields().help("model.") + model::CstdeConfig::fields().help("model.cstde.") +
+         "train:\n" + TrainConfig::fields().help("train.") + "data:\n" + DataConfig::fields().help("data.");
+}
 
 // ---- schedule --------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fields.h"
 #include "core/json.h"
 #include "model/config.h"
 
@@ -29,6 +30,7 @@ struct TrainConfig {
   std::string device = "auto";
   int threads = 0;                  // 0: all available cores
 
+  static const FieldTable<TrainConfig>& fields();  // names, members, checks, help (core/fields.h)
   json to_json() const;
   static TrainConfig from_json(const json& j, const std::string& path);  // errors name field
 };
@@ -36,6 +38,7 @@ struct TrainConfig {
 struct DataConfig {
   std::vector<std::string> train_shards, val_shards;
   std::string tokenizer;  // directory with encoder.json + vocab.bpe
+  static const FieldTable<DataConfig>& fields();
   json to_json() const;
   static DataConfig from_json(const json& j, const std::string& path);
 };
@@ -47,6 +50,7 @@ struct RunConfig {
   json to_json() const;
   static RunConfig from_json(const json& j, const std::string& path);  // errors name field
   static RunConfig load(const std::string& path);
+  static std::string fields_help();  // every field of the three sections, for `train --help`
 };
 
 // Learning rate at `step` (0-based): linear warm-up to lr, then cosine down to min_lr at max_steps.

@@ -15,8 +15,7 @@
 #include "model/checkpoint.h"
 #include "model/gpt.h"
 #include "model/runtime.h"
-#include "model/structured_init.h"
-#include "text/tokenizer.h"
+#include "cstde/structured_init.h"
 #include "train/checkpointing.h"
 #include "train/optimizer.h"
 
@@ -112,14 +111,11 @@ std::string format_fields(double loss, double lr, double tok_s, double val_loss,
 // CSTDE §1a: replace the random input embeddings by the structured ones, computed from the
 // training shards only. Their statistics go to RUN_DIR/structured_init.json.
 void apply_structured_init(model::GPT& model, const RunConfig& cfg, const data::TokenStream& train_data,
-                           const std::string& run_dir) {
+                           const std::string& run_dir, std::int64_t eot) {
   model::StructuredInitOptions o;
   o.window = int(cfg.model.cstde.window);
-  // Documents in our shards start with <|endoftext|>; every structlm and GPT-2 tokenizer puts it
-  // last, so without a tokenizer directory the last id is the boundary.
-  o.eot = cfg.model.vocab_size - 1;
-  if (!cfg.data.tokenizer.empty() && file_exists(cfg.data.tokenizer + "/vocab.bpe"))
-    o.eot = text::Tokenizer::load(cfg.data.tokenizer).eot();
+  // Documents in our shards start with <|endoftext|>: no co-occurrence is counted across it.
+  o.eot = eot;
   model::StructuredInitStats st;
   auto E = model::structured_embedding(train_data, model->wte->weight.detach().cpu(), o, cfg.train.seed, &st);
   {
@@ -131,9 +127,130 @@ void apply_structured_init(model::GPT& model, const RunConfig& cfg, const data::
                (long long)st.rows_structured, (long long)cfg.model.vocab_size, st.seconds_total, st.peak_rss_mib);
 }
 
+struct RunData {
+  data::TokenStream train;
+  std::unique_ptr<data::TokenStream> val;
+};
+
+// The shards, checked: ids inside the model's vocabulary, at least one window each.
+RunData open_data(const RunConfig& cfg) {
+  RunData d{data::TokenStream(cfg.data.train_shards), nullptr};
+  if (!cfg.data.val_shards.empty()) d.val = std::make_unique<data::TokenStream>(cfg.data.val_shards);
+  const std::size_t V = std::size_t(cfg.model.vocab_size), window = std::size_t(cfg.model.block_size) + 1;
+  d.train.check_ids_below(V, "the model's vocabulary (model.vocab_size)");
+  if (d.val) d.val->check_ids_below(V, "the model's vocabulary (model.vocab_size)");
+  if (d.train.size() < window)
+    fail(cfg.data.train_shards.front(), "training data has " + std::to_string(d.train.size()) +
+                                            " tokens, fewer than block_size + 1 = " + std::to_string(window));
+  if (d.val && d.val->size() < window)
+    fail(cfg.data.val_shards.front(), "validation data has " + std::to_string(d.val->size()) +
+                                          " tokens, fewer than block_size + 1 = " + std::to_string(window));
+  return d;
+}
+
+// One optimizer step's gradients: the batch's A micro-batches of B rows, each 1/A of the step's
+// mean loss. Returns that mean loss.
+torch::Tensor accumulate_gradients(model::GPT& model, const torch::Tensor& batch, int B, int A, int T, std::uint64_t seed,
+                                   std::int64_t step) {
+  torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(batch.device()));
+  for (int micro = 0; micro < A; ++micro) {
+    // Dropout masks come from a stream keyed by (seed, step, micro), so a resumed run draws the
+    // same masks as an uninterrupted one without any saved RNG state.
+    torch::manual_seed(mix_seed(seed, std::uint64_t(step), std::uint64_t(micro)));
+    auto rows = batch.slice(0, std::int64_t(micro) * B, std::int64_t(micro + 1) * B);
+    auto loss = model->loss(rows.slice(1, 0, T), rows.slice(1, 1, T + 1));
+    (loss / A).backward();
+    step_loss += loss.detach() / A;
+  }
+  return step_loss;
+}
+
+// The throughput between log lines, and the progress line's fields.
+struct LogClock {
+  double last_log_s = 0, last_tok_s = 0;
+  std::int64_t last_log_step = 0;
+  std::string fields;
+};
+
+// The metrics.jsonl record of a step that logs and/or evaluates (state.val_loss updated).
+json step_record(model::GPT& model, const data::TokenStream* val_data, const TrainConfig& tc, int T, torch::Device device,
+                 TrainState& state, LogClock& clock, bool do_log, bool do_eval, double lr, double now_s,
+                 std::int64_t tokens_per_step, const torch::Tensor& step_loss, const torch::Tensor& grad_norm) {
+  json rec = {{"step", state.step}};
+  if (do_log) {
+    state.train_loss = step_loss.item<double>();
+    const double tok_s =
+        double(state.step - clock.last_log_step) * double(tokens_per_step) / std::max(now_s - clock.last_log_s, 1e-9);
+    rec["loss"] = state.train_loss;
+    rec["lr"] = lr;
+    rec["grad_norm"] = grad_norm.item<double>();
+    rec["tokens_per_s"] = tok_s;
+    clock.last_tok_s = tok_s;
+    clock.last_log_s = now_s;
+    clock.last_log_step = state.step;
+    clock.fields = format_fields(state.train_loss, lr, tok_s, state.val_loss, state.val_loss != 0);
+  }
+  if (do_eval) {
+    state.val_loss = validation_loss(model, *val_data, tc, T, device);
+    rec["val_loss"] = state.val_loss;
+    // An evaluation between log lines shows the last measured speed, not 0.
+    clock.fields = format_fields(state.train_loss, lr, clock.last_tok_s, state.val_loss, true);
+  }
+  return rec;
+}
+
+// Each parameter's name, by tensor, for the optimizer's state in checkpoints.
+std::map<const void*, std::string> parameter_names(model::GPT& model) {
+  std::map<const void*, std::string> names;
+  for (auto& item : model->named_parameters()) names[item.value().unsafeGetTensorImpl()] = item.key();
+  return names;
+}
+
+void print_model_line(model::GPT& model, const RunConfig& cfg, const torch::Device& device) {
+  std::fprintf(stderr, "model: %lld parameters (%lld layers, %lld wide, %lld heads, context %lld, vocabulary %lld) on %s, %d threads\n",
+               (long long)model->num_params(), (long long)cfg.model.n_layer, (long long)cfg.model.n_embd,
+               (long long)cfg.model.n_head, (long long)cfg.model.block_size, (long long)cfg.model.vocab_size,
+               device.str().c_str(), torch::get_num_threads());
+}
+
+// Weights, optimizer moments and step from the checkpoint, whose run config must match `cfg`.
+TrainState restore_run(const std::string& latest, const RunConfig& cfg, model::GPT& model, AdamW& opt) {
+  model::Checkpoint ck = model::read_checkpoint(latest);
+  if (!ck.meta.contains("run_config")) fail(latest, "metadata has no 'run_config' (not a training checkpoint)");
+  RunConfig saved = RunConfig::from_json(ck.meta["run_config"], latest + " (metadata 'run_config')");
+  check_resume_config(saved, cfg, latest);
+  load_weights_from(model, ck, latest);
+  opt.load_state(ck.tensors, latest);
+  return TrainState::from_json(ck.meta.value("train_state", json()), latest);
+}
+
+void fill_result(TrainResult& r, const TrainState& state, double wall_s, double tokens_per_s) {
+  r.steps = state.step;
+  r.final_train_loss = state.train_loss;
+  r.final_val_loss = state.val_loss;
+  r.wall_s = wall_s;
+  r.tokens_per_s = tokens_per_s;
+}
+
+// What happens after step `step` (1-based count of steps taken): logging, evaluation, stopping.
+struct StepEvents {
+  bool interrupted, out_of_time, stopping, log, eval;
+};
+StepEvents step_events(const TrainConfig& tc, std::int64_t step, std::int64_t end, bool have_val, double elapsed_s) {
+  StepEvents e;
+  e.interrupted = g_interrupted != 0;
+  e.out_of_time = tc.max_minutes > 0 && elapsed_s >= tc.max_minutes * 60.0;
+  e.stopping = step == end || e.interrupted || e.out_of_time;
+  e.log = step % tc.log_every == 0 || e.stopping;
+  // Evaluate on the cadence and when the run ends normally; a Ctrl-C wants out now.
+  e.eval = have_val && ((tc.eval_every > 0 && step % tc.eval_every == 0) || (e.stopping && !e.interrupted));
+  return e;
+}
+
 }  // namespace
 
-TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume) {
+TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume, std::int64_t eot) {
+  if (eot < 0) eot = cfg.model.vocab_size - 1;  // structlm's and GPT-2's tokenizers put it last
   const TrainConfig& tc = cfg.train;
   const auto t_start = std::chrono::steady_clock::now();
   model::init_threads(tc.threads);
@@ -141,65 +258,42 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume)
   if (cfg.data.train_shards.empty()) fail(run_dir, "data.train_shards is empty: nothing to train on");
 
   make_dirs(run_dir);
-  const std::string config_path = run_dir + "/config.json";
   const std::string metrics_path = run_dir + "/metrics.jsonl";
   const std::string latest = latest_checkpoint_path(run_dir);
-  if (!resume && file_exists(latest))
-    fail(run_dir, "already holds a training run (checkpoints/latest.safetensors); resume it or use a new directory");
-  if (resume && !file_exists(latest)) fail(latest, "no checkpoint to resume from");
+  check(resume || !file_exists(latest), run_dir,
+        "already holds a training run (checkpoints/latest.safetensors); resume it or use a new directory");
+  check(!resume || file_exists(latest), latest, "no checkpoint to resume from");
 
-  data::TokenStream train_data(cfg.data.train_shards);
-  std::unique_ptr<data::TokenStream> val_data;
-  if (!cfg.data.val_shards.empty()) val_data = std::make_unique<data::TokenStream>(cfg.data.val_shards);
-
+  const RunData data = open_data(cfg);
+  const data::TokenStream& train_data = data.train;
+  const data::TokenStream* val_data = data.val.get();
   const int T = int(cfg.model.block_size), B = int(tc.batch_size), A = int(tc.grad_accum);
-  if (train_data.size() < std::size_t(T) + 1)
-    fail(cfg.data.train_shards.front(), "training data has " + std::to_string(train_data.size()) +
-                                            " tokens, fewer than block_size + 1 = " + std::to_string(T + 1));
-  if (val_data && val_data->size() < std::size_t(T) + 1)
-    fail(cfg.data.val_shards.front(), "validation data has " + std::to_string(val_data->size()) +
-                                          " tokens, fewer than block_size + 1 = " + std::to_string(T + 1));
 
   // The initial weights depend only on the seed (a resumed run overwrites them anyway).
   torch::manual_seed(tc.seed);
   model::GPT model(cfg.model);
   model->to(device);
-  std::map<const void*, std::string> names;
-  for (auto& item : model->named_parameters()) names[item.value().unsafeGetTensorImpl()] = item.key();
-  std::vector<torch::Tensor> decay = model->decay_params(), no_decay = model->no_decay_params();
-  std::vector<torch::Tensor> all_params = decay;
+  std::vector<torch::Tensor> decay = model->decay_params(), no_decay = model->no_decay_params(), all_params = decay;
   all_params.insert(all_params.end(), no_decay.begin(), no_decay.end());
-  AdamW opt(decay, no_decay, names, AdamWOptions{tc.beta1, tc.beta2, tc.eps, tc.weight_decay});
-  std::fprintf(stderr, "model: %lld parameters (%lld layers, %lld wide, %lld heads, context %lld, vocabulary %lld) on %s, %d threads\n",
-               (long long)model->num_params(), (long long)cfg.model.n_layer, (long long)cfg.model.n_embd,
-               (long long)cfg.model.n_head, (long long)cfg.model.block_size, (long long)cfg.model.vocab_size,
-               device.str().c_str(), torch::get_num_threads());
+  AdamW opt(decay, no_decay, parameter_names(model), AdamWOptions{tc.beta1, tc.beta2, tc.eps, tc.weight_decay});
+  print_model_line(model, cfg, device);
 
   TrainState state;
   if (resume) {
-    model::Checkpoint ck = model::read_checkpoint(latest);
-    if (!ck.meta.contains("run_config")) fail(latest, "metadata has no 'run_config' (not a training checkpoint)");
-    RunConfig saved = RunConfig::from_json(ck.meta["run_config"], latest + " (metadata 'run_config')");
-    check_resume_config(saved, cfg, latest);
-    load_weights_from(model, ck, latest);
-    opt.load_state(ck.tensors, latest);
-    state = TrainState::from_json(ck.meta.value("train_state", json()), latest);
+    state = restore_run(latest, cfg, model, opt);
     truncate_metrics(metrics_path, state.step);
     std::fprintf(stderr, "resuming %s at step %lld\n", run_dir.c_str(), (long long)state.step);
   } else {
     if (file_exists(metrics_path)) write_file_atomic(metrics_path, "");  // a fresh run starts a fresh log
-    if (cfg.model.cstde.init) apply_structured_init(model, cfg, train_data, run_dir);
+    if (cfg.model.cstde.init) apply_structured_init(model, cfg, train_data, run_dir, eot);
   }
-  save_json(config_path, cfg.to_json());
+  save_json(run_dir + "/config.json", cfg.to_json());
 
   TrainResult result;
-  result.steps = state.step;
-  result.final_train_loss = state.train_loss;
-  result.final_val_loss = state.val_loss;
   result.last_checkpoint = resume ? latest : "";
   const std::int64_t end = tc.stop_at_step > 0 ? std::min(tc.stop_at_step, tc.max_steps) : tc.max_steps;
   if (state.step >= end) {
-    result.wall_s = seconds_since(t_start);
+    fill_result(result, state, seconds_since(t_start), 0);
     return result;
   }
 
@@ -211,9 +305,8 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume)
   const std::int64_t tokens_per_step = std::int64_t(B) * A * T;
   const auto t_loop = std::chrono::steady_clock::now();
   const std::int64_t first_step = state.step;
-  double last_log_s = 0, last_tok_s = 0;
-  std::int64_t last_log_step = state.step;
-  std::string fields;
+  LogClock clock;
+  clock.last_log_step = state.step;
   model->train();
 
   while (state.step < end) {
@@ -223,74 +316,37 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume)
     auto batch = torch::from_blob(buf.data(), {std::int64_t(B) * A, T + 1}, torch::kLong).to(device, false, true);
 
     opt.zero_grad();
-    torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(device));
-    for (int micro = 0; micro < A; ++micro) {
-      // Dropout masks come from a stream keyed by (seed, step, micro), so a resumed run draws the
-      // same masks as an uninterrupted one without any saved RNG state.
-      torch::manual_seed(mix_seed(tc.seed, std::uint64_t(step), std::uint64_t(micro)));
-      auto rows = batch.slice(0, std::int64_t(micro) * B, std::int64_t(micro + 1) * B);
-      auto loss = model->loss(rows.slice(1, 0, T), rows.slice(1, 1, T + 1));
-      // Each micro-batch is 1/A of the step's batch; the summed gradient is the full batch's mean.
-      (loss / A).backward();
-      step_loss += loss.detach() / A;
-    }
+    const torch::Tensor step_loss = accumulate_gradients(model, batch, B, A, T, tc.seed, step);
     torch::Tensor grad_norm = clip_grad_norm(all_params, tc.grad_clip);
     opt.step(lr);
     state.step = step + 1;
     state.tokens_seen += tokens_per_step;
 
     const double now_s = seconds_since(t_loop);
-    const bool interrupted = g_interrupted != 0;
-    const bool out_of_time = tc.max_minutes > 0 && seconds_since(t_start) >= tc.max_minutes * 60.0;
-    const bool stopping = state.step == end || interrupted || out_of_time;
-    const bool do_log = state.step % tc.log_every == 0 || stopping;
-    // Evaluate on the cadence and when the run ends normally; a Ctrl-C wants out now.
-    const bool do_eval =
-        val_data && ((tc.eval_every > 0 && state.step % tc.eval_every == 0) || (stopping && !interrupted));
-
-    if (do_log || do_eval) {
-      json rec = {{"step", state.step}};
-      if (do_log) {
-        state.train_loss = step_loss.item<double>();
-        const double tok_s = double(state.step - last_log_step) * tokens_per_step / std::max(now_s - last_log_s, 1e-9);
-        rec["loss"] = state.train_loss;
-        rec["lr"] = lr;
-        rec["grad_norm"] = grad_norm.item<double>();
-        rec["tokens_per_s"] = tok_s;
-        last_tok_s = tok_s;
-        last_log_s = now_s;
-        last_log_step = state.step;
-        fields = format_fields(state.train_loss, lr, tok_s, state.val_loss, state.val_loss != 0);
-      }
-      if (do_eval) {
-        state.val_loss = validation_loss(model, *val_data, tc, T, device);
-        rec["val_loss"] = state.val_loss;
-        // An evaluation between log lines shows the last measured speed, not 0.
-        fields = format_fields(state.train_loss, lr, last_tok_s, state.val_loss, true);
-      }
+    const StepEvents ev = step_events(tc, state.step, end, val_data != nullptr, seconds_since(t_start));
+    if (ev.log || ev.eval) {
+      json rec = step_record(model, val_data, tc, T, device, state, clock, ev.log, ev.eval, lr, now_s, tokens_per_step,
+                             step_loss, grad_norm);
       rec["elapsed_s"] = seconds_since(t_start);
       append_line(metrics_path, rec.dump());
     }
-    if (!(stopping && state.step == tc.max_steps)) progress.update(state.step, fields);  // finish() draws the last
+    if (!(ev.stopping && state.step == tc.max_steps)) progress.update(state.step, clock.fields);  // finish() draws the last
 
-    if ((tc.ckpt_every > 0 && state.step % tc.ckpt_every == 0) || stopping)
+    if ((tc.ckpt_every > 0 && state.step % tc.ckpt_every == 0) || ev.stopping)
       result.last_checkpoint = write_run_checkpoint(run_dir, model, opt, cfg, state);
-    if (stopping) {
-      if (interrupted || out_of_time)
+    if (ev.stopping) {
+      if (ev.interrupted || ev.out_of_time)
         std::fprintf(stderr, "\nstopped at step %lld (%s); checkpoint %s\n", (long long)state.step,
-                     interrupted ? "interrupted" : "time limit reached", result.last_checkpoint.c_str());
+                     ev.interrupted ? "interrupted" : "time limit reached", result.last_checkpoint.c_str());
       else if (state.step == tc.max_steps)
-        progress.finish(fields);
+        progress.finish(clock.fields);
       break;
     }
   }
 
-  result.steps = state.step;
-  result.final_train_loss = state.train_loss;
-  result.final_val_loss = state.val_loss;
-  result.wall_s = seconds_since(t_start);
   const double loop_s = seconds_since(t_loop);
-  result.tokens_per_s = loop_s > 0 ? double(state.step - first_step) * tokens_per_step / loop_s : 0;
+  fill_result(result, state, seconds_since(t_start),
+              loop_s > 0 ? double(state.step - first_step) * double(tokens_per_step) / loop_s : 0);
   return result;
 }
 

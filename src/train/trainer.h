@@ -21,7 +21,9 @@ struct TrainResult {
 };
 
 // `resume`: continue from RUN_DIR/checkpoints/latest.safetensors (error if absent or if config
-// differs in anything but max_steps / max_minutes / eval/log cadence).
-TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume);
+// differs in anything but max_steps / max_minutes / eval/log cadence). `eot`: the tokenizer's
+// <|endoftext|> id, where documents start (-1: the model's last id). Shards holding ids outside the
+// model's vocabulary are an error naming the shard.
+TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume, std::int64_t eot = -1);
 
 }  // namespace structlm::train

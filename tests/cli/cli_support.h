@@ -13,8 +13,11 @@ struct Result {
   std::string out;  // stdout and stderr together
 };
 
-inline Result run(const std::string& args) {
-  std::string cmd = std::string(STRUCTLM_CLI) + " " + args + " 2>&1";
+inline std::string cli() { return STRUCTLM_CLI; }
+
+// A shell command line as given (e.g. "cd DIR && structlm ..."), stdout and stderr together.
+inline Result run_shell(const std::string& command) {
+  std::string cmd = "(" + command + ") 2>&1";
   Result r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -25,5 +28,7 @@ inline Result run(const std::string& args) {
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }
+
+inline Result run(const std::string& args) { return run_shell(std::string(STRUCTLM_CLI) + " " + args); }
 
 }  // namespace cli_test

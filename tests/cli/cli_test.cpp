@@ -20,7 +20,9 @@ using structlm::json;
 namespace {
 
 using cli_test::Result;
+using cli_test::cli;
 using cli_test::run;
+using cli_test::run_shell;
 
 class Cli : public ::testing::Test {
  protected:
@@ -238,4 +240,35 @@ TEST_F(Cli, ExportImportThenEvalAndSample) {
   r = run("export " + path("run") + " --out " + path("m.txt"));
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("--to"), std::string::npos) << r.out;
+}
+
+// A run trained from one directory with relative paths (--tokenizer tok, --run-dir runs/a) works
+// from any other: export, eval and sample find its checkpoint and tokenizer.
+TEST_F(Cli, RunDirectoryPathsWorkFromAnyWorkingDirectory) {
+  std::string corpus = write_corpus(path("toy.jsonl"));
+  fs::create_directories(dir / "elsewhere");
+  structlm::write_file_atomic(path("cfg.json"), R"({
+    "model": {"block_size": 32, "n_layer": 1, "n_head": 2, "n_embd": 32},
+    "train": {"batch_size": 4, "max_steps": 4, "warmup_steps": 1, "eval_every": 0, "ckpt_every": 0, "threads": 1}})");
+  const std::string in_dir = "cd " + dir.string() + " && ";
+  auto sh = [&](const std::string& cmd) { return run_shell(cmd); };
+  auto r = sh(in_dir + cli() + " tokenizer train toy.jsonl --data-dir data --vocab-size 300 --out tok");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = sh(in_dir + cli() + " train --config cfg.json --corpus toy.jsonl --tokenizer tok --data-dir data --run-dir runs/a");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("vocabulary 300"), std::string::npos) << r.out;  // the tokenizer's size
+  const std::string elsewhere = "cd " + (dir / "elsewhere").string() + " && ";
+  r = sh(elsewhere + cli() + " export ../runs/a --out x.gguf");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = sh(elsewhere + cli() + " eval ../runs/a --corpus ../toy.jsonl --data-dir ../data --no-xz");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = sh(elsewhere + cli() + " sample " + path("runs/a") + " -p \"The cat\" -m 3");
+  ASSERT_EQ(r.code, 0) << r.out;
+
+  // A config that gives the model fewer rows than the tokenizer has tokens: one line naming both.
+  r = sh(in_dir + cli() + " train --config cfg.json --corpus toy.jsonl --tokenizer tok --data-dir data --run-dir runs/b" +
+         " --set model.vocab_size=256");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("model.vocab_size 256 is below the 300 tokens of tokenizer " + path("tok")), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("index out of range"), std::string::npos) << r.out;
 }

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The Python peer is Debian's python3-torch for /usr/bin/python3 (PLATFORM.md), not whatever
+// The Python peer is Debian's python3-torch for /usr/bin/python3 (scripts/setup.sh installs it), not whatever
 // `python3` is first on PATH.
 const char* kPython = "/usr/bin/python3";
 

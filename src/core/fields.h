@@ -1,0 +1,97 @@
+// One table per options struct: each field's name, how to reach its member, an optional check and
+// a help line. to_json, from_json (with the known-keys check) and the `--set` help listing all
+// come from the table, so a field is spelled once. Checks that tie several fields together stay
+// in the struct's from_json, after the table has read them.
+//
+//   static const auto t = FieldTable<TrainConfig>()
+//       .add("lr", +[](TrainConfig& c) -> double& { return c.lr; }, "peak learning rate", "positive", positive);
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+
+namespace structlm {
+
+template <typename S>
+class FieldTable {
+ public:
+  // `kind` starts every check's message: "train field 'lr' must be > 0".
+  explicit FieldTable(std::string kind = "field") : kind_(std::move(kind)) {}
+
+  // `get` reaches the member (nested ones too). `ok`, when given, says whether a value is valid
+  // (any callable; see the checks below) and `requirement` what a valid one is: a failed check
+  // reads "KIND 'NAME' must be REQUIREMENT".
+  template <typename T>
+  FieldTable& add(const char* name, T& (*get)(S&), const char* help) {
+    return add_entry<T>(name, get, help, nullptr, "");
+  }
+  template <typename T, typename Ok>
+  FieldTable& add(const char* name, T& (*get)(S&), const char* help, const char* requirement, Ok ok) {
+    return add_entry<T>(name, get, help, std::function<bool(const T&)>(ok), requirement);
+  }
+
+  json to_json(const S& s) const {
+    json j = json::object();
+    for (const auto& e : entries_) e.write(s, j);
+    return j;
+  }
+
+  // Reads every field present in `j` into `s` (absent ones keep their value), then runs the
+  // checks. Keys that are neither fields nor in `extra_keys` are errors naming `path`.
+  void read(const json& j, S& s, const std::string& path, const std::vector<std::string>& extra_keys = {}) const {
+    std::vector<std::string> known = names();
+    known.insert(known.end(), extra_keys.begin(), extra_keys.end());
+    check_known_keys(j, known, path);
+    for (const auto& e : entries_) e.read(j, s, path);
+    for (const auto& e : entries_)
+      if (e.check) e.check(s, path);
+  }
+
+  std::vector<std::string> names() const {
+    std::vector<std::string> n;
+    for (const auto& e : entries_) n.push_back(e.name);
+    return n;
+  }
+
+  // "  name  help" per field, for --help.
+  std::string help(const std::string& prefix = "") const {
+    std::string out;
+    for (const auto& e : entries_) out += "  " + prefix + e.name + "  " + e.help + "\n";
+    return out;
+  }
+
+ private:
+  struct Entry {
+    std::string name, help;
+    std::function<void(const S&, json&)> write;
+    std::function<void(const json&, S&, const std::string&)> read;
+    std::function<void(const S&, const std::string&)> check;
+  };
+  std::string kind_;
+  std::vector<Entry> entries_;
+
+  template <typename T>
+  FieldTable& add_entry(const char* name, T& (*get)(S&), const char* help, std::function<bool(const T&)> ok,
+                        const char* requirement) {
+    Entry e;
+    e.name = name;
+    e.help = help;
+    e.write = [name, get](const S& s, json& j) { j[name] = get(const_cast<S&>(s)); };
+    e.read = [name, get](const json& j, S& s, const std::string& path) { read_field(j, name, get(s), path); };
+    if (ok)
+      e.check = [kind = kind_, name, get, ok, requirement](const S& s, const std::string& path) {
+        check(ok(get(const_cast<S&>(s))), path, kind + " '" + name + "' must be " + requirement);
+      };
+    entries_.push_back(std::move(e));
+    return *this;
+  }
+};
+
+// Common checks for FieldTable::add.
+inline constexpr auto positive = [](const auto& v) { return v > 0; };
+inline constexpr auto non_negative = [](const auto& v) { return v >= 0; };
+inline constexpr auto at_least = [](auto min) { return [min](const auto& v) { return v >= min; }; };
+
+}  // namespace structlm

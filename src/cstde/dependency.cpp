@@ -1,0 +1,74 @@
+#include "cstde/dependency.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "model/gpt.h"
+
+namespace structlm::model {
+
+std::int64_t distance_bucket(std::int64_t n, std::int64_t buckets, std::int64_t max_distance) {
+  n = std::max<std::int64_t>(n, 0);
+  const std::int64_t exact = buckets / 2;
+  if (n < exact) return n;
+  // Same arithmetic as T5 (float log, truncation), so bucket boundaries match the usual table.
+  const double scaled = std::log(double(n) / double(exact)) / std::log(double(max_distance) / double(exact));
+  const auto large = exact + std::int64_t(scaled * double(buckets - exact));
+  return std::min(large, buckets - 1);
+}
+
+DependencyScorerImpl::DependencyScorerImpl(const GPTConfig& c, bool carries)
+    : rank_(c.cstde.rank),
+      buckets_(c.cstde.buckets),
+      max_distance_(c.cstde.max_distance),
+      block_size_(c.block_size) {
+  u = register_module("u", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, rank_).bias(false)));
+  v = register_module("v", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, rank_).bias(false)));
+  rel_bias = register_parameter("rel_bias", torch::zeros({buckets_}));
+  if (carries) carry_logit = register_parameter("carry_logit", torch::zeros({1}));  // gamma starts at 1/2
+}
+
+torch::Tensor DependencyScorerImpl::gamma() const {
+  return carry_logit.defined() ? torch::sigmoid(carry_logit) : torch::Tensor();
+}
+
+torch::Tensor DependencyScorerImpl::bias_and_mask(std::int64_t past, std::int64_t T) {
+  const auto Tk = past + T;
+  if (!bucket_index_.defined() || bucket_index_.size(0) < Tk || bucket_index_.device() != rel_bias.device()) {
+    c10::InferenceMode normal_tensor(false);  // usable by autograd even if first built in inference mode
+    const auto n = std::max(block_size_, Tk);
+    std::vector<std::int64_t> index(n * n, 0);
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t j = 0; j <= i; ++j) index[i * n + j] = distance_bucket(i - j, buckets_, max_distance_);
+    bucket_index_ = torch::tensor(index, torch::kLong).view({n, n}).to(rel_bias.device());
+    upper_mask_ = torch::ones({n, n}, torch::TensorOptions().dtype(torch::kBool).device(rel_bias.device())).triu(1);
+  }
+  auto idx = bucket_index_.slice(0, past, Tk).slice(1, 0, Tk);
+  auto bias = rel_bias.index({idx});  // [T, Tk], differentiable in rel_bias
+  return bias.masked_fill(upper_mask_.slice(0, past, Tk).slice(1, 0, Tk), -std::numeric_limits<double>::infinity());
+}
+
+torch::Tensor DependencyScorerImpl::forward(const torch::Tensor& x, const torch::Tensor& prev, KVCache* cache,
+                                            int layer) {
+  const auto T = x.size(1);
+  auto uq = u(x);  // [B, T, r]
+  auto vk = v(x);  // [B, T, r]
+  std::int64_t past = 0;
+  if (cache) {
+    if ((int)cache->dep_v.size() <= layer) cache->dep_v.resize(layer + 1);
+    if (cache->dep_v[layer].defined()) {
+      past = cache->dep_v[layer].size(1);
+      vk = torch::cat({cache->dep_v[layer], vk}, 1);
+    }
+    cache->dep_v[layer] = vk;
+  }
+  // baddbmm folds the 1/sqrt(r) scaling, the distance bias and the causal mask into the matmul.
+  auto s = torch::baddbmm(bias_and_mask(past, T), uq, vk.transpose(1, 2), /*beta=*/1.0,
+                          /*alpha=*/1.0 / std::sqrt(double(rank_)));
+  auto fresh = torch::softmax(s, -1);
+  if (!prev.defined() || !carry_logit.defined()) return fresh;
+  return prev + gamma() * (fresh - prev);
+}
+
+}  // namespace structlm::model

@@ -1,0 +1,77 @@
+// CSTDE structured embedding initialisation (docs/METHODS.md §1a, docs/CSTDE.md): the input
+// embedding table E built from the training split's directional co-occurrences instead of noise.
+//   counts (data/cooccurrence.h) → PPMI of C_left and of C_right → randomized truncated SVD of
+//   [PPMI_left | PPMI_right] (V × 2V, sparse) to rank d → U·S^{1/2} → each row rescaled to the
+//   random init's expected norm init_std·√d; tokens without co-occurrences keep the random init.
+// Everything stays sparse or V × (d + oversample): no V × V dense matrix at any point.
+//
+// From the trainer, with the model already randomly initialised:
+//   model::StructuredInitOptions o;  o.eot = tokenizer.eot();  o.window = ...;
+//   model::StructuredInitStats st;
+//   auto E = model::structured_embedding(train_data, model->wte->weight, o, cfg.train.seed, &st);
+//   torch::NoGradGuard g;  model->wte->weight.copy_(E);   // log st.to_json()
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/json.h"
+#include "data/cooccurrence.h"
+#include "linalg/randomized_svd.h"
+
+namespace structlm::data {
+class TokenStream;
+}
+
+namespace structlm::model {
+
+struct StructuredInitOptions {
+  int window = 8;            // co-occurrence window w
+  double smoothing = 0.75;   // context-distribution smoothing exponent α of the PPMI
+  int oversample = 10;       // randomized SVD: extra columns p of the sketch
+  int power_iters = 2;       // randomized SVD: power iterations q
+  double init_std = 0.02;    // the random init's std; rows get norm init_std·√d
+  std::int64_t eot = -1;     // <|endoftext|> id: document boundary (< 0: none)
+  int threads = 0;           // counting threads (0: all cores); torch parts use torch's threads
+  bool progress = true;      // progress line and per-stage lines on stderr
+};
+
+struct StructuredInitStats {
+  std::uint64_t tokens = 0, pairs = 0;          // tokens read, pair updates counted
+  std::int64_t nnz_counts = 0;                  // distinct (token, context) pairs of C_left
+  std::int64_t nnz_ppmi_left = 0, nnz_ppmi_right = 0;  // positive entries kept
+  std::int64_t rows_structured = 0, rows_random = 0;   // E rows from the SVD / kept random
+  double seconds_count = 0, seconds_ppmi = 0, seconds_svd = 0, seconds_total = 0;
+  double seconds_svd_products = 0;              // part of seconds_svd spent in sparse products
+  double peak_rss_mib = 0;                      // VmHWM after the last stage
+  std::vector<double> singular_values;          // the d leading ones of [PPMI_left | PPMI_right]
+  json to_json() const;
+};
+
+// The whole initialisation. `random_init` (V × d) is the model's current E: its shape gives V and
+// d, and its rows are kept for tokens that never co-occur. `seed` drives the SVD's test matrix.
+torch::Tensor structured_embedding(const data::TokenStream& train, const torch::Tensor& random_init,
+                                   const StructuredInitOptions& o, std::uint64_t seed,
+                                   StructuredInitStats* stats = nullptr);
+// The same with a fresh random init, N(0, init_std²) from `seed`.
+torch::Tensor structured_embedding(const data::TokenStream& train, std::int64_t vocab_size, std::int64_t d,
+                                   const StructuredInitOptions& o, std::uint64_t seed,
+                                   StructuredInitStats* stats = nullptr);
+// From counts already made (benchmarks, tests, corpora not in shards); consumes them.
+torch::Tensor structured_embedding_from_counts(data::Cooccurrence&& counts, const torch::Tensor& random_init,
+                                               const StructuredInitOptions& o, std::uint64_t seed,
+                                               StructuredInitStats* stats = nullptr);
+
+// ---- The stages, exposed for tests and the benchmark. ----
+
+// Positive PMI with context-distribution smoothing (Levy, Goldberg & Dagan 2015), rows = words w,
+// columns = contexts c; entries that are not positive are dropped. See the .cpp for the formula.
+data::CsrMatrix ppmi(const data::CsrMatrix& counts, double alpha);
+
+// Each row of u_sqrt_s scaled to L2 norm `norm`; rows where `use` is false, or whose norm is 0,
+// come from `fallback`. Returns the table and how many rows were replaced.
+std::pair<torch::Tensor, std::int64_t> rescale_rows(const torch::Tensor& u_sqrt_s, const torch::Tensor& use,
+                                                    const torch::Tensor& fallback, double norm);
+
+}  // namespace structlm::model

@@ -1,0 +1,36 @@
+// Evaluates one model on a held-out split of several corpora: loss, perplexity, bits per byte,
+// and xz -9's bits per byte on the same text as the floor a language model must beat.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "model/gpt.h"
+#include "workspace/workspace.h"
+
+namespace structlm::experiment {
+
+struct CorpusEvalOptions {
+  std::vector<std::string> corpora;
+  std::string split = "test", tokenizer;
+  std::size_t max_tokens = 0;  // per corpus; 0 = all
+  bool xz = true;
+};
+
+// One corpus's held-out split scored by one model.
+struct CorpusScore {
+  std::string corpus, split;
+  std::size_t tokens = 0, bytes = 0;
+  double loss = 0, perplexity = 0, bits_per_byte = 0;
+  std::optional<double> xz_bits_per_byte;  // xz -9 on the same text, when asked for
+  json to_json() const;
+  static CorpusScore from_json(const json& j, const std::string& path);
+};
+
+// One score per corpus, in order; prints a table as it goes.
+std::vector<CorpusScore> evaluate_corpora(model::GPT& model, const workspace::Workspace& ws, const CorpusEvalOptions& opt);
+// {"corpora": [score...]}: the eval.json that `eval --json`, the demo and the experiments write.
+json corpus_scores_json(const std::vector<CorpusScore>& scores);
+
+}  // namespace structlm::experiment

@@ -1,0 +1,374 @@
+#include "experiment/cstde_experiment.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/json.h"
+#include "core/subprocess.h"
+#include "cstde/dependency_probe.h"
+#include "experiment/corpus_eval.h"
+#include "experiment/experiment_config.h"
+#include "eval/generate.h"
+#include "eval/generation_metrics.h"
+#include "model/checkpoint.h"
+#include "model/runtime.h"
+#include "report/experiment_logs.h"
+#include "report/experiment_markdown.h"
+#include "report/report.h"
+#include "report/stats.h"
+#include "text/link_cache.h"
+#include "train/config.h"
+
+namespace structlm::experiment {
+
+int distance_bucket_start(int k) {
+  static const std::vector<int> kDistanceBuckets = {1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33};
+  int start = kDistanceBuckets.front();
+  for (int b : kDistanceBuckets)
+    if (k >= b) start = b;
+  return start;
+}
+
+namespace {
+
+struct Setup {
+  ExperimentConfig cfg;
+  std::vector<std::string> train_corpora, eval_corpora, prompts;
+  std::vector<std::pair<std::string, json>> variants;  // name -> cstde switches, config order
+};
+
+Setup read_setup(const CstdeExperimentOptions& o) {
+  Setup s;
+  s.cfg = load_experiment_config(o.config, o.seeds);
+  s.train_corpora = s.cfg.strings("train_corpora");
+  s.eval_corpora = s.cfg.strings("eval_corpora");
+  s.prompts = s.cfg.strings("prompts");
+  const json& e = s.cfg.experiment;
+  check(e.contains("variants") && e["variants"].is_object() && e["variants"].contains("baseline"), o.config,
+        "experiment field 'variants' must be an object with a 'baseline' entry");
+  for (auto it = e["variants"].begin(); it != e["variants"].end(); ++it) {
+    if (!o.only_variants.empty() && it.key() != "baseline" &&
+        std::find(o.only_variants.begin(), o.only_variants.end(), it.key()) == o.only_variants.end())
+      continue;
+    check(it.value().is_object(), o.config, "experiment variant '" + it.key() + "' must be an object of cstde switches");
+    s.variants.emplace_back(it.key(), it.value());
+  }
+  // The baseline first: it is the reference for every comparison, and keeps the first colour.
+  std::stable_partition(s.variants.begin(), s.variants.end(), [](const auto& v) { return v.first == "baseline"; });
+  return s;
+}
+
+// The run config of one (variant, seed): the file's model with the variant's cstde switches.
+train::RunConfig run_config(const Setup& s, const std::string& variant, const json& switches, std::int64_t seed,
+                            const json& data, std::size_t vocab) {
+  json run = {{"model", s.cfg.file.at("model")}, {"train", s.cfg.file.at("train")}, {"data", data}};
+  run["model"]["vocab_size"] = vocab;
+  if (!run["model"].contains("cstde")) run["model"]["cstde"] = json::object();
+  for (auto it = switches.begin(); it != switches.end(); ++it) run["model"]["cstde"][it.key()] = it.value();
+  run["train"]["seed"] = std::uint64_t(seed);
+  return train::RunConfig::from_json(run, s.cfg.path + " (variant '" + variant + "')");
+}
+
+}  // namespace
+
+// The first throughput line includes start-up; the median keeps an interval that also ran a
+// validation pass from counting.
+double median_step_ms(const std::string& metrics_path, std::int64_t tokens_per_step) {
+  std::vector<double> tps;
+  for (const auto& line : read_lines(metrics_path)) {
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("tokens_per_s") && j["tokens_per_s"].is_number())
+      tps.push_back(j["tokens_per_s"].get<double>());
+  }
+  if (tps.size() > 1) tps.erase(tps.begin());
+  if (tps.empty()) fail(metrics_path, "no tokens_per_s lines: cannot time the steps");
+  return 1000.0 * double(tokens_per_step) / report::median(tps);
+}
+
+namespace {
+
+struct Shared {  // what every run is measured on
+  std::string tok_dir;
+  text::Tokenizer tok;
+  std::vector<text::LinkedSentence> linked;
+  std::vector<int> reference_lengths;
+};
+
+// One generation per (prompt, sample seed) under one fixed decoder. Sentence lengths are counted
+// on prompt + continuation, and the last sentence is dropped when the continuation was cut by the
+// token limit (its length would be the limit's, not the model's).
+GenerationResult measure_generation(model::GPT& net, const Shared& sh, const Setup& s) {
+  json sj = s.cfg.experiment.value("sample", json::object());
+  eval::SampleOptions sopt;
+  sopt.max_new_tokens = sj.value("max_new_tokens", 80);
+  sopt.temperature = sj.value("temperature", 1.0);
+  sopt.top_k = sj.value("top_k", 40);
+  sopt.top_p = sj.value("top_p", 1.0);
+  std::vector<std::uint64_t> seeds = sj.value("seeds", std::vector<std::uint64_t>{1});
+  std::vector<std::string> continuations;
+  std::vector<int> lengths;
+  for (const auto& p : s.prompts)
+    for (auto seed : seeds) {
+      sopt.seed = seed;
+      sopt.eot_id = sh.tok.eot();
+      sopt.vocab_limit = std::int64_t(sh.tok.vocab_size());
+      auto prompt_ids = sh.tok.encode(p);
+      auto ids = eval::sample_tokens(net, prompt_ids, sopt);
+      const bool cut = int(ids.size()) >= sopt.max_new_tokens;
+      auto text = sh.tok.decode(ids);
+      continuations.push_back(text);
+      auto l = eval::sentence_lengths(p + text);
+      if (cut && !l.empty()) l.pop_back();
+      lengths.insert(lengths.end(), l.begin(), l.end());
+    }
+  auto m = eval::measure_generations(continuations);
+  return {m.distinct1, m.distinct2, m.distinct3, m.mtld, m.seq_rep4, m.texts, lengths, continuations};
+}
+
+// Everything measured on one trained run (its result.json).
+CstdeRunResult measure_run(const std::string& dir, const train::RunConfig& cfg, const std::string& variant,
+                           std::int64_t seed, const Shared& sh, const Setup& s, const workspace::Workspace& ws,
+                           const ChildUsage& usage) {
+  auto net = model::load_model(dir + "/checkpoints/latest.safetensors");
+  CorpusEvalOptions eopt;
+  eopt.corpora = s.eval_corpora;
+  eopt.tokenizer = sh.tok_dir;
+  eopt.max_tokens = s.cfg.experiment.value("eval_max_tokens", std::size_t(0));
+  eopt.xz = false;
+  CstdeRunResult r;
+  r.eval = evaluate_corpora(net, ws, eopt);
+  save_json(dir + "/eval.json", corpus_scores_json(r.eval));
+
+  auto probe = eval::probe_dependencies(net, sh.tok, sh.linked);
+  std::map<int, eval::DistanceLoss> buckets;
+  for (const auto& [k, dl] : probe.loss_by_distance) {
+    auto& b = buckets[distance_bucket_start(k)];
+    b.loss_sum += dl.loss_sum;
+    b.tokens += dl.tokens;
+  }
+  for (const auto& [k, b] : buckets) r.loss_by_distance.push_back({k, b.loss_sum / double(b.tokens), b.tokens});
+
+  const std::int64_t tokens_per_step = cfg.train.batch_size * cfg.train.grad_accum * cfg.model.block_size;
+  r.variant = variant;
+  r.seed = seed;
+  r.params = cfg.model.num_params();
+  r.step_ms = median_step_ms(dir + "/metrics.jsonl", tokens_per_step);
+  r.peak_rss_mib = usage.peak_rss_mib;
+  r.train_wall_s = usage.wall_s;
+  r.sentences_probed = probe.sentences;
+  r.tokens_with_partner = probe.tokens_with_partner;
+  r.uas_attention = probe.uas_attention;
+  if (probe.uas_dependency >= 0) r.uas_dependency = probe.uas_dependency;
+  r.generation = measure_generation(net, sh, s);
+  return r;
+}
+
+std::vector<report::ExperimentMetric> columns(const Setup& s, const workspace::Workspace& ws) {
+  std::vector<report::ExperimentMetric> c;
+  for (const auto& corpus : s.eval_corpora) {
+    const auto name = ws.corpus_name(corpus);
+    c.push_back({name + "_ppl", name + " perplexity", true, 2});
+    c.push_back({name + "_bpb", name + " bits/byte", true, 4});
+  }
+  c.push_back({"step_ms", "ms/step", true, 1});
+  c.push_back({"step_time_rel", "step time vs baseline", true, 3});
+  c.push_back({"peak_rss_mib", "peak RSS (MiB)", true, 0});
+  c.push_back({"rss_rel", "peak RSS vs baseline", true, 3});
+  c.push_back({"params", "parameters", true, 0});
+  c.push_back({"params_rel", "parameters vs baseline", true, 4});
+  c.push_back({"uas_dependency", "UAS of D heads", false, 3});
+  c.push_back({"uas_attention", "UAS of attention heads", false, 3});
+  c.push_back({"near_loss", "loss, partner at 1-4", true, 4});
+  c.push_back({"far_loss", "loss, partner at 9+", true, 4});
+  c.push_back({"distinct1", "distinct-1", false, 4});
+  c.push_back({"distinct2", "distinct-2", false, 4});
+  c.push_back({"distinct3", "distinct-3", false, 4});
+  c.push_back({"mtld", "MTLD", false, 1});
+  c.push_back({"seq_rep4", "seq-rep-4", true, 4});
+  c.push_back({"sentence_w1", "sentence-length W1 to reference", true, 3});
+  return c;
+}
+
+}  // namespace
+
+double loss_over(const std::vector<DistanceBucket>& by_distance, int lo, int hi) {
+  double sum = 0, n = 0;
+  for (const auto& b : by_distance) {
+    if (b.distance < lo || b.distance > hi) continue;
+    sum += b.loss * double(b.tokens);
+    n += double(b.tokens);
+  }
+  return n > 0 ? sum / n : std::numeric_limits<double>::quiet_NaN();
+}
+
+json cstde_table_values(const CstdeRunResult& r, const CstdeRunResult& base, const std::vector<int>& reference_lengths) {
+  json v = json::object();
+  for (const auto& e : r.eval) {
+    v[e.corpus + "_ppl"] = e.perplexity;
+    v[e.corpus + "_bpb"] = e.bits_per_byte;
+  }
+  v["step_ms"] = r.step_ms;
+  v["step_time_rel"] = r.step_ms / base.step_ms;
+  v["peak_rss_mib"] = r.peak_rss_mib;
+  v["rss_rel"] = r.peak_rss_mib / base.peak_rss_mib;
+  v["params"] = r.params;
+  v["params_rel"] = double(r.params) / double(base.params);
+  v["uas_dependency"] = r.uas_dependency ? json(*r.uas_dependency) : json(nullptr);
+  v["uas_attention"] = r.uas_attention;
+  v["near_loss"] = loss_over(r.loss_by_distance, 1, 4);
+  v["far_loss"] = loss_over(r.loss_by_distance, 9, 1 << 30);
+  const auto& g = r.generation;
+  v["distinct1"] = g.distinct1;
+  v["distinct2"] = g.distinct2;
+  v["distinct3"] = g.distinct3;
+  v["mtld"] = g.mtld;
+  v["seq_rep4"] = g.seq_rep4;
+  std::vector<double> gen(g.sentence_lengths.begin(), g.sentence_lengths.end());
+  std::vector<double> ref(reference_lengths.begin(), reference_lengths.end());
+  v["sentence_w1"] = gen.empty() ? json(nullptr) : json(report::wasserstein1(gen, ref));
+  // NaN is not JSON: a metric that is undefined for this run is "not measured".
+  for (auto it = v.begin(); it != v.end(); ++it)
+    if (it.value().is_number_float() && !std::isfinite(it.value().get<double>())) it.value() = nullptr;
+  return v;
+}
+
+namespace {
+
+// Data, tokenizer, reference sentences: shared by every run. The held-out sentences of the first
+// training corpus's test split are parsed by link-grammar once and cached next to the corpus;
+// their sentence lengths are the generation reference.
+Shared prepare_shared(const Setup& s, const CstdeExperimentOptions& o, const workspace::Workspace& ws, json& data) {
+  const std::size_t vocab = s.cfg.experiment.value("vocab_size", std::size_t(4096));
+  for (const auto& c : s.eval_corpora) ws.prepare_corpus(c);
+  Shared sh;
+  sh.tok_dir = o.out + "/tokenizer";
+  ws.ensure_trained_tokenizer(s.train_corpora, vocab, sh.tok_dir);
+  sh.tok = ws.load_tokenizer(sh.tok_dir);
+  data = ws.training_data_section(s.train_corpora, sh.tok_dir);
+  for (const auto& c : s.eval_corpora) ws.ensure_shards(c, sh.tok_dir);
+  const auto ref_corpus = ws.prepare_corpus(s.train_corpora.front());
+  std::vector<std::string> test_texts;
+  for (const auto& d : ref_corpus.test) {
+    test_texts.push_back(d.text);
+    auto l = eval::sentence_lengths(d.text);
+    sh.reference_lengths.insert(sh.reference_lengths.end(), l.begin(), l.end());
+  }
+  text::SentenceSelection sel;
+  sel.max_sentences = s.cfg.experiment.value("link_sentences", std::size_t(400));
+  sh.linked = text::parse_sentences(text::select_sentences(test_texts, sel), ws.corpus_dir(s.train_corpora.front()));
+  return sh;
+}
+
+// Equal parameter count within ±2 % (docs/METHODS.md §1c), checked before any training.
+void check_parameter_counts(const Setup& s, const json& data, std::size_t vocab) {
+  const auto base_cfg = run_config(s, "baseline", s.variants.front().second, s.cfg.seeds.front(), data, vocab);
+  for (const auto& [name, sw] : s.variants) {
+    const auto c = run_config(s, name, sw, s.cfg.seeds.front(), data, vocab);
+    const double rel = double(c.model.num_params()) / double(base_cfg.model.num_params()) - 1;
+    std::fprintf(stderr, "experiment: %-10s %lld parameters (%+.2f%% vs baseline)\n", name.c_str(),
+                 (long long)c.model.num_params(), 100 * rel);
+    check(std::abs(rel) <= 0.02, s.cfg.path,
+          "variant '" + name + "' has " + std::to_string(100 * rel) +
+              "% more parameters than the baseline; the comparison needs ±2% (lower cstde.rank or widen the model)");
+  }
+}
+
+using Results = std::map<std::pair<std::string, std::int64_t>, CstdeRunResult>;
+
+// Seeds outermost: each seed trains every variant back to back, so slow phases of a shared
+// machine fall on all variants alike rather than on one.
+Results train_and_measure(const Setup& s, const CstdeExperimentOptions& o, const workspace::Workspace& ws,
+                          const Shared& sh, const json& data, StepRunner& runner) {
+  Results results;
+  const std::size_t total = s.variants.size() * s.cfg.seeds.size();
+  std::size_t done = 0;
+  for (auto seed : s.cfg.seeds)
+    for (const auto& [name, sw] : s.variants) {
+      ++done;
+      const std::string dir = o.out + "/runs/" + name + "-seed" + std::to_string(seed);
+      const std::string result_path = dir + "/result.json";
+      if (file_exists(result_path)) {
+        results[{name, seed}] = CstdeRunResult::from_json(load_json(result_path), result_path);
+        std::fprintf(stderr, "experiment: [%zu/%zu] %s seed %lld: done earlier\n", done, total, name.c_str(), (long long)seed);
+        continue;
+      }
+      std::fprintf(stderr, "experiment: [%zu/%zu] training %s seed %lld\n", done, total, name.c_str(), (long long)seed);
+      auto cfg = run_config(s, name, sw, seed, data, sh.tok.vocab_size());
+      make_dirs(dir);
+      save_json(dir + "/requested_config.json", cfg.to_json());
+      auto usage = runner.train({dir + "/requested_config.json", dir, "", {}, {}, file_exists(dir + "/checkpoints/latest.safetensors")});
+      if (usage.exit_code != 0)
+        fail(dir, "training " + name + " seed " + std::to_string(seed) + " failed (exit " +
+                      std::to_string(usage.exit_code) + "); rerun the experiment to resume it");
+      auto r = measure_run(dir, cfg, name, seed, sh, s, ws, usage);
+      save_json(result_path, r.to_json());
+      results[{name, seed}] = r;
+    }
+  return results;
+}
+
+// experiment.json, loss_by_distance.jsonl, sentence_lengths.jsonl (docs/REPORT.md).
+void write_raw_logs(const Setup& s, const CstdeExperimentOptions& o, const workspace::Workspace& ws, const Shared& sh,
+                    const Results& results) {
+  json rows = json::array();
+  std::string by_distance, lengths;
+  lengths += json({{"kind", "reference"}, {"corpus", ws.corpus_name(s.train_corpora.front())}, {"lengths", sh.reference_lengths}}).dump() + "\n";
+  for (const auto& [name, sw] : s.variants)
+    for (auto seed : s.cfg.seeds) {
+      const CstdeRunResult& r = results.at({name, seed});
+      rows.push_back({{"variant", name}, {"seed", seed}, {"values", cstde_table_values(r, results.at({"baseline", seed}), sh.reference_lengths)}});
+      for (const auto& b : r.loss_by_distance)
+        by_distance += json({{"variant", name}, {"seed", seed}, {"distance", b.distance}, {"loss", b.loss},
+                             {"tokens", b.tokens}}).dump() + "\n";
+      // A seed whose generations hold no complete sentence has no length sample (the table's
+      // W1 cell is then "not measured" for it).
+      if (!r.generation.sentence_lengths.empty())
+        lengths += json({{"kind", "generated"}, {"variant", name}, {"seed", seed},
+                         {"lengths", r.generation.sentence_lengths}}).dump() + "\n";
+    }
+  json experiment = {{"experiment", "cstde"},
+                     {"description", s.cfg.experiment.value("description", std::string("CSTDE vs plain GPT"))},
+                     {"baseline", "baseline"},
+                     {"metrics", report::metrics_json(columns(s, ws))},
+                     {"rows", rows}};
+  save_json(o.out + "/cstde/experiment.json", experiment);
+  write_file_atomic(o.out + "/cstde/loss_by_distance.jsonl", by_distance);
+  write_file_atomic(o.out + "/cstde/sentence_lengths.jsonl", lengths);
+}
+
+}  // namespace
+
+std::string run_cstde_experiment(const CstdeExperimentOptions& opts, const workspace::Workspace& ws, StepRunner& runner) {
+  CstdeExperimentOptions o = opts;
+  o.out = workspace::Workspace::absolute(o.out);  // stored in every run: valid from anywhere
+  Setup s = read_setup(o);
+  make_dirs(o.out + "/runs");
+  make_dirs(o.out + "/cstde");
+  json data;
+  const Shared sh = prepare_shared(s, o, ws, data);
+  check_parameter_counts(s, data, sh.tok.vocab_size());
+  const Results results = train_and_measure(s, o, ws, sh, data, runner);
+  write_raw_logs(s, o, ws, sh, results);
+
+  const std::string description = s.cfg.experiment.value("description", std::string("CSTDE vs plain GPT"));
+  const std::string table = "# CSTDE experiment\n\n" + description + ". " + std::to_string(s.cfg.seeds.size()) +
+                            " seeds per variant; cells are mean ± sd over seeds; " +
+                            "changes are relative to the baseline's mean, and a verdict other than \"no significant " +
+                            "difference\" needs the two mean ± sd intervals not to overlap.\n\n" +
+                            report::experiment_markdown(report::read_experiment(o.out + "/cstde/experiment.json", "cstde"));
+  write_file_atomic(o.out + "/cstde/table.md", table);
+
+  std::vector<std::string> dirs = {o.out};
+  for (auto seed : s.cfg.seeds)
+    for (const auto& [name, sw] : s.variants) dirs.push_back(o.out + "/runs/" + name + "-seed" + std::to_string(seed));
+  auto files = report::write_report(dirs, o.out);
+  std::printf("%s\nTable: %s/cstde/table.md\nReport: %s\n", table.c_str(), o.out.c_str(), files.html.c_str());
+  return table;
+}
+
+}  // namespace structlm::experiment

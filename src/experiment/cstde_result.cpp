@@ -1,0 +1,88 @@
+#include "experiment/cstde_result.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+
+namespace structlm::experiment {
+
+namespace {
+
+// A number that JSON holds as null when it is undefined (NaN is not JSON).
+double number_or_nan(const json& j, const char* key, const std::string& path) {
+  if (!j.contains(key) || j[key].is_null()) return std::numeric_limits<double>::quiet_NaN();
+  double v = 0;
+  read_field(j, key, v, path);
+  return v;
+}
+
+}  // namespace
+
+json CstdeRunResult::to_json() const {
+  json ev = json::array();
+  for (const auto& e : eval) ev.push_back(e.to_json());
+  json by_distance = json::array();
+  for (const auto& b : loss_by_distance) by_distance.push_back({{"distance", b.distance}, {"loss", b.loss}, {"tokens", b.tokens}});
+  const auto& g = generation;
+  return {{"variant", variant},
+          {"seed", seed},
+          {"params", params},
+          {"step_ms", step_ms},
+          {"peak_rss_mib", peak_rss_mib},
+          {"train_wall_s", train_wall_s},
+          {"eval", ev},
+          {"sentences_probed", sentences_probed},
+          {"tokens_with_partner", tokens_with_partner},
+          {"uas_attention", uas_attention},
+          {"uas_dependency", uas_dependency ? json(*uas_dependency) : json(nullptr)},
+          {"loss_by_distance", by_distance},
+          {"generation",
+           {{"distinct1", g.distinct1}, {"distinct2", g.distinct2}, {"distinct3", g.distinct3}, {"mtld", g.mtld},
+            {"seq_rep4", g.seq_rep4}, {"texts", g.texts}, {"sentence_lengths", g.sentence_lengths},
+            {"samples", g.samples}}}};
+}
+
+CstdeRunResult CstdeRunResult::from_json(const json& j, const std::string& path) {
+  check(j.is_object(), path, "a CSTDE run result must be a JSON object");
+  CstdeRunResult r;
+  read_field(j, "variant", r.variant, path);
+  read_field(j, "seed", r.seed, path);
+  read_field(j, "params", r.params, path);
+  read_field(j, "step_ms", r.step_ms, path);
+  read_field(j, "peak_rss_mib", r.peak_rss_mib, path);
+  read_field(j, "train_wall_s", r.train_wall_s, path);
+  if (j.contains("eval")) {
+    check(j["eval"].is_array(), path, "field 'eval' must be a list");
+    for (const auto& e : j["eval"]) r.eval.push_back(CorpusScore::from_json(e, path));
+  }
+  read_field(j, "sentences_probed", r.sentences_probed, path);
+  read_field(j, "tokens_with_partner", r.tokens_with_partner, path);
+  read_field(j, "uas_attention", r.uas_attention, path);
+  if (j.contains("uas_dependency") && !j["uas_dependency"].is_null()) r.uas_dependency = number_or_nan(j, "uas_dependency", path);
+  if (j.contains("loss_by_distance")) {
+    check(j["loss_by_distance"].is_array(), path, "field 'loss_by_distance' must be a list");
+    for (const auto& b : j["loss_by_distance"]) {
+      DistanceBucket d;
+      read_field(b, "distance", d.distance, path);
+      d.loss = number_or_nan(b, "loss", path);
+      read_field(b, "tokens", d.tokens, path);
+      r.loss_by_distance.push_back(d);
+    }
+  }
+  if (j.contains("generation")) {
+    const json& g = j["generation"];
+    check(g.is_object(), path, "field 'generation' must be an object");
+    r.generation.distinct1 = number_or_nan(g, "distinct1", path);
+    r.generation.distinct2 = number_or_nan(g, "distinct2", path);
+    r.generation.distinct3 = number_or_nan(g, "distinct3", path);
+    r.generation.mtld = number_or_nan(g, "mtld", path);
+    r.generation.seq_rep4 = number_or_nan(g, "seq_rep4", path);
+    read_field(g, "texts", r.generation.texts, path);
+    read_field(g, "sentence_lengths", r.generation.sentence_lengths, path);
+    read_field(g, "samples", r.generation.samples, path);
+  }
+  return r;
+}
+
+}  // namespace structlm::experiment

@@ -1,0 +1,42 @@
+// Everything `experiment cstde` measures on one trained run, as plain data: measured once,
+// tabulated from the typed record, and crossing files only through to_json / from_json (the
+// runs/<variant>-seed<N>/result.json format, unchanged).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "experiment/corpus_eval.h"
+
+namespace structlm::experiment {
+
+struct DistanceBucket {  // tokens whose link partner is `distance`.. tokens to the left
+  int distance = 0;
+  double loss = 0;  // mean nats
+  std::size_t tokens = 0;
+};
+
+struct GenerationResult {  // one fixed decoder over the prompts x sample seeds
+  double distinct1 = 0, distinct2 = 0, distinct3 = 0, mtld = 0, seq_rep4 = 0;  // NaN: undefined
+  std::size_t texts = 0;
+  std::vector<int> sentence_lengths;  // complete sentences of prompt + continuation
+  std::vector<std::string> samples;
+};
+
+struct CstdeRunResult {
+  std::string variant;
+  std::int64_t seed = 0, params = 0;
+  double step_ms = 0, peak_rss_mib = 0, train_wall_s = 0;
+  std::vector<CorpusScore> eval;  // held-out perplexity and bits/byte per corpus
+  std::size_t sentences_probed = 0, tokens_with_partner = 0;
+  double uas_attention = 0;
+  std::optional<double> uas_dependency;  // only models with dependency attention have D
+  std::vector<DistanceBucket> loss_by_distance;
+  GenerationResult generation;
+
+  json to_json() const;
+  static CstdeRunResult from_json(const json& j, const std::string& path);  // errors name `path`
+};
+
+}  // namespace structlm::experiment

@@ -1,0 +1,331 @@
+#include "experiment/hcma_experiment.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "hcma/align.h"
+#include "hcma/frozen_check.h"
+#include "core/error.h"
+#include "core/io.h"
+#include "core/json.h"
+#include "core/rng.h"
+#include "experiment/experiment_config.h"
+#include "experiment/hcma_suite.h"
+#include "model/checkpoint.h"
+#include "model/runtime.h"
+#include "report/experiment_logs.h"
+#include "report/experiment_markdown.h"
+#include "report/report.h"
+#include "train/config.h"
+#include "workspace/run_files.h"
+
+namespace structlm::experiment {
+
+namespace {
+
+struct Setup {
+  ExperimentConfig cfg;
+  std::vector<std::string> train_corpora;
+  std::string calibration;  // corpus whose train split calibrates (and counts frequencies)
+  json align;               // options shared by every method
+  std::vector<std::pair<std::string, json>> methods;  // variant name -> its alignment options, config order
+  HcmaSuiteOptions suite;   // the config's suite section; tokenizer, shards and seed are set per use
+};
+
+Setup read_setup(const HcmaExperimentOptions& o) {
+  Setup s;
+  s.cfg = load_experiment_config(o.config, o.seeds);
+  const json& e = s.cfg.experiment;
+  try {
+    s.train_corpora = e.at("train_corpora").get<std::vector<std::string>>();
+  } catch (const json::exception&) {
+    fail(o.config, "experiment field 'train_corpora' must be a list of corpus names");
+  }
+  check(!s.train_corpora.empty(), o.config, "experiment field 'train_corpora' must not be empty");
+  s.calibration = e.value("calibration", s.train_corpora.front());
+  s.align = e.value("align", json::object());
+  const json suite = e.value("suite", json::object());
+  check(s.align.is_object() && suite.is_object(), o.config, "'align' and 'suite' must be objects");
+  read_hcma_suite_options(suite, o.config + " (experiment.suite)", s.suite);
+  check(e.contains("methods") && e["methods"].is_object(), o.config,
+        "experiment field 'methods' must be an object: variant name -> its options");
+  for (auto it = e["methods"].begin(); it != e["methods"].end(); ++it) {
+    if (!o.only_methods.empty() &&
+        std::find(o.only_methods.begin(), o.only_methods.end(), it.key()) == o.only_methods.end())
+      continue;
+    check(it.value().is_object(), o.config, "method '" + it.key() + "' must map to an object of options");
+    // A variant is named by its key; its method is the key too unless it says otherwise
+    // ("hcma-lm": {"method": "hcma", "lambda_lm": 1}), so one method can appear with several settings.
+    json opts = s.align;
+    opts["method"] = it.key();
+    for (auto kv = it.value().begin(); kv != it.value().end(); ++kv) opts[kv.key()] = kv.value();
+    // Checked and stored in its canonical form, before anything is trained.
+    opts = align::AlignOptions::from_json(opts, o.config + " (method '" + it.key() + "')").to_json();
+    s.methods.emplace_back(it.key(), opts);
+  }
+  // JSON objects come back sorted by key; HCMA's variants go first, so they keep the first colours
+  // after the original model and lead every table.
+  std::stable_partition(s.methods.begin(), s.methods.end(), [](const auto& m) { return m.second["method"] == "hcma"; });
+  return s;
+}
+
+const std::vector<report::ExperimentMetric>& columns() {
+  static const std::vector<report::ExperimentMetric> c = {
+      {"rare_recall10", "rare-token recall@10 (targets seen < 100 times)", false, 4},
+      {"rare_recall1", "rare-token recall@1 (< 100)", false, 4},
+      {"recall10_lt10", "recall@10, targets seen < 10 times", false, 4},
+      {"recall10_10_99", "recall@10, targets seen 10-99 times", false, 4},
+      {"frequent_recall10", "recall@10, targets seen >= 1000 times", false, 4},
+      {"frequent_ppl", "frequent-token perplexity (targets >= 1000)", true, 3},
+      {"ppl", "perplexity, all targets", true, 3},
+      {"random_0.1", "loss increase, random embedding noise eps 0.1", true, 4},
+      {"fgsm_0.1", "loss increase, gradient-sign eps 0.1", true, 4},
+      {"typo_2", "loss increase, 2 typos", true, 4},
+      {"hotflip_2", "loss increase, 2 HotFlip substitutions", true, 4},
+      {"agreement_0", "agreement accuracy, 0 attractors", false, 3},
+      {"agreement_4", "agreement accuracy, 4 attractors", false, 3},
+      {"agreement_mean", "agreement accuracy, mean over 0-4", false, 3},
+      {"kv_recall", "key-value recall@1, mean over distances", false, 3},
+      {"late_loss", "loss in the second half of the context", true, 4},
+      {"self_similarity_adj", "self-similarity across contexts (minus baseline)", false, 4},
+      {"knn_overlap", "k-NN overlap across contexts", false, 4},
+      {"isotropy", "isotropy I(W)", false, 4},
+      {"isoscore", "IsoScore of E", false, 4},
+      {"wordnet_hits10", "WordNet hits@10", false, 4},
+      {"tokens_per_s", "inference tokens/s", false, 0},
+      {"parameter_mib", "parameter memory (MiB)", true, 1},
+      {"align_wall_s", "alignment wall time (s)", true, 1},
+      {"align_peak_rss_mib", "alignment peak RSS (MiB)", true, 0},
+  };
+  return c;
+}
+
+std::string seed_dir(const std::string& base, const std::string& name, std::int64_t seed) {
+  return base + "/" + name + "-seed" + std::to_string(seed);
+}
+
+struct BaseModel {
+  std::string checkpoint, tokenizer;
+  std::vector<std::string> frequency_shards;
+};
+
+// The model to align: --model as given, or trained here on the training corpora with its own
+// tokenizer (OUT/base, resumed when interrupted, marked done when finished).
+BaseModel base_model(const Setup& s, const HcmaExperimentOptions& o, const workspace::Workspace& ws, StepRunner& runner) {
+  BaseModel b;
+  if (!o.model.empty()) {
+    auto files = workspace::resolve_run(o.model, o.tokenizer);
+    b.checkpoint = files.checkpoint;
+    b.tokenizer = files.tokenizer;
+    b.frequency_shards = {ws.ensure_shards(s.calibration, b.tokenizer).train};
+    return b;
+  }
+  b.tokenizer = o.out + "/tokenizer";
+  ws.ensure_trained_tokenizer(s.train_corpora, s.cfg.experiment.value("vocab_size", std::size_t(4096)), b.tokenizer);
+  json data = ws.training_data_section(s.train_corpora, b.tokenizer);
+  b.frequency_shards = data["train_shards"].get<std::vector<std::string>>();
+  const std::string base = o.out + "/base";
+  b.checkpoint = base + "/checkpoints/latest.safetensors";
+  if (file_exists(base + "/done")) return b;
+  json run = {{"model", s.cfg.file.at("model")}, {"train", s.cfg.file.at("train")}, {"data", data}};
+  run["model"]["vocab_size"] = ws.load_tokenizer(b.tokenizer).vocab_size();
+  if (o.threads > 0) run["train"]["threads"] = o.threads;
+  auto cfg = train::RunConfig::from_json(run, s.cfg.path);
+  make_dirs(base);
+  save_json(base + "/requested_config.json", cfg.to_json());
+  std::fprintf(stderr, "experiment hcma: training the model (%s)\n", base.c_str());
+  auto usage = runner.train({base + "/requested_config.json", base, "", {}, {}, file_exists(b.checkpoint)});
+  if (usage.exit_code != 0)
+    fail(base, "training failed (exit " + std::to_string(usage.exit_code) + "); rerun the experiment to resume it");
+  write_file_atomic(base + "/done", "");
+  return b;
+}
+
+struct Variant {
+  std::string name, checkpoint, report_dir;
+  std::int64_t seed;
+  ChildUsage usage;
+};
+
+// One aligned checkpoint per (method, seed), or one per method when the method is deterministic;
+// each checked on the written files to change nothing but the input table.
+std::vector<Variant> align_variants(const Setup& s, const HcmaExperimentOptions& o, const workspace::Workspace& ws,
+                                    const BaseModel& b, StepRunner& runner) {
+  const std::string calib_shard = ws.ensure_shards(s.calibration, b.tokenizer).train;
+  const auto source = model::read_checkpoint(b.checkpoint);
+  std::vector<Variant> variants;
+  for (auto seed : s.cfg.seeds) variants.push_back({"original", b.checkpoint, "", seed, {}});
+  const std::size_t total = s.methods.size() * s.cfg.seeds.size();
+  std::size_t done = 0;
+  for (auto seed : s.cfg.seeds)
+    for (const auto& [method, opts] : s.methods) {
+      ++done;
+      const bool deterministic = align::AlignOptions::from_json(opts, s.cfg.path).deterministic();
+      const std::string stem = deterministic ? o.out + "/aligned/" + method : seed_dir(o.out + "/aligned", method, seed);
+      Variant v{method, stem + ".safetensors", stem + ".align", seed, {}};
+      const std::string usage_path = v.report_dir + "/usage.json";
+      if (!file_exists(usage_path)) {
+        std::fprintf(stderr, "experiment hcma: [%zu/%zu] align %s seed %lld\n", done, total, method.c_str(), (long long)seed);
+        make_dirs(v.report_dir);
+        json j = opts;
+        j["seed"] = seed;
+        save_json(v.report_dir + "/options.json", j);
+        AlignRequest req;
+        req.model = b.checkpoint;
+        req.calib = calib_shard;
+        req.out = v.checkpoint;
+        req.tokenizer = b.tokenizer;
+        req.report = v.report_dir;
+        req.threads = o.threads;
+        auto usage = runner.align(req, v.report_dir + "/options.json");
+        if (usage.exit_code != 0)
+          fail(v.checkpoint, "alignment " + method + " seed " + std::to_string(seed) + " failed (exit " +
+                                 std::to_string(usage.exit_code) + ")");
+        // The guarantee, checked on the written files before anything is measured.
+        auto bad = align::frozen_weight_violations(source, model::read_checkpoint(v.checkpoint));
+        if (!bad.empty()) fail(v.checkpoint, "changes more than the input table: " + bad.front());
+        save_json(usage_path, {{"wall_s", usage.wall_s}, {"peak_rss_mib", usage.peak_rss_mib}, {"frozen_weights_ok", true}});
+      }
+      json u = load_json(usage_path);
+      v.usage.wall_s = u["wall_s"];
+      v.usage.peak_rss_mib = u["peak_rss_mib"];
+      variants.push_back(v);
+    }
+  return variants;
+}
+
+using Results = std::map<std::pair<std::string, std::int64_t>, json>;
+
+// Every variant measured under each seed's probes, in this process (result.json kept on rerun).
+Results measure_variants(const Setup& s, const HcmaExperimentOptions& o, const workspace::Workspace& ws,
+                         const BaseModel& b, const std::vector<Variant>& variants) {
+  model::init_threads(o.threads);
+  Results results;
+  std::size_t measured = 0;
+  for (const auto& v : variants) {
+    ++measured;
+    const std::string dir = seed_dir(o.out + "/variants", v.name, v.seed);
+    const std::string path = dir + "/result.json";
+    if (!file_exists(path)) {
+      std::fprintf(stderr, "experiment hcma: [%zu/%zu] measuring %s seed %lld\n", measured, variants.size(), v.name.c_str(),
+                   (long long)v.seed);
+      auto net = model::load_model(v.checkpoint);
+      HcmaSuiteOptions h = s.suite;
+      h.tokenizer = b.tokenizer;
+      h.frequency_shards = b.frequency_shards;
+      h.seed = std::uint64_t(v.seed);
+      const auto suite = run_hcma_suite(net, ws, h);
+      json r = suite.to_json();
+      r["variant"] = v.name;
+      r["checkpoint"] = v.checkpoint;
+      r["summary"] = hcma_summary(suite);
+      if (!v.report_dir.empty()) {
+        r["alignment"] = load_json(v.report_dir + "/report.json");
+        r["alignment"].erase("top_cluster");
+        r["summary"]["align_wall_s"] = v.usage.wall_s;
+        r["summary"]["align_peak_rss_mib"] = v.usage.peak_rss_mib;
+      }
+      make_dirs(dir);
+      save_json(path, r);
+    }
+    results[{v.name, v.seed}] = load_json(path);
+  }
+  return results;
+}
+
+// experiment.json and the JSONL raw logs of docs/REPORT.md.
+void write_raw_logs(const Setup& s, const HcmaExperimentOptions& o, const Results& results, const std::string& description) {
+  json rows = json::array();
+  std::string recall, attacks, positions;
+  std::vector<std::string> order = {"original"};
+  for (const auto& [m, _] : s.methods) order.push_back(m);
+  for (const auto& name : order)
+    for (auto seed : s.cfg.seeds) {
+      const json& r = results.at({name, seed});
+      json values = json::object();
+      for (const auto& c : columns()) values[c.key] = r["summary"].value(c.key, json(nullptr));
+      rows.push_back({{"variant", name}, {"seed", seed}, {"values", values}});
+      const auto suite = HcmaSuiteResult::from_json(r, name + " seed " + std::to_string(seed) + " result.json");
+      for (const auto& x : suite.recall)
+        if (std::isfinite(x.recall))
+          recall += json({{"variant", name}, {"seed", seed}, {"k", x.k}, {"bucket", x.bucket}, {"min_count", x.min_count},
+                          {"recall", x.recall}, {"targets", x.targets}}).dump() + "\n";
+      for (const auto& a : suite.attacks)
+        attacks += json({{"variant", name}, {"seed", seed}, {"attack", a.attack}, {"strength", a.strength},
+                         {"loss_increase", a.loss_increase}, {"flip_rate", a.flip_rate}}).dump() + "\n";
+      for (const auto& p : suite.loss_by_position)
+        if (std::isfinite(p.loss))
+          positions += json({{"variant", name}, {"seed", seed}, {"position", p.position}, {"loss", p.loss},
+                             {"tokens", p.tokens}}).dump() + "\n";
+    }
+  json experiment = {{"experiment", "hcma"}, {"description", description}, {"baseline", "original"},
+                     {"metrics", report::metrics_json(columns())}, {"rows", rows}};
+  save_json(o.out + "/hcma/experiment.json", experiment);
+  write_file_atomic(o.out + "/hcma/rare_recall.jsonl", recall);
+  write_file_atomic(o.out + "/hcma/attack.jsonl", attacks);
+  write_file_atomic(o.out + "/hcma/loss_by_position.jsonl", positions);
+}
+
+// The embedding before and after HCMA (the first seed), on a sample of clustered tokens.
+void write_embedding_sample(const HcmaExperimentOptions& o, const workspace::Workspace& ws, const BaseModel& b,
+                            const std::vector<Variant>& variants) {
+  const auto hcma = std::find_if(variants.begin(), variants.end(), [](const Variant& v) { return v.name == "hcma"; });
+  if (hcma == variants.end()) return;
+  json rep = load_json(hcma->report_dir + "/report.json");
+  auto after = model::read_checkpoint(hcma->checkpoint).tensors.at("wte.weight");
+  auto before = model::read_checkpoint(b.checkpoint).tensors.at("wte.weight");
+  const auto tok = ws.load_tokenizer(b.tokenizer);
+  const auto& top = rep.at("top_cluster");
+  std::vector<std::int64_t> ids;
+  for (std::size_t i = 0; i < top.size() && i < tok.vocab_size(); ++i)
+    if (top[i].get<std::int64_t>() >= 0) ids.push_back(std::int64_t(i));
+  SplitMix64 rng(1);
+  shuffle(ids, rng);
+  if (ids.size() > 200) ids.resize(200);
+  // Five decimals are plenty for a projection and keep the raw log small enough to commit.
+  auto rounded = [](const torch::Tensor& row) {
+    auto r = (row.to(torch::kFloat64) * 1e5).round() / 1e5;
+    auto c = r.contiguous();
+    return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+  };
+  std::string lines;
+  for (auto id : ids)
+    lines += json({{"token", tok.decode({text::TokenId(id)})}, {"id", id}, {"cluster", top[std::size_t(id)]},
+                   {"before", rounded(before[id])}, {"after", rounded(after[id])}})
+                 .dump(-1, ' ', false, json::error_handler_t::replace) +  // a byte token is not UTF-8 alone
+             "\n";
+  write_file_atomic(o.out + "/hcma/embedding_sample.jsonl", lines);
+}
+
+}  // namespace
+
+std::string run_hcma_experiment(const HcmaExperimentOptions& opts, const workspace::Workspace& ws, StepRunner& runner) {
+  HcmaExperimentOptions o = opts;
+  o.out = workspace::Workspace::absolute(o.out);  // stored in every result: valid from anywhere
+  Setup s = read_setup(o);
+  for (const char* d : {"/hcma", "/aligned", "/variants"}) make_dirs(o.out + d);
+  const BaseModel b = base_model(s, o, ws, runner);
+  const auto variants = align_variants(s, o, ws, b, runner);
+  const auto results = measure_variants(s, o, ws, b, variants);
+  const std::string description =
+      s.cfg.experiment.value("description", std::string("HCMA vs baselines on one frozen model"));
+  write_raw_logs(s, o, results, description);
+  write_embedding_sample(o, ws, b, variants);
+
+  std::string table = "# HCMA experiment\n\n" + description + ". " + std::to_string(s.cfg.seeds.size()) +
+                      " seeds per variant (alignment seed and probe seed; abtt and whiten are deterministic, so only "
+                      "the probes vary); cells are mean ± sd over seeds; changes are relative to the original model, "
+                      "and a verdict other than \"no significant difference\" needs the two mean ± sd intervals not "
+                      "to overlap.\n\n" +
+                      report::experiment_markdown(report::read_experiment(o.out + "/hcma/experiment.json", "hcma"));
+  write_file_atomic(o.out + "/hcma/table.md", table);
+  std::vector<std::string> dirs = {o.out};
+  if (o.model.empty()) dirs.push_back(o.out + "/base");
+  auto files = report::write_report(dirs, o.out);
+  std::printf("%s\nTable: %s/hcma/table.md\nReport: %s\n", table.c_str(), o.out.c_str(), files.html.c_str());
+  return table;
+}
+
+}  // namespace structlm::experiment

@@ -1,0 +1,219 @@
+#include "experiment/hcma_result.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+
+namespace structlm::experiment {
+
+namespace {
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+// A number that may be null (undefined): NaN in memory.
+double number_or_nan(const json& j, const char* key, const std::string& path) {
+  if (!j.contains(key) || j[key].is_null()) return kNaN;
+  double v = 0;
+  read_field(j, key, v, path);
+  return v;
+}
+
+// The list under `key` (absent: empty), each element read by `read`.
+template <typename T, typename F>
+std::vector<T> read_list(const json& j, const char* key, const std::string& path, F read) {
+  std::vector<T> out;
+  if (!j.contains(key)) return out;
+  check(j[key].is_array(), path, std::string("field '") + key + "' must be a list");
+  for (const auto& e : j[key]) {
+    check(e.is_object(), path, std::string("field '") + key + "' must hold objects");
+    out.push_back(read(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+json HcmaSuiteResult::to_json() const {
+  json out = {{"corpus", corpus}, {"split", split}, {"seed", seed}, {"long_corpus", long_corpus}};
+  json r = json::array();
+  for (const auto& x : recall)
+    r.push_back({{"bucket", x.bucket}, {"min_count", x.min_count}, {"k", x.k}, {"recall", finite_or_null(x.recall)},
+                 {"loss", finite_or_null(x.loss)}, {"targets", x.targets}});
+  out["recall"] = r;
+  json p = json::array();
+  for (const auto& x : loss_by_position)
+    p.push_back({{"position", x.position}, {"loss", finite_or_null(x.loss)}, {"tokens", x.tokens}});
+  out["loss_by_position"] = p;
+  json a = json::array();
+  for (const auto& x : attacks)
+    a.push_back({{"attack", x.attack}, {"strength", x.strength}, {"clean_loss", x.clean_loss},
+                 {"attacked_loss", x.attacked_loss}, {"loss_increase", x.loss_increase}, {"flip_rate", x.flip_rate},
+                 {"tokens", x.tokens}});
+  out["attacks"] = a;
+  json g = json::array();
+  for (const auto& x : agreement)
+    g.push_back({{"attractors", x.attractors}, {"accuracy", x.accuracy}, {"margin", x.margin}, {"pairs", x.pairs}});
+  out["agreement"] = g;
+  json kv = json::array();
+  for (const auto& x : key_value)
+    kv.push_back({{"distance", x.distance}, {"recall", x.recall}, {"loss", x.loss}, {"trials", x.trials}});
+  out["key_value"] = kv;
+  const auto& s = stability;
+  out["stability"] = {{"self_similarity", s.self_similarity}, {"baseline_cosine", s.baseline_cosine},
+                      {"self_similarity_adjusted", s.self_similarity_adjusted}, {"knn_overlap", s.knn_overlap},
+                      {"types", s.types}, {"occurrences", s.occurrences}};
+  out["isotropy"] = isotropy;
+  out["isoscore"] = isoscore;
+  out["wordnet"] = {{"hits", wordnet.hits}, {"queries", wordnet.queries}, {"k", wordnet.k}};
+  if (inference)
+    out["inference"] = {{"tokens_per_s", inference->tokens_per_s}, {"parameter_mib", inference->parameter_mib},
+                        {"peak_rss_mib", inference->peak_rss_mib}};
+  out["wall_s"] = wall_s;
+  return out;
+}
+
+HcmaSuiteResult HcmaSuiteResult::from_json(const json& j, const std::string& path) {
+  check(j.is_object(), path, "an HCMA suite result must be a JSON object");
+  HcmaSuiteResult r;
+  read_field(j, "corpus", r.corpus, path);
+  read_field(j, "split", r.split, path);
+  read_field(j, "long_corpus", r.long_corpus, path);
+  read_field(j, "seed", r.seed, path);
+  r.recall = read_list<RecallRecord>(j, "recall", path, [&](const json& e) {
+    RecallRecord x;
+    read_field(e, "bucket", x.bucket, path);
+    read_field(e, "min_count", x.min_count, path);
+    read_field(e, "k", x.k, path);
+    x.recall = number_or_nan(e, "recall", path);
+    x.loss = number_or_nan(e, "loss", path);
+    read_field(e, "targets", x.targets, path);
+    return x;
+  });
+  r.loss_by_position = read_list<eval::PositionLoss>(j, "loss_by_position", path, [&](const json& e) {
+    eval::PositionLoss x;
+    read_field(e, "position", x.position, path);
+    x.loss = number_or_nan(e, "loss", path);
+    read_field(e, "tokens", x.tokens, path);
+    return x;
+  });
+  r.attacks = read_list<eval::AttackResult>(j, "attacks", path, [&](const json& e) {
+    eval::AttackResult x;
+    read_field(e, "attack", x.attack, path);
+    read_field(e, "strength", x.strength, path);
+    read_field(e, "clean_loss", x.clean_loss, path);
+    read_field(e, "attacked_loss", x.attacked_loss, path);
+    read_field(e, "loss_increase", x.loss_increase, path);
+    read_field(e, "flip_rate", x.flip_rate, path);
+    read_field(e, "tokens", x.tokens, path);
+    return x;
+  });
+  r.agreement = read_list<eval::AgreementResult>(j, "agreement", path, [&](const json& e) {
+    eval::AgreementResult x;
+    read_field(e, "attractors", x.attractors, path);
+    read_field(e, "accuracy", x.accuracy, path);
+    read_field(e, "margin", x.margin, path);
+    read_field(e, "pairs", x.pairs, path);
+    return x;
+  });
+  r.key_value = read_list<eval::KeyValueResult>(j, "key_value", path, [&](const json& e) {
+    eval::KeyValueResult x;
+    read_field(e, "distance", x.distance, path);
+    read_field(e, "recall", x.recall, path);
+    read_field(e, "loss", x.loss, path);
+    read_field(e, "trials", x.trials, path);
+    return x;
+  });
+  if (j.contains("stability")) {
+    const json& s = j["stability"];
+    read_field(s, "self_similarity", r.stability.self_similarity, path);
+    read_field(s, "baseline_cosine", r.stability.baseline_cosine, path);
+    read_field(s, "self_similarity_adjusted", r.stability.self_similarity_adjusted, path);
+    read_field(s, "knn_overlap", r.stability.knn_overlap, path);
+    read_field(s, "types", r.stability.types, path);
+    read_field(s, "occurrences", r.stability.occurrences, path);
+  }
+  read_field(j, "isotropy", r.isotropy, path);
+  read_field(j, "isoscore", r.isoscore, path);
+  if (j.contains("wordnet")) {
+    read_field(j["wordnet"], "hits", r.wordnet.hits, path);
+    read_field(j["wordnet"], "queries", r.wordnet.queries, path);
+    read_field(j["wordnet"], "k", r.wordnet.k, path);
+  }
+  if (j.contains("inference") && j["inference"].is_object()) {
+    InferenceCost c;
+    read_field(j["inference"], "tokens_per_s", c.tokens_per_s, path);
+    read_field(j["inference"], "parameter_mib", c.parameter_mib, path);
+    read_field(j["inference"], "peak_rss_mib", c.peak_rss_mib, path);
+    r.inference = c;
+  }
+  read_field(j, "wall_s", r.wall_s, path);
+  return r;
+}
+
+json hcma_summary(const HcmaSuiteResult& s) {
+  json v = json::object();
+  // Recall and loss over the targets of a count range, pooled over the buckets inside it.
+  auto pooled = [&](std::int64_t lo, std::int64_t hi, int k, bool loss) {
+    double sum = 0, n = 0;
+    for (const auto& r : s.recall) {
+      const double value = loss ? r.loss : r.recall;
+      if (r.k != k || r.min_count < lo || (hi >= 0 && r.min_count > hi) || !std::isfinite(value)) continue;
+      sum += value * double(r.targets);
+      n += double(r.targets);
+    }
+    return n > 0 ? sum / n : kNaN;
+  };
+  v["rare_recall10"] = pooled(0, 99, 10, false);
+  v["rare_recall1"] = pooled(0, 99, 1, false);
+  v["recall10_lt10"] = pooled(0, 9, 10, false);
+  v["recall10_10_99"] = pooled(10, 99, 10, false);
+  v["frequent_recall10"] = pooled(1000, -1, 10, false);
+  v["frequent_ppl"] = std::exp(pooled(1000, -1, 1, true));
+  v["ppl"] = std::exp(pooled(0, -1, 1, true));
+  auto attack = [&](const std::string& name, double strength) {
+    for (const auto& a : s.attacks)
+      if (a.attack == name && std::abs(a.strength - strength) < 1e-9) return a.loss_increase;
+    return kNaN;
+  };
+  v["random_0.1"] = attack("random", 0.1);
+  v["fgsm_0.1"] = attack("gradient_sign", 0.1);
+  v["typo_2"] = attack("typo", 2);
+  v["hotflip_2"] = attack("hotflip", 2);
+  double agreement_sum = 0, kv_sum = 0;
+  for (const auto& a : s.agreement) {
+    if (a.attractors == 0) v["agreement_0"] = a.accuracy;
+    if (a.attractors == 4) v["agreement_4"] = a.accuracy;
+    agreement_sum += a.accuracy;
+  }
+  // Unweighted means: each attractor count, each distance counts once.
+  v["agreement_mean"] = s.agreement.empty() ? kNaN : agreement_sum / double(s.agreement.size());
+  for (const auto& r : s.key_value) kv_sum += r.recall;
+  v["kv_recall"] = s.key_value.empty() ? kNaN : kv_sum / double(s.key_value.size());
+  // The loss over the second half of the context: long-range use of the context shows there.
+  double late = 0, ln = 0, last_start = 0;
+  for (const auto& p : s.loss_by_position) last_start = std::max(last_start, double(p.position));
+  for (const auto& p : s.loss_by_position)
+    if (double(p.position) >= last_start / 2 && std::isfinite(p.loss)) {
+      late += p.loss * double(p.tokens);
+      ln += double(p.tokens);
+    }
+  v["late_loss"] = ln > 0 ? late / ln : kNaN;
+  v["self_similarity_adj"] = s.stability.self_similarity_adjusted;
+  v["knn_overlap"] = s.stability.knn_overlap;
+  v["isotropy"] = s.isotropy;
+  v["isoscore"] = s.isoscore;
+  v["wordnet_hits10"] = s.wordnet.hits;
+  if (s.inference) {
+    v["tokens_per_s"] = s.inference->tokens_per_s;
+    v["parameter_mib"] = s.inference->parameter_mib;
+  }
+  for (auto it = v.begin(); it != v.end(); ++it)
+    if (it.value().is_number_float() && !std::isfinite(it.value().get<double>())) it.value() = nullptr;
+  return v;
+}
+
+}  // namespace structlm::experiment

@@ -1,0 +1,55 @@
+// What the HCMA suite measures on one checkpoint, as plain data: the suite fills it, the summary,
+// the experiment's raw logs and `eval --suite hcma` read it, and it crosses files only through
+// to_json / from_json (the result.json format of docs/REPORT.md, unchanged).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "hcma/attacks.h"
+#include "hcma/geometry.h"
+#include "hcma/longrange.h"
+#include "hcma/recall.h"
+
+namespace structlm::experiment {
+
+struct RecallRecord {           // one (frequency bucket, k)
+  std::string bucket;           // "<10", "10-99", ...
+  std::int64_t min_count = 0;   // the bucket's lowest training count
+  int k = 1;
+  double recall = 0, loss = 0;  // NaN (null in JSON) when the bucket has no targets
+  std::int64_t targets = 0;
+};
+
+struct InferenceCost {
+  double tokens_per_s = 0, parameter_mib = 0, peak_rss_mib = 0;
+};
+
+struct HcmaSuiteResult {
+  std::string corpus, split, long_corpus;
+  std::uint64_t seed = 0;
+  std::vector<RecallRecord> recall;
+  std::vector<eval::PositionLoss> loss_by_position;  // loss NaN (null) for an empty bucket
+  std::vector<eval::AttackResult> attacks;
+  std::vector<eval::AgreementResult> agreement;
+  std::vector<eval::KeyValueResult> key_value;
+  eval::ContextStability stability;
+  double isotropy = 0, isoscore = 0;
+  eval::NeighbourRetrieval wordnet;
+  std::optional<InferenceCost> inference;  // absent when the suite ran without timing
+  double wall_s = 0;
+
+  json to_json() const;
+  // Missing fields keep their defaults; wrong types are errors naming `path`.
+  static HcmaSuiteResult from_json(const json& j, const std::string& path);
+};
+
+// The quantities the experiment tabulates, flat: metric key -> number (null where undefined):
+// rare_recall10 / rare_recall1 (targets seen < 100 times), recall10_lt10, recall10_10_99,
+// frequent_recall10 and frequent_ppl (>= 1000), ppl, the loss increase of four attacks,
+// agreement at 0 / 4 attractors and on average, key-value recall, late_loss (second half of the
+// context), stability, isotropy, WordNet hits and inference cost.
+json hcma_summary(const HcmaSuiteResult& suite);
+
+}  // namespace structlm::experiment

@@ -1,0 +1,222 @@
+#include "experiment/steps.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/json_override.h"
+#include "core/platform.h"
+#include "model/checkpoint.h"
+#include "model/runtime.h"
+#include "report/align_markdown.h"
+#include "report/run_info.h"
+#include "torch/version.h"  // TORCH_VERSION for run_info.json
+#include "workspace/run_files.h"
+
+namespace structlm::experiment {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Vocabulary {
+  json record;            // what run_info.json records; null without a tokenizer
+  std::int64_t eot = -1;  // the tokenizer's <|endoftext|>; -1 without a tokenizer
+};
+
+// The model's vocabulary against its tokenizer's: unset takes the tokenizer's size, smaller is
+// refused, larger is padding (allowed).
+Vocabulary settle_vocabulary(json& j, const std::string& config_path, const workspace::Workspace& ws) {
+  if (!j.contains("data") || !j["data"].is_object() || !j["data"].contains("tokenizer") ||
+      !j["data"]["tokenizer"].is_string() || j["data"]["tokenizer"].get<std::string>().empty())
+    return {};  // no tokenizer: the shards are checked against the model when training starts
+  const std::string tok_spec = ws.tokenizer_spec(j["data"]["tokenizer"].get<std::string>());
+  j["data"]["tokenizer"] = tok_spec;
+  const auto tok = ws.load_tokenizer(tok_spec);
+  const auto tok_vocab = std::int64_t(tok.vocab_size());
+  const std::int64_t eot = tok.eot();
+  if (!j.contains("model") || !j["model"].is_object()) j["model"] = json::object();
+  json& m = j["model"];
+  if (!m.contains("vocab_size") || m["vocab_size"].is_null()) {
+    m["vocab_size"] = tok_vocab;
+    return {{{"model", tok_vocab}, {"tokenizer", tok_vocab}, {"source", "tokenizer"}, {"padding", 0}}, eot};
+  }
+  check(m["vocab_size"].is_number_integer(), config_path, "field 'model.vocab_size' must be an integer");
+  const auto model_vocab = m["vocab_size"].get<std::int64_t>();
+  check(model_vocab >= tok_vocab, config_path,
+        "model.vocab_size " + std::to_string(model_vocab) + " is below the " + std::to_string(tok_vocab) +
+            " tokens of tokenizer " + tok_spec + " (leave model.vocab_size out to take the tokenizer's)");
+  if (model_vocab > tok_vocab)
+    std::fprintf(stderr, "train: model.vocab_size %lld pads tokenizer %s's %lld tokens by %lld rows\n",
+                 (long long)model_vocab, tok_spec.c_str(), (long long)tok_vocab, (long long)(model_vocab - tok_vocab));
+  return {{{"model", model_vocab}, {"tokenizer", tok_vocab}, {"source", "config"}, {"padding", model_vocab - tok_vocab}},
+          eot};
+}
+
+// Shard paths a config names relatively mean "relative to where the command ran": stored absolute,
+// so the run directory works from anywhere.
+void absolute_data_paths(json& j) {
+  if (!j.contains("data") || !j["data"].is_object()) return;
+  for (const char* key : {"train_shards", "val_shards"})
+    if (j["data"].contains(key) && j["data"][key].is_array())
+      for (auto& p : j["data"][key])
+        if (p.is_string()) p = workspace::Workspace::absolute(p.get<std::string>());
+}
+
+}  // namespace
+
+train::TrainResult run_training(const workspace::Workspace& ws, const TrainRequest& r) {
+  std::string config_path = r.config;
+  if (config_path.empty()) {
+    if (!r.resume) throw Error("train: --config is required (or --resume an existing run)");
+    config_path = r.run_dir + "/config.json";
+  }
+  json j = load_json(config_path);
+  // A demo config (configs/demo.json) is also a run config plus a section only `demo` reads.
+  if (j.is_object()) j.erase("demo");
+  for (const auto& a : r.overrides) apply_override(j, a);
+  if (!r.corpora.empty()) {
+    if (r.tokenizer.empty()) throw Error("train: --corpus needs --tokenizer");
+    j["data"] = ws.training_data_section(r.corpora, r.tokenizer);
+  } else if (!r.tokenizer.empty()) {
+    if (!j.contains("data") || !j["data"].is_object()) j["data"] = json::object();
+    j["data"]["tokenizer"] = r.tokenizer;
+  }
+  const std::string origin = config_path + (r.overrides.empty() && r.corpora.empty() ? "" : " (with command-line overrides)");
+  absolute_data_paths(j);
+  const Vocabulary vocabulary = settle_vocabulary(j, origin, ws);
+  auto cfg = train::RunConfig::from_json(j, origin);
+  // Not over a finished run's record when train() is about to refuse to overwrite that run.
+  if (r.resume || !file_exists(r.run_dir + "/checkpoints/latest.safetensors")) {
+    report::write_run_info(r.run_dir, ws.root(), TORCH_VERSION, r.resume);
+    if (!vocabulary.record.is_null()) {
+      json info = load_json(r.run_dir + "/run_info.json");
+      info["vocabulary"] = vocabulary.record;
+      save_json(r.run_dir + "/run_info.json", info);
+    }
+  }
+  return train::train(cfg, r.run_dir, r.resume, vocabulary.eot);
+}
+
+std::string align_report_dir(const std::string& out) {
+  fs::path p(out);
+  return (p.parent_path() / (p.stem().string() + ".align")).string();
+}
+
+namespace {
+
+data::TokenStream calibration_stream(const workspace::Workspace& ws, const std::string& calib, const std::string& tokenizer) {
+  // A shard file is used as it is; a corpus name or path is prepared and tokenized (train split).
+  if (calib.size() > 4 && calib.compare(calib.size() - 4, 4, ".bin") == 0) return data::TokenStream({calib});
+  return data::TokenStream({ws.ensure_shards(calib, tokenizer).train});
+}
+
+}  // namespace
+
+json run_alignment(const workspace::Workspace& ws, const AlignRequest& r) {
+  check(!r.out.empty(), "align", "--out is required");
+  auto files = workspace::resolve_run(r.model, r.tokenizer);
+  model::init_threads(r.threads);
+  auto device = model::resolve_device(r.device);
+  auto source = model::read_checkpoint(files.checkpoint);
+  auto net = model::load_model(files.checkpoint, device);
+  workspace::check_model_fits_tokenizer(net->config().vocab_size, ws.load_tokenizer(files.tokenizer).vocab_size(),
+                             files.checkpoint, files.tokenizer);
+  auto stream = calibration_stream(ws, r.calib, files.tokenizer);
+  stream.check_ids_below(std::size_t(net->config().vocab_size), "the model's vocabulary");
+  const std::string report_dir = r.report.empty() ? align_report_dir(r.out) : r.report;
+  make_dirs(report_dir);
+
+  std::fprintf(stderr, "align: %s on %s (V %lld, d %lld, %s), calibration %s: %zu tokens\n", r.options.method.c_str(),
+               files.checkpoint.c_str(), (long long)net->config().vocab_size, (long long)net->config().n_embd,
+               net->config().tied ? "tied" : "untied", r.calib.c_str(), stream.size());
+  auto result = align::align_embeddings(net, stream, r.options, report_dir + "/log.jsonl");
+  auto aligned = align::with_input_embeddings(net, result.E);
+
+  // The source's metadata minus what belongs to a training run (its optimizer state is not
+  // copied either): the result is a model, not a run to resume.
+  json meta = json::object();
+  for (auto it = source.meta.begin(); it != source.meta.end(); ++it)
+    if (it.key() != "config" && it.key() != "train_state" && it.key() != "tokenizer") meta[it.key()] = it.value();
+  meta["tokenizer"] = workspace::tokenizer_reference(r.out, files.tokenizer);
+  meta["aligned"] = {{"method", r.options.method}, {"from", files.checkpoint}, {"calibration", r.calib},
+                     {"options", r.options.to_json()}};
+  if (fs::path(r.out).has_parent_path()) make_dirs(fs::path(r.out).parent_path().string());
+  model::save_checkpoint(r.out, aligned, {}, meta);
+
+  result.report["from"] = files.checkpoint;
+  result.report["out"] = r.out;
+  result.report["calibration"] = r.calib;
+  result.report["peak_rss_mib"] = peak_rss_mib();
+  save_json(report_dir + "/report.json", result.report);
+  write_file_atomic(report_dir + "/report.md", report::align_report_markdown(result.report));
+  return result.report;
+}
+
+namespace {
+
+class SubprocessRunner : public StepRunner {
+ public:
+  SubprocessRunner(const workspace::Workspace& ws, std::string exe) : ws_(ws), exe_(std::move(exe)) {}
+
+  ChildUsage train(const TrainRequest& r) override {
+    std::vector<std::string> argv = {exe_, "--root", ws_.root(), "train", "--run-dir", r.run_dir, "--data-dir", ws_.data_dir()};
+    if (!r.config.empty()) argv.insert(argv.end(), {"--config", r.config});
+    if (!r.tokenizer.empty()) argv.insert(argv.end(), {"--tokenizer", r.tokenizer});
+    for (const auto& c : r.corpora) argv.insert(argv.end(), {"--corpus", c});
+    for (const auto& s : r.overrides) argv.insert(argv.end(), {"--set", s});
+    if (r.resume) argv.push_back("--resume");
+    return run_attached(argv);
+  }
+
+  ChildUsage align(const AlignRequest& r, const std::string& options_file) override {
+    std::vector<std::string> argv = {exe_, "--root", ws_.root(), "align", "--model", r.model, "--calib", r.calib,
+                                     "--out", r.out, "--config", options_file, "--data-dir", ws_.data_dir(),
+                                     "--threads", std::to_string(r.threads), "--device", r.device};
+    if (!r.tokenizer.empty()) argv.insert(argv.end(), {"--tokenizer", r.tokenizer});
+    if (!r.report.empty()) argv.insert(argv.end(), {"--report", r.report});
+    return run_attached(argv);
+  }
+
+ private:
+  workspace::Workspace ws_;
+  std::string exe_;
+};
+
+class InProcessRunner : public StepRunner {
+ public:
+  explicit InProcessRunner(const workspace::Workspace& ws) : ws_(ws) {}
+
+  ChildUsage train(const TrainRequest& r) override {
+    return timed([&] { run_training(ws_, r); });
+  }
+  ChildUsage align(const AlignRequest& r, const std::string& options_file) override {
+    AlignRequest copy = r;
+    copy.options = align::AlignOptions::from_json(load_json(options_file), options_file);
+    return timed([&] { run_alignment(ws_, copy); });
+  }
+
+ private:
+  template <typename F>
+  static ChildUsage timed(F&& f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    ChildUsage u;
+    u.exit_code = 0;
+    u.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    u.peak_rss_mib = peak_rss_mib();
+    return u;
+  }
+  workspace::Workspace ws_;
+};
+
+}  // namespace
+
+std::unique_ptr<StepRunner> subprocess_runner(const workspace::Workspace& ws, const std::string& exe) {
+  return std::make_unique<SubprocessRunner>(ws, exe);
+}
+std::unique_ptr<StepRunner> in_process_runner(const workspace::Workspace& ws) { return std::make_unique<InProcessRunner>(ws); }
+
+}  // namespace structlm::experiment

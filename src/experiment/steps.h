@@ -1,0 +1,52 @@
+// The two child steps an experiment runs, as plain requests, and who runs them. Production runs
+// each step as a child process of the structlm binary (`structlm train` / `structlm align`), so
+// its wall time and peak memory are its own; tests run the same requests in this process.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hcma/align.h"
+#include "core/subprocess.h"
+#include "train/trainer.h"
+#include "workspace/workspace.h"
+
+namespace structlm::experiment {
+
+// `structlm train`: a config file (or RUN_DIR/config.json on resume), overrides, and optionally
+// corpora that fill its data section with `tokenizer`'s shards.
+struct TrainRequest {
+  std::string config, run_dir, tokenizer;
+  std::vector<std::string> overrides, corpora;
+  bool resume = false;
+};
+// Runs it: writes run_info.json, checks the model's vocabulary against the tokenizer's (a model
+// smaller than its tokenizer is refused naming both; one the config leaves unset takes the
+// tokenizer's), trains. Errors name the config.
+train::TrainResult run_training(const workspace::Workspace& ws, const TrainRequest& r);
+
+// `structlm align`: a new input table for a frozen model, written with its report.
+struct AlignRequest {
+  std::string model, calib, out, tokenizer, report, device = "auto";
+  int threads = 0;
+  align::AlignOptions options;
+};
+std::string align_report_dir(const std::string& out);  // OUT's stem + ".align"
+// Writes OUT (only the input table differs from the model's) and REPORT/{log.jsonl, report.json,
+// report.md}; returns the report.
+json run_alignment(const workspace::Workspace& ws, const AlignRequest& r);
+
+class StepRunner {
+ public:
+  virtual ~StepRunner() = default;
+  virtual ChildUsage train(const TrainRequest& r) = 0;
+  // `options_file`: r.options as written for the step (the child reads it back).
+  virtual ChildUsage align(const AlignRequest& r, const std::string& options_file) = 0;
+};
+
+// Child processes of `exe` (structlm itself), with the workspace's root and data directory.
+std::unique_ptr<StepRunner> subprocess_runner(const workspace::Workspace& ws, const std::string& exe);
+// This process: usage.peak_rss_mib is the process's, not the step's; a failing step throws.
+std::unique_ptr<StepRunner> in_process_runner(const workspace::Workspace& ws);
+
+}  // namespace structlm::experiment

@@ -1,0 +1,278 @@
+// CSTDE structured init: PPMI against a hand-computed case and the dense formula, the sparse
+// products against dense matmul, the randomized SVD against torch::linalg_svd, and the whole
+// pipeline against a dense reference built in the test from brute-force counts.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "data/cooccurrence.h"
+#include "data/shard.h"
+#include "cstde/structured_init.h"
+#include "support/temp_dir.h"
+
+using namespace structlm;
+using namespace structlm::model;
+using data::CsrMatrix;
+using linalg::randomized_svd;  // the generic pieces (src/linalg/), tested here where they serve
+using linalg::SparseHStack;
+using structlm::test_util::TempDir;
+
+namespace {
+
+CsrMatrix from_dense(const torch::Tensor& d_in) {
+  auto d = d_in.to(torch::kFloat32).contiguous();
+  auto acc = d.accessor<float, 2>();
+  CsrMatrix m;
+  m.rows = d.size(0);
+  m.cols = d.size(1);
+  m.indptr.push_back(0);
+  for (std::int64_t r = 0; r < m.rows; ++r) {
+    for (std::int64_t c = 0; c < m.cols; ++c)
+      if (acc[r][c] != 0) {
+        m.indices.push_back(static_cast<std::int32_t>(c));
+        m.values.push_back(acc[r][c]);
+      }
+    m.indptr.push_back(static_cast<std::int64_t>(m.indices.size()));
+  }
+  return m;
+}
+
+torch::Tensor to_dense(const CsrMatrix& m) { return SparseHStack({m}).to_dense(); }
+
+// The PPMI formula on a dense matrix, in double: max(0, log(C·Σ_c C(c)^α / (C(w)·C(c)^α))).
+torch::Tensor dense_ppmi(const torch::Tensor& counts, double alpha) {
+  auto c = counts.to(torch::kFloat64);
+  auto cw = c.sum(1, true), cc = c.sum(0, true).pow(alpha);
+  auto pmi = torch::log(c * cc.sum() / (cw * cc));
+  return torch::where(c > 0, pmi.clamp_min(0), torch::zeros_like(pmi)).nan_to_num(0);
+}
+
+// Sparse and exactly low rank, plus small noise scattered anywhere: component i is
+// s_i·u_i·v_iᵀ with unit vectors u_i, v_i that are half zeros and live on disjoint row and column
+// ranges, so the singular values are exactly s_i = 10·0.8^i before the noise.
+CsrMatrix low_rank_plus_noise(std::int64_t m, std::int64_t n, int rank, std::uint64_t seed) {
+  SplitMix64 rng(seed);
+  auto d = torch::zeros({m, n}, torch::kFloat64);
+  const std::int64_t rows_per = m / rank, cols_per = n / rank;
+  auto sparse_unit = [&](std::int64_t len) {
+    auto v = torch::zeros({len}, torch::kFloat64);
+    for (std::int64_t j = 0; j < len; ++j)
+      if (j == 0 || rng.uniform() < 0.5) v[j] = 0.5 + rng.uniform();
+    return v / v.norm();
+  };
+  for (int i = 0; i < rank; ++i) {
+    auto u = sparse_unit(rows_per), v = sparse_unit(cols_per);
+    d.narrow(0, i * rows_per, rows_per).narrow(1, i * cols_per, cols_per) += 10.0 * std::pow(0.8, i) * torch::outer(u, v);
+  }
+  for (int e = 0; e < 3 * m; ++e) d[rng.below(m)][rng.below(n)] = 0.01 * (rng.uniform() - 0.5);
+  return from_dense(d);
+}
+
+struct ThreadsGuard {
+  int saved = at::get_num_threads();
+  ~ThreadsGuard() { at::set_num_threads(saved); }
+};
+
+}  // namespace
+
+TEST(StructuredInit, PpmiHandComputed) {
+  // C = [[2, 0], [1, 1]]: C(w) = (2, 2), C(c) = (3, 1).
+  auto m = from_dense(torch::tensor({{2.0, 0.0}, {1.0, 1.0}}));
+  auto p1 = ppmi(m, 1.0);  // plain PPMI, total 4
+  EXPECT_NEAR(p1.at(0, 0), std::log(2.0 * 4 / (2 * 3)), 1e-6);
+  EXPECT_EQ(p1.at(1, 0), 0.0f);  // log(1·4 / (2·3)) < 0: dropped, not stored
+  EXPECT_NEAR(p1.at(1, 1), std::log(1.0 * 4 / (2 * 1)), 1e-6);
+  EXPECT_EQ(p1.nnz(), 2u);
+  auto p75 = ppmi(m, 0.75);  // Σ_c C(c)^0.75 = 3^0.75 + 1
+  const double t = std::pow(3.0, 0.75) + 1;
+  EXPECT_NEAR(p75.at(0, 0), std::log(2.0 * t / (2 * std::pow(3.0, 0.75))), 1e-6);
+  EXPECT_NEAR(p75.at(1, 1), std::log(1.0 * t / (2 * 1.0)), 1e-6);
+}
+
+TEST(StructuredInit, PpmiMatchesDenseFormula) {
+  torch::manual_seed(1);
+  // Skewed counts with many zeros and some empty rows and columns.
+  auto c = (torch::rand({30, 25}) < 0.3).to(torch::kFloat64) * torch::rand({30, 25}).mul(50).floor().add(1) /
+           torch::arange(1, 31, torch::kFloat64).unsqueeze(1);
+  c.index_put_({5}, 0.0);
+  c.index_put_({torch::indexing::Slice(), 7}, 0.0);
+  for (double alpha : {1.0, 0.75}) {
+    auto got = to_dense(ppmi(from_dense(c), alpha)).to(torch::kFloat64);
+    auto want = dense_ppmi(c.to(torch::kFloat32).to(torch::kFloat64), alpha);
+    EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-5)) << "alpha " << alpha << " max diff "
+                                                        << (got - want).abs().max().item<double>();
+    EXPECT_EQ(ppmi(from_dense(c), alpha).nnz(), (want > 0).sum().item<std::int64_t>());
+  }
+}
+
+TEST(StructuredInit, SparseProductsMatchDenseForAnyThreads) {
+  ThreadsGuard guard;
+  auto a = low_rank_plus_noise(57, 40, 4, 3), b = low_rank_plus_noise(57, 33, 3, 4);
+  SparseHStack s({a, b});
+  ASSERT_EQ(s.cols(), 73);
+  auto dense = s.to_dense();
+  torch::manual_seed(2);
+  auto x = torch::randn({73, 21}), y = torch::randn({57, 21});
+  at::set_num_threads(1);
+  auto ax1 = s.matmul(x), aty1 = s.tmatmul(y);
+  EXPECT_TRUE(torch::allclose(ax1, dense.matmul(x), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(aty1, dense.t().matmul(y), 1e-4, 1e-5));
+  at::set_num_threads(2);
+  EXPECT_TRUE(torch::equal(s.matmul(x), ax1));  // same bits: each output row is one thread's sum
+  EXPECT_TRUE(torch::equal(s.tmatmul(y), aty1));
+  EXPECT_EQ(s.row_nnz().sum().item<std::int64_t>(), static_cast<std::int64_t>(a.nnz() + b.nnz()));
+}
+
+TEST(StructuredInit, RandomizedSvdMatchesDenseSvd) {
+  auto left = low_rank_plus_noise(240, 240, 12, 5), right = low_rank_plus_noise(240, 240, 12, 6);
+  SparseHStack a({left, right});
+  const std::int64_t k = 10;
+  auto r = randomized_svd(a, k, 10, 2, 42);
+  auto [u, s, vh] = torch::linalg_svd(a.to_dense().to(torch::kFloat64), false);
+  auto rel = ((r.S.to(torch::kFloat64) - s.narrow(0, 0, k)).abs() / s.narrow(0, 0, k)).max().item<double>();
+  EXPECT_LT(rel, 1e-3) << "singular values " << r.S << " vs " << s.narrow(0, 0, k);
+  // Largest principal angle between the two k-dimensional subspaces: the smallest singular value
+  // of U_denseᵀ·U_random is its cosine.
+  auto cosines = torch::linalg_svdvals(u.narrow(1, 0, k).t().matmul(r.U.to(torch::kFloat64)));
+  double sin_max = std::sqrt(std::max(0.0, 1 - std::pow(cosines.min().item<double>(), 2)));
+  EXPECT_LT(sin_max, 1e-2);
+  EXPECT_TRUE(torch::allclose(r.U.t().matmul(r.U), torch::eye(k), 1e-4, 1e-4));  // orthonormal
+  // Determinism: the test matrix comes from the seed alone.
+  auto again = randomized_svd(a, k, 10, 2, 42);
+  EXPECT_TRUE(torch::equal(again.U, r.U));
+  EXPECT_TRUE(torch::equal(again.S, r.S));
+}
+
+TEST(StructuredInit, RescaleKeepsFallbackRows) {
+  auto u = torch::tensor({{3.0f, 4.0f}, {0.0f, 0.0f}, {1.0f, 0.0f}});
+  auto fb = torch::tensor({{9.0f, 9.0f}, {8.0f, 8.0f}, {7.0f, 7.0f}});
+  auto use = torch::tensor({true, true, false});
+  auto [out, n] = rescale_rows(u, use, fb, 0.5);
+  EXPECT_EQ(n, 1);  // row 1 is zero, row 2 not used
+  EXPECT_TRUE(torch::allclose(out[0], torch::tensor({0.3f, 0.4f})));
+  EXPECT_TRUE(torch::equal(out[1], fb[1]));
+  EXPECT_TRUE(torch::equal(out[2], fb[2]));
+}
+
+namespace {
+
+// A corpus in one shard: documents of random lengths, each opened by EOT, with token t drawn
+// with probability ∝ 1/(t+1) from [0, used) (tokens from `used` up never appear).
+std::vector<std::uint32_t> zipf_docs(std::size_t n, std::uint32_t used, std::uint32_t eot, std::uint64_t seed) {
+  SplitMix64 rng(seed);
+  std::vector<double> cdf(used);
+  double z = 0;
+  for (std::uint32_t t = 0; t < used; ++t) cdf[t] = (z += 1.0 / (t + 1));
+  std::vector<std::uint32_t> x;
+  while (x.size() < n) {
+    x.push_back(eot);
+    for (std::uint64_t len = 5 + rng.below(40); len-- && x.size() < n;)
+      x.push_back(std::uint32_t(std::lower_bound(cdf.begin(), cdf.end(), rng.uniform() * z) - cdf.begin()));
+  }
+  return x;
+}
+
+// The corpus written as a shard in tmp, read back as the trainer reads it.
+data::TokenStream as_stream(const TempDir& tmp, const std::vector<std::uint32_t>& x, std::int64_t V) {
+  data::write_shard(tmp / "train.bin", x, V);
+  return data::TokenStream({tmp / "train.bin"});
+}
+
+StructuredInitOptions quiet_options(std::int64_t eot) {
+  StructuredInitOptions o;
+  o.eot = eot;
+  o.progress = false;
+  return o;
+}
+
+// The definition of §1a, densely and independently of the library: brute-force weighted counts,
+// the PPMI formula, full SVD, U·S^{1/2} with rows at norm `norm`.
+torch::Tensor dense_reference(const std::vector<std::uint32_t>& x, std::int64_t V, int w, std::int64_t eot,
+                              std::int64_t d, double norm) {
+  auto left = torch::zeros({V, V}, torch::kFloat64);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    for (std::size_t k = 1; k <= std::size_t(w) && k <= i; ++k) {
+      bool crosses = false;
+      for (std::size_t e = i - k + 1; e <= i; ++e) crosses |= (std::int64_t(x[e]) == eot);
+      if (crosses) break;
+      left[x[i]][x[i - k]] += 1.0 / k;
+    }
+  auto a = torch::cat({dense_ppmi(left, 0.75), dense_ppmi(left.t(), 0.75)}, 1);
+  auto [u, s, vh] = torch::linalg_svd(a, false);
+  auto e = u.narrow(1, 0, d) * s.narrow(0, 0, d).sqrt();
+  return e * (norm / e.norm(2, 1, true));
+}
+
+}  // namespace
+
+TEST(StructuredInit, WholePipelineMatchesDenseReference) {
+  TempDir tmp;
+  const std::int64_t V = 24, eot = 23;  // tokens 18..22 never appear
+  auto x = zipf_docs(4000, 18, eot, 9);
+  auto train = as_stream(tmp, x, V);
+  const auto o = quiet_options(eot);
+  torch::manual_seed(0);
+  auto random_init = torch::randn({V, 32}) * 0.02;  // d = 32 > V: every direction is kept, exactly
+  StructuredInitStats st;
+  auto e = structured_embedding(train, random_init, o, 1, &st);
+  ASSERT_EQ(e.sizes(), random_init.sizes());
+  EXPECT_EQ(st.rows_structured, 19);  // 18 tokens and EOT
+  EXPECT_EQ(st.rows_random, 5);
+  EXPECT_EQ(st.tokens, x.size());
+  for (std::int64_t t = 18; t < 23; ++t) EXPECT_TRUE(torch::equal(e[t], random_init[t])) << "token " << t;
+  const double norm = 0.02 * std::sqrt(32.0);
+  std::vector<std::int64_t> seen_ids(18);
+  std::iota(seen_ids.begin(), seen_ids.end(), 0);
+  seen_ids.push_back(eot);
+  auto seen = torch::tensor(seen_ids);
+  EXPECT_TRUE(torch::allclose(e.index_select(0, seen).norm(2, 1), torch::full({19}, norm, torch::kFloat32), 1e-5));
+  // Singular vectors have arbitrary signs (and rotations inside repeated singular values), so
+  // compare the Gram matrices E·Eᵀ, which do not depend on them.
+  auto want = dense_reference(x, V, 8, eot, V, norm).index_select(0, seen);
+  auto got = e.index_select(0, seen).to(torch::kFloat64);
+  auto diff = (got.matmul(got.t()) - want.matmul(want.t())).abs().max().item<double>();
+  EXPECT_LT(diff, 1e-4 * norm * norm) << "E·Eᵀ differs by " << diff;
+}
+
+TEST(StructuredInit, LowRankTableIsDeterministicAndScaled) {
+  TempDir tmp;
+  const std::int64_t V = 300, eot = 299, d = 16;
+  auto x = zipf_docs(30000, 250, eot, 4);
+  auto train = as_stream(tmp, x, V);
+  const auto o = quiet_options(eot);
+  StructuredInitStats st;
+  auto e1 = structured_embedding(train, V, d, o, 7, &st);
+  auto e2 = structured_embedding(train, V, d, o, 7);
+  EXPECT_TRUE(torch::equal(e1, e2));
+  EXPECT_EQ(st.singular_values.size(), std::size_t(d));
+  EXPECT_TRUE(std::is_sorted(st.singular_values.rbegin(), st.singular_values.rend()));
+  EXPECT_GT(st.nnz_counts, 0);
+  EXPECT_GT(st.peak_rss_mib, 0);
+  EXPECT_EQ(st.rows_structured + st.rows_random, V);
+  auto norms = e1.norm(2, 1);
+  auto structured = (norms - 0.02 * std::sqrt(double(d))).abs() < 1e-5;
+  EXPECT_EQ(structured.sum().item<std::int64_t>(), st.rows_structured);
+  // Unseen tokens (250..298) keep the random init, N(0, 0.02²) from the seed: their rows are not
+  // rescaled, and their overall std is the init's.
+  auto unseen = e1.narrow(0, 250, 49);
+  EXPECT_NEAR(unseen.std().item<double>(), 0.02, 0.003);
+  EXPECT_EQ(st.rows_structured, 251);  // tokens 0..249 (all occur in 30k tokens) and EOT
+  // Its leading singular value matches the dense SVD of [PPMI_left | PPMI_right] closely.
+  auto c = data::count_cooccurrences(train, V, {8, eot, 1, false});
+  auto left = to_dense(c.left).to(torch::kFloat64);
+  auto s = torch::linalg_svdvals(torch::cat({dense_ppmi(left, 0.75), dense_ppmi(left.t(), 0.75)}, 1));
+  EXPECT_NEAR(st.singular_values[0], s[0].item<double>(), 1e-3 * s[0].item<double>());
+}
+
+TEST(StructuredInit, BadShapesAreErrors) {
+  data::Cooccurrence c;
+  c.left.rows = c.left.cols = 4;
+  c.left.indptr.assign(5, 0);
+  StructuredInitOptions o;
+  o.progress = false;
+  EXPECT_THROW(structured_embedding_from_counts(std::move(c), torch::zeros({5, 8}), o, 0), Error);
+}

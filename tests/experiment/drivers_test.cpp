@@ -1,0 +1,164 @@
+// The experiment drivers and their steps called directly, in this process (the in-process
+// runner), on tiny models: training settles the vocabulary against the tokenizer (issue: a model
+// never disagrees with its tokenizer), both experiments produce their tables from a reduced
+// quick config, resume without redoing work, and alignment keeps every frozen tensor.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/io.h"
+#include "experiment/corpus_eval.h"
+#include "experiment/cstde_experiment.h"
+#include "experiment/hcma_experiment.h"
+#include "experiment/hcma_suite.h"
+#include "experiment/steps.h"
+#include "model/checkpoint.h"
+#include "support/temp_dir.h"
+
+namespace fs = std::filesystem;
+using namespace structlm;
+using namespace structlm::experiment;
+using structlm::test_util::error_of;
+using structlm::test_util::TempDir;
+
+namespace {
+
+// A tiny corpus, a 300-token tokenizer and a one-layer run config without a vocabulary size.
+struct TinySetup {
+  TempDir t{"tiny"};
+  workspace::Workspace ws{STRUCTLM_SOURCE_DIR, t / "data"};
+  std::string corpus = t / "tiny.jsonl", tok = t / "tok", config = t / "run.json";
+  TinySetup() {
+    std::string lines;
+    for (int i = 0; i < 80; ++i)
+      lines += "{\"id\": \"d" + std::to_string(i) + "\", \"text\": \"the cat sat on the mat " + std::to_string(i * 7) +
+               " times. the dog ran to the barn and back.\"}\n";
+    write_file_atomic(corpus, lines);
+    ws.ensure_trained_tokenizer({corpus}, 300, tok);
+    save_json(config, {{"model", {{"block_size", 16}, {"n_layer", 1}, {"n_head", 2}, {"n_embd", 16}}},
+                       {"train", {{"batch_size", 2}, {"max_steps", 3}, {"warmup_steps", 1}, {"eval_every", 3},
+                                  {"eval_batches", 1}, {"ckpt_every", 3}, {"log_every", 1}, {"threads", 1}}}});
+  }
+  TrainRequest request(const std::string& run, std::vector<std::string> sets = {}) const {
+    TrainRequest r;
+    r.config = config;
+    r.run_dir = t / run;
+    r.tokenizer = tok;
+    r.corpora = {corpus};
+    r.overrides = std::move(sets);
+    return r;
+  }
+};
+
+TEST(RunTraining, TakesTheVocabularyFromTheTokenizerUnlessTheConfigSetsOne) {
+  TinySetup s;
+  auto r = run_training(s.ws, s.request("a"));
+  EXPECT_EQ(r.steps, 3);
+  json cfg = load_json(s.t / "a/config.json");
+  EXPECT_EQ(cfg["model"]["vocab_size"], 300);
+  EXPECT_EQ(cfg["data"]["tokenizer"], s.tok);  // absolute: the run works from any directory
+  EXPECT_TRUE(fs::path(cfg["data"]["train_shards"][0].get<std::string>()).is_absolute());
+  json info = load_json(s.t / "a/run_info.json");
+  EXPECT_EQ(info["vocabulary"]["source"], "tokenizer");
+  EXPECT_EQ(info["vocabulary"]["padding"], 0);
+
+  run_training(s.ws, s.request("b", {"model.vocab_size=320"}));  // padding: allowed and recorded
+  EXPECT_EQ(load_json(s.t / "b/config.json")["model"]["vocab_size"], 320);
+  EXPECT_EQ(load_json(s.t / "b/run_info.json")["vocabulary"]["padding"], 20);
+
+  auto msg = error_of([&] { run_training(s.ws, s.request("c", {"model.vocab_size=256"})); });
+  EXPECT_NE(msg.find(s.config), std::string::npos) << msg;
+  EXPECT_NE(msg.find("model.vocab_size 256 is below the 300 tokens of tokenizer " + s.tok), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(s.t / "c/checkpoints"));
+}
+
+TEST(RunTraining, ShardsWithIdsOutsideTheModelAreAClearError) {
+  TinySetup s;
+  // The tokenizer's shards, trained into a model whose config names no tokenizer and is too small.
+  auto shards = s.ws.ensure_shards(s.corpus, s.tok);
+  json cfg = load_json(s.config);
+  cfg["model"]["vocab_size"] = 100;
+  cfg["data"] = {{"train_shards", {shards.train}}, {"val_shards", {shards.val}}};
+  save_json(s.t / "small.json", cfg);
+  TrainRequest r;
+  r.config = s.t / "small.json";
+  r.run_dir = s.t / "small";
+  auto msg = error_of([&] { run_training(s.ws, r); });
+  EXPECT_NE(msg.find(shards.train), std::string::npos) << msg;
+  EXPECT_NE(msg.find("outside"), std::string::npos) << msg;
+}
+
+TEST(CorpusEval, ScoresEachCorpusOnTheRequestedSplit) {
+  TinySetup s;
+  run_training(s.ws, s.request("a"));
+  auto net = model::load_model(s.t / "a/checkpoints/latest.safetensors");
+  CorpusEvalOptions o;
+  o.corpora = {s.corpus};
+  o.tokenizer = s.tok;
+  o.split = "val";
+  const auto r = evaluate_corpora(net, s.ws, o);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].corpus, "tiny");
+  EXPECT_EQ(r[0].split, "val");
+  EXPECT_GT(r[0].tokens, 0u);
+  EXPECT_NEAR(r[0].perplexity, std::exp(r[0].loss), 1e-9 * r[0].perplexity);
+  ASSERT_TRUE(r[0].xz_bits_per_byte.has_value());
+  EXPECT_GT(*r[0].xz_bits_per_byte, 0);
+  EXPECT_EQ(corpus_scores_json(r)["corpora"][0]["corpus"], "tiny");
+  o.split = "dev";
+  EXPECT_NE(error_of([&] { evaluate_corpora(net, s.ws, o); }).find("--split: expected train, val or test"), std::string::npos);
+}
+
+// The quick configs cut to one seed and the fewest variants, in a temporary workspace.
+struct QuickWorkspace {
+  TempDir t{"quick"};
+  workspace::Workspace ws{STRUCTLM_SOURCE_DIR, t / "data"};
+  std::unique_ptr<StepRunner> runner = in_process_runner(ws);
+};
+
+TEST(CstdeDriver, TrainsEveryVariantAndWritesTheTableThenResumes) {
+  QuickWorkspace q;
+  CstdeExperimentOptions o;
+  o.config = q.ws.config_path("cstde_quick.json");
+  o.out = q.t / "exp";
+  o.seeds = 1;
+  o.only_variants = {"both"};
+  const std::string table = run_cstde_experiment(o, q.ws, *q.runner);
+  EXPECT_NE(table.find("| baseline"), std::string::npos) << table;
+  EXPECT_NE(table.find("both"), std::string::npos) << table;
+  json e = load_json(q.t / "exp/cstde/experiment.json");
+  ASSERT_EQ(e["rows"].size(), 2u);
+  for (const auto& row : e["rows"]) {
+    EXPECT_NEAR(row["values"]["params_rel"].get<double>(), 1.0, 0.02);  // equal parameters, checked
+    EXPECT_GT(row["values"]["brown_ppl"].get<double>(), 1);
+  }
+  EXPECT_DOUBLE_EQ(e["rows"][0]["values"]["params_rel"], 1.0);  // the baseline against itself
+  const auto stamp = fs::last_write_time(q.t / "exp/runs/both-seed1/result.json");
+  run_cstde_experiment(o, q.ws, *q.runner);  // resume: nothing is trained or measured again
+  EXPECT_EQ(fs::last_write_time(q.t / "exp/runs/both-seed1/result.json"), stamp);
+}
+
+TEST(HcmaDriver, AlignsMeasuresAndKeepsFrozenWeights) {
+  QuickWorkspace q;
+  HcmaExperimentOptions o;
+  o.config = q.ws.config_path("hcma_quick.json");
+  o.out = q.t / "exp";
+  o.seeds = 1;
+  o.only_methods = {"hcma", "abtt"};
+  o.threads = 1;
+  const std::string table = run_hcma_experiment(o, q.ws, *q.runner);
+  EXPECT_NE(table.find("original"), std::string::npos) << table;
+  json e = load_json(q.t / "exp/hcma/experiment.json");
+  ASSERT_EQ(e["rows"].size(), 3u);  // original, hcma, abtt x 1 seed
+  EXPECT_EQ(e["rows"][1]["variant"], "hcma");
+  EXPECT_TRUE(fs::exists(q.t / "exp/aligned/abtt.safetensors"));         // deterministic: once
+  EXPECT_TRUE(fs::exists(q.t / "exp/aligned/hcma-seed1.safetensors"));  // per seed
+  EXPECT_TRUE(load_json(q.t / "exp/aligned/hcma-seed1.align/usage.json")["frozen_weights_ok"].get<bool>());
+  EXPECT_TRUE(fs::exists(q.t / "exp/hcma/embedding_sample.jsonl"));
+  json r = load_json(q.t / "exp/variants/hcma-seed1/result.json");
+  EXPECT_TRUE(r["summary"].contains("rare_recall10"));
+  EXPECT_TRUE(fs::path(r["checkpoint"].get<std::string>()).is_absolute());
+}
+
+}  // namespace

@@ -1,0 +1,225 @@
+// What the experiment tables mean, tested directly: the CSTDE distance buckets, pooled losses,
+// step times and table row; the HCMA summary (rare/frequent pools, attacks, agreement, late loss);
+// the suite's option parser and the experiment config loader. Each against hand-computed values.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/io.h"
+#include "experiment/cstde_experiment.h"
+#include "experiment/cstde_result.h"
+#include "experiment/experiment_config.h"
+#include "experiment/hcma_result.h"
+#include "experiment/hcma_suite.h"
+#include "report/experiment_logs.h"  // wasserstein1
+#include "support/temp_dir.h"
+
+using namespace structlm;
+using namespace structlm::experiment;
+using structlm::test_util::error_of;
+using structlm::test_util::TempDir;
+
+namespace {
+
+TEST(CstdeMetrics, DistanceBucketsStartAtTheirFirstDistance) {
+  const std::vector<std::pair<int, int>> cases = {{1, 1}, {4, 4}, {5, 5}, {6, 5}, {8, 7}, {12, 9}, {13, 13},
+                                                  {20, 17}, {24, 17}, {32, 25}, {33, 33}, {500, 33}};
+  for (auto [k, start] : cases) EXPECT_EQ(distance_bucket_start(k), start) << "distance " << k;
+}
+
+TEST(CstdeMetrics, LossOverPoolsBucketsByTheirTokens) {
+  const std::vector<DistanceBucket> b = {{1, 2.0, 30}, {4, 4.0, 10}, {9, 6.0, 5}, {33, 8.0, 15}};
+  EXPECT_DOUBLE_EQ(loss_over(b, 1, 4), (2.0 * 30 + 4.0 * 10) / 40);
+  EXPECT_DOUBLE_EQ(loss_over(b, 9, 1 << 30), (6.0 * 5 + 8.0 * 15) / 20);
+  EXPECT_TRUE(std::isnan(loss_over(b, 5, 8)));
+}
+
+TEST(CstdeMetrics, StepTimeIsTheMedianThroughputWithoutTheFirstLine) {
+  TempDir t;
+  // 1000 tokens per step; throughputs 10 (start-up, dropped), 100, 200, 400 -> median 200 -> 5 ms.
+  write_file_atomic(t / "metrics.jsonl",
+                    "{\"step\": 1, \"tokens_per_s\": 10}\n{\"step\": 2, \"val_loss\": 3}\n"
+                    "{\"tokens_per_s\": 400}\n{\"tokens_per_s\": 100}\n\n{\"tokens_per_s\": 200}\n");
+  EXPECT_DOUBLE_EQ(median_step_ms(t / "metrics.jsonl", 1000), 1000.0 * 1000 / 200);
+  write_file_atomic(t / "empty.jsonl", "{\"step\": 1}\n");
+  EXPECT_NE(error_of([&] { median_step_ms(t / "empty.jsonl", 1); }).find("no tokens_per_s lines"), std::string::npos);
+}
+
+json cstde_result_json(double step_ms, double rss, std::int64_t params, double ppl, std::vector<int> lengths) {
+  return {{"step_ms", step_ms},
+          {"peak_rss_mib", rss},
+          {"params", params},
+          {"eval", json::array({{{"corpus", "brown"}, {"perplexity", ppl}, {"bits_per_byte", 1.5}}})},
+          {"uas_dependency", nullptr},
+          {"uas_attention", 0.25},
+          {"loss_by_distance", json::array({{{"distance", 2}, {"loss", 3.0}, {"tokens", 4}}})},
+          {"generation",
+           {{"distinct1", 0.5}, {"distinct2", 0.6}, {"distinct3", 0.7}, {"mtld", 12.0}, {"seq_rep4", 0.0},
+            {"sentence_lengths", lengths}}}};
+}
+
+CstdeRunResult cstde_result(double step_ms, double rss, std::int64_t params, double ppl, std::vector<int> lengths) {
+  return CstdeRunResult::from_json(cstde_result_json(step_ms, rss, params, ppl, std::move(lengths)), "fixture");
+}
+
+TEST(CstdeRunResult, JsonRoundTripsThroughTheTypedResult) {
+  json j = cstde_result_json(10, 100, 1000, 50, {5, 10});
+  j["variant"] = "both";
+  j["seed"] = 2;
+  j["train_wall_s"] = 3.5;
+  j["sentences_probed"] = 7;
+  j["tokens_with_partner"] = 40;
+  j["generation"]["texts"] = 4;
+  j["generation"]["samples"] = {"a", "b"};
+  j["eval"][0]["split"] = "test";
+  j["eval"][0]["tokens"] = 900;
+  j["eval"][0]["bytes"] = 4000;
+  j["eval"][0]["loss"] = 3.9;
+  const auto r = CstdeRunResult::from_json(j, "r.json");
+  EXPECT_FALSE(r.uas_dependency.has_value());
+  EXPECT_EQ(r.eval.front().corpus, "brown");
+  EXPECT_FALSE(r.eval.front().xz_bits_per_byte.has_value());
+  EXPECT_EQ(r.to_json(), j);
+  json bad = j;
+  bad["loss_by_distance"][0]["tokens"] = "four";
+  EXPECT_NE(error_of([&] { CstdeRunResult::from_json(bad, "r.json"); }).find("r.json"), std::string::npos);
+}
+
+TEST(CstdeMetrics, TableRowHoldsRatiosToTheSameSeedsBaseline) {
+  const auto base = cstde_result(10, 100, 1000, 50, {5, 10});
+  const auto run = cstde_result(12, 110, 1010, 40, {6, 10});
+  const std::vector<int> ref = {5, 10, 15};
+  json v = cstde_table_values(run, base, ref);
+  EXPECT_DOUBLE_EQ(v["brown_ppl"], 40);
+  EXPECT_DOUBLE_EQ(v["brown_bpb"], 1.5);
+  EXPECT_DOUBLE_EQ(v["step_time_rel"], 1.2);
+  EXPECT_DOUBLE_EQ(v["rss_rel"], 1.1);
+  EXPECT_DOUBLE_EQ(v["params_rel"], 1.01);
+  EXPECT_DOUBLE_EQ(v["near_loss"], 3.0);
+  EXPECT_TRUE(v["far_loss"].is_null());  // no partner at 9+: not measured, not NaN
+  EXPECT_TRUE(v["uas_dependency"].is_null());
+  EXPECT_DOUBLE_EQ(v["sentence_w1"], report::wasserstein1({6, 10}, {5, 10, 15}));
+  EXPECT_TRUE(cstde_table_values(cstde_result(12, 110, 1010, 40, {}), base, ref)["sentence_w1"].is_null());
+}
+
+// A suite result with known numbers in every section the summary reads.
+json suite_fixture() {
+  json recall = json::array();
+  auto add = [&](const char* bucket, int min_count, int k, double r, double loss, int targets) {
+    recall.push_back({{"bucket", bucket}, {"min_count", min_count}, {"k", k}, {"recall", r}, {"loss", loss}, {"targets", targets}});
+  };
+  add("<10", 0, 1, 0.0, 9.0, 10);
+  add("<10", 0, 10, 0.1, 9.0, 10);
+  add("10-99", 10, 1, 0.1, 7.0, 30);
+  add("10-99", 10, 10, 0.3, 7.0, 30);
+  add("100-999", 100, 1, 0.2, 5.0, 60);
+  add("100-999", 100, 10, 0.5, 5.0, 60);
+  add(">=1000", 1000, 1, 0.4, 3.0, 100);
+  add(">=1000", 1000, 10, 0.8, 3.0, 100);
+  return {{"recall", recall},
+          {"attacks", json::array({{{"attack", "random"}, {"strength", 0.1}, {"loss_increase", 0.01}},
+                                   {{"attack", "gradient_sign"}, {"strength", 0.1}, {"loss_increase", 0.5}},
+                                   {{"attack", "gradient_sign"}, {"strength", 0.2}, {"loss_increase", 0.9}},
+                                   {{"attack", "typo"}, {"strength", 2}, {"loss_increase", 0.02}},
+                                   {{"attack", "hotflip"}, {"strength", 2}, {"loss_increase", 0.4}}})},
+          {"agreement", json::array({{{"attractors", 0}, {"accuracy", 0.9}}, {{"attractors", 2}, {"accuracy", 0.6}},
+                                     {{"attractors", 4}, {"accuracy", 0.3}}})},
+          {"key_value", json::array({{{"distance", 8}, {"recall", 0.5}}, {{"distance", 32}, {"recall", 0.1}}})},
+          {"loss_by_position", json::array({{{"position", 0}, {"loss", 6.0}, {"tokens", 10}},
+                                            {{"position", 16}, {"loss", 5.0}, {"tokens", 10}},
+                                            {{"position", 32}, {"loss", 4.0}, {"tokens", 30}},
+                                            {{"position", 64}, {"loss", nullptr}, {"tokens", 0}}})},
+          {"stability", {{"self_similarity_adjusted", 0.2}, {"knn_overlap", 0.3}}},
+          {"isotropy", 0.4},
+          {"isoscore", 0.05},
+          {"wordnet", {{"hits", 0.07}}}};
+}
+
+json summary_of(const json& suite) { return hcma_summary(HcmaSuiteResult::from_json(suite, "fixture")); }
+
+TEST(HcmaSuiteResult, JsonRoundTripsThroughTheTypedResult) {
+  json s = suite_fixture();
+  s["corpus"] = "brown";
+  s["split"] = "test";
+  s["long_corpus"] = "kjv";
+  s["seed"] = 3;
+  s["wall_s"] = 1.5;
+  s["inference"] = {{"tokens_per_s", 100.0}, {"parameter_mib", 2.0}, {"peak_rss_mib", 50.0}};
+  const json back = HcmaSuiteResult::from_json(s, "fixture").to_json();
+  EXPECT_EQ(back["recall"], s["recall"]);
+  EXPECT_EQ(back["loss_by_position"][3]["loss"], nullptr);  // undefined stays null, not NaN
+  EXPECT_EQ(back["agreement"][1]["accuracy"], 0.6);
+  EXPECT_EQ(back["inference"]["tokens_per_s"], 100.0);
+  EXPECT_EQ(back["corpus"], "brown");
+  EXPECT_EQ(HcmaSuiteResult::from_json(back, "again").to_json(), back);
+  json bad = s;
+  bad["recall"][0]["targets"] = "many";
+  EXPECT_NE(error_of([&] { HcmaSuiteResult::from_json(bad, "r.json"); }).find("r.json"), std::string::npos);
+}
+
+TEST(HcmaSummary, PoolsBucketsByTargetsAndPicksEachHeadline) {
+  json v = summary_of(suite_fixture());
+  EXPECT_DOUBLE_EQ(v["rare_recall10"], (0.1 * 10 + 0.3 * 30) / 40);  // targets seen < 100 times
+  EXPECT_DOUBLE_EQ(v["rare_recall1"], (0.0 * 10 + 0.1 * 30) / 40);
+  EXPECT_DOUBLE_EQ(v["recall10_lt10"], 0.1);
+  EXPECT_DOUBLE_EQ(v["recall10_10_99"], 0.3);
+  EXPECT_DOUBLE_EQ(v["frequent_recall10"], 0.8);
+  EXPECT_DOUBLE_EQ(v["frequent_ppl"], std::exp(3.0));
+  EXPECT_NEAR(v["ppl"].get<double>(), std::exp((9.0 * 10 + 7.0 * 30 + 5.0 * 60 + 3.0 * 100) / 200), 1e-9);
+  EXPECT_DOUBLE_EQ(v["random_0.1"], 0.01);
+  EXPECT_DOUBLE_EQ(v["fgsm_0.1"], 0.5);
+  EXPECT_DOUBLE_EQ(v["typo_2"], 0.02);
+  EXPECT_DOUBLE_EQ(v["hotflip_2"], 0.4);
+  EXPECT_DOUBLE_EQ(v["agreement_0"], 0.9);
+  EXPECT_DOUBLE_EQ(v["agreement_4"], 0.3);
+  EXPECT_DOUBLE_EQ(v["agreement_mean"], 0.6);
+  EXPECT_DOUBLE_EQ(v["kv_recall"], 0.3);
+  // Second half of the context: positions >= 64 / 2 with a loss -> only position 32.
+  EXPECT_DOUBLE_EQ(v["late_loss"], 4.0);
+  EXPECT_DOUBLE_EQ(v["isotropy"], 0.4);
+  EXPECT_DOUBLE_EQ(v["wordnet_hits10"], 0.07);
+  EXPECT_FALSE(v.contains("tokens_per_s"));  // no inference section: not measured
+}
+
+TEST(HcmaSummary, UndefinedQuantitiesAreNullNotNaN) {
+  json s = suite_fixture();
+  s["recall"] = json::array();
+  s["attacks"] = json::array();
+  json v = summary_of(s);
+  EXPECT_TRUE(v["rare_recall10"].is_null());
+  EXPECT_TRUE(v["frequent_ppl"].is_null());
+  EXPECT_TRUE(v["fgsm_0.1"].is_null());
+}
+
+TEST(HcmaSuiteOptions, ReadsEveryFieldAndRefusesUnknownOnes) {
+  HcmaSuiteOptions h;
+  read_hcma_suite_options({{"corpus", "kjv"}, {"split", "val"}, {"eps", {0.3}}, {"kv_trials", 5}, {"speed", false}}, "cfg.json", h);
+  EXPECT_EQ(h.corpus, "kjv");
+  EXPECT_EQ(h.split, "val");
+  EXPECT_EQ(h.eps, std::vector<double>{0.3});
+  EXPECT_EQ(h.kv_trials, 5);
+  EXPECT_FALSE(h.speed);
+  EXPECT_NE(error_of([&] { read_hcma_suite_options({{"kv_trails", 5}}, "cfg.json", h); }).find("kv_trails"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_hcma_suite_options({{"split", "dev"}}, "cfg.json", h); }).find("field 'split' must be train, val or test"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { read_hcma_suite_options({{"kv_trials", "many"}}, "cfg.json", h); }).find("cfg.json"),
+            std::string::npos);
+}
+
+TEST(ExperimentConfig, SeedsAndListsAreCheckedNamingTheFile) {
+  TempDir t;
+  save_json(t / "a.json", {{"experiment", {{"seeds", {4, 5, 6}}, {"corpora", {"brown"}}, {"bad", {1}}}}});
+  auto c = load_experiment_config(t / "a.json", 2);
+  EXPECT_EQ(c.seeds, (std::vector<std::int64_t>{4, 5}));
+  EXPECT_EQ(c.strings("corpora"), std::vector<std::string>{"brown"});
+  EXPECT_NE(error_of([&] { c.strings("bad"); }).find("must be a list of strings"), std::string::npos);
+  EXPECT_NE(error_of([&] { c.strings("missing"); }).find("'missing' must be a non-empty list"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_experiment_config(t / "a.json", 4); }).find("--seeds 4 but the config lists 3"),
+            std::string::npos);
+  save_json(t / "b.json", {{"experiment", {{"seeds", {-1}}}}});
+  EXPECT_NE(error_of([&] { load_experiment_config(t / "b.json"); }).find("non-negative"), std::string::npos);
+  save_json(t / "c.json", {{"model", {}}});
+  EXPECT_NE(error_of([&] { load_experiment_config(t / "c.json"); }).find("missing the 'experiment' section"), std::string::npos);
+}
+
+}  // namespace
