@@ -124,6 +124,7 @@ HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws
   const data::TokenStream held_out({shards.of(split)});
   held_out.check_ids_below(std::size_t(V), "the model's vocabulary");
   const data::TokenStream reference(opt.frequency_shards.empty() ? std::vector<std::string>{shards.train} : opt.frequency_shards);
+  reference.check_ids_below(std::size_t(V), "the model's vocabulary");  // names the shard, not just "token counts"
   const auto counts = frequency_counts(reference, V, opt.frequency_tokens);
   HcmaSuiteResult out;
   out.corpus = opt.corpus;
