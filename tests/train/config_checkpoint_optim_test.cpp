@@ -12,6 +12,7 @@
 #include "test_util.h"
 #include "core/io.h"
 #include "model/checkpoint.h"
+#include "train/checkpointing.h"
 #include "train/config.h"
 #include "train/optimizer.h"
 
@@ -298,4 +299,25 @@ TEST(ClipGradNorm, BoundsTheGlobalNorm) {
   p.mutable_grad() = torch::tensor({30.0f, 40.0f});
   train::clip_grad_norm({p, q}, 0.0);  // 0 disables
   EXPECT_FLOAT_EQ(p.grad()[1].item<float>(), 40.0f);
+}
+
+// A run made when paths were stored relative to the training directory resumes with the same
+// files named absolutely; a different file is still a changed configuration.
+TEST(ResumeConfig, RelativeAndAbsolutePathsToTheSameFilesAgree) {
+  train::RunConfig saved;
+  saved.data.train_shards = {"data/brown/tokens-x/train.bin"};
+  saved.data.val_shards = {"data/brown/tokens-x/val.bin"};
+  saved.data.tokenizer = "runs/demo/tokenizer/";
+  train::RunConfig now = saved;
+  const std::string cwd = std::filesystem::current_path().string();
+  now.data.train_shards = {cwd + "/data/brown/tokens-x/train.bin"};
+  now.data.val_shards = {cwd + "/data/./brown/tokens-x/val.bin"};
+  now.data.tokenizer = cwd + "/runs/demo/tokenizer";
+  train::check_resume_config(saved, now, "ck.safetensors");  // no error
+  now.data.train_shards = {cwd + "/data/kjv/tokens-x/train.bin"};
+  auto msg = error_of([&] { train::check_resume_config(saved, now, "ck.safetensors"); });
+  EXPECT_NE(msg.find("data.train_shards"), std::string::npos) << msg;
+  train::RunConfig gpt2 = saved;
+  gpt2.data.tokenizer = "gpt2";
+  train::check_resume_config(gpt2, gpt2, "ck.safetensors");
 }
