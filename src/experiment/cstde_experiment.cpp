@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/json_numbers.h"
 #include "core/io.h"
 #include "core/json.h"
 #include "core/subprocess.h"
@@ -231,9 +232,7 @@ json cstde_table_values(const CstdeRunResult& r, const CstdeRunResult& base, con
   std::vector<double> gen(g.sentence_lengths.begin(), g.sentence_lengths.end());
   std::vector<double> ref(reference_lengths.begin(), reference_lengths.end());
   v["sentence_w1"] = gen.empty() ? json(nullptr) : json(report::wasserstein1(gen, ref));
-  // NaN is not JSON: a metric that is undefined for this run is "not measured".
-  for (auto it = v.begin(); it != v.end(); ++it)
-    if (it.value().is_number_float() && !std::isfinite(it.value().get<double>())) it.value() = nullptr;
+  null_non_finite(v);  // a metric undefined for this run is "not measured"
   return v;
 }
 

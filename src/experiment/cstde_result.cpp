@@ -4,20 +4,9 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/json_numbers.h"
 
 namespace structlm::experiment {
-
-namespace {
-
-// A number that JSON holds as null when it is undefined (NaN is not JSON).
-double number_or_nan(const json& j, const char* key, const std::string& path) {
-  if (!j.contains(key) || j[key].is_null()) return std::numeric_limits<double>::quiet_NaN();
-  double v = 0;
-  read_field(j, key, v, path);
-  return v;
-}
-
-}  // namespace
 
 json CstdeRunResult::to_json() const {
   json ev = json::array();

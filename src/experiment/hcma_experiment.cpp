@@ -30,7 +30,7 @@ struct Setup {
   std::vector<std::string> train_corpora;
   std::string calibration;  // corpus whose train split calibrates (and counts frequencies)
   json align;               // options shared by every method
-  std::vector<std::pair<std::string, json>> methods;  // variant name -> its alignment options, config order
+  std::vector<std::pair<std::string, align::AlignOptions>> methods;  // variant name -> its options, config order
   HcmaSuiteOptions suite;   // the config's suite section; tokenizer, shards and seed are set per use
 };
 
@@ -61,13 +61,12 @@ Setup read_setup(const HcmaExperimentOptions& o) {
     json opts = s.align;
     opts["method"] = it.key();
     for (auto kv = it.value().begin(); kv != it.value().end(); ++kv) opts[kv.key()] = kv.value();
-    // Checked and stored in its canonical form, before anything is trained.
-    opts = align::AlignOptions::from_json(opts, o.config + " (method '" + it.key() + "')").to_json();
-    s.methods.emplace_back(it.key(), opts);
+    // Checked before anything is trained.
+    s.methods.emplace_back(it.key(), align::AlignOptions::from_json(opts, o.config + " (method '" + it.key() + "')"));
   }
   // JSON objects come back sorted by key; HCMA's variants go first, so they keep the first colours
   // after the original model and lead every table.
-  std::stable_partition(s.methods.begin(), s.methods.end(), [](const auto& m) { return m.second["method"] == "hcma"; });
+  std::stable_partition(s.methods.begin(), s.methods.end(), [](const auto& m) { return m.second.method == "hcma"; });
   return s;
 }
 
@@ -162,14 +161,13 @@ std::vector<Variant> align_variants(const Setup& s, const HcmaExperimentOptions&
   for (auto seed : s.cfg.seeds)
     for (const auto& [method, opts] : s.methods) {
       ++done;
-      const bool deterministic = align::AlignOptions::from_json(opts, s.cfg.path).deterministic();
-      const std::string stem = deterministic ? o.out + "/aligned/" + method : seed_dir(o.out + "/aligned", method, seed);
+      const std::string stem = opts.deterministic() ? o.out + "/aligned/" + method : seed_dir(o.out + "/aligned", method, seed);
       Variant v{method, stem + ".safetensors", stem + ".align", seed, {}};
       const std::string usage_path = v.report_dir + "/usage.json";
       if (!file_exists(usage_path)) {
         std::fprintf(stderr, "experiment hcma: [%zu/%zu] align %s seed %lld\n", done, total, method.c_str(), (long long)seed);
         make_dirs(v.report_dir);
-        json j = opts;
+        json j = opts.to_json();
         j["seed"] = seed;
         save_json(v.report_dir + "/options.json", j);
         AlignRequest req;

@@ -5,22 +5,13 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/json_numbers.h"
 
 namespace structlm::experiment {
 
 namespace {
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-// A number that may be null (undefined): NaN in memory.
-double number_or_nan(const json& j, const char* key, const std::string& path) {
-  if (!j.contains(key) || j[key].is_null()) return kNaN;
-  double v = 0;
-  read_field(j, key, v, path);
-  return v;
-}
 
 // The list under `key` (absent: empty), each element read by `read`.
 template <typename T, typename F>
@@ -211,8 +202,7 @@ json hcma_summary(const HcmaSuiteResult& s) {
     v["tokens_per_s"] = s.inference->tokens_per_s;
     v["parameter_mib"] = s.inference->parameter_mib;
   }
-  for (auto it = v.begin(); it != v.end(); ++it)
-    if (it.value().is_number_float() && !std::isfinite(it.value().get<double>())) it.value() = nullptr;
+  null_non_finite(v);
   return v;
 }
 

@@ -55,16 +55,6 @@ Vocabulary settle_vocabulary(json& j, const std::string& config_path, const work
           eot};
 }
 
-// Shard paths a config names relatively mean "relative to where the command ran": stored absolute,
-// so the run directory works from anywhere.
-void absolute_data_paths(json& j) {
-  if (!j.contains("data") || !j["data"].is_object()) return;
-  for (const char* key : {"train_shards", "val_shards"})
-    if (j["data"].contains(key) && j["data"][key].is_array())
-      for (auto& p : j["data"][key])
-        if (p.is_string()) p = workspace::Workspace::absolute(p.get<std::string>());
-}
-
 }  // namespace
 
 train::TrainResult run_training(const workspace::Workspace& ws, const TrainRequest& r) {
@@ -85,7 +75,7 @@ train::TrainResult run_training(const workspace::Workspace& ws, const TrainReque
     j["data"]["tokenizer"] = r.tokenizer;
   }
   const std::string origin = config_path + (r.overrides.empty() && r.corpora.empty() ? "" : " (with command-line overrides)");
-  absolute_data_paths(j);
+  if (j.is_object() && j.contains("data")) j["data"] = workspace::absolute_data_paths(j["data"]);
   const Vocabulary vocabulary = settle_vocabulary(j, origin, ws);
   auto cfg = train::RunConfig::from_json(j, origin);
   // Not over a finished run's record when train() is about to refuse to overwrite that run.

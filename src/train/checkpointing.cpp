@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "model/checkpoint.h"
+#include "workspace/workspace.h"
 
 namespace structlm::train {
 
@@ -73,41 +74,16 @@ std::string write_run_checkpoint(const std::string& run_dir, model::GPT& model, 
   return path;
 }
 
-namespace {
-
-// The data section with every path absolute: runs made before paths were stored absolute hold
-// them relative to the directory training started in, and the same file must compare equal.
-json absolute_data_paths(json data) {
-  auto abs = [](const std::string& p) {
-    std::error_code ec;
-    auto a = std::filesystem::absolute(p, ec);
-    return ec ? p : a.lexically_normal().string();
-  };
-  for (const char* key : {"train_shards", "val_shards"})
-    if (data.contains(key) && data[key].is_array())
-      for (auto& p : data[key])
-        if (p.is_string()) p = abs(p.get<std::string>());
-  if (data.contains("tokenizer") && data["tokenizer"].is_string()) {
-    std::string t = data["tokenizer"].get<std::string>();
-    if (!t.empty() && t != "gpt2") {
-      t = abs(t);
-      while (t.size() > 1 && t.back() == '/') t.pop_back();
-      data["tokenizer"] = t;
-    }
-  }
-  return data;
-}
-
-}  // namespace
-
 void check_resume_config(const RunConfig& saved, const RunConfig& now, const std::string& path) {
   // Fields that change when and how a run reports or stops, or where it runs, but not what it
   // computes: a resumed run may change them.
   static const char* free_fields[] = {"max_steps",    "stop_at_step", "max_minutes", "eval_every", "log_every",
                                       "ckpt_every",   "eval_batches", "device",      "threads"};
   json a = saved.to_json(), b = now.to_json();
-  a["data"] = absolute_data_paths(a["data"]);
-  b["data"] = absolute_data_paths(b["data"]);
+  // Paths compare by the files they name: runs made before paths were stored absolute hold them
+  // relative to the directory training started in.
+  a["data"] = workspace::absolute_data_paths(a["data"]);
+  b["data"] = workspace::absolute_data_paths(b["data"]);
   for (const char* f : free_fields) {
     a["train"].erase(f);
     b["train"].erase(f);

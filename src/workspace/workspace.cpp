@@ -53,6 +53,19 @@ void check_model_fits_tokenizer(std::int64_t model_vocab, std::size_t tokenizer_
                   std::to_string(tokenizer_vocab) + " tokens: they were not made for each other");
 }
 
+json absolute_data_paths(json data) {
+  if (!data.is_object()) return data;
+  for (const char* key : {"train_shards", "val_shards"})
+    if (data.contains(key) && data[key].is_array())
+      for (auto& p : data[key])
+        if (p.is_string()) p = Workspace::absolute(p.get<std::string>());
+  if (data.contains("tokenizer") && data["tokenizer"].is_string()) {
+    const std::string t = data["tokenizer"].get<std::string>();
+    if (t != "gpt2") data["tokenizer"] = Workspace::absolute(t);
+  }
+  return data;
+}
+
 static std::string from_env(const char* name) {
   const char* v = std::getenv(name);
   return v && *v ? v : "";

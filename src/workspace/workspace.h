@@ -38,6 +38,11 @@ struct SplitShards {
 void check_model_fits_tokenizer(std::int64_t model_vocab, std::size_t tokenizer_vocab, const std::string& model,
                                 const std::string& tokenizer);
 
+// A run config's "data" section with its shard paths and tokenizer directory absolute ("gpt2" and
+// empty stay): paths given relatively mean "relative to where the command ran", and an older run
+// stored them so; in this form the same files compare equal and work from any directory.
+json absolute_data_paths(json data);
+
 inline constexpr const char* kWordnetDir = "/usr/share/wordnet";  // Debian wordnet-base
 
 class Workspace {
