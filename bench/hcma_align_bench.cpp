@@ -63,10 +63,10 @@ int main(int argc, char** argv) {
   data::TokenStream calib({shard});
 
   align::AlignOptions a;
-  a.steps = int(o["steps"]);
-  a.log_every = 25;
+  a.loop.steps = int(o["steps"]);
+  a.loop.log_every = 25;
   std::printf("hcma_align_bench: V %lld, d %lld, %lld layers, context %lld, %zu calibration tokens, %d steps, %d threads\n",
-              (long long)c.vocab_size, (long long)c.n_embd, (long long)c.n_layer, (long long)c.block_size, n, a.steps, threads);
+              (long long)c.vocab_size, (long long)c.n_embd, (long long)c.n_layer, (long long)c.block_size, n, a.loop.steps, threads);
   const auto t0 = std::chrono::steady_clock::now();
   auto r = align::align_embeddings(net, calib, a);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   const double rss = peak_rss_mib(), dense = double(c.vocab_size) * double(c.vocab_size) * 4 / (1024.0 * 1024.0);
   std::printf("statistics %.1f s | hierarchy %.1f s | neighbourhoods %.1f s | Adam loop %.1f s (%.2f s/step)\n",
               t["statistics"].get<double>(), t["hierarchy"].get<double>(), t["neighbours"].get<double>(), loop,
-              loop / a.steps);
+              loop / a.loop.steps);
   std::printf("loop: HCMA terms and their gradients %.1f s, Adam %.1f s\n", t["loop"]["gradients"].get<double>(),
               t["loop"]["adam"].get<double>());
   std::printf("clustered tokens %lld, leaves %lld, tokens with candidates %lld\n",

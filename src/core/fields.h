@@ -5,11 +5,15 @@
 //
 //   static const auto t = FieldTable<TrainConfig>()
 //       .add("lr", +[](TrainConfig& c) -> double& { return c.lr; }, "peak learning rate", "positive", positive);
+//
+// A struct made of other option structs includes their tables (include), so each field is still
+// spelled once, in the table of the struct that holds it.
 #pragma once
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/json.h"
 
 namespace structlm {
@@ -32,6 +36,33 @@ class FieldTable {
     return add_entry<T>(name, get, help, std::function<bool(const T&)>(ok), requirement);
   }
 
+  // Adds every field of `sub` (same names, checks and help), reached through `member`. A failed
+  // check reads with this table's KIND: the message is about the file this table reads.
+  template <typename M>
+  FieldTable& include(const FieldTable<M>& sub, M& (*member)(S&)) {
+    for (const auto& e : sub.entries_) {
+      Entry x;
+      x.name = e.name;
+      x.help = e.help;
+      x.requirement = e.requirement;
+      x.write = [write = e.write, member](const S& s, json& j) { write(member(const_cast<S&>(s)), j); };
+      x.read = [read = e.read, member](const json& j, S& s, const std::string& path) { read(j, member(s), path); };
+      if (e.ok) x.ok = [ok = e.ok, member](const S& s) { return ok(member(const_cast<S&>(s))); };
+      entries_.push_back(std::move(x));
+    }
+    return *this;
+  }
+
+  // Moves field `name` to just after field `after` (names(), help() and the unknown-key message
+  // follow the table's order): for a file format that interleaves the fields of included tables.
+  FieldTable& move_after(const std::string& name, const std::string& after) {
+    auto it = find(name);
+    Entry e = std::move(*it);
+    entries_.erase(it);
+    entries_.insert(find(after) + 1, std::move(e));
+    return *this;
+  }
+
   json to_json(const S& s) const {
     json j = json::object();
     for (const auto& e : entries_) e.write(s, j);
@@ -46,7 +77,7 @@ class FieldTable {
     check_known_keys(j, known, path);
     for (const auto& e : entries_) e.read(j, s, path);
     for (const auto& e : entries_)
-      if (e.check) e.check(s, path);
+      if (e.ok) check(e.ok(s), path, kind_ + " '" + e.name + "' must be " + e.requirement);
   }
 
   std::vector<std::string> names() const {
@@ -63,14 +94,23 @@ class FieldTable {
   }
 
  private:
+  template <typename>
+  friend class FieldTable;  // include() copies another table's entries
+
   struct Entry {
-    std::string name, help;
+    std::string name, help, requirement;
     std::function<void(const S&, json&)> write;
     std::function<void(const json&, S&, const std::string&)> read;
-    std::function<void(const S&, const std::string&)> check;
+    std::function<bool(const S&)> ok;  // empty: no check
   };
   std::string kind_;
   std::vector<Entry> entries_;
+
+  typename std::vector<Entry>::iterator find(const std::string& name) {
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (it->name == name) return it;
+    fail(kind_, "no field '" + name + "' in the table");
+  }
 
   template <typename T>
   FieldTable& add_entry(const char* name, T& (*get)(S&), const char* help, std::function<bool(const T&)> ok,
@@ -78,12 +118,10 @@ class FieldTable {
     Entry e;
     e.name = name;
     e.help = help;
+    e.requirement = requirement;
     e.write = [name, get](const S& s, json& j) { j[name] = get(const_cast<S&>(s)); };
     e.read = [name, get](const json& j, S& s, const std::string& path) { read_field(j, name, get(s), path); };
-    if (ok)
-      e.check = [kind = kind_, name, get, ok, requirement](const S& s, const std::string& path) {
-        check(ok(get(const_cast<S&>(s))), path, kind + " '" + name + "' must be " + requirement);
-      };
+    if (ok) e.ok = [get, ok](const S& s) { return ok(get(const_cast<S&>(s))); };
     entries_.push_back(std::move(e));
     return *this;
   }

@@ -5,7 +5,7 @@
 //  - Whitening (ZCA): subtract the mean, multiply by Σ^{-1/2}; the rows are then rescaled so
 //    their mean norm is the original's (a frozen model reads inputs at its training scale).
 // The trained baselines (embedding-only fine-tuning by LM loss, with embedding noise, with cosine
-// regularisation) are loss terms of the shared loop in hcma/align.cpp.
+// regularisation) are loss terms of the shared loop in hcma/align_loop.h.
 #pragma once
 #include <torch/torch.h>
 

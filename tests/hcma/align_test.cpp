@@ -8,8 +8,10 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "hcma/align.h"
+#include "hcma/align_method.h"
 #include "hcma/baselines.h"
 #include "hcma/context_stats.h"
 #include "hcma/frozen_check.h"
@@ -331,13 +333,13 @@ TEST(HcmaAlign, EveryMethodChangesOnlyTheInputTableAndLowersItsObjective) {
   for (const auto& method : method_names()) {
     AlignOptions o;
     o.method = method;
-    o.steps = 30;
-    o.lr = 0.05;
-    o.batch_size = 2;
-    o.hierarchy.branching = 2;
-    o.hierarchy.depth = 2;
-    o.hierarchy.min_count = 3;
-    o.terms.neighbours = 4;
+    o.loop.steps = 30;
+    o.loop.lr = 0.05;
+    o.loop.batch_size = 2;
+    o.hcma.hierarchy.branching = 2;
+    o.hcma.hierarchy.depth = 2;
+    o.hcma.hierarchy.min_count = 3;
+    o.hcma.terms.neighbours = 4;
     auto r = align_embeddings(net, s, o);
     ASSERT_EQ(r.E.sizes(), original["wte.weight"].sizes()) << method;
     EXPECT_GT((r.E - original["wte.weight"]).abs().max().item<double>(), 0) << method << " left E as it was";
@@ -358,11 +360,11 @@ TEST(HcmaAlign, EveryMethodChangesOnlyTheInputTableAndLowersItsObjective) {
       if (p.key() != "wte.weight" && p.key() != "lm_head.weight") EXPECT_TRUE(p.value().equal(original[p.key()])) << p.key();
   }
   AlignOptions hcma;
-  hcma.steps = 40;
-  hcma.hierarchy.branching = 2;
-  hcma.hierarchy.depth = 2;
-  hcma.hierarchy.min_count = 3;
-  hcma.terms.neighbours = 4;
+  hcma.loop.steps = 40;
+  hcma.hcma.hierarchy.branching = 2;
+  hcma.hcma.hierarchy.depth = 2;
+  hcma.hcma.hierarchy.min_count = 3;
+  hcma.hcma.terms.neighbours = 4;
   auto r = align_embeddings(net, s, hcma);
   const auto& i = r.report["terms_initial"], &f = r.report["terms_final"];
   EXPECT_LT(f["nb"].get<double>() + f["h"].get<double>() + f["p"].get<double>(),
@@ -415,6 +417,75 @@ TEST(HcmaAlign, OptionsRejectUnknownKeysAndBadValues) {
   EXPECT_NE(msg({{"lambda_h", -1.0}}).find("a.json"), std::string::npos);
   auto o = AlignOptions::from_json({{"method", "hcma"}, {"depth", 2}, {"lambda_lm", 0.5}}, "a.json");
   EXPECT_EQ(AlignOptions::from_json(o.to_json(), "b.json").to_json(), o.to_json());  // round trip
+}
+
+// options.json files and configs/hcma.json are a file format: one flat object whose keys (and
+// the order --help lists them in) stay as they were before the options became one struct per
+// method; every key lands in its method's struct and comes back.
+TEST(HcmaAlign, OptionsKeepTheirFlatFileFormatAndRoundTrip) {
+  const std::vector<std::string> keys = {
+      "method", "seed", "steps", "lr", "batch_size", "log_every", "layer", "calib_tokens", "branching", "depth",
+      "min_count", "kmeans_iterations", "neighbours", "tau", "tau_e", "kappa", "rho_min", "lambda_nb", "lambda_h",
+      "lambda_p", "lambda_lm", "token_batch", "abtt_directions", "noise", "cosreg"};
+  EXPECT_EQ(AlignOptions::fields().names(), keys);
+  const json defaults = AlignOptions().to_json();
+  std::vector<std::string> written;
+  for (auto& [k, v] : defaults.items()) written.push_back(k);
+  EXPECT_EQ(std::set<std::string>(written.begin(), written.end()), std::set<std::string>(keys.begin(), keys.end()));
+  const json j = {{"method", "emb-noise"}, {"seed", 7}, {"steps", 11}, {"lr", 0.5}, {"batch_size", 3}, {"log_every", 2},
+                  {"layer", 1}, {"calib_tokens", 900}, {"branching", 3}, {"depth", 4}, {"min_count", 6},
+                  {"kmeans_iterations", 9}, {"neighbours", 5}, {"tau", 0.3}, {"tau_e", 0.4}, {"kappa", 2.5},
+                  {"rho_min", 0.5}, {"lambda_nb", 0.1}, {"lambda_h", 0.2}, {"lambda_p", 0.3}, {"lambda_lm", 0.7},
+                  {"token_batch", 17}, {"abtt_directions", 2}, {"noise", 0.25}, {"cosreg", 3.0}};
+  ASSERT_EQ(j.size(), keys.size());
+  const auto o = AlignOptions::from_json(j, "a.json");
+  EXPECT_EQ(o.to_json(), j);
+  EXPECT_EQ(o.seed, 7u);
+  EXPECT_EQ(o.calib_tokens, 900u);
+  EXPECT_EQ(o.loop.steps, 11);
+  EXPECT_EQ(o.loop.log_every, 2);
+  EXPECT_EQ(o.hcma.layer, 1);
+  EXPECT_EQ(o.hcma.hierarchy.iterations, 9);
+  EXPECT_EQ(o.hcma.terms.token_batch, 17);
+  EXPECT_EQ(o.hcma.terms.kappa, 2.5);
+  EXPECT_EQ(o.hcma.lambda_lm, 0.7);
+  EXPECT_EQ(o.abtt.directions, 2);
+  EXPECT_EQ(o.emb_noise.noise, 0.25);
+  EXPECT_EQ(o.cosreg.weight, 3.0);
+  // --help lists one line per key, in that order.
+  std::vector<std::string> listed;
+  std::istringstream help(AlignOptions::fields().help());
+  for (std::string line; std::getline(help, line);) listed.push_back(line.substr(2, line.find("  ", 2) - 2));
+  EXPECT_EQ(listed, keys);
+}
+
+TEST(HcmaAlign, TheRegistryBuildsEveryMethodAndSaysWhatEachNeeds) {
+  EXPECT_EQ(method_names(), (std::vector<std::string>{"hcma", "abtt", "whiten", "emb-finetune", "emb-noise", "cosreg"}));
+  const std::set<std::string> closed_form = {"abtt", "whiten"}, lm = {"emb-finetune", "emb-noise", "cosreg"};
+  for (const auto& name : method_names()) {
+    AlignOptions o;
+    o.method = name;
+    auto m = make_align_method(o);
+    ASSERT_TRUE(m) << name;
+    EXPECT_EQ(m->name(), name);
+    EXPECT_EQ(m->deterministic(), closed_form.count(name) == 1) << name;
+    EXPECT_EQ(m->uses_lm(), lm.count(name) == 1) << name;  // hcma: lambda_lm is 0 by default
+    EXPECT_EQ(o.deterministic(), m->deterministic()) << name;
+    EXPECT_EQ(o.trained(), !m->deterministic()) << name;
+    EXPECT_EQ(o.uses_lm(), m->uses_lm()) << name;
+  }
+  AlignOptions hcma_lm;
+  hcma_lm.hcma.lambda_lm = 0.5;
+  EXPECT_TRUE(make_align_method(hcma_lm)->uses_lm());
+  EXPECT_FALSE(make_align_method(hcma_lm)->deterministic());
+  AlignOptions magic;
+  magic.method = "magic";
+  auto msg = test_util::error_of([&] { make_align_method(magic); });
+  EXPECT_NE(msg.find("unknown alignment method 'magic' (hcma, abtt, whiten, emb-finetune, emb-noise, cosreg)"),
+            std::string::npos)
+      << msg;
+  msg = test_util::error_of([&] { AlignOptions::from_json({{"method", "magic"}}, "a.json"); });
+  EXPECT_NE(msg.find("a.json: unknown alignment method 'magic' (hcma, abtt"), std::string::npos) << msg;
 }
 
 }  // namespace

@@ -1,0 +1,69 @@
+// The options of `structlm align`: one struct per method, each with its own field table
+// (core/fields.h), gathered in AlignOptions. The file format (options.json, the "align" and
+// "methods" sections of configs/hcma.json, --set) stays one flat object: every field's name is
+// unique across the methods.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "hcma/hierarchy.h"
+#include "hcma/objective.h"
+#include "core/fields.h"
+#include "core/json.h"
+
+namespace structlm::align {
+
+// The Adam loop every trained method runs (hcma/align_loop.h).
+struct LoopOptions {
+  int steps = 300;
+  double lr = 0.02;    // relative to the RMS entry of E⁰ (Adam's steps are in E's units)
+  int batch_size = 8;  // LM batches (sequences of block_size); HCMA's statistics pass too
+  int log_every = 10;
+  static const FieldTable<LoopOptions>& fields();
+};
+
+struct HcmaOptions {
+  int layer = -1;  // -1: the middle (hcma/context_stats.h)
+  HierarchyOptions hierarchy;
+  HcmaTermOptions terms;
+  double lambda_lm = 0;  // optional LM loss through the frozen model
+  static const FieldTable<HcmaOptions>& fields();
+};
+
+struct AbttOptions {
+  int directions = 0;  // 0: max(1, round(d / 100))
+  static const FieldTable<AbttOptions>& fields();
+};
+
+struct EmbNoiseOptions {
+  double noise = 0.1;  // noise row norm relative to the mean row norm of E⁰
+  static const FieldTable<EmbNoiseOptions>& fields();
+};
+
+struct CosregOptions {
+  double weight = 1.0;  // of the mean pairwise cosine
+  static const FieldTable<CosregOptions>& fields();
+};
+
+struct AlignOptions {
+  std::string method = "hcma";
+  std::uint64_t seed = 1;
+  std::size_t calib_tokens = 0;  // cap on the calibration tokens scanned (0: all)
+  LoopOptions loop;
+  HcmaOptions hcma;
+  AbttOptions abtt;
+  EmbNoiseOptions emb_noise;
+  CosregOptions cosreg;
+
+  // Every method's table included, in the key order the files have always had.
+  static const FieldTable<AlignOptions>& fields();
+  json to_json() const;
+  // Unknown keys, bad values and unknown methods are errors naming `path` and the field.
+  static AlignOptions from_json(const json& j, const std::string& path);
+  // Forwards to the method (hcma/align_method.h), for callers that hold only the options.
+  bool trained() const;        // runs the optimisation loop
+  bool uses_lm() const;        // needs forward passes of the model during the loop
+  bool deterministic() const;  // the same result for every seed (closed form)
+};
+
+}  // namespace structlm::align
