@@ -6,6 +6,7 @@
 #include "core/io.h"
 #include "core/json.h"
 #include "experiment/corpus_eval.h"
+#include "experiment/hcma_metrics.h"
 #include "experiment/hcma_suite.h"
 #include "model/checkpoint.h"
 #include "model/runtime.h"

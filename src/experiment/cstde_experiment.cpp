@@ -12,6 +12,7 @@
 #include "core/subprocess.h"
 #include "cstde/dependency_probe.h"
 #include "experiment/corpus_eval.h"
+#include "experiment/cstde_metrics.h"
 #include "experiment/experiment_config.h"
 #include "eval/generate.h"
 #include "eval/generation_metrics.h"
@@ -169,72 +170,9 @@ CstdeRunResult measure_run(const std::string& dir, const train::RunConfig& cfg, 
   return r;
 }
 
-std::vector<report::ExperimentMetric> columns(const Setup& s, const workspace::Workspace& ws) {
-  std::vector<report::ExperimentMetric> c;
-  for (const auto& corpus : s.eval_corpora) {
-    const auto name = ws.corpus_name(corpus);
-    c.push_back({name + "_ppl", name + " perplexity", true, 2});
-    c.push_back({name + "_bpb", name + " bits/byte", true, 4});
-  }
-  c.push_back({"step_ms", "ms/step", true, 1});
-  c.push_back({"step_time_rel", "step time vs baseline", true, 3});
-  c.push_back({"peak_rss_mib", "peak RSS (MiB)", true, 0});
-  c.push_back({"rss_rel", "peak RSS vs baseline", true, 3});
-  c.push_back({"params", "parameters", true, 0});
-  c.push_back({"params_rel", "parameters vs baseline", true, 4});
-  c.push_back({"uas_dependency", "UAS of D heads", false, 3});
-  c.push_back({"uas_attention", "UAS of attention heads", false, 3});
-  c.push_back({"near_loss", "loss, partner at 1-4", true, 4});
-  c.push_back({"far_loss", "loss, partner at 9+", true, 4});
-  c.push_back({"distinct1", "distinct-1", false, 4});
-  c.push_back({"distinct2", "distinct-2", false, 4});
-  c.push_back({"distinct3", "distinct-3", false, 4});
-  c.push_back({"mtld", "MTLD", false, 1});
-  c.push_back({"seq_rep4", "seq-rep-4", true, 4});
-  c.push_back({"sentence_w1", "sentence-length W1 to reference", true, 3});
-  return c;
-}
 
 }  // namespace
 
-double loss_over(const std::vector<DistanceBucket>& by_distance, int lo, int hi) {
-  double sum = 0, n = 0;
-  for (const auto& b : by_distance) {
-    if (b.distance < lo || b.distance > hi) continue;
-    sum += b.loss * double(b.tokens);
-    n += double(b.tokens);
-  }
-  return n > 0 ? sum / n : std::numeric_limits<double>::quiet_NaN();
-}
-
-json cstde_table_values(const CstdeRunResult& r, const CstdeRunResult& base, const std::vector<int>& reference_lengths) {
-  json v = json::object();
-  for (const auto& e : r.eval) {
-    v[e.corpus + "_ppl"] = e.perplexity;
-    v[e.corpus + "_bpb"] = e.bits_per_byte;
-  }
-  v["step_ms"] = r.step_ms;
-  v["step_time_rel"] = r.step_ms / base.step_ms;
-  v["peak_rss_mib"] = r.peak_rss_mib;
-  v["rss_rel"] = r.peak_rss_mib / base.peak_rss_mib;
-  v["params"] = r.params;
-  v["params_rel"] = double(r.params) / double(base.params);
-  v["uas_dependency"] = r.uas_dependency ? json(*r.uas_dependency) : json(nullptr);
-  v["uas_attention"] = r.uas_attention;
-  v["near_loss"] = loss_over(r.loss_by_distance, 1, 4);
-  v["far_loss"] = loss_over(r.loss_by_distance, 9, 1 << 30);
-  const auto& g = r.generation;
-  v["distinct1"] = g.distinct1;
-  v["distinct2"] = g.distinct2;
-  v["distinct3"] = g.distinct3;
-  v["mtld"] = g.mtld;
-  v["seq_rep4"] = g.seq_rep4;
-  std::vector<double> gen(g.sentence_lengths.begin(), g.sentence_lengths.end());
-  std::vector<double> ref(reference_lengths.begin(), reference_lengths.end());
-  v["sentence_w1"] = gen.empty() ? json(nullptr) : json(report::wasserstein1(gen, ref));
-  null_non_finite(v);  // a metric undefined for this run is "not measured"
-  return v;
-}
 
 namespace {
 
@@ -311,33 +249,39 @@ Results train_and_measure(const Setup& s, const CstdeExperimentOptions& o, const
   return results;
 }
 
-// experiment.json, loss_by_distance.jsonl, sentence_lengths.jsonl (docs/REPORT.md).
+std::vector<std::string> eval_corpus_names(const Setup& s, const workspace::Workspace& ws) {
+  std::vector<std::string> names;
+  for (const auto& c : s.eval_corpora) names.push_back(ws.corpus_name(c));
+  return names;
+}
+
+// experiment.json, loss_by_distance.jsonl, sentence_lengths.jsonl (docs/REPORT.md), from the
+// typed results through the typed log lines of report/experiment_logs.h.
 void write_raw_logs(const Setup& s, const CstdeExperimentOptions& o, const workspace::Workspace& ws, const Shared& sh,
                     const Results& results) {
-  json rows = json::array();
-  std::string by_distance, lengths;
-  lengths += json({{"kind", "reference"}, {"corpus", ws.corpus_name(s.train_corpora.front())}, {"lengths", sh.reference_lengths}}).dump() + "\n";
+  report::Experiment e;
+  e.name = "cstde";
+  e.description = s.cfg.experiment.value("description", std::string("CSTDE vs plain GPT"));
+  e.baseline = "baseline";
+  e.metrics = cstde_metrics(eval_corpus_names(s, ws));
+  std::vector<report::LossLine> by_distance;
+  std::vector<report::LengthSample> lengths(1);
+  lengths[0].corpus = ws.corpus_name(s.train_corpora.front());
+  lengths[0].lengths.assign(sh.reference_lengths.begin(), sh.reference_lengths.end());
   for (const auto& [name, sw] : s.variants)
     for (auto seed : s.cfg.seeds) {
       const CstdeRunResult& r = results.at({name, seed});
-      rows.push_back({{"variant", name}, {"seed", seed}, {"values", cstde_table_values(r, results.at({"baseline", seed}), sh.reference_lengths)}});
+      e.rows.push_back({name, seed, cstde_table_values(r, results.at({"baseline", seed}), sh.reference_lengths)});
       for (const auto& b : r.loss_by_distance)
-        by_distance += json({{"variant", name}, {"seed", seed}, {"distance", b.distance}, {"loss", b.loss},
-                             {"tokens", b.tokens}}).dump() + "\n";
+        by_distance.push_back({"", name, seed, b.distance, b.loss, (long long)b.tokens});
       // A seed whose generations hold no complete sentence has no length sample (the table's
       // W1 cell is then "not measured" for it).
-      if (!r.generation.sentence_lengths.empty())
-        lengths += json({{"kind", "generated"}, {"variant", name}, {"seed", seed},
-                         {"lengths", r.generation.sentence_lengths}}).dump() + "\n";
+      const auto& g = r.generation.sentence_lengths;
+      if (!g.empty()) lengths.push_back({name, "", seed, std::vector<double>(g.begin(), g.end())});
     }
-  json experiment = {{"experiment", "cstde"},
-                     {"description", s.cfg.experiment.value("description", std::string("CSTDE vs plain GPT"))},
-                     {"baseline", "baseline"},
-                     {"metrics", report::metrics_json(columns(s, ws))},
-                     {"rows", rows}};
-  save_json(o.out + "/cstde/experiment.json", experiment);
-  write_file_atomic(o.out + "/cstde/loss_by_distance.jsonl", by_distance);
-  write_file_atomic(o.out + "/cstde/sentence_lengths.jsonl", lengths);
+  save_json(o.out + "/cstde/experiment.json", e.to_json());
+  write_file_atomic(o.out + "/cstde/loss_by_distance.jsonl", report::jsonl_text(by_distance, "distance"));
+  write_file_atomic(o.out + "/cstde/sentence_lengths.jsonl", report::jsonl_text(lengths));
 }
 
 }  // namespace
@@ -356,9 +300,10 @@ std::string run_cstde_experiment(const CstdeExperimentOptions& opts, const works
 
   const std::string description = s.cfg.experiment.value("description", std::string("CSTDE vs plain GPT"));
   const std::string table = "# CSTDE experiment\n\n" + description + ". " + std::to_string(s.cfg.seeds.size()) +
-                            " seeds per variant; cells are mean ± sd over seeds; " +
+                            " seeds per variant; cells are mean ± sd over seeds (perplexities and ratios: geometric " +
+                            "mean ×/÷ geometric sd); " +
                             "changes are relative to the baseline's mean, and a verdict other than \"no significant " +
-                            "difference\" needs the two mean ± sd intervals not to overlap.\n\n" +
+                            "difference\" needs the two intervals not to overlap.\n\n" +
                             report::experiment_markdown(report::read_experiment(o.out + "/cstde/experiment.json", "cstde"));
   write_file_atomic(o.out + "/cstde/table.md", table);
 

@@ -34,13 +34,8 @@ std::string run_cstde_experiment(const CstdeExperimentOptions& opts, const works
 // Distances to the link partner, bucketed so that long distances still hold enough tokens: a
 // bucket is named by its first distance (1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33).
 int distance_bucket_start(int k);
-// The mean loss of the loss-by-distance buckets whose distance is in [lo, hi],
-// weighted by their tokens (NaN when none).
-double loss_over(const std::vector<DistanceBucket>& by_distance, int lo, int hi);
 // ms per optimizer step from a training log: the median of its throughput lines, the first
 // (start-up) dropped. Error naming the file when it has none.
 double median_step_ms(const std::string& metrics_path, std::int64_t tokens_per_step);
-// One row of experiment.json from a result.json; `base` is the same seed's baseline result.
-json cstde_table_values(const CstdeRunResult& result, const CstdeRunResult& base, const std::vector<int>& reference_lengths);
 
 }  // namespace structlm::experiment

@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "core/rng.h"
 #include "experiment/experiment_config.h"
+#include "experiment/hcma_metrics.h"
 #include "experiment/hcma_suite.h"
 #include "model/checkpoint.h"
 #include "model/runtime.h"
@@ -70,36 +71,6 @@ Setup read_setup(const HcmaExperimentOptions& o) {
   return s;
 }
 
-const std::vector<report::ExperimentMetric>& columns() {
-  static const std::vector<report::ExperimentMetric> c = {
-      {"rare_recall10", "rare-token recall@10 (targets seen < 100 times)", false, 4},
-      {"rare_recall1", "rare-token recall@1 (< 100)", false, 4},
-      {"recall10_lt10", "recall@10, targets seen < 10 times", false, 4},
-      {"recall10_10_99", "recall@10, targets seen 10-99 times", false, 4},
-      {"frequent_recall10", "recall@10, targets seen >= 1000 times", false, 4},
-      {"frequent_ppl", "frequent-token perplexity (targets >= 1000)", true, 3},
-      {"ppl", "perplexity, all targets", true, 3},
-      {"random_0.1", "loss increase, random embedding noise eps 0.1", true, 4},
-      {"fgsm_0.1", "loss increase, gradient-sign eps 0.1", true, 4},
-      {"typo_2", "loss increase, 2 typos", true, 4},
-      {"hotflip_2", "loss increase, 2 HotFlip substitutions", true, 4},
-      {"agreement_0", "agreement accuracy, 0 attractors", false, 3},
-      {"agreement_4", "agreement accuracy, 4 attractors", false, 3},
-      {"agreement_mean", "agreement accuracy, mean over 0-4", false, 3},
-      {"kv_recall", "key-value recall@1, mean over distances", false, 3},
-      {"late_loss", "loss in the second half of the context", true, 4},
-      {"self_similarity_adj", "self-similarity across contexts (minus baseline)", false, 4},
-      {"knn_overlap", "k-NN overlap across contexts", false, 4},
-      {"isotropy", "isotropy I(W)", false, 4},
-      {"isoscore", "IsoScore of E", false, 4},
-      {"wordnet_hits10", "WordNet hits@10", false, 4},
-      {"tokens_per_s", "inference tokens/s", false, 0},
-      {"parameter_mib", "parameter memory (MiB)", true, 1},
-      {"align_wall_s", "alignment wall time (s)", true, 1},
-      {"align_peak_rss_mib", "alignment peak RSS (MiB)", true, 0},
-  };
-  return c;
-}
 
 std::string seed_dir(const std::string& base, const std::string& name, std::int64_t seed) {
   return base + "/" + name + "-seed" + std::to_string(seed);
@@ -233,37 +204,37 @@ Results measure_variants(const Setup& s, const HcmaExperimentOptions& o, const w
   return results;
 }
 
-// experiment.json and the JSONL raw logs of docs/REPORT.md.
+// experiment.json and the JSONL raw logs of docs/REPORT.md, from the typed suite results through
+// the typed log lines of report/experiment_logs.h.
 void write_raw_logs(const Setup& s, const HcmaExperimentOptions& o, const Results& results, const std::string& description) {
-  json rows = json::array();
-  std::string recall, attacks, positions;
+  report::Experiment e;
+  e.name = "hcma";
+  e.description = description;
+  e.baseline = "original";
+  e.metrics = hcma_metrics();
+  std::vector<report::RecallLine> recall;
+  std::vector<report::AttackLine> attacks;
+  std::vector<report::LossLine> positions;
   std::vector<std::string> order = {"original"};
   for (const auto& [m, _] : s.methods) order.push_back(m);
   for (const auto& name : order)
     for (auto seed : s.cfg.seeds) {
       const json& r = results.at({name, seed});
       json values = json::object();
-      for (const auto& c : columns()) values[c.key] = r["summary"].value(c.key, json(nullptr));
-      rows.push_back({{"variant", name}, {"seed", seed}, {"values", values}});
+      for (const auto& c : e.metrics) values[c.key] = r["summary"].value(c.key, json(nullptr));
+      e.rows.push_back({name, seed, values});
       const auto suite = HcmaSuiteResult::from_json(r, name + " seed " + std::to_string(seed) + " result.json");
       for (const auto& x : suite.recall)
-        if (std::isfinite(x.recall))
-          recall += json({{"variant", name}, {"seed", seed}, {"k", x.k}, {"bucket", x.bucket}, {"min_count", x.min_count},
-                          {"recall", x.recall}, {"targets", x.targets}}).dump() + "\n";
+        if (std::isfinite(x.recall)) recall.push_back({"", name, seed, x.k, x.bucket, x.min_count, x.recall, x.targets});
       for (const auto& a : suite.attacks)
-        attacks += json({{"variant", name}, {"seed", seed}, {"attack", a.attack}, {"strength", a.strength},
-                         {"loss_increase", a.loss_increase}, {"flip_rate", a.flip_rate}}).dump() + "\n";
+        attacks.push_back({"", name, seed, a.attack, a.strength, a.loss_increase, a.flip_rate});
       for (const auto& p : suite.loss_by_position)
-        if (std::isfinite(p.loss))
-          positions += json({{"variant", name}, {"seed", seed}, {"position", p.position}, {"loss", p.loss},
-                             {"tokens", p.tokens}}).dump() + "\n";
+        if (std::isfinite(p.loss)) positions.push_back({"", name, seed, p.position, p.loss, p.tokens});
     }
-  json experiment = {{"experiment", "hcma"}, {"description", description}, {"baseline", "original"},
-                     {"metrics", report::metrics_json(columns())}, {"rows", rows}};
-  save_json(o.out + "/hcma/experiment.json", experiment);
-  write_file_atomic(o.out + "/hcma/rare_recall.jsonl", recall);
-  write_file_atomic(o.out + "/hcma/attack.jsonl", attacks);
-  write_file_atomic(o.out + "/hcma/loss_by_position.jsonl", positions);
+  save_json(o.out + "/hcma/experiment.json", e.to_json());
+  write_file_atomic(o.out + "/hcma/rare_recall.jsonl", report::jsonl_text(recall));
+  write_file_atomic(o.out + "/hcma/attack.jsonl", report::jsonl_text(attacks));
+  write_file_atomic(o.out + "/hcma/loss_by_position.jsonl", report::jsonl_text(positions, "position"));
 }
 
 // The embedding before and after HCMA (the first seed), on a sample of clustered tokens.
@@ -314,8 +285,9 @@ std::string run_hcma_experiment(const HcmaExperimentOptions& opts, const workspa
 
   std::string table = "# HCMA experiment\n\n" + description + ". " + std::to_string(s.cfg.seeds.size()) +
                       " seeds per variant (alignment seed and probe seed; abtt and whiten are deterministic, so only "
-                      "the probes vary); cells are mean ± sd over seeds; changes are relative to the original model, "
-                      "and a verdict other than \"no significant difference\" needs the two mean ± sd intervals not "
+                      "the probes vary); cells are mean ± sd over seeds (perplexity: geometric mean ×/÷ "
+                      "geometric sd); changes are relative to the original model, "
+                      "and a verdict other than \"no significant difference\" needs the two intervals not "
                       "to overlap.\n\n" +
                       report::experiment_markdown(report::read_experiment(o.out + "/hcma/experiment.json", "hcma"));
   write_file_atomic(o.out + "/hcma/table.md", table);

@@ -45,11 +45,5 @@ struct HcmaSuiteResult {
   static HcmaSuiteResult from_json(const json& j, const std::string& path);
 };
 
-// The quantities the experiment tabulates, flat: metric key -> number (null where undefined):
-// rare_recall10 / rare_recall1 (targets seen < 100 times), recall10_lt10, recall10_10_99,
-// frequent_recall10 and frequent_ppl (>= 1000), ppl, the loss increase of four attacks,
-// agreement at 0 / 4 attractors and on average, key-value recall, late_loss (second half of the
-// context), stability, isotropy, WordNet hits and inference cost.
-json hcma_summary(const HcmaSuiteResult& suite);
 
 }  // namespace structlm::experiment

@@ -12,18 +12,21 @@
 namespace structlm::report {
 
 Spread Experiment::summary(const std::string& variant, const std::string& metric) const {
+  auto m = std::find_if(metrics.begin(), metrics.end(), [&](const Metric& x) { return x.key == metric; });
+  if (m == metrics.end()) throw Error(path + ": no metric '" + metric + "'");
   std::vector<double> v;
   for (const auto& r : rows)
     if (r.variant == variant && r.values.contains(metric) && !r.values[metric].is_null())
       v.push_back(r.values[metric].get<double>());
-  return summarize(v);
+  return aggregate(v, m->aggregation);
 }
 
-json metrics_json(const std::vector<ExperimentMetric>& metrics) {
-  json out = json::array();
-  for (const auto& m : metrics)
-    out.push_back({{"key", m.key}, {"label", m.label}, {"lower_is_better", m.lower_is_better}, {"digits", m.digits}});
-  return out;
+json Experiment::to_json() const {
+  json j = {{"experiment", name}, {"description", description}, {"baseline", baseline}, {"metrics", metrics_json(metrics)}};
+  json r = json::array();
+  for (const auto& row : rows) r.push_back({{"variant", row.variant}, {"seed", row.seed}, {"values", row.values}});
+  j["rows"] = r;
+  return j;
 }
 
 Experiment read_experiment(const std::string& path, const std::string& expected_name) {
@@ -39,17 +42,8 @@ Experiment read_experiment(const std::string& path, const std::string& expected_
     fail(path, "field 'metrics' must be a non-empty list");
   std::set<std::string> keys;
   for (std::size_t i = 0; i < j["metrics"].size(); ++i) {
-    const json& m = j["metrics"][i];
     std::string where = path + ": metrics[" + std::to_string(i) + "]";
-    if (!m.is_object()) throw Error(where + ": expected an object");
-    ExperimentMetric em;
-    em.key = string_field(m, "key", where);
-    em.label = m.contains("label") ? string_field(m, "label", where) : em.key;
-    if (m.contains("lower_is_better")) {
-      if (!m["lower_is_better"].is_boolean()) throw Error(where + ": field 'lower_is_better' must be true or false");
-      em.lower_is_better = m["lower_is_better"].get<bool>();
-    }
-    em.digits = int(optional_number(m, "digits", 4, where));
+    Metric em = Metric::from_json(j["metrics"][i], where);
     if (!keys.insert(em.key).second) throw Error(where + ": metric '" + em.key + "' listed twice");
     e.metrics.push_back(em);
   }
@@ -67,7 +61,12 @@ Experiment read_experiment(const std::string& path, const std::string& expected_
     if (!r.contains("values") || !r["values"].is_object()) throw Error(where + ": field 'values' must be an object");
     for (auto it = r["values"].begin(); it != r["values"].end(); ++it) {
       if (!keys.count(it.key())) throw Error(where + ": value '" + it.key() + "' is not a listed metric");
-      if (!it.value().is_null()) number_field(r["values"], it.key().c_str(), where);
+      if (it.value().is_null()) continue;
+      const double v = number_field(r["values"], it.key().c_str(), where);
+      const auto& m = *std::find_if(e.metrics.begin(), e.metrics.end(), [&](const Metric& x) { return x.key == it.key(); });
+      if (m.aggregation == Aggregation::geometric && !(v > 0))
+        throw Error(where + ": value '" + it.key() + "' is " + it.value().dump() +
+                    ", but the metric aggregates geometrically (every value must be > 0)");
     }
     row.values = r["values"];
     if (std::find(e.variants.begin(), e.variants.end(), row.variant) == e.variants.end())
@@ -79,27 +78,101 @@ Experiment read_experiment(const std::string& path, const std::string& expected_
   return e;
 }
 
-std::vector<SeriesPoint> read_series(const std::string& path, const std::vector<std::string>& group_keys,
-                                     const std::string& x_key, const std::string& y_key) {
-  std::vector<SeriesPoint> out;
+void check_unique_points(const std::vector<SeriesPoint>& points, const std::string& path, const std::string& x_label) {
+  if (points.empty()) fail(path, "no records");
   std::set<std::tuple<std::string, long long, double>> seen;
-  for (const auto& line : read_jsonl(path)) {
-    SeriesPoint p;
-    for (std::size_t k = 0; k < group_keys.size(); ++k) {
-      const json& v = line.value.contains(group_keys[k]) ? line.value[group_keys[k]] : json();
-      std::string part = v.is_number() ? v.dump() : string_field(line.value, group_keys[k].c_str(), line.where);
-      p.group += (k ? " · " : "") + part;
-    }
-    p.seed = seed_field(line.value, line.where);
-    p.x = number_field(line.value, x_key.c_str(), line.where);
-    p.y = number_field(line.value, y_key.c_str(), line.where);
+  for (const auto& p : points)
     if (!seen.insert({p.group, p.seed, p.x}).second)
-      throw Error(line.where + ": '" + p.group + "' seed " + std::to_string(p.seed) + " " + x_key + " " +
-                  line.value[x_key].dump() + " appears twice");
-    out.push_back(p);
-  }
+      throw Error(p.where + ": '" + p.group + "' seed " + std::to_string(p.seed) + " " + x_label + " " +
+                  (p.x == std::floor(p.x) ? format_number(p.x, 0) : json(p.x).dump()) + " appears twice");
+}
+
+namespace {
+
+long long integer_field(const json& j, const char* key, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer())
+    throw Error(where + ": field '" + key + "' missing or not an integer");
+  return it->get<long long>();
+}
+
+template <typename Line, typename Read>
+std::vector<Line> read_log(const std::string& path, Read read) {
+  std::vector<Line> out;
+  for (const auto& l : read_jsonl(path)) out.push_back(read(l.value, l.where));
   if (out.empty()) fail(path, "no records");
   return out;
+}
+
+}  // namespace
+
+json RecallLine::to_json() const {
+  return {{"variant", variant}, {"seed", seed}, {"k", k}, {"bucket", bucket}, {"min_count", min_count},
+          {"recall", recall}, {"targets", targets}};
+}
+RecallLine RecallLine::from_json(const json& j, const std::string& where) {
+  RecallLine l;
+  l.where = where;
+  l.variant = string_field(j, "variant", where);
+  l.seed = seed_field(j, where);
+  const long long k = integer_field(j, "k", where);
+  if (k < 1) throw Error(where + ": field 'k' missing or not a positive integer");
+  l.k = int(k);
+  l.bucket = string_field(j, "bucket", where);
+  l.min_count = (long long)number_field(j, "min_count", where);
+  l.recall = number_field(j, "recall", where);
+  l.targets = (long long)optional_number(j, "targets", 0, where);
+  return l;
+}
+
+json AttackLine::to_json() const {
+  json j = {{"variant", variant}, {"seed", seed}, {"attack", attack}, {"strength", strength}, {"loss_increase", loss_increase}};
+  if (flip_rate) j["flip_rate"] = *flip_rate;
+  return j;
+}
+AttackLine AttackLine::from_json(const json& j, const std::string& where) {
+  AttackLine l;
+  l.where = where;
+  l.variant = string_field(j, "variant", where);
+  l.seed = seed_field(j, where);
+  l.attack = string_field(j, "attack", where);
+  l.strength = number_field(j, "strength", where);
+  l.loss_increase = number_field(j, "loss_increase", where);
+  if (j.contains("flip_rate")) l.flip_rate = number_field(j, "flip_rate", where);
+  return l;
+}
+
+json LossLine::to_json(const char* at_key) const {
+  return {{"variant", variant}, {"seed", seed}, {at_key, at}, {"loss", loss}, {"tokens", tokens}};
+}
+LossLine LossLine::from_json(const json& j, const char* at_key, const std::string& where) {
+  LossLine l;
+  l.where = where;
+  l.variant = string_field(j, "variant", where);
+  l.seed = seed_field(j, where);
+  l.at = integer_field(j, at_key, where);
+  l.loss = number_field(j, "loss", where);
+  l.tokens = (long long)optional_number(j, "tokens", 0, where);
+  return l;
+}
+
+std::vector<RecallLine> read_recall_log(const std::string& path) { return read_log<RecallLine>(path, RecallLine::from_json); }
+std::vector<AttackLine> read_attack_log(const std::string& path) { return read_log<AttackLine>(path, AttackLine::from_json); }
+std::vector<LossLine> read_loss_log(const std::string& path, const char* at_key) {
+  return read_log<LossLine>(path, [at_key](const json& j, const std::string& w) { return LossLine::from_json(j, at_key, w); });
+}
+std::string jsonl_text(const std::vector<LossLine>& lines, const char* at_key) {
+  std::string out;
+  for (const auto& l : lines) out += l.to_json(at_key).dump() + "\n";
+  return out;
+}
+
+json LengthSample::to_json() const {
+  // Lengths are word counts: written as integers, as the experiment measures them.
+  std::vector<long long> counts;
+  for (double x : lengths) counts.push_back(std::llround(x));
+  if (variant.empty()) return {{"kind", "reference"}, {"corpus", corpus}, {"lengths", counts}};
+  return {{"kind", "generated"}, {"variant", variant}, {"seed", seed}, {"lengths", counts}};
 }
 
 std::vector<Curve> aggregate(const std::vector<SeriesPoint>& points) {

@@ -4,17 +4,16 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "core/json.h"
+#include "report/metric.h"
 #include "report/stats.h"
 
 namespace structlm::report {
 
-// experiment.json: one row per (variant, seed) with that seed's value of each metric.
-struct ExperimentMetric {
-  std::string key, label;
-  bool lower_is_better = true;
-  int digits = 4;
-};
+// experiment.json: the metric catalogue, and one row per (variant, seed) with that seed's value
+// of each metric. The experiments build it and write to_json(); the report reads it back.
 struct ExperimentRow {
   std::string variant;
   long long seed = 0;
@@ -22,30 +21,78 @@ struct ExperimentRow {
 };
 struct Experiment {
   std::string path, name, description, baseline;  // baseline: a variant name, or ""
-  std::vector<ExperimentMetric> metrics;
+  std::vector<Metric> metrics;
   std::vector<ExperimentRow> rows;
-  std::vector<std::string> variants;  // in first-appearance order
-  // The metric's per-seed values for one variant.
+  std::vector<std::string> variants;  // in first-appearance order (filled by read_experiment)
+  // The metric's per-seed values for one variant, aggregated as its catalogue entry says.
   Spread summary(const std::string& variant, const std::string& metric) const;
+  json to_json() const;  // the experiment.json format
 };
+// Errors name `path`: unlisted metric keys, repeated (variant, seed), a geometric metric's value <= 0.
 Experiment read_experiment(const std::string& path, const std::string& expected_name);
-// experiment.json's "metrics" list, as read_experiment reads it back.
-json metrics_json(const std::vector<ExperimentMetric>& metrics);
+
+// The typed lines of the per-seed raw logs (schemas: docs/REPORT.md). The experiments write
+// them with to_json, the report reads them with from_json (errors name `where`, "PATH:LINE").
+struct RecallLine {  // hcma/rare_recall.jsonl
+  std::string where;  // "PATH:LINE" when read from a file
+  std::string variant;
+  long long seed = 0;
+  int k = 1;
+  std::string bucket;
+  long long min_count = 0;  // orders the buckets
+  double recall = 0;
+  long long targets = 0;
+  json to_json() const;
+  static RecallLine from_json(const json& j, const std::string& where);
+};
+struct AttackLine {  // hcma/attack.jsonl
+  std::string where;
+  std::string variant;
+  long long seed = 0;
+  std::string attack;
+  double strength = 0, loss_increase = 0;
+  std::optional<double> flip_rate;
+  json to_json() const;
+  static AttackLine from_json(const json& j, const std::string& where);
+};
+// A mean loss at an integer position: hcma/loss_by_position.jsonl ("position") and
+// cstde/loss_by_distance.jsonl ("distance"); `at_key` names the column.
+struct LossLine {
+  std::string where;
+  std::string variant;
+  long long seed = 0;
+  long long at = 0;
+  double loss = 0;
+  long long tokens = 0;  // informative
+  json to_json(const char* at_key) const;
+  static LossLine from_json(const json& j, const char* at_key, const std::string& where);
+};
+std::vector<RecallLine> read_recall_log(const std::string& path);
+std::vector<AttackLine> read_attack_log(const std::string& path);
+std::vector<LossLine> read_loss_log(const std::string& path, const char* at_key);
+// The lines as JSONL text, one to_json per line.
+template <typename Line>
+std::string jsonl_text(const std::vector<Line>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l.to_json().dump() + "\n";
+  return out;
+}
+std::string jsonl_text(const std::vector<LossLine>& lines, const char* at_key);
 
 // A measured curve per group: JSONL lines {group keys..., "seed", x_key, y_key}.
 struct SeriesPoint {
   std::string group;
   long long seed = 0;
   double x = 0, y = 0;
+  std::string where;  // the log line it came from, "PATH:LINE" (error messages)
 };
 struct Curve {
   std::string group;
   std::vector<double> x;
   std::vector<Spread> y;  // over seeds, at each x
 };
-// group_keys are joined with " · " to name the group; a repeated (group, seed, x) is an error.
-std::vector<SeriesPoint> read_series(const std::string& path, const std::vector<std::string>& group_keys,
-                                     const std::string& x_key, const std::string& y_key);
+// A repeated (group, seed, x) is an error naming its line and `x_label`; no points, one naming `path`.
+void check_unique_points(const std::vector<SeriesPoint>& points, const std::string& path, const std::string& x_label);
 std::vector<Curve> aggregate(const std::vector<SeriesPoint>& points);  // groups in file order, x ascending
 
 // sentence_lengths.jsonl: the reference corpus's and each generation's sentence lengths.
@@ -54,6 +101,7 @@ struct LengthSample {
   std::string corpus;   // the reference's corpus name
   long long seed = 0;
   std::vector<double> lengths;
+  json to_json() const;  // kind "reference" when variant is "", else "generated"
 };
 struct SentenceLengths {
   LengthSample reference;

@@ -15,7 +15,7 @@ std::string experiment_markdown(const Experiment& e) {
   }
   md += "\n" + rule + "\n";
   for (const auto& m : e.metrics) {
-    md += "| " + m.label + (m.lower_is_better ? " ↓" : " ↑") + " |";
+    md += "| " + m.heading() + (m.lower_is_better ? " ↓" : " ↑") + " |";
     const Spread base = e.baseline.empty() ? Spread{} : e.summary(e.baseline, m.key);
     for (const auto& v : e.variants) {
       const Spread s = e.summary(v, m.key);

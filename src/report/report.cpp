@@ -79,8 +79,8 @@ Series curve_series(const Curve& c, int color, Series::Style style) {
     s.x.push_back(c.x[i]);
     s.y.push_back(c.y[i].mean);
     if (band) {
-      s.lo.push_back(c.y[i].mean - c.y[i].sd);
-      s.hi.push_back(c.y[i].mean + c.y[i].sd);
+      s.lo.push_back(c.y[i].lo);
+      s.hi.push_back(c.y[i].hi);
     }
   }
   return s;
@@ -112,14 +112,17 @@ int color_of(const std::vector<std::string>& order, const std::string& name) {
   return it == order.end() ? int(order.size()) : int(it - order.begin());
 }
 
-void add_variant_curves(Section& s, const std::string& path, const std::string& x_key, const std::string& y_key,
-                        Panel panel, const std::string& caption, const std::vector<std::string>& order, PlotIds& ids) {
-  auto curves = aggregate(read_series(path, {"variant"}, x_key, y_key));
+void add_loss_curves(Section& s, const std::string& path, const char* at_key, Panel panel, const std::string& caption,
+                     const std::vector<std::string>& order, PlotIds& ids) {
+  std::vector<SeriesPoint> points;
+  for (const auto& l : read_loss_log(path, at_key)) points.push_back({l.variant, l.seed, double(l.at), l.loss, l.where});
+  check_unique_points(points, path, at_key);
+  auto curves = aggregate(points);
   for (const auto& c : curves) panel.series.push_back(curve_series(c, color_of(order, c.group)));
   Figure f;
   f.panels.push_back(panel);
   s.add_plot({caption + " (" + path + "); band: mean ± sd over seeds.", render_figure(f, ids())});
-  s.add_table(curve_table(panel.title, x_key, curves));
+  s.add_table(curve_table(panel.title, at_key, curves));
 }
 
 Document build_report(const std::vector<std::string>& run_dirs) {

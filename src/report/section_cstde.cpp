@@ -16,7 +16,7 @@ void add_loss_by_distance(Section& s, const std::string& path, const std::vector
   p.xlabel = "distance to the link partner on the left (tokens)";
   p.ylabel = "loss (nats/token)";
   p.log_x = true;
-  add_variant_curves(s, path, "distance", "loss", p, "Loss on tokens whose link-grammar partner is k tokens to the left",
+  add_loss_curves(s, path, "distance", p, "Loss on tokens whose link-grammar partner is k tokens to the left",
                      order, ids);
 }
 

@@ -12,7 +12,7 @@ void add_experiment_tables(Section& s, const Experiment& e) {
   Table t;
   t.caption = "Experiment table (" + e.path + ")";
   t.header.push_back("variant");
-  for (const auto& m : e.metrics) t.header.push_back(m.label + (m.lower_is_better ? " (lower is better)" : " (higher is better)"));
+  for (const auto& m : e.metrics) t.header.push_back(m.heading() + (m.lower_is_better ? " (lower is better)" : " (higher is better)"));
   for (const auto& v : e.variants) {
     std::vector<std::string> row{v + (v == e.baseline ? " (baseline)" : "")};
     for (const auto& m : e.metrics) row.push_back(format_spread(e.summary(v, m.key), m.digits));

@@ -6,7 +6,6 @@
 #include <tuple>
 
 #include "core/error.h"
-#include "report/jsonl.h"
 #include "report/pca.h"
 #include "report/sections.h"
 
@@ -15,19 +14,16 @@ namespace structlm::report {
 namespace {
 
 void add_rare_recall(Section& s, const std::string& path, const std::vector<std::string>& order, PlotIds& ids) {
-  auto lines = read_jsonl(path);
-  if (lines.empty()) fail(path, "no records");
+  const auto lines = read_recall_log(path);
   // Buckets ordered from rarest to most frequent by their lower frequency bound.
-  std::map<std::string, double> bucket_min;
+  std::map<std::string, long long> bucket_min;
   for (const auto& l : lines) {
-    std::string b = string_field(l.value, "bucket", l.where);
-    double m = number_field(l.value, "min_count", l.where);
-    if (bucket_min.count(b) && bucket_min[b] != m)
-      throw Error(l.where + ": bucket '" + b + "' has min_count " + l.value["min_count"].dump() + ", earlier lines " +
-                  format_number(bucket_min[b], 0));
-    bucket_min[b] = m;
+    if (bucket_min.count(l.bucket) && bucket_min[l.bucket] != l.min_count)
+      throw Error(l.where + ": bucket '" + l.bucket + "' has min_count " + std::to_string(l.min_count) + ", earlier lines " +
+                  std::to_string(bucket_min[l.bucket]));
+    bucket_min[l.bucket] = l.min_count;
   }
-  std::vector<std::pair<double, std::string>> buckets;
+  std::vector<std::pair<long long, std::string>> buckets;
   for (const auto& [b, m] : bucket_min) buckets.push_back({m, b});
   std::sort(buckets.begin(), buckets.end());
   auto bucket_index = [&](const std::string& b) {
@@ -38,20 +34,10 @@ void add_rare_recall(Section& s, const std::string& path, const std::vector<std:
   std::map<long long, std::vector<SeriesPoint>> by_k;
   std::set<std::tuple<long long, std::string, long long, std::string>> seen;
   for (const auto& l : lines) {
-    auto kit = l.value.find("k");
-    if (kit == l.value.end() || !kit->is_number_integer() || kit->get<long long>() < 1)
-      throw Error(l.where + ": field 'k' missing or not a positive integer");
-    long long k = kit->get<long long>();
-    SeriesPoint p;
-    p.group = string_field(l.value, "variant", l.where);
-    p.seed = seed_field(l.value, l.where);
-    std::string b = string_field(l.value, "bucket", l.where);
-    p.x = bucket_index(b);
-    p.y = number_field(l.value, "recall", l.where);
-    if (!seen.insert({k, p.group, p.seed, b}).second)
-      throw Error(l.where + ": variant '" + p.group + "' seed " + std::to_string(p.seed) + " k " + std::to_string(k) +
-                  " bucket '" + b + "' appears twice");
-    by_k[k].push_back(p);
+    if (!seen.insert({l.k, l.variant, l.seed, l.bucket}).second)
+      throw Error(l.where + ": variant '" + l.variant + "' seed " + std::to_string(l.seed) + " k " + std::to_string(l.k) +
+                  " bucket '" + l.bucket + "' appears twice");
+    by_k[l.k].push_back({l.variant, l.seed, bucket_index(l.bucket), l.recall, l.where});
   }
   Figure f;
   f.width = 380 * int(std::min<std::size_t>(by_k.size(), 3)) + 120;
@@ -74,6 +60,15 @@ void add_rare_recall(Section& s, const std::string& path, const std::vector<std:
   for (auto& t : tables) s.add_table(std::move(t));
 }
 
+// One curve per (attack, variant), of the loss increase or of the flip rate.
+std::vector<Curve> attack_curves(const std::string& path, const std::vector<AttackLine>& lines, bool flips) {
+  std::vector<SeriesPoint> points;
+  for (const auto& l : lines)
+    points.push_back({l.attack + " · " + l.variant, l.seed, l.strength, flips ? *l.flip_rate : l.loss_increase, l.where});
+  check_unique_points(points, path, "strength");
+  return aggregate(points);
+}
+
 void add_attacks(Section& s, const std::string& path, const std::vector<std::string>& order, PlotIds& ids) {
   auto split = [](const std::vector<Curve>& curves) {
     std::map<std::string, std::vector<Curve>> by_attack;
@@ -86,7 +81,8 @@ void add_attacks(Section& s, const std::string& path, const std::vector<std::str
     }
     return std::make_pair(attacks, by_attack);
   };
-  auto [attacks, loss] = split(aggregate(read_series(path, {"attack", "variant"}, "strength", "loss_increase")));
+  const auto lines = read_attack_log(path);
+  auto [attacks, loss] = split(attack_curves(path, lines, false));
   Figure f;
   f.width = 380 * int(std::min<std::size_t>(attacks.size(), 3)) + 120;
   for (const auto& a : attacks) {
@@ -101,9 +97,9 @@ void add_attacks(Section& s, const std::string& path, const std::vector<std::str
   s.add_plot({"Loss increase by attack strength (" + path + "); band: mean ± sd over seeds.", render_figure(f, ids())});
   // The top-1 flip rate is optional: tabulated when every line has it.
   bool flips = true;
-  for (const auto& l : read_jsonl(path)) flips = flips && l.value.contains("flip_rate");
+  for (const auto& l : lines) flips = flips && l.flip_rate.has_value();
   if (flips) {
-    auto [fa, flip] = split(aggregate(read_series(path, {"attack", "variant"}, "strength", "flip_rate")));
+    auto [fa, flip] = split(attack_curves(path, lines, true));
     for (const auto& a : fa)
       s.add_table(curve_table("Top-1 flip rate under attack '" + a + "' by strength", "strength", flip[a]));
   }
@@ -114,7 +110,7 @@ void add_loss_by_position(Section& s, const std::string& path, const std::vector
   p.title = "Loss by position in long documents";
   p.xlabel = "position (tokens)";
   p.ylabel = "loss (nats/token)";
-  add_variant_curves(s, path, "position", "loss", p, "Loss by position", order, ids);
+  add_loss_curves(s, path, "position", p, "Loss by position", order, ids);
 }
 
 void add_embedding_projection(Section& s, const std::string& path, PlotIds& ids) {

@@ -22,7 +22,7 @@ std::vector<Curve> loss_curves(const std::vector<RunGroup>& groups, double Metri
       bool any = false;
       for (const auto& m : g.runs[r]->metrics)
         if (!std::isnan(m.*field)) {
-          pts.push_back({g.label, (long long)r, double(m.step), m.*field});
+          pts.push_back({g.label, (long long)r, double(m.step), m.*field, ""});
           any = true;
         }
       runs_with_data += any;

@@ -31,10 +31,10 @@ Table curve_table(const std::string& caption, const std::string& x_label, const 
                   int digits = 4);
 int color_of(const std::vector<std::string>& order, const std::string& name);
 
-// A per-variant curve read from a JSONL log ({"variant", "seed", x_key, y_key}): one plot with
-// seed bands and the same numbers as a table. `panel` gives the title and axis labels.
-void add_variant_curves(Section& s, const std::string& path, const std::string& x_key, const std::string& y_key,
-                        Panel panel, const std::string& caption, const std::vector<std::string>& order, PlotIds& ids);
+// A per-variant loss curve read from a LossLine log (experiment_logs.h; x: the `at_key` column):
+// one plot with seed bands and the same numbers as a table. `panel` gives the title and axes.
+void add_loss_curves(Section& s, const std::string& path, const char* at_key, Panel panel, const std::string& caption,
+                     const std::vector<std::string>& order, PlotIds& ids);
 
 void add_training_sections(Document& doc, const std::vector<RunData>& runs, const std::vector<RunGroup>& groups,
                            PlotIds& ids);

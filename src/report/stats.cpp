@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/error.h"
+
 namespace structlm::report {
 
 Spread summarize(const std::vector<double>& values) {
@@ -21,6 +23,26 @@ Spread summarize(const std::vector<double>& values) {
   auto mm = std::minmax_element(values.begin(), values.end());
   s.min = *mm.first;
   s.max = *mm.second;
+  s.lo = s.mean - s.sd;
+  s.hi = s.mean + s.sd;
+  return s;
+}
+
+Spread summarize_geometric(const std::vector<double>& values) {
+  std::vector<double> logs;
+  for (double v : values) {
+    if (!(v > 0)) throw Error("geometric mean of a value that is not > 0: " + std::to_string(v));
+    logs.push_back(std::log(v));
+  }
+  const Spread l = summarize(logs);
+  Spread s = l;
+  s.geometric = true;
+  s.mean = std::exp(l.mean);
+  s.min = std::exp(l.min);
+  s.max = std::exp(l.max);
+  s.lo = std::exp(l.mean - l.sd);
+  s.hi = std::exp(l.mean + l.sd);
+  if (s.n == 0) s.mean = s.min = s.max = s.lo = s.hi = 0;
   return s;
 }
 
@@ -41,14 +63,14 @@ std::string format_number(double v, int digits) {
 std::string format_spread(const Spread& s, int digits) {
   if (s.n == 0) return "n/a";
   if (s.n == 1) return format_number(s.mean, digits) + " (1 seed)";
+  if (s.geometric)
+    return format_number(s.mean, digits) + " ×/÷ " + format_number(std::exp(s.sd), 4) + " (" + std::to_string(s.n) + " seeds)";
   return format_number(s.mean, digits) + " ± " + format_number(s.sd, digits) + " (" + std::to_string(s.n) + " seeds)";
 }
 
 Verdict compare(const Spread& candidate, const Spread& baseline, bool lower_is_better) {
   if (candidate.n < 2 || baseline.n < 2) return Verdict::single_seed;
-  const double c_lo = candidate.mean - candidate.sd, c_hi = candidate.mean + candidate.sd;
-  const double b_lo = baseline.mean - baseline.sd, b_hi = baseline.mean + baseline.sd;
-  if (c_hi >= b_lo && b_hi >= c_lo) return Verdict::no_difference;
+  if (candidate.hi >= baseline.lo && baseline.hi >= candidate.lo) return Verdict::no_difference;
   const bool lower = candidate.mean < baseline.mean;
   return lower == lower_is_better ? Verdict::better : Verdict::worse;
 }

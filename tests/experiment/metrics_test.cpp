@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "core/io.h"
 #include "experiment/cstde_experiment.h"
+#include "experiment/cstde_metrics.h"
 #include "experiment/cstde_result.h"
 #include "experiment/experiment_config.h"
-#include "experiment/hcma_result.h"
+#include "experiment/hcma_metrics.h"
 #include "experiment/hcma_suite.h"
 #include "report/experiment_logs.h"  // wasserstein1
 #include "support/temp_dir.h"
@@ -189,6 +191,39 @@ TEST(HcmaSummary, UndefinedQuantitiesAreNullNotNaN) {
   EXPECT_TRUE(v["rare_recall10"].is_null());
   EXPECT_TRUE(v["frequent_ppl"].is_null());
   EXPECT_TRUE(v["fgsm_0.1"].is_null());
+}
+
+// The catalogue and the summary name the same quantities: a value without a column would be
+// dropped from the table, a column without a value would always read "not measured".
+TEST(HcmaMetrics, TheCatalogueListsExactlyWhatTheSummaryComputes) {
+  json s = suite_fixture();
+  s["inference"] = {{"tokens_per_s", 100.0}, {"parameter_mib", 2.0}, {"peak_rss_mib", 50.0}};
+  std::set<std::string> summary_keys, catalogue;
+  const json summary = summary_of(s);
+  for (auto it = summary.begin(); it != summary.end(); ++it) summary_keys.insert(it.key());
+  for (const auto& m : hcma_metrics()) EXPECT_TRUE(catalogue.insert(m.key).second) << m.key << " listed twice";
+  summary_keys.insert({"align_wall_s", "align_peak_rss_mib"});  // measured around the align step
+  EXPECT_EQ(catalogue, summary_keys);
+  // Perplexity multiplies: geometric over seeds; recall is a share: arithmetic, higher is better.
+  for (const auto& m : hcma_metrics()) {
+    if (m.key == "ppl" || m.key == "frequent_ppl") EXPECT_EQ(m.aggregation, report::Aggregation::geometric) << m.key;
+    if (m.key == "rare_recall10") {
+      EXPECT_EQ(m.aggregation, report::Aggregation::mean);
+      EXPECT_FALSE(m.lower_is_better);
+      EXPECT_EQ(m.unit, "fraction");
+    }
+  }
+}
+
+TEST(CstdeMetrics, TheCatalogueListsExactlyWhatTheTableRowHolds) {
+  const auto base = cstde_result(10, 100, 1000, 40, {5, 10});
+  json v = cstde_table_values(base, base, {5, 10, 15});
+  std::set<std::string> row, catalogue;
+  for (auto it = v.begin(); it != v.end(); ++it) row.insert(it.key());
+  for (const auto& m : cstde_metrics({"brown"})) EXPECT_TRUE(catalogue.insert(m.key).second) << m.key << " listed twice";
+  EXPECT_EQ(catalogue, row);
+  for (const auto& m : cstde_metrics({"brown"}))
+    if (m.key.size() > 4 && m.key.substr(m.key.size() - 4) == "_rel") EXPECT_EQ(m.aggregation, report::Aggregation::geometric);
 }
 
 TEST(HcmaSuiteOptions, ReadsEveryFieldAndRefusesUnknownOnes) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "support/temp_dir.h"
+#include "report/experiment_logs.h"
 #include "report/report.h"
 #include "synthetic_logs.h"
 
@@ -66,4 +67,19 @@ TEST(ReportErrors, MalformedExperimentLogs) {
              "{\"token\": \"b\", \"cluster\": 0, \"before\": [1, 2, 3], \"after\": [1, 2, 3]}\n");
   EXPECT_TRUE(contains(error_of([&] { report::build_report({h.path()}); }),
                        h / "hcma/embedding_sample.jsonl:2: field 'before' has 3 numbers, earlier lines 2"));
+}
+
+TEST(ReportErrors, GeometricMetricWithANonPositiveValue) {
+  TempDir t;
+  test_report::write_cstde_logs(t.path());
+  write_text(t / "cstde/experiment.json",
+             R"({"experiment": "cstde", "metrics": [{"key": "ppl", "aggregation": "geometric"}],
+                 "rows": [{"variant": "a", "seed": 1, "values": {"ppl": 0}}]})");
+  EXPECT_TRUE(contains(error_of([&] { report::build_report({t.path()}); }),
+                       t / "cstde/experiment.json: rows[0]: value 'ppl' is 0, but the metric aggregates geometrically"));
+  // The same table with a positive value is tabulated as a geometric mean.
+  write_text(t / "cstde/experiment.json",
+             R"({"experiment": "cstde", "metrics": [{"key": "ppl", "aggregation": "geometric"}],
+                 "rows": [{"variant": "a", "seed": 1, "values": {"ppl": 2}}, {"variant": "a", "seed": 2, "values": {"ppl": 8}}]})");
+  EXPECT_NEAR(report::read_experiment(t / "cstde/experiment.json", "cstde").summary("a", "ppl").mean, 4.0, 1e-12);
 }

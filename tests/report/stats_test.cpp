@@ -5,7 +5,9 @@
 
 #include "report/experiment_logs.h"
 #include "report/pca.h"
+#include "report/metric.h"
 #include "report/stats.h"
+#include "core/error.h"
 
 using namespace structlm::report;
 
@@ -58,4 +60,82 @@ TEST(ReportStats, PcaFindsTheLongAxisFirst) {
   EXPECT_GT(p.explained[0], 0.99);
   EXPECT_LT(p.explained[1], 0.01);
   EXPECT_NEAR(p.explained[0] + p.explained[1], 1.0, 1e-9);
+}
+
+// Geometric aggregation, by hand: values 2 and 8 have logs ln2 and 3 ln2, mean 2 ln2 -> 4; the
+// sd of the logs is sqrt(2) ln2, so the interval is 4 ×/÷ 2^sqrt(2).
+TEST(ReportStats, GeometricMeanAndItsMultiplicativeSpread) {
+  Spread s = summarize_geometric({2.0, 8.0});
+  EXPECT_TRUE(s.geometric);
+  EXPECT_EQ(s.n, 2);
+  EXPECT_NEAR(s.mean, 4.0, 1e-12);
+  const double f = std::pow(2.0, std::sqrt(2.0));
+  EXPECT_NEAR(s.lo, 4.0 / f, 1e-12);
+  EXPECT_NEAR(s.hi, 4.0 * f, 1e-12);
+  EXPECT_DOUBLE_EQ(s.min, 2.0);
+  EXPECT_DOUBLE_EQ(s.max, 8.0);
+  EXPECT_EQ(format_spread(s, 2), "4.00 ×/÷ " + format_number(f, 4) + " (2 seeds)");
+  EXPECT_EQ(format_spread(summarize_geometric({3.0}), 1), "3.0 (1 seed)");
+  EXPECT_EQ(summarize_geometric({}).n, 0);
+  EXPECT_THROW(summarize_geometric({1.0, 0.0}), structlm::Error);
+  // A ratio r and its reciprocal average to 1 geometrically, not arithmetically.
+  EXPECT_NEAR(summarize_geometric({0.5, 2.0}).mean, 1.0, 1e-12);
+  EXPECT_NEAR(summarize({0.5, 2.0}).mean, 1.25, 1e-12);
+  // The verdict compares the multiplicative intervals.
+  EXPECT_EQ(compare(summarize_geometric({1.0, 1.1}), summarize_geometric({2.0, 2.2}), true), Verdict::better);
+  EXPECT_EQ(compare(summarize_geometric({1.0, 2.0}), summarize_geometric({1.5, 2.5}), true), Verdict::no_difference);
+  // Arithmetic spreads carry the interval mean ∓ sd.
+  Spread a = summarize({3.0, 3.2, 3.4});
+  EXPECT_NEAR(a.lo, 3.0, 1e-12);
+  EXPECT_NEAR(a.hi, 3.4, 1e-12);
+}
+
+TEST(ReportMetric, JsonRoundTripAndDefaults) {
+  Metric m{"ppl", "perplexity", "", true, Aggregation::geometric, 3};
+  EXPECT_EQ(Metric::from_json(m.to_json(), "x").to_json(), m.to_json());
+  EXPECT_EQ(m.to_json()["aggregation"], "geometric");
+  const Metric timed{"t", "step time", "ms"};
+  EXPECT_EQ(timed.heading(), "step time (ms)");
+  EXPECT_EQ(m.heading(), "perplexity");
+  // An experiment.json written before the catalogue had units and aggregations still reads.
+  Metric old = Metric::from_json({{"key", "bpb"}}, "x");
+  EXPECT_EQ(old.label, "bpb");
+  EXPECT_EQ(old.unit, "");
+  EXPECT_TRUE(old.lower_is_better);
+  EXPECT_EQ(old.aggregation, Aggregation::mean);
+  EXPECT_EQ(old.digits, 4);
+  try {
+    Metric::from_json({{"key", "bpb"}, {"aggregation", "median"}}, "e.json: metrics[0]");
+    FAIL() << "an unknown aggregation was accepted";
+  } catch (const structlm::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("e.json: metrics[0]: field 'aggregation' must be \"mean\" or \"geometric\""),
+              std::string::npos);
+  }
+}
+
+// The typed raw-log lines read back what they write, and name the line when a field is wrong.
+TEST(ReportLogLines, RoundTripAndErrorsNameTheLine) {
+  RecallLine r{"", "hcma", 2, 10, "<10", 0, 0.25, 40};
+  EXPECT_EQ(RecallLine::from_json(r.to_json(), "f:1").to_json(), r.to_json());
+  AttackLine a{"", "hcma", 2, "typo", 2, 0.5, std::nullopt};
+  EXPECT_FALSE(a.to_json().contains("flip_rate"));
+  a.flip_rate = 0.1;
+  EXPECT_EQ(AttackLine::from_json(a.to_json(), "f:1").to_json(), a.to_json());
+  LossLine l{"", "both", 1, 4, 2.5, 100};
+  EXPECT_EQ(l.to_json("distance").dump(), R"({"distance":4,"loss":2.5,"seed":1,"tokens":100,"variant":"both"})");
+  EXPECT_EQ(LossLine::from_json(l.to_json("position"), "position", "f:1").to_json("position"), l.to_json("position"));
+  auto error = [](auto f) {
+    try {
+      f();
+    } catch (const structlm::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error([] { RecallLine::from_json({{"variant", "a"}, {"k", 0}, {"bucket", "b"}}, "f:3"); }),
+            "f:3: field 'k' missing or not a positive integer");
+  EXPECT_EQ(error([] { LossLine::from_json({{"variant", "a"}, {"position", 1.5}, {"loss", 1}}, "position", "f:2"); }),
+            "f:2: field 'position' missing or not an integer");
+  LengthSample ref{"", "brown", 0, {3, 12}};
+  EXPECT_EQ(ref.to_json().dump(), R"({"corpus":"brown","kind":"reference","lengths":[3,12]})");
 }

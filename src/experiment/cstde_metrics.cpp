@@ -1,0 +1,77 @@
+#include "experiment/cstde_metrics.h"
+
+#include <limits>
+
+#include "core/json_numbers.h"
+#include "report/experiment_logs.h"  // wasserstein1
+
+namespace structlm::experiment {
+
+std::vector<report::Metric> cstde_metrics(const std::vector<std::string>& eval_corpora) {
+  using report::Aggregation;
+  // {key, label, unit, lower_is_better, aggregation, digits}. Perplexities and ratios to the
+  // baseline multiply: their seeds aggregate geometrically, everything else arithmetically.
+  std::vector<report::Metric> c;
+  for (const auto& name : eval_corpora) {
+    c.push_back({name + "_ppl", name + " perplexity", "", true, Aggregation::geometric, 2});
+    c.push_back({name + "_bpb", name + " code length", "bits/byte", true, Aggregation::mean, 4});
+  }
+  c.push_back({"step_ms", "training step time", "ms", true, Aggregation::mean, 1});
+  c.push_back({"step_time_rel", "step time vs baseline", "x baseline", true, Aggregation::geometric, 3});
+  c.push_back({"peak_rss_mib", "peak RSS", "MiB", true, Aggregation::mean, 0});
+  c.push_back({"rss_rel", "peak RSS vs baseline", "x baseline", true, Aggregation::geometric, 3});
+  c.push_back({"params", "parameters", "", true, Aggregation::mean, 0});
+  c.push_back({"params_rel", "parameters vs baseline", "x baseline", true, Aggregation::geometric, 4});
+  c.push_back({"uas_dependency", "UAS of D heads", "fraction", false, Aggregation::mean, 3});
+  c.push_back({"uas_attention", "UAS of attention heads", "fraction", false, Aggregation::mean, 3});
+  c.push_back({"near_loss", "loss, link partner 1-4 tokens to the left", "nats/token", true, Aggregation::mean, 4});
+  c.push_back({"far_loss", "loss, link partner 9+ tokens to the left", "nats/token", true, Aggregation::mean, 4});
+  c.push_back({"distinct1", "distinct-1", "fraction", false, Aggregation::mean, 4});
+  c.push_back({"distinct2", "distinct-2", "fraction", false, Aggregation::mean, 4});
+  c.push_back({"distinct3", "distinct-3", "fraction", false, Aggregation::mean, 4});
+  c.push_back({"mtld", "MTLD", "words", false, Aggregation::mean, 1});
+  c.push_back({"seq_rep4", "seq-rep-4", "fraction", true, Aggregation::mean, 4});
+  c.push_back({"sentence_w1", "sentence-length W1 to reference", "words", true, Aggregation::mean, 3});
+  return c;
+}
+
+double loss_over(const std::vector<DistanceBucket>& by_distance, int lo, int hi) {
+  double sum = 0, n = 0;
+  for (const auto& b : by_distance) {
+    if (b.distance < lo || b.distance > hi) continue;
+    sum += b.loss * double(b.tokens);
+    n += double(b.tokens);
+  }
+  return n > 0 ? sum / n : std::numeric_limits<double>::quiet_NaN();
+}
+
+json cstde_table_values(const CstdeRunResult& r, const CstdeRunResult& base, const std::vector<int>& reference_lengths) {
+  json v = json::object();
+  for (const auto& e : r.eval) {
+    v[e.corpus + "_ppl"] = e.perplexity;
+    v[e.corpus + "_bpb"] = e.bits_per_byte;
+  }
+  v["step_ms"] = r.step_ms;
+  v["step_time_rel"] = r.step_ms / base.step_ms;
+  v["peak_rss_mib"] = r.peak_rss_mib;
+  v["rss_rel"] = r.peak_rss_mib / base.peak_rss_mib;
+  v["params"] = r.params;
+  v["params_rel"] = double(r.params) / double(base.params);
+  v["uas_dependency"] = r.uas_dependency ? json(*r.uas_dependency) : json(nullptr);
+  v["uas_attention"] = r.uas_attention;
+  v["near_loss"] = loss_over(r.loss_by_distance, 1, 4);
+  v["far_loss"] = loss_over(r.loss_by_distance, 9, 1 << 30);
+  const auto& g = r.generation;
+  v["distinct1"] = g.distinct1;
+  v["distinct2"] = g.distinct2;
+  v["distinct3"] = g.distinct3;
+  v["mtld"] = g.mtld;
+  v["seq_rep4"] = g.seq_rep4;
+  std::vector<double> gen(g.sentence_lengths.begin(), g.sentence_lengths.end());
+  std::vector<double> ref(reference_lengths.begin(), reference_lengths.end());
+  v["sentence_w1"] = gen.empty() ? json(nullptr) : json(report::wasserstein1(gen, ref));
+  null_non_finite(v);  // a metric undefined for this run is "not measured"
+  return v;
+}
+
+}  // namespace structlm::experiment
