@@ -5,6 +5,7 @@
 #include "core/io.h"
 #include "core/json.h"
 #include "data/corpus_internal.h"
+#include "data/text_check.h"
 
 namespace fs = std::filesystem;
 
@@ -15,7 +16,9 @@ namespace structlm::data::detail {
 Corpus load_text_file(const std::string& path, std::size_t doc_chars) {
   std::string stem = fs::path(path).stem().string();
   Corpus c{stem, path, {}};
-  pack_pieces(split_paragraphs(read_file(path)), stem, "\n\n", 0, doc_chars ? doc_chars : 8192, c.docs);
+  const std::string text = read_file(path);
+  check_is_text(text, path);
+  pack_pieces(split_paragraphs(text), stem, "\n\n", 0, doc_chars ? doc_chars : 8192, c.docs);
   if (c.docs.empty()) fail(path, "holds no text");
   return c;
 }
@@ -63,8 +66,11 @@ Corpus load_directory(const std::string& path) {
   if (name.empty() || name == ".") name = root.parent_path().filename().string();  // "dir/" or "dir/."
   Corpus c{name.empty() ? "corpus" : name, path, {}};
   // Ids are paths relative to the directory, so they survive moving the directory.
-  for (const auto& f : list_files(path, /*recursive=*/true))
-    c.docs.push_back({fs::path(f).lexically_relative(root).generic_string(), read_file(f)});
+  for (const auto& f : list_files(path, /*recursive=*/true)) {
+    std::string text = read_file(f);
+    check_is_text(text, f);  // one binary file refuses the directory, naming the file
+    c.docs.push_back({fs::path(f).lexically_relative(root).generic_string(), std::move(text)});
+  }
   if (c.docs.empty()) fail(path, "holds no files");
   return c;
 }

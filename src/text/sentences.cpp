@@ -5,6 +5,8 @@
 #include <array>
 #include <cctype>
 
+#include "core/utf8.h"
+
 namespace structlm::text {
 namespace {
 
@@ -134,17 +136,6 @@ std::vector<std::string> words(std::string_view text) {
   return out;
 }
 
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    std::size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
-    if (n == 9 || i + n >= s.size()) return false;
-    for (std::size_t k = 1; k <= n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
-    i += n + 1;
-  }
-  return true;
-}
+bool valid_utf8(std::string_view s) { return invalid_utf8_offset(s) == std::string::npos; }
 
 }  // namespace structlm::text

