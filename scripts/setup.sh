@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libtorch-dev python3-torch            # tensor engine; same build for the Python peer
   libopenblas0-pthread                  # libtorch only asks for *a* BLAS: without this it gets
                                         # Debian's reference BLAS, ~15x slower for training
-  libpcre2-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev liblzma-dev
+  libpcre2-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev liblzma-dev zlib1g-dev
   bible-kjv bible-kjv-text wordnet-base # corpora (the `bible` tool reads the compressed KJV)
   liblink-grammar-dev link-grammar      # reference parser (CSTDE evaluation)
   gnuplot-nox                           # plots
@@ -20,9 +20,21 @@ APT_PACKAGES=(
 
 # Only for fuzzing (`scripts/setup.sh --fuzz`, run by `make fuzz-build`): clang and its libFuzzer
 # runtime. The build, the tests and the sanitizer test need neither (gcc does ASan + UBSan).
-if [ "${1:-}" = "--fuzz" ]; then
-  APT_PACKAGES+=(clang libclang-rt-dev)
-fi
+# Optional corpora (`scripts/setup.sh --corpus gcide`, see `structlm prepare --list`): their
+# packages are large and installed only when asked for; `make test` never needs them.
+while (($#)); do
+  case "$1" in
+    --fuzz) APT_PACKAGES+=(clang libclang-rt-dev) ;;
+    --corpus)
+      case "${2:-}" in
+        gcide) APT_PACKAGES+=(dict-gcide) ;;
+        *) echo "setup: --corpus takes one of: gcide (got '${2:-}')" >&2; exit 2 ;;
+      esac
+      shift ;;
+    *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -3,30 +3,57 @@
 
 #include "cli/commands.h"
 #include "cli/workspace_flags.h"
+#include "core/error.h"
+#include "core/io.h"
+#include "data/sources.h"
 
 namespace structlm::cli {
+
+namespace {
+
+std::size_t bytes_of(const std::vector<data::Document>& docs) {
+  std::size_t n = 0;
+  for (const auto& d : docs) n += d.text.size();
+  return n;
+}
+
+// Every packaged corpus: its package, licence, whether it is installed, and its size once prepared.
+void print_sources(const workspace::Workspace& ws) {
+  std::printf("%-11s %-29s %-35s %-10s %-9s %s\n", "corpus", "package", "licence", "kind", "installed", "prepared");
+  for (const auto& s : data::corpus_sources(ws.corpus_paths())) {
+    std::string prepared = "no";
+    if (file_exists(ws.corpus_dir(s.name) + "/split.json")) {
+      const auto sp = ws.prepare_corpus(s.name);  // already written: read back, not rebuilt
+      prepared = std::to_string(sp.train.size() + sp.val.size() + sp.test.size()) + " docs, " +
+                 std::to_string(bytes_of(sp.train) + bytes_of(sp.val) + bytes_of(sp.test)) + " bytes";
+    }
+    std::string installed = s.installed() ? "yes" : s.optional ? "no (setup.sh --corpus " + s.name + ")" : "no";
+    std::printf("%-11s %-29s %-35s %-10s %-9s %s\n", s.name.c_str(), s.package.c_str(), s.licence.c_str(), s.kind.c_str(),
+                installed.c_str(), prepared.c_str());
+  }
+}
+
+}  // namespace
 
 void add_prepare(CLI::App& app) {
   auto* cmd = app.add_subcommand("prepare", "Split corpora into train/val/test by document (written once, then reused)");
   auto corpora = std::make_shared<std::vector<std::string>>();
   auto data_dir = std::make_shared<std::string>();
+  auto list = std::make_shared<bool>(false);
   cmd->add_option("corpus", *corpora,
-                  "brown, nlp-corpus, kjv, wordnet, or a path: .txt/.md file, .jsonl file ({\"text\": ...} per "
-                  "line) or a directory of text files")
-      ->required();
+                  "brown, nlp-corpus, kjv, wordnet, gcide, or a path: .txt/.md file, .jsonl file ({\"text\": ...} per "
+                  "line) or a directory of text files");
+  cmd->add_flag("--list", *list, "List the packaged corpora: package, licence, installed, prepared size");
   add_data_dir_option(cmd, *data_dir);
   cmd->callback([=] {
     const auto ws = make_workspace(*data_dir);
+    if (*list) return print_sources(ws);
+    if (corpora->empty()) throw Error("prepare: name at least one corpus (or --list to see the packaged ones)");
     for (const auto& spec : *corpora) {
       auto s = ws.prepare_corpus(spec);
-      auto bytes = [](const std::vector<data::Document>& docs) {
-        std::size_t n = 0;
-        for (const auto& d : docs) n += d.text.size();
-        return n;
-      };
       std::printf("%-12s train %5zu docs %9zu bytes | val %4zu docs %8zu bytes | test %4zu docs %8zu bytes -> %s\n",
-                  ws.corpus_name(spec).c_str(), s.train.size(), bytes(s.train), s.val.size(), bytes(s.val),
-                  s.test.size(), bytes(s.test), ws.corpus_dir(spec).c_str());
+                  ws.corpus_name(spec).c_str(), s.train.size(), bytes_of(s.train), s.val.size(), bytes_of(s.val),
+                  s.test.size(), bytes_of(s.test), ws.corpus_dir(spec).c_str());
     }
   });
 }

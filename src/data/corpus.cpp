@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 namespace structlm::data {
 
-std::vector<std::string> packaged_corpus_names() { return {"brown", "nlp-corpus", "kjv", "wordnet"}; }
+std::vector<std::string> packaged_corpus_names() { return {"brown", "nlp-corpus", "kjv", "wordnet", "gcide"}; }
 
 static std::string lower_ext(const std::string& path) {
   std::string ext = fs::path(path).extension().string();
@@ -30,9 +30,10 @@ static Corpus load_any(const std::string& spec, const CorpusPaths& paths) {
   if (spec == "nlp-corpus") return load_nlp_corpus(paths);
   if (spec == "kjv") return load_kjv(paths);
   if (spec == "wordnet") return load_wordnet(paths);
+  if (spec == "gcide") return load_gcide(paths);
   if (is_directory(spec)) return load_directory(spec);
   if (!file_exists(spec))
-    fail(spec, "no such file or directory, and not a packaged corpus (brown, nlp-corpus, kjv, wordnet)");
+    fail(spec, "no such file or directory, and not a packaged corpus (brown, nlp-corpus, kjv, wordnet, gcide)");
   std::string ext = lower_ext(spec);
   if (ext == ".jsonl") return load_jsonl_file(spec);
   if (ext == ".txt" || ext == ".md" || ext == ".text") return load_text_file(spec, paths.doc_chars);

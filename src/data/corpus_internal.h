@@ -1,6 +1,7 @@
 // What the corpus adapters share: one loader per source (each in its own file) and the small
 // text helpers they have in common. Private to src/data.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,11 @@ Corpus load_brown(const CorpusPaths& paths);
 Corpus load_nlp_corpus(const CorpusPaths& paths);
 Corpus load_kjv(const CorpusPaths& paths);
 Corpus load_wordnet(const CorpusPaths& paths);
+Corpus load_gcide(const CorpusPaths& paths);
+// GCIDE's pieces, for the tests: a dictd base-64 number ("5I" = 5 * 64 + 8), and one entry's text
+// with its markup removed (corpus_gcide.cpp says what is kept).
+std::uint64_t dictd_number(const std::string& s, const std::string& where);
+std::string clean_gcide_entry(const std::string& raw);
 Corpus load_text_file(const std::string& path, std::size_t doc_chars);
 Corpus load_jsonl_file(const std::string& path);
 Corpus load_directory(const std::string& path);

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "data/corpus.h"
+#include "data/sources.h"
 #include "support/temp_dir.h"
 
 using namespace structlm;
@@ -29,9 +30,22 @@ CorpusPaths repo_paths() {
 
 }  // namespace
 
-TEST(PackagedCorpus, NamesAreTheFourPackagedOnes) {
+TEST(PackagedCorpus, NamesAreTheFivePackagedOnesEachWithItsSource) {
   EXPECT_EQ(CorpusPaths().wordnet_dir, kWordnetDir);
-  EXPECT_EQ(packaged_corpus_names(), (std::vector<std::string>{"brown", "nlp-corpus", "kjv", "wordnet"}));
+  EXPECT_EQ(CorpusPaths().dictd_dir, kDictdDir);
+  EXPECT_EQ(packaged_corpus_names(), (std::vector<std::string>{"brown", "nlp-corpus", "kjv", "wordnet", "gcide"}));
+  // `prepare --list` names the package and licence of every packaged corpus, in the same order.
+  CorpusPaths p;
+  p.npm_root = "/nowhere";
+  const auto sources = corpus_sources(p);
+  ASSERT_EQ(sources.size(), packaged_corpus_names().size());
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    EXPECT_EQ(sources[i].name, packaged_corpus_names()[i]);
+    EXPECT_FALSE(sources[i].package.empty());
+    EXPECT_FALSE(sources[i].licence.empty());
+  }
+  EXPECT_FALSE(sources[0].installed());  // brown's probe under /nowhere
+  EXPECT_TRUE(sources[4].optional);      // gcide: only with scripts/setup.sh --corpus gcide
 }
 
 TEST(PackagedCorpus, Brown) {

