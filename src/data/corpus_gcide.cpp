@@ -35,7 +35,7 @@ std::string read_gzip(const std::string& path) {
   int n;
   while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, std::size_t(n));
   int err = 0;
-  const char* msg = gzerror(f, &err);
+  const std::string msg = gzerror(f, &err);  // copied: the message belongs to f, freed by gzclose
   gzclose(f);
   if (n < 0 || err < 0) fail(path, std::string("corrupt or truncated compressed data (") + msg + ")");
   return out;
