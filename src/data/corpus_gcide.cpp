@@ -124,32 +124,22 @@ std::uint64_t dictd_number(const std::string& s, const std::string& where) {
 }
 
 std::string clean_gcide_entry(const std::string& raw) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start <= raw.size()) {
-    auto end = raw.find('\n', start);
-    if (end == std::string::npos) end = raw.size();
-    lines.push_back(raw.substr(start, end - start));
-    start = end + 1;
-  }
-  std::string out, para;
-  auto flush = [&] {
-    if (para.empty()) return;
-    out += (out.empty() ? "" : "\n\n") + para;
-    para.clear();
-  };
-  for (const auto& line : lines) {
-    const std::string t = trim(line);
-    if (t.empty()) {
-      flush();
-      continue;
+  std::string out;
+  for (const auto& paragraph : split_paragraphs(raw)) {  // blank lines separate paragraphs
+    std::string para;
+    std::size_t start = 0;
+    while (start <= paragraph.size()) {  // its lines, joined into one
+      auto end = paragraph.find('\n', start);
+      if (end == std::string::npos) end = paragraph.size();
+      const std::string t = trim(paragraph.substr(start, end - start));
+      start = end + 1;
+      if (t.front() == '[' && t.back() == ']' && t.find(']') == t.size() - 1) continue;  // a tag alone
+      const std::string piece = decode_accents(strip_pronunciations(t));
+      const bool glued = !piece.empty() && (piece[0] == ',' || piece[0] == ';' || piece[0] == '.');
+      para += (para.empty() || glued ? "" : " ") + piece;
     }
-    if (t.front() == '[' && t.back() == ']' && t.find(']') == t.size() - 1) continue;  // a source tag alone
-    const std::string piece = decode_accents(strip_pronunciations(t));
-    const bool glued = !piece.empty() && (piece[0] == ',' || piece[0] == ';' || piece[0] == '.');
-    para += (para.empty() || glued ? "" : " ") + piece;
+    if (!para.empty()) out += (out.empty() ? "" : "\n\n") + para;
   }
-  flush();
   return out;
 }
 

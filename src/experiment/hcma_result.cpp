@@ -1,8 +1,6 @@
 #include "experiment/hcma_result.h"
 
-#include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/error.h"
 #include "core/json_numbers.h"
@@ -10,8 +8,6 @@
 namespace structlm::experiment {
 
 namespace {
-
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // The list under `key` (absent: empty), each element read by `read`.
 template <typename T, typename F>

@@ -11,14 +11,18 @@
 
 namespace structlm::report {
 
+const Metric& Experiment::metric(const std::string& key) const {
+  auto m = std::find_if(metrics.begin(), metrics.end(), [&](const Metric& x) { return x.key == key; });
+  if (m == metrics.end()) throw Error(path + ": no metric '" + key + "'");
+  return *m;
+}
+
 Spread Experiment::summary(const std::string& variant, const std::string& metric) const {
-  auto m = std::find_if(metrics.begin(), metrics.end(), [&](const Metric& x) { return x.key == metric; });
-  if (m == metrics.end()) throw Error(path + ": no metric '" + metric + "'");
   std::vector<double> v;
   for (const auto& r : rows)
     if (r.variant == variant && r.values.contains(metric) && !r.values[metric].is_null())
       v.push_back(r.values[metric].get<double>());
-  return aggregate(v, m->aggregation);
+  return aggregate(v, this->metric(metric).aggregation);
 }
 
 json Experiment::to_json() const {
@@ -63,8 +67,7 @@ Experiment read_experiment(const std::string& path, const std::string& expected_
       if (!keys.count(it.key())) throw Error(where + ": value '" + it.key() + "' is not a listed metric");
       if (it.value().is_null()) continue;
       const double v = number_field(r["values"], it.key().c_str(), where);
-      const auto& m = *std::find_if(e.metrics.begin(), e.metrics.end(), [&](const Metric& x) { return x.key == it.key(); });
-      if (m.aggregation == Aggregation::geometric && !(v > 0))
+      if (e.metric(it.key()).aggregation == Aggregation::geometric && !(v > 0))
         throw Error(where + ": value '" + it.key() + "' is " + it.value().dump() +
                     ", but the metric aggregates geometrically (every value must be > 0)");
     }
@@ -88,13 +91,6 @@ void check_unique_points(const std::vector<SeriesPoint>& points, const std::stri
 }
 
 namespace {
-
-long long integer_field(const json& j, const char* key, const std::string& where) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number_integer())
-    throw Error(where + ": field '" + key + "' missing or not an integer");
-  return it->get<long long>();
-}
 
 template <typename Line, typename Read>
 std::vector<Line> read_log(const std::string& path, Read read) {

@@ -27,6 +27,7 @@ struct Experiment {
   // The metric's per-seed values for one variant, aggregated as its catalogue entry says.
   Spread summary(const std::string& variant, const std::string& metric) const;
   json to_json() const;  // the experiment.json format
+  const Metric& metric(const std::string& key) const;  // an error naming `path` when not listed
 };
 // Errors name `path`: unlisted metric keys, repeated (variant, seed), a geometric metric's value <= 0.
 Experiment read_experiment(const std::string& path, const std::string& expected_name);

@@ -49,6 +49,12 @@ double optional_number(const json& j, const char* key, double fallback, const st
   return number_field(j, key, where);
 }
 
+long long integer_field(const json& j, const char* key, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) throw Error(where + ": field '" + key + "' missing or not an integer");
+  return it->get<long long>();
+}
+
 long long seed_field(const json& j, const std::string& where) {
   auto it = j.find("seed");
   if (it == j.end() || it->is_null()) return 0;

@@ -21,6 +21,7 @@ double number_field(const json& j, const char* key, const std::string& where);
 std::string string_field(const json& j, const char* key, const std::string& where);
 // Optional numeric field: `fallback` when absent or null, an error when present with another type.
 double optional_number(const json& j, const char* key, double fallback, const std::string& where);
+long long integer_field(const json& j, const char* key, const std::string& where);
 // A seed is an integer; absent means "one unnamed seed" (0).
 long long seed_field(const json& j, const std::string& where);
 
