@@ -103,6 +103,13 @@ cp -r /etc/apt/auth.conf.d/. "$root/etc/apt/auth.conf.d/" 2>/dev/null
 for f in /etc/npmrc /usr/etc/npmrc /root/.npmrc; do
   [ -f "$f" ] && { mkdir -p "$root$(dirname "$f")"; cp -p "$f" "$root$f"; }
 done
+# The machine's TLS trust too: registries may be reached through a proxy whose CA only this
+# machine's bundle holds. Placed as a local CA, it joins the root's bundle when set-up installs
+# ca-certificates (whose update-ca-certificates appends every file of this folder).
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /etc/ssl/certs/ca-certificates.crt "$root/usr/local/share/ca-certificates/machine-trust.crt"
+fi
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null
 cp /etc/hosts "$root/etc/hosts" 2>/dev/null
 
