@@ -16,6 +16,7 @@
 
 #include "core/platform.h"
 #include "model/gpt.h"
+#include "model/precision.h"
 #include "model/runtime.h"
 
 using namespace structlm;
@@ -25,15 +26,18 @@ namespace {
 struct Options {
   std::map<std::string, long> v = {{"layers", 6}, {"heads", 6},  {"embd", 384}, {"vocab", 8192},
                                    {"T", 256},    {"batch", 8},  {"steps", 5},  {"warmup", 2},
-                                   {"repeats", 1}, {"threads", 2}, {"seed", 0},  {"cstde-rank", 0}};
+                                   {"repeats", 1}, {"threads", 2}, {"seed", 0},  {"cstde-rank", 0},
+                                   {"bf16", 0},   {"peak", 0}};
   bool print_coretype = false;
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "train_bench: %s\nusage: train_bench [--layers N] [--heads N] [--embd N] [--vocab N] [--T N] "
-               "[--batch N] [--steps N] [--warmup N] [--repeats N] [--threads N] [--seed N] [--cstde-rank R] | "
-               "--print-coretype\n(--cstde-rank R > 0: CSTDE dependency-weighted attention of rank R, with carry)\n",
+               "[--batch N] [--steps N] [--warmup N] [--repeats N] [--threads N] [--seed N] [--cstde-rank R] [--bf16 0|1] | "
+               "--peak N | --print-coretype\n(--cstde-rank R > 0: CSTDE dependency-weighted attention of rank R, with carry;\n"
+               " --bf16 1: the forward under bf16 autocast, as train.precision bf16 runs it;\n"
+               " --peak N: instead, this machine's fp32 and bf16 matrix-product rates on N x N matrices)\n",
                why);
   std::exit(2);
 }
@@ -67,6 +71,22 @@ std::string loaded_blas() {
   return "";
 }
 
+// GFLOP/s of an n x n x n matrix product in `dtype`, repeated for about a second after one
+// warm-up product: the peak that MFU is measured against.
+double matmul_gflops(torch::ScalarType dtype, long n) {
+  const auto a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);
+  torch::mm(a, b);
+  long reps = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  double s = 0;
+  do {
+    torch::mm(a, b);
+    ++reps;
+    s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } while (s < 1.0);
+  return 2.0 * double(n) * double(n) * double(n) * double(reps) / s / 1e9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,6 +101,11 @@ int main(int argc, char** argv) {
   }
   auto opt = [&](const char* k) { return o.v.at(k); };
   const int threads = model::init_threads((int)opt("threads"));
+  if (opt("peak") > 0) {
+    std::printf("{\"impl\": \"peak\", \"n\": %ld, \"threads\": %d, \"fp32_gflops\": %.1f, \"bf16_gflops\": %.1f}\n",
+                opt("peak"), threads, matmul_gflops(torch::kFloat, opt("peak")), matmul_gflops(torch::kBFloat16, opt("peak")));
+    return 0;
+  }
 
   model::GPTConfig c;
   c.n_layer = opt("layers"), c.n_head = opt("heads"), c.n_embd = opt("embd");
@@ -108,7 +133,11 @@ int main(int argc, char** argv) {
   double last_loss = 0;
   auto step = [&] {
     m->zero_grad(/*set_to_none=*/true);
-    auto loss = m->loss(x, y);
+    torch::Tensor loss;
+    {
+      model::AutocastGuard autocast(opt("bf16") ? model::Precision::bf16 : model::Precision::fp32, torch::kCPU);
+      loss = m->loss(x, y);
+    }
     loss.backward();
     adamw.step();
     last_loss = loss.item<double>();
@@ -129,8 +158,8 @@ int main(int argc, char** argv) {
 
   std::printf("{\"impl\": \"structlm\", \"tokens_per_s\": [");
   for (std::size_t i = 0; i < rates.size(); ++i) std::printf("%s%.1f", i ? ", " : "", rates[i]);
-  std::printf("], \"median\": %.1f, \"threads\": %d, \"coretype\": \"%s\", \"blas\": \"%s\", \"params\": %lld, \"last_loss\": %.4f, \"peak_rss_mib\": %.1f}\n",
+  std::printf("], \"median\": %.1f, \"threads\": %d, \"coretype\": \"%s\", \"blas\": \"%s\", \"params\": %lld, \"last_loss\": %.4f, \"peak_rss_mib\": %.1f, \"precision\": \"%s\"}\n",
               median, threads, coretype.c_str(), loaded_blas().c_str(), (long long)m->num_params(), last_loss,
-              peak_rss_mib());
+              peak_rss_mib(), opt("bf16") ? "bf16" : "fp32");
   return 0;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Training speed of structlm's GPT against the same model in PyTorch, measured in one run.
+# Training speed of structlm's GPT against the same model in PyTorch, in fp32 and in bf16 mixed
+# precision, measured in one run.
 # usage: scripts/bench.sh BUILD_DIR        (called by `make bench`)
 # Environment: ROUNDS (3), STEPS (5), WARMUP (2), THREADS (2), and model shape LAYERS (6), HEADS (6),
 # EMBD (384), VOCAB (8192), T (256), BATCH (8).
@@ -7,9 +8,17 @@
 # Fairness: both sides use the same libtorch build (Debian's libtorch and python3-torch), the same
 # thread count, the same OpenBLAS core type (the one structlm picks for itself; OpenBLAS would
 # otherwise run Python on its slow fallback kernels, see README, Speed on CPUs), the same shapes, steps
-# and optimizer (torch's AdamW). The two sides alternate, ROUNDS processes each, so that load from
-# other work on the machine falls on both; the medians are compared.
+# and optimizer (torch's AdamW). The four sides (2 implementations x fp32/bf16) rotate, ROUNDS
+# processes each, so that load from other work on the machine falls on all; per-round ratios are
+# compared. On a CPU without AMX-BF16 / AVX512-BF16, bf16 is emulated and its figures mean little.
+#
+# Lines for the record: "ratio fp32 structlm/pytorch", "ratio bf16 structlm/pytorch-bf16" (paired
+# per-round ratios of tokens/s), "mfu bf16" (and fp32): model FLOPs per second over this run's
+# measured matrix-product peak (2048^3, same threads; the higher of a measurement before and one
+# after the rounds), with model FLOPs per token = 6 N + 12 L d T (N parameters, the tied
+# embedding once; L layers, d width, T context), as nanoGPT and PaLM count them.
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,30 +44,59 @@ echo "OPENBLAS_CORETYPE=${CORE:-<unset>}  threads=$THREADS  rounds=$ROUNDS (side
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
-run_cpp() { "$BIN" "${ARGS[@]}" | tee -a "$results"; }
-run_py() { $PY "$ROOT/scripts/reference/train_bench.py" "${ARGS[@]}" | tee -a "$results"; }
+# Four sides: structlm and PyTorch, each in fp32 and in bf16 mixed precision (structlm's
+# train.precision bf16; PyTorch's torch.autocast("cpu", dtype=torch.bfloat16), its best on a CPU).
+run_side() {  # IMPL BF16
+  local out
+  if [ "$1" = structlm ]; then out=$("$BIN" "${ARGS[@]}" --bf16 "$2"); else
+    out=$($PY "$ROOT/scripts/reference/train_bench.py" "${ARGS[@]}" --bf16 "$2"); fi
+  echo "$out" | tee -a "$results"
+}
+sides=("structlm 0" "pytorch 0" "structlm 1" "pytorch 1")
+peak() { "$BIN" --threads "$THREADS" --peak 2048 | tee -a "$results"; }
+peak
 for ((r = 1; r <= ROUNDS; r++)); do
-  if ((r % 2)); then run_cpp; run_py; else run_py; run_cpp; fi
+  # The order rotates each round, so no side always runs first (or after the same neighbour).
+  for ((i = 0; i < 4; i++)); do run_side ${sides[(i + r) % 4]}; done
 done
+peak
 
-$PY - "$results" <<'PYEOF'
+$PY - "$results" --layers "${LAYERS:-6}" --embd "${EMBD:-384}" --T "${T:-256}" <<'PYEOF'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-rates = {impl: [x for r in runs if r["impl"] == impl for x in r["tokens_per_s"]] for impl in ("structlm", "pytorch")}
-med = {k: statistics.median(v) for k, v in rates.items()}
-for k in ("structlm", "pytorch"):
-    print(f"{k:9s} tokens/s median {med[k]:8.1f}   runs: {', '.join(f'{x:.1f}' for x in rates[k])}")
+def rates(impl, prec):
+    return [x for r in runs if r["impl"] == impl and r.get("precision", "fp32") == prec for x in r["tokens_per_s"]]
+sides = [(i, p) for p in ("fp32", "bf16") for i in ("structlm", "pytorch")]
+med = {s: statistics.median(rates(*s)) for s in sides}
+for s in sides:
+    print(f"{s[0]:9s} {s[1]} tokens/s median {med[s]:8.1f}   runs: {', '.join(f'{x:.1f}' for x in rates(*s))}")
 for k in ("structlm", "pytorch"):
     libs = sorted({r.get("blas", "") for r in runs if r["impl"] == k})
     print(f"{k:9s} BLAS: {', '.join(libs) or '(none found)'}")
     if not any("openblas" in l for l in libs):
         print(f"warning: {k} did not load OpenBLAS; with reference BLAS both sides are ~25x slower")
-# Each round's two runs are back to back, so their ratio is the least exposed to load that comes
-# and goes on a shared machine; its median is the headline, the ratio of the medians a cross-check.
-paired = [a / b for a, b in zip(rates["structlm"], rates["pytorch"])]
-print(f"ratio of medians structlm/pytorch: {med['structlm'] / med['pytorch']:.3f}")
-print(f"ratio structlm/pytorch (median of {len(paired)} paired rounds: {', '.join(f'{r:.3f}' for r in paired)}): "
-      f"{statistics.median(paired):.3f}")
+# Each round's runs are back to back, so their ratio is the least exposed to load that comes and
+# goes on a shared machine: the median of the per-round ratios is the headline.
+def paired(a, b):
+    return statistics.median(x / y for x, y in zip(rates(*a), rates(*b)))
+print(f"bf16 speed-up structlm bf16/fp32: {paired(('structlm', 'bf16'), ('structlm', 'fp32')):.3f}")
+print(f"bf16 speed-up pytorch bf16/fp32: {paired(('pytorch', 'bf16'), ('pytorch', 'fp32')):.3f}")
+print(f"ratio fp32 structlm/pytorch: {paired(('structlm', 'fp32'), ('pytorch', 'fp32')):.3f}")
+print(f"ratio bf16 structlm/pytorch-bf16: {paired(('structlm', 'bf16'), ('pytorch', 'bf16')):.3f}")
+# MFU: model FLOPs per second over the bf16 matrix-product peak measured in this run (the higher
+# of the two measurements, before and after the rounds). Model FLOPs per token, as nanoGPT and
+# PaLM count them: 6 N (forward + backward of every weight) + 12 L d T (attention scores and
+# their weighted sums), N all parameters (the tied embedding once), L layers, d width, T context.
+peaks = [r for r in runs if r["impl"] == "peak"]
+peak_fp32 = max(p["fp32_gflops"] for p in peaks) * 1e9
+peak_bf16 = max(p["bf16_gflops"] for p in peaks) * 1e9
+a = dict(zip(sys.argv[2::2], map(int, sys.argv[3::2])))
+n_params = next(r["params"] for r in runs if r["impl"] == "structlm")
+flops_per_token = 6 * n_params + 12 * a["--layers"] * a["--embd"] * a["--T"]
+print(f"matmul peak (2048^3, {peaks[0]['threads']} threads): fp32 {peak_fp32 / 1e9:.0f} GFLOP/s, bf16 {peak_bf16 / 1e9:.0f} GFLOP/s; "
+      f"model {flops_per_token / 1e6:.1f} MFLOP/token")
+print(f"mfu fp32: {med[('structlm', 'fp32')] * flops_per_token / peak_fp32:.3f}")
+print(f"mfu bf16: {med[('structlm', 'bf16')] * flops_per_token / peak_bf16:.3f}")
 PYEOF
 
 echo

@@ -31,7 +31,7 @@ def loaded_blas():
 def main():
     ap = argparse.ArgumentParser()
     for name, default in [("layers", 6), ("heads", 6), ("embd", 384), ("vocab", 8192), ("T", 256), ("batch", 8),
-                          ("steps", 5), ("warmup", 2), ("repeats", 1), ("threads", 2), ("seed", 0)]:
+                          ("steps", 5), ("warmup", 2), ("repeats", 1), ("threads", 2), ("seed", 0), ("bf16", 0)]:
         ap.add_argument("--" + name, type=int, default=default)
     a = ap.parse_args()
 
@@ -52,7 +52,9 @@ def main():
     def step():
         nonlocal last_loss
         adamw.zero_grad(set_to_none=True)
-        _, loss = model(x, y)
+        # --bf16 1: the forward under torch.autocast, PyTorch's own bf16 mixed precision.
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(a.bf16)):
+            _, loss = model(x, y)
         loss.backward()
         adamw.step()
         last_loss = loss.item()
@@ -70,7 +72,8 @@ def main():
     print(json.dumps({"impl": "pytorch", "tokens_per_s": [round(r, 1) for r in rates],
                       "median": round(statistics.median(rates), 1) if rates else 0.0,
                       "threads": torch.get_num_threads(), "coretype": os.environ.get("OPENBLAS_CORETYPE", ""), "blas": loaded_blas(),
-                      "params": n_params, "last_loss": round(last_loss, 4)}))
+                      "params": n_params, "last_loss": round(last_loss, 4),
+                      "precision": "bf16" if a.bf16 else "fp32"}))
 
 
 if __name__ == "__main__":

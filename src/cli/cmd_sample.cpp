@@ -2,6 +2,8 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/precision_flag.h"
+#include "model/precision.h"
 #include "cli/workspace_flags.h"
 #include "workspace/run_files.h"
 #include "eval/generate.h"
@@ -13,7 +15,7 @@ namespace structlm::cli {
 void add_sample(CLI::App& app) {
   auto* cmd = app.add_subcommand("sample", "Generate text from a prompt");
   struct Opts {
-    std::string model, tokenizer, prompt, device = "auto";
+    std::string model, tokenizer, prompt, device = "auto", precision = "auto";
     eval::SampleOptions s;
     int n = 1;
   };
@@ -30,10 +32,14 @@ void add_sample(CLI::App& app) {
   cmd->add_option("--seed", o->s.seed, "Random seed")->capture_default_str();
   cmd->add_option("--num-samples,-n", o->n, "Samples, with seeds seed, seed+1, ...")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--device", o->device, "auto, cpu, cuda, cuda:N")->capture_default_str();
+  add_precision_option(cmd, o->precision);
   cmd->callback([o] {
     auto files = workspace::resolve_run(o->model, o->tokenizer);
     model::init_threads();
-    auto net = model::load_model(files.checkpoint, model::resolve_device(o->device));
+    const auto device = model::resolve_device(o->device);
+    auto net = model::load_model(files.checkpoint, device);
+    // Not announced: stdout is the text; weights never change, so one autocast region serves.
+    model::AutocastGuard autocast(model::resolve_precision(o->precision, device).precision, device);
     auto tok = make_workspace().load_tokenizer(files.tokenizer);
     workspace::check_model_fits_tokenizer(net->config().vocab_size, tok.vocab_size(), files.checkpoint, files.tokenizer);
     for (int i = 0; i < o->n; ++i) {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 namespace structlm {
@@ -52,6 +53,26 @@ void ensure_fast_blas(int argc, char** argv) {
   // execv only returns on failure: carry on with the slow kernels rather than fail.
   std::fprintf(stderr, "structlm: warning: could not re-exec to select OpenBLAS kernels (%s)\n",
                std::strerror(errno));
+}
+
+std::vector<std::string> cpu_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0 || line.find(':') == std::string::npos) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    std::vector<std::string> flags;
+    for (std::string w; words >> w;) flags.push_back(w);
+    return flags;
+  }
+  return {};
+}
+
+bool cpu_has_flag(const std::string& flag) {
+  static const std::vector<std::string> flags = cpu_flags();  // read once: the CPU does not change
+  for (const auto& f : flags)
+    if (f == flag) return true;
+  return false;
 }
 
 int available_cores() {

@@ -1,5 +1,7 @@
 // Making the machine fast without the user knowing anything about it.
 #pragma once
+#include <string>
+#include <vector>
 
 namespace structlm {
 
@@ -14,6 +16,11 @@ void ensure_fast_blas(int argc, char** argv);
 
 // The OpenBLAS core type this CPU supports best ("Cooperlake", "SkylakeX", "Haswell" or "").
 const char* best_openblas_coretype();
+
+// The CPU's feature flags as the kernel lists them (/proc/cpuinfo "flags", first CPU): "avx512f",
+// "avx512_bf16", "amx_bf16", ... Empty where the file is unreadable (not Linux).
+std::vector<std::string> cpu_flags();
+bool cpu_has_flag(const std::string& flag);
 
 // Cores this process may run on (sched_getaffinity), at least 1.
 int available_cores();

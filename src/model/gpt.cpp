@@ -182,7 +182,11 @@ torch::Tensor GPTImpl::hidden_states(const torch::Tensor& idx, int layer) {
 }
 
 torch::Tensor GPTImpl::loss(const torch::Tensor& idx, const torch::Tensor& targets) {
+  // Under bf16 autocast the logits come out in bf16; the log-softmax over the vocabulary is done
+  // in fp32, as CUDA autocast does for cross_entropy. fp32 and fp64 (gradient checks) stay as
+  // they are.
   auto logits = forward(idx);
+  if (logits.scalar_type() == torch::kBFloat16 || logits.scalar_type() == torch::kHalf) logits = logits.to(torch::kFloat);
   return F::cross_entropy(logits.view({-1, logits.size(-1)}), targets.reshape({-1}));
 }
 

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "model/precision.h"
+
 namespace structlm::train {
 
 // ---- TrainConfig -----------------------------------------------------------------------------
@@ -42,7 +44,10 @@ const FieldTable<TrainConfig>& TrainConfig::fields() {
           .add("seed", +[](C& c) -> std::uint64_t& { return c.seed; }, "batches, dropout and initial weights")
           .add("device", +[](C& c) -> std::string& { return c.device; }, "auto, cpu, cuda or cuda:N",
                "non-empty (auto, cpu, cuda or cuda:N)", [](const std::string& d) { return !d.empty(); })
-          .add("threads", +[](C& c) -> int& { return c.threads; }, "CPU threads", ">= 0 (0: all available cores)", non_negative);
+          .add("threads", +[](C& c) -> int& { return c.threads; }, "CPU threads", ">= 0 (0: all available cores)", non_negative)
+          .add("precision", +[](C& c) -> std::string& { return c.precision; },
+               "compute precision: bf16 = bf16 matmuls, fp32 weights and optimizer; auto = bf16 where faster",
+               model::kPrecisionNames, model::is_precision_name);
   return t;
 }
 

@@ -29,6 +29,9 @@ struct TrainConfig {
   std::uint64_t seed = 1337;
   std::string device = "auto";
   int threads = 0;                  // 0: all available cores
+  // auto, fp32 or bf16 (model/precision.h): bf16 computes in bf16 with fp32 weights and optimizer
+  // state; auto picks bf16 where the device does it faster (CUDA, CPUs with AMX/AVX512-BF16).
+  std::string precision = "auto";
 
   static const FieldTable<TrainConfig>& fields();  // names, members, checks, help (core/fields.h)
   json to_json() const;

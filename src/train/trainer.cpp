@@ -14,6 +14,7 @@
 #include "data/shard.h"
 #include "model/checkpoint.h"
 #include "model/gpt.h"
+#include "model/precision.h"
 #include "model/runtime.h"
 #include "cstde/structured_init.h"
 #include "train/checkpointing.h"
@@ -85,8 +86,9 @@ void truncate_metrics(const std::string& path, std::int64_t step) {
 // every evaluation (their own stream, keyed by the seed), so the curve shows the model changing,
 // not the sample.
 double validation_loss(model::GPT& model, const data::TokenStream& val, const TrainConfig& c, int T,
-                       torch::Device device) {
+                       torch::Device device, model::Precision precision) {
   torch::NoGradGuard no_grad;
+  model::AutocastGuard autocast(precision, device);  // validated as trained
   model->eval();
   const std::uint64_t val_seed = mix_seed(c.seed, 0x76616c /* "val" */);
   const int B = int(c.batch_size);
@@ -151,14 +153,20 @@ RunData open_data(const RunConfig& cfg) {
 // One optimizer step's gradients: the batch's A micro-batches of B rows, each 1/A of the step's
 // mean loss. Returns that mean loss.
 torch::Tensor accumulate_gradients(model::GPT& model, const torch::Tensor& batch, int B, int A, int T, std::uint64_t seed,
-                                   std::int64_t step) {
+                                   std::int64_t step, model::Precision precision) {
   torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(batch.device()));
   for (int micro = 0; micro < A; ++micro) {
     // Dropout masks come from a stream keyed by (seed, step, micro), so a resumed run draws the
     // same masks as an uninterrupted one without any saved RNG state.
     torch::manual_seed(mix_seed(seed, std::uint64_t(step), std::uint64_t(micro)));
     auto rows = batch.slice(0, std::int64_t(micro) * B, std::int64_t(micro + 1) * B);
-    auto loss = model->loss(rows.slice(1, 0, T), rows.slice(1, 1, T + 1));
+    torch::Tensor loss;
+    {
+      // Only the forward runs under autocast; backward follows the dtypes it recorded. The guard
+      // ends before the optimizer step, so no bf16 copy of a weight outlives its update.
+      model::AutocastGuard autocast(precision, batch.device());
+      loss = model->loss(rows.slice(1, 0, T), rows.slice(1, 1, T + 1));
+    }
     (loss / A).backward();
     step_loss += loss.detach() / A;
   }
@@ -174,7 +182,7 @@ struct LogClock {
 
 // The metrics.jsonl record of a step that logs and/or evaluates (state.val_loss updated).
 json step_record(model::GPT& model, const data::TokenStream* val_data, const TrainConfig& tc, int T, torch::Device device,
-                 TrainState& state, LogClock& clock, bool do_log, bool do_eval, double lr, double now_s,
+                 model::Precision precision, TrainState& state, LogClock& clock, bool do_log, bool do_eval, double lr, double now_s,
                  std::int64_t tokens_per_step, const torch::Tensor& step_loss, const torch::Tensor& grad_norm) {
   json rec = {{"step", state.step}};
   if (do_log) {
@@ -191,7 +199,7 @@ json step_record(model::GPT& model, const data::TokenStream* val_data, const Tra
     clock.fields = format_fields(state.train_loss, lr, tok_s, state.val_loss, state.val_loss != 0);
   }
   if (do_eval) {
-    state.val_loss = validation_loss(model, *val_data, tc, T, device);
+    state.val_loss = validation_loss(model, *val_data, tc, T, device, precision);
     rec["val_loss"] = state.val_loss;
     // An evaluation between log lines shows the last measured speed, not 0.
     clock.fields = format_fields(state.train_loss, lr, clock.last_tok_s, state.val_loss, true);
@@ -206,11 +214,25 @@ std::map<const void*, std::string> parameter_names(model::GPT& model) {
   return names;
 }
 
-void print_model_line(model::GPT& model, const RunConfig& cfg, const torch::Device& device) {
+void print_model_line(model::GPT& model, const RunConfig& cfg, const torch::Device& device,
+                      const model::PrecisionChoice& precision) {
   std::fprintf(stderr, "model: %lld parameters (%lld layers, %lld wide, %lld heads, context %lld, vocabulary %lld) on %s, %d threads\n",
                (long long)model->num_params(), (long long)cfg.model.n_layer, (long long)cfg.model.n_embd,
                (long long)cfg.model.n_head, (long long)cfg.model.block_size, (long long)cfg.model.vocab_size,
                device.str().c_str(), torch::get_num_threads());
+  std::fprintf(stderr, "precision: %s (%s)\n", precision.name(), precision.why.c_str());
+}
+
+// The precision this session computed in goes into run_info.json (written by whoever started
+// the run, when it did): on the record itself, or on this session's entry of its "resumes".
+void record_precision(const std::string& run_dir, const model::PrecisionChoice& p) {
+  const std::string path = run_dir + "/run_info.json";
+  if (!file_exists(path)) return;
+  json info = load_json(path);
+  if (!info.is_object()) return;
+  json& entry = info.contains("resumes") && info["resumes"].is_array() && !info["resumes"].empty() ? info["resumes"].back() : info;
+  entry["precision"] = {{"name", p.name()}, {"why", p.why}};
+  save_json(path, info);
 }
 
 // Weights, optimizer moments and step from the checkpoint, whose run config must match `cfg`.
@@ -255,6 +277,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
   const auto t_start = std::chrono::steady_clock::now();
   model::init_threads(tc.threads);
   const torch::Device device = model::resolve_device(tc.device);
+  const model::PrecisionChoice precision = model::resolve_precision(tc.precision, device);
   if (cfg.data.train_shards.empty()) fail(run_dir, "data.train_shards is empty: nothing to train on");
 
   make_dirs(run_dir);
@@ -276,7 +299,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
   std::vector<torch::Tensor> decay = model->decay_params(), no_decay = model->no_decay_params(), all_params = decay;
   all_params.insert(all_params.end(), no_decay.begin(), no_decay.end());
   AdamW opt(decay, no_decay, parameter_names(model), AdamWOptions{tc.beta1, tc.beta2, tc.eps, tc.weight_decay});
-  print_model_line(model, cfg, device);
+  print_model_line(model, cfg, device, precision);
 
   TrainState state;
   if (resume) {
@@ -288,6 +311,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
     if (cfg.model.cstde.init) apply_structured_init(model, cfg, train_data, run_dir, eot);
   }
   save_json(run_dir + "/config.json", cfg.to_json());
+  record_precision(run_dir, precision);
 
   TrainResult result;
   result.last_checkpoint = resume ? latest : "";
@@ -316,7 +340,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
     auto batch = torch::from_blob(buf.data(), {std::int64_t(B) * A, T + 1}, torch::kLong).to(device, false, true);
 
     opt.zero_grad();
-    const torch::Tensor step_loss = accumulate_gradients(model, batch, B, A, T, tc.seed, step);
+    const torch::Tensor step_loss = accumulate_gradients(model, batch, B, A, T, tc.seed, step, precision.precision);
     torch::Tensor grad_norm = clip_grad_norm(all_params, tc.grad_clip);
     opt.step(lr);
     state.step = step + 1;
@@ -325,7 +349,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
     const double now_s = seconds_since(t_loop);
     const StepEvents ev = step_events(tc, state.step, end, val_data != nullptr, seconds_since(t_start));
     if (ev.log || ev.eval) {
-      json rec = step_record(model, val_data, tc, T, device, state, clock, ev.log, ev.eval, lr, now_s, tokens_per_step,
+      json rec = step_record(model, val_data, tc, T, device, precision.precision, state, clock, ev.log, ev.eval, lr, now_s, tokens_per_step,
                              step_loss, grad_norm);
       rec["elapsed_s"] = seconds_since(t_start);
       append_line(metrics_path, rec.dump());

@@ -96,12 +96,21 @@ TEST(Dedup, PlantedNearDuplicatesAreFoundAndDistantOnesKept) {
 TEST(Dedup, TheVerdictsDependOnTheInputOnly) {
   std::vector<std::string> docs;
   for (int i = 0; i < 50; ++i) docs.push_back(random_doc(std::uint64_t(i % 20)));  // 30 exact repeats
-  for (int i = 0; i < 20; ++i) docs.push_back(edited(random_doc(std::uint64_t(i)), 40));
+  // Near copies of the first 20 (one word in 100 edited: Jaccard about 0.95, a candidate with
+  // probability 1 - (1 - 0.95^8)^16, above 1 - 1e-9).
+  for (int i = 0; i < 20; ++i) docs.push_back(edited(random_doc(std::uint64_t(i)), 100));
   auto run = [&] {
     Deduplicator d;
-    std::vector<int> v;
-    for (const auto& t : docs) v.push_back(int(d.add(t)));
+    std::vector<Deduplicator::Verdict> v;
+    for (const auto& t : docs) v.push_back(d.add(t));
     return v;
   };
-  EXPECT_EQ(run(), run());
+  const auto verdicts = run();
+  for (int i = 0; i < 70; ++i) {
+    const auto expected = i < 20 ? Deduplicator::Verdict::keep
+                          : i < 50 ? Deduplicator::Verdict::exact_duplicate
+                                   : Deduplicator::Verdict::near_duplicate;
+    EXPECT_EQ(verdicts[std::size_t(i)], expected) << "document " << i;
+  }
+  EXPECT_EQ(run(), verdicts);  // and again, the same
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -59,6 +60,7 @@ train::RunConfig tiny_run(const std::string& dir) {
   c.train.seed = 7;
   c.train.device = "cpu";
   c.train.threads = 1;
+  c.train.precision = "fp32";  // the same arithmetic on every machine; bf16 is tested by name
   c.data.train_shards = {random_shard(dir, "train.bin", 5000, 64, 1)};
   c.data.val_shards = {random_shard(dir, "val.bin", 1000, 64, 2)};
   return c;
@@ -81,10 +83,17 @@ json computed_fields(const json& rec) {
 
 }  // namespace
 
-TEST(Trainer, ResumeIsBitForBitLikeAnUninterruptedRun) {
+class TrainerInPrecision : public ::testing::TestWithParam<const char*> {};
+INSTANTIATE_TEST_SUITE_P(Trainer, TrainerInPrecision, ::testing::Values("fp32", "bf16"),
+                         [](const auto& info) { return std::string(info.param); });
+
+// In either precision: checkpoints hold fp32 weights and moments, and autocast recomputes its
+// bf16 copies every step, so nothing of a bf16 run lives outside the checkpoint.
+TEST_P(TrainerInPrecision, ResumeIsBitForBitLikeAnUninterruptedRun) {
   TempDir tmp;
   const std::string& dir = tmp.path();
   train::RunConfig cfg = tiny_run(dir);
+  cfg.train.precision = GetParam();
   const std::string straight = dir + "/straight", split = dir + "/split";
 
   auto t0 = std::chrono::steady_clock::now();
@@ -112,6 +121,8 @@ TEST(Trainer, ResumeIsBitForBitLikeAnUninterruptedRun) {
     optim += name.rfind("optim.", 0) == 0;
   }
   EXPECT_GT(optim, 2u);
+  for (const auto& [name, t] : a.tensors)  // fp32 checkpoints: weights and moments (the step count is an integer)
+    if (t.is_floating_point()) EXPECT_EQ(t.scalar_type(), torch::kFloat) << name;
   EXPECT_EQ(a.meta["train_state"]["step"], 8);
   EXPECT_EQ(a.meta["train_state"], b.meta["train_state"]);
 
@@ -163,6 +174,45 @@ TEST(Trainer, ResumeRefusesAChangedConfigAndFreshRunsRefuseAnOldDirectory) {
   longer.train.max_steps = 3;
   longer.train.log_every = 5;
   EXPECT_EQ(train::train(longer, run, true).steps, 3);
+}
+
+// bf16 training follows fp32's curve: over 3 seeds, the final validation losses differ by less
+// than the larger of their seed spread and 1 % (issue 12's criterion, here at a tiny size; the
+// demo-size figures are in docs/SPEED.md). And bf16 really ran: its losses are not fp32's.
+TEST(Trainer, Bf16LossCurveMatchesFp32WithinTheSeedSpread) {
+  TempDir tmp;
+  const std::string& dir = tmp.path();
+  train::RunConfig cfg = tiny_run(dir);
+  cfg.model.n_embd = 64;
+  cfg.model.n_head = 4;
+  cfg.model.dropout = 0;
+  cfg.train.max_steps = 40;
+  cfg.train.warmup_steps = 4;
+  cfg.train.eval_every = 0;
+  cfg.train.eval_batches = 8;
+  cfg.train.ckpt_every = 0;
+  cfg.train.log_every = 40;
+  double mean[2] = {0, 0}, lo[2] = {1e9, 1e9}, hi[2] = {0, 0};
+  const char* precisions[2] = {"fp32", "bf16"};
+  std::vector<double> finals[2];
+  for (int p = 0; p < 2; ++p) {
+    for (std::uint64_t seed : {1, 2, 3}) {
+      train::RunConfig c = cfg;
+      c.train.precision = precisions[p];
+      c.train.seed = seed;
+      const auto r = train::train(c, dir + "/" + precisions[p] + std::to_string(seed), false);
+      finals[p].push_back(r.final_val_loss);
+      mean[p] += r.final_val_loss / 3;
+      lo[p] = std::min(lo[p], r.final_val_loss);
+      hi[p] = std::max(hi[p], r.final_val_loss);
+    }
+  }
+  const double spread = std::max(hi[0] - lo[0], hi[1] - lo[1]);
+  std::printf("[ measured ] final val loss over 3 seeds: fp32 %.4f (%.4f..%.4f), bf16 %.4f (%.4f..%.4f)\n", mean[0],
+              lo[0], hi[0], mean[1], lo[1], hi[1]);
+  EXPECT_LT(std::abs(mean[1] - mean[0]), std::max(spread, 0.01 * mean[0]));
+  EXPECT_LT(mean[0], std::log(64.0) - 0.3);  // both learned something
+  EXPECT_NE(finals[0], finals[1]);
 }
 
 TEST(Trainer, LossGoesDownOnARepetitiveCorpus) {
