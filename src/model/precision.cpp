@@ -13,8 +13,6 @@
 
 namespace structlm::model {
 
-bool is_precision_name(const std::string& name) { return name == "auto" || name == "fp32" || name == "bf16"; }
-
 PrecisionChoice resolve_precision(const std::string& name, const torch::Device& device) {
   if (!is_precision_name(name))
     throw Error("precision: unknown precision '" + name + "' (expected " + kPrecisionNames + ")");

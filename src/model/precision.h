@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "model/precision_name.h"
+
 namespace structlm::model {
 
 enum class Precision { fp32, bf16 };
@@ -16,10 +18,6 @@ struct PrecisionChoice {
   std::string why;  // for the run log: "auto: CPU flag avx512_bf16, torch with oneDNN"
   const char* name() const { return precision == Precision::bf16 ? "bf16" : "fp32"; }
 };
-
-// The names a config or flag may hold: "auto", "fp32", "bf16".
-bool is_precision_name(const std::string& name);
-constexpr const char* kPrecisionNames = "auto, fp32 or bf16";
 
 // Resolves a precision name on `device`. auto picks bf16 where it is faster than fp32: a CUDA
 // device (Ampere or later has bf16 tensor cores; on an older GPU ask for fp32), or a CPU whose

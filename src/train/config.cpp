@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "model/precision.h"
+#include "model/precision_name.h"
 
 namespace structlm::train {
 
