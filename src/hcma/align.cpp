@@ -1,6 +1,7 @@
 #include "hcma/align.h"
 
 #include <chrono>
+#include <cstdio>
 
 #include "hcma/align_method.h"
 
@@ -56,8 +57,12 @@ AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, 
   torch::manual_seed(opt.seed);  // noise and any sampling inside torch; the token batches use the loop's generator
   auto method = make_align_method(opt);
   const torch::Tensor E0 = model->wte->weight.detach().to(torch::kCPU, torch::kFloat32).clone();
-  json report = {{"method", opt.method}, {"options", opt.to_json()}};
-  AlignRun run{model, calib, opt, E0, report, log_path, t0, {}};
+  const auto precision = model::resolve_precision(opt.precision, model->parameters().front().device());
+  std::fprintf(stderr, "precision: %s (%s)\n", precision.name(), precision.why.c_str());
+  json report = {{"method", opt.method},
+                 {"options", opt.to_json()},
+                 {"precision", {{"name", precision.name()}, {"why", precision.why}}}};
+  AlignRun run{model, calib, opt, E0, report, log_path, t0, precision, {}};
   torch::Tensor E = method->align(run).to(torch::kFloat32).contiguous();
   report["movement"] = movement_by_frequency(E0, E, run.counts);
   report["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -39,7 +39,12 @@ class Hcma : public TrainedMethod {
   // The statistics, hierarchy and objective (§2a-c), with their sizes and times in the report.
   void prepare(AlignRun& run) override {
     const auto& o = run.options;
-    auto stats = collect_context_stats(run.model, run.calib, opt_.layer, o.calib_tokens, o.loop.batch_size);
+    ContextStats stats;
+    {
+      // One region: the statistics pass changes no weight, so autocast's bf16 copies stay valid.
+      model::AutocastGuard autocast(run.precision.precision, run.model->parameters().front().device());
+      stats = collect_context_stats(run.model, run.calib, opt_.layer, o.calib_tokens, o.loop.batch_size);
+    }
     run.counts = stats.counts;
     const double stats_s = seconds_since(run.t0);
     auto h = build_hierarchy(run.E0, stats.mean, stats.counts, opt_.hierarchy);

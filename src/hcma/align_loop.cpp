@@ -61,7 +61,15 @@ torch::Tensor lm_loss(LoopState& s, std::optional<double> noise) {
     auto z = torch::randn(emb.sizes(), s.gen, emb.options());
     emb = emb + z / z.norm(2, -1, true).clamp_min(1e-12) * (*noise * s.mean_norm);
   }
-  auto logits = s.net->forward_embeddings(emb);
+  torch::Tensor logits;
+  {
+    // A region per step: autocast caches the bf16 copy of a leaf that requires grad (E), and E
+    // changes at every step; leaving the outermost guard drops that copy.
+    model::AutocastGuard autocast(s.run.precision.precision, s.param.device());
+    logits = s.net->forward_embeddings(emb);
+  }
+  // Log-softmax over the vocabulary in fp32, as the trainer's loss (GPTImpl::loss).
+  logits = logits.to(torch::kFloat32);
   return F::cross_entropy(logits.view({-1, logits.size(-1)}), y.reshape({-1}));
 }
 

@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "data/shard.h"
 #include "model/gpt.h"
+#include "model/precision.h"
 
 namespace structlm::align {
 
@@ -27,6 +28,7 @@ struct AlignRun {
   json& report;                    // the method adds its own entries
   std::string log_path;            // JSONL of the logged terms ("" = none)
   std::chrono::steady_clock::time_point t0;  // when the alignment started (logged elapsed times)
+  model::PrecisionChoice precision;  // of the frozen model's forward passes (options.precision resolved)
   // Set by the method: the calibration frequency of every id [V] (HCMA: from its statistics),
   // by which the report buckets the movement.
   torch::Tensor counts;

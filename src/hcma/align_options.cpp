@@ -2,6 +2,7 @@
 
 #include "hcma/align_method.h"
 #include "core/error.h"
+#include "model/precision_name.h"
 
 namespace structlm::align {
 
@@ -72,7 +73,10 @@ const FieldTable<AlignOptions>& AlignOptions::fields() {
           .include(EmbNoiseOptions::fields(), +[](O& o) -> EmbNoiseOptions& { return o.emb_noise; })
           .include(CosregOptions::fields(), +[](O& o) -> CosregOptions& { return o.cosreg; })
           .add("calib_tokens", +[](O& o) -> std::size_t& { return o.calib_tokens; }, "cap on calibration tokens scanned (0: all)")
-          .move_after("calib_tokens", "layer");  // where --help and the known-keys message have always listed it
+          .move_after("calib_tokens", "layer")  // where --help and the known-keys message have always listed it
+          .add("precision", +[](O& o) -> std::string& { return o.precision; },
+               "the frozen model's forward passes: bf16 = bf16 matmuls; auto = bf16 where faster", model::kPrecisionNames,
+               model::is_precision_name);
   return t;
 }
 

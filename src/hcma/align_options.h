@@ -49,6 +49,9 @@ struct AlignOptions {
   std::string method = "hcma";
   std::uint64_t seed = 1;
   std::size_t calib_tokens = 0;  // cap on the calibration tokens scanned (0: all)
+  // The frozen model's forward passes (statistics pass, LM terms): auto, fp32 or bf16, as
+  // train.precision (model/precision.h). E, its optimizer and HCMA's objective stay fp32.
+  std::string precision = "auto";
   LoopOptions loop;
   HcmaOptions hcma;
   AbttOptions abtt;

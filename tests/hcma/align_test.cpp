@@ -372,6 +372,47 @@ TEST(HcmaAlign, EveryMethodChangesOnlyTheInputTableAndLowersItsObjective) {
   EXPECT_GT(r.report["hierarchy"]["clustered_tokens"].get<int>(), 0);
 }
 
+// The frozen model's forward passes (HCMA's statistics pass, the LM term) under bf16 autocast:
+// the result stays close to fp32's (bf16 keeps ~3 significant digits in the matrix products
+// only), the source model is untouched, the table comes back fp32, and the report names the
+// precision. A wrong name is refused by the options, naming the file.
+TEST(HcmaAlign, Bf16ForwardPassesStayCloseToFp32) {
+  TempDir dir;
+  torch::manual_seed(6);
+  model::GPT net(tiny(true));
+  const auto E_before = net->wte->weight.detach().clone();
+  data::TokenStream s({write_stream(dir / "c.bin", 2000, 40)});
+  AlignOptions o;
+  o.loop.steps = 20;
+  o.loop.batch_size = 2;
+  o.hcma.hierarchy.branching = 2;
+  o.hcma.hierarchy.depth = 2;
+  o.hcma.hierarchy.min_count = 3;
+  o.hcma.terms.neighbours = 4;
+  o.hcma.lambda_lm = 0.5;  // both kinds of forward pass: statistics and the LM term
+  std::map<std::string, AlignResult> by;
+  for (const char* p : {"fp32", "bf16"}) {
+    o.precision = p;
+    by[p] = align_embeddings(net, s, o);
+    EXPECT_EQ(by[p].report["precision"]["name"], p);
+    EXPECT_EQ(by[p].E.scalar_type(), torch::kFloat32) << p;
+  }
+  EXPECT_TRUE(net->wte->weight.equal(E_before));
+  const auto& f32 = by["fp32"], &b16 = by["bf16"];
+  EXPECT_FALSE(f32.E.equal(b16.E)) << "bf16 ran the same arithmetic as fp32";
+  const double moved = (f32.E - E_before).norm().item<double>();
+  EXPECT_LT((b16.E - f32.E).norm().item<double>(), 0.1 * moved);
+  const auto& l32 = f32.report["log"].front(), &l16 = b16.report["log"].front();
+  EXPECT_NEAR(l16["lm"].get<double>(), l32["lm"].get<double>(), 0.01 * l32["lm"].get<double>());
+  try {
+    AlignOptions::from_json({{"precision", "fp16"}}, "a.json");
+    ADD_FAILURE() << "fp16 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("a.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("precision"), std::string::npos) << e.what();
+  }
+}
+
 // An untied source keeps its own output matrix; the file-level check accepts both shapes and
 // names what breaks the guarantee.
 TEST(HcmaAlign, UntiedSourcesKeepTheirOutputAndTheFileCheckCatchesChanges) {
@@ -426,7 +467,7 @@ TEST(HcmaAlign, OptionsKeepTheirFlatFileFormatAndRoundTrip) {
   const std::vector<std::string> keys = {
       "method", "seed", "steps", "lr", "batch_size", "log_every", "layer", "calib_tokens", "branching", "depth",
       "min_count", "kmeans_iterations", "neighbours", "tau", "tau_e", "kappa", "rho_min", "lambda_nb", "lambda_h",
-      "lambda_p", "lambda_lm", "token_batch", "abtt_directions", "noise", "cosreg"};
+      "lambda_p", "lambda_lm", "token_batch", "abtt_directions", "noise", "cosreg", "precision"};
   EXPECT_EQ(AlignOptions::fields().names(), keys);
   const json defaults = AlignOptions().to_json();
   std::vector<std::string> written;
@@ -436,7 +477,8 @@ TEST(HcmaAlign, OptionsKeepTheirFlatFileFormatAndRoundTrip) {
                   {"layer", 1}, {"calib_tokens", 900}, {"branching", 3}, {"depth", 4}, {"min_count", 6},
                   {"kmeans_iterations", 9}, {"neighbours", 5}, {"tau", 0.3}, {"tau_e", 0.4}, {"kappa", 2.5},
                   {"rho_min", 0.5}, {"lambda_nb", 0.1}, {"lambda_h", 0.2}, {"lambda_p", 0.3}, {"lambda_lm", 0.7},
-                  {"token_batch", 17}, {"abtt_directions", 2}, {"noise", 0.25}, {"cosreg", 3.0}};
+                  {"token_batch", 17}, {"abtt_directions", 2}, {"noise", 0.25}, {"cosreg", 3.0},
+                  {"precision", "bf16"}};
   ASSERT_EQ(j.size(), keys.size());
   const auto o = AlignOptions::from_json(j, "a.json");
   EXPECT_EQ(o.to_json(), j);
@@ -452,6 +494,7 @@ TEST(HcmaAlign, OptionsKeepTheirFlatFileFormatAndRoundTrip) {
   EXPECT_EQ(o.abtt.directions, 2);
   EXPECT_EQ(o.emb_noise.noise, 0.25);
   EXPECT_EQ(o.cosreg.weight, 3.0);
+  EXPECT_EQ(o.precision, "bf16");
   // --help lists one line per key, in that order.
   std::vector<std::string> listed;
   std::istringstream help(AlignOptions::fields().help());
