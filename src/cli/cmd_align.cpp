@@ -21,7 +21,7 @@ void add_align(CLI::App& app) {
   struct Opts {
     experiment::AlignRequest r;
     std::vector<std::string> sets;
-    std::string config, method = "hcma", data_dir, precision;
+    std::string config, method = "hcma", data_dir, precision = "auto";
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--method", o->method, "hcma, abtt, whiten, emb-finetune, emb-noise or cosreg")->capture_default_str();
@@ -34,8 +34,7 @@ void add_align(CLI::App& app) {
   add_data_dir_option(cmd, o->data_dir);
   cmd->add_option("--report", o->r.report, "Report directory (default: OUT's stem + .align/)");
   cmd->add_option("--device", o->r.device, "auto, cpu, cuda, cuda:N")->capture_default_str();
-  cmd->add_option("--precision", o->precision,
-                  "auto, fp32 or bf16: the frozen model's forward passes (default: the options' precision, auto)");
+  add_precision_option(cmd, o->precision);  // the frozen model's forward passes
   cmd->add_option("--threads", o->r.threads, "CPU threads (0: all cores)")->capture_default_str();
   cmd->footer("Alignment options (--config FILE or --set FIELD=VALUE, docs/HCMA.md):\n" + align::AlignOptions::fields().help());
   cmd->callback([o, cmd] {
@@ -43,7 +42,7 @@ void add_align(CLI::App& app) {
     const std::string where = o->config.empty() ? std::string("--set") : o->config;
     check(j.is_object(), where, "alignment options must be a JSON object");
     if (cmd->count("--method") || !j.contains("method")) j["method"] = o->method;
-    if (!o->precision.empty()) j["precision"] = o->precision;
+    if (cmd->count("--precision") || !j.contains("precision")) j["precision"] = o->precision;
     for (const auto& s : o->sets) apply_override(j, s);
     o->r.options = align::AlignOptions::from_json(j, where);
     const json report = experiment::run_alignment(make_workspace(o->data_dir), o->r);

@@ -322,6 +322,19 @@ TEST(HcmaBaselines, AbttWhiteningAndMeanCosineFollowTheirDefinitions) {
   EXPECT_NEAR(mean_pairwise_cosine(S).item<double>(), ((C.sum() - C.trace()) / (25.0 * 24.0)).item<double>(), 1e-12);
 }
 
+// `method` on the tiny model: a short loop, a hierarchy and neighbourhoods small enough for 40 ids.
+AlignOptions small_options(const std::string& method, int steps) {
+  AlignOptions o;
+  o.method = method;
+  o.loop.steps = steps;
+  o.loop.batch_size = 2;
+  o.hcma.hierarchy.branching = 2;
+  o.hcma.hierarchy.depth = 2;
+  o.hcma.hierarchy.min_count = 3;
+  o.hcma.terms.neighbours = 4;
+  return o;
+}
+
 TEST(HcmaAlign, EveryMethodChangesOnlyTheInputTableAndLowersItsObjective) {
   TempDir dir;
   torch::manual_seed(6);
@@ -331,15 +344,8 @@ TEST(HcmaAlign, EveryMethodChangesOnlyTheInputTableAndLowersItsObjective) {
   for (auto& p : before) original[p.key()] = p.value().detach().clone();
   data::TokenStream s({write_stream(dir / "c.bin", 2000, 40)});
   for (const auto& method : method_names()) {
-    AlignOptions o;
-    o.method = method;
-    o.loop.steps = 30;
+    AlignOptions o = small_options(method, 30);
     o.loop.lr = 0.05;
-    o.loop.batch_size = 2;
-    o.hcma.hierarchy.branching = 2;
-    o.hcma.hierarchy.depth = 2;
-    o.hcma.hierarchy.min_count = 3;
-    o.hcma.terms.neighbours = 4;
     auto r = align_embeddings(net, s, o);
     ASSERT_EQ(r.E.sizes(), original["wte.weight"].sizes()) << method;
     EXPECT_GT((r.E - original["wte.weight"]).abs().max().item<double>(), 0) << method << " left E as it was";
@@ -359,12 +365,8 @@ TEST(HcmaAlign, EveryMethodChangesOnlyTheInputTableAndLowersItsObjective) {
     for (auto& p : aligned->named_parameters(true))
       if (p.key() != "wte.weight" && p.key() != "lm_head.weight") EXPECT_TRUE(p.value().equal(original[p.key()])) << p.key();
   }
-  AlignOptions hcma;
-  hcma.loop.steps = 40;
-  hcma.hcma.hierarchy.branching = 2;
-  hcma.hcma.hierarchy.depth = 2;
-  hcma.hcma.hierarchy.min_count = 3;
-  hcma.hcma.terms.neighbours = 4;
+  AlignOptions hcma = small_options("hcma", 40);
+  hcma.loop.batch_size = AlignOptions().loop.batch_size;  // as before the helper: the default batch
   auto r = align_embeddings(net, s, hcma);
   const auto& i = r.report["terms_initial"], &f = r.report["terms_final"];
   EXPECT_LT(f["nb"].get<double>() + f["h"].get<double>() + f["p"].get<double>(),
@@ -382,13 +384,7 @@ TEST(HcmaAlign, Bf16ForwardPassesStayCloseToFp32) {
   model::GPT net(tiny(true));
   const auto E_before = net->wte->weight.detach().clone();
   data::TokenStream s({write_stream(dir / "c.bin", 2000, 40)});
-  AlignOptions o;
-  o.loop.steps = 20;
-  o.loop.batch_size = 2;
-  o.hcma.hierarchy.branching = 2;
-  o.hcma.hierarchy.depth = 2;
-  o.hcma.hierarchy.min_count = 3;
-  o.hcma.terms.neighbours = 4;
+  AlignOptions o = small_options("hcma", 20);
   o.hcma.lambda_lm = 0.5;  // both kinds of forward pass: statistics and the LM term
   std::map<std::string, AlignResult> by;
   for (const char* p : {"fp32", "bf16"}) {
