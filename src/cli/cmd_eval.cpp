@@ -80,27 +80,21 @@ void add_eval(CLI::App& app) {
     model::init_threads();
     const auto device = model::resolve_device(o->device);
     auto net = model::load_model(files.checkpoint, device);
-    // The HCMA suite mixes the model's outputs into its own fp32 arithmetic (attacks, geometry),
-    // which is not yet checked under autocast: it runs in fp32, and says so.
-    if (o->suite == "hcma" && o->precision == "bf16")
-      throw Error("eval --suite hcma: --precision bf16 is not supported yet (the suite runs in fp32; use auto or fp32)");
-    model::PrecisionChoice precision{model::Precision::fp32, "the hcma suite runs in fp32 only, for now"};
-    if (o->suite == "hcma")
-      std::fprintf(stderr, "precision: fp32 (%s)\n", precision.why.c_str());
-    else
-      precision = announce_precision(o->precision, device);
-    // One autocast region for the whole command: evaluation never changes a weight, so autocast's
-    // bf16 copies of them stay valid throughout.
-    model::AutocastGuard autocast(precision.precision, device);
     json result;
     if (o->suite == "hcma") {
+      // The suite runs the model under autocast and the table's geometry outside it.
+      o->hcma.precision = o->precision;
       result = run_suite(*o, net, ws, files);
     } else {
+      const auto precision = announce_precision(o->precision, device);
+      // One autocast region for the whole command: evaluation never changes a weight, so
+      // autocast's bf16 copies of them stay valid throughout.
+      model::AutocastGuard autocast(precision.precision, device);
       o->eval.tokenizer = files.tokenizer;
       result = experiment::corpus_scores_json(experiment::evaluate_corpora(net, ws, o->eval));
       result["checkpoint"] = files.checkpoint;
+      result["precision"] = precision.name();
     }
-    result["precision"] = precision.name();
     if (!o->out.empty()) save_json(o->out, result);
   });
 }

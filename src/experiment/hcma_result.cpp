@@ -25,7 +25,7 @@ std::vector<T> read_list(const json& j, const char* key, const std::string& path
 }  // namespace
 
 json HcmaSuiteResult::to_json() const {
-  json out = {{"corpus", corpus}, {"split", split}, {"seed", seed}, {"long_corpus", long_corpus}};
+  json out = {{"corpus", corpus}, {"split", split}, {"seed", seed}, {"long_corpus", long_corpus}, {"precision", precision}};
   json r = json::array();
   for (const auto& x : recall)
     r.push_back({{"bucket", x.bucket}, {"min_count", x.min_count}, {"k", x.k}, {"recall", finite_or_null(x.recall)},
@@ -70,6 +70,7 @@ HcmaSuiteResult HcmaSuiteResult::from_json(const json& j, const std::string& pat
   read_field(j, "split", r.split, path);
   read_field(j, "long_corpus", r.long_corpus, path);
   read_field(j, "seed", r.seed, path);
+  read_field(j, "precision", r.precision, path);  // absent in results from before the switch: fp32
   r.recall = read_list<RecallRecord>(j, "recall", path, [&](const json& e) {
     RecallRecord x;
     read_field(e, "bucket", x.bucket, path);

@@ -29,6 +29,7 @@ struct InferenceCost {
 struct HcmaSuiteResult {
   std::string corpus, split, long_corpus;
   std::uint64_t seed = 0;
+  std::string precision = "fp32";  // of the model's forward passes: fp32 or bf16
   std::vector<RecallRecord> recall;
   std::vector<eval::PositionLoss> loss_by_position;  // loss NaN (null) for an empty bucket
   std::vector<eval::AttackResult> attacks;

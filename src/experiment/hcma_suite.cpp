@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 
 #include "core/error.h"
 #include "core/platform.h"
@@ -14,6 +15,7 @@
 #include "hcma/geometry.h"
 #include "hcma/longrange.h"
 #include "hcma/recall.h"
+#include "model/precision.h"
 #include "eval/mode_guard.h"
 #include "report/stats.h"
 
@@ -131,6 +133,14 @@ HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws
   out.split = opt.split;
   out.seed = opt.seed;
   out.long_corpus = opt.long_corpus;
+  const auto device = model->parameters().front().device();
+  const auto precision = model::resolve_precision(opt.precision, device);
+  out.precision = precision.name();
+  std::fprintf(stderr, "eval hcma: precision %s (%s)\n", precision.name(), precision.why.c_str());
+  // The measurements that run the model do so under autocast; one region for all of them, as
+  // the weights never change here. The geometry of the input table below stays outside it.
+  std::optional<model::AutocastGuard> autocast;
+  autocast.emplace(precision.precision, device);
 
   phase("recall by frequency");
   out.recall = recall_records(model, held_out, counts, opt.recall_tokens);
@@ -161,6 +171,7 @@ HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws
   so.seed = opt.seed;
   out.stability = eval::contextual_stability(model, held_out, so);
 
+  autocast.reset();
   phase("geometry");
   {
     torch::NoGradGuard ng;
@@ -171,6 +182,7 @@ HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws
   }
   if (opt.speed) {
     phase("inference speed");
+    model::AutocastGuard timed(precision.precision, device);
     out.inference = inference_cost(model);
   }
   out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -195,7 +207,10 @@ const FieldTable<HcmaSuiteOptions>& HcmaSuiteOptions::fields() {
           .add("kv_trials", +[](O& o) -> int& { return o.kv_trials; }, "key-value trials per distance")
           .add("stability_tokens", +[](O& o) -> std::size_t& { return o.stability_tokens; }, "tokens for contextual stability")
           .add("speed", +[](O& o) -> bool& { return o.speed; }, "time inference (noisy on shared machines)")
-          .add("frequency_tokens", +[](O& o) -> std::size_t& { return o.frequency_tokens; }, "count frequencies on the first N tokens (0: all)");
+          .add("frequency_tokens", +[](O& o) -> std::size_t& { return o.frequency_tokens; }, "count frequencies on the first N tokens (0: all)")
+          .add("precision", +[](O& o) -> std::string& { return o.precision; },
+               "the model's forward passes: bf16 = bf16 matmuls; auto = bf16 where faster", model::kPrecisionNames,
+               model::is_precision_name);
   return t;
 }
 

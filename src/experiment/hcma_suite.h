@@ -38,6 +38,9 @@ struct HcmaSuiteOptions {
   std::size_t stability_tokens = 40000;
   std::uint64_t seed = 1;             // attack noise, sampled sequences
   bool speed = true;                  // inference tokens/s (timed: noisy on shared machines)
+  // The model's forward passes (auto|fp32|bf16, model/precision.h); the tables' geometry is
+  // always computed in fp32 or double, outside autocast.
+  std::string precision = "auto";
 
   // The fields an experiment config's "suite" section may set (tokenizer, shards and seed are set
   // by the caller).

@@ -178,4 +178,39 @@ TEST_F(HcmaExperiment, RerunKeepsEverythingAndStandaloneCommandsWork) {
   EXPECT_NE(bad_model.out.find("broken/model.safetensors"), std::string::npos) << bad_model.out;
 }
 
+// The suite in bf16 against the same suite in fp32 on the experiment's model: the input table's
+// geometry (isotropy, IsoScore, WordNet neighbours) is computed outside autocast, so it is the
+// same to the last bit; what runs the model moves by bf16's rounding only; and the result says
+// which precision ran.
+TEST_F(HcmaExperiment, SuiteInBf16MatchesFp32) {
+  ASSERT_EQ(first.code, 0) << first.out;
+  const std::string base = (dir / "exp/base").string(), data = (dir / "data").string();
+  std::map<std::string, json> s;
+  for (const std::string p : {"fp32", "bf16"}) {
+    const auto path = (dir / ("suite-" + p + ".json")).string();
+    auto ev = run_cli("eval " + base + " --suite hcma --precision " + p + " --data-dir " + data +
+                      " --max-tokens 2000 --frequency-tokens 100000 --json " + path);
+    ASSERT_EQ(ev.code, 0) << ev.out;
+    EXPECT_NE(ev.out.find("precision " + p), std::string::npos) << ev.out;
+    s[p] = structlm::load_json(path);
+    EXPECT_EQ(s[p]["precision"], p);
+  }
+  const auto &a = s["fp32"], &b = s["bf16"];
+  EXPECT_EQ(a["isotropy"], b["isotropy"]);
+  EXPECT_EQ(a["isoscore"], b["isoscore"]);
+  EXPECT_EQ(a["wordnet"], b["wordnet"]);
+  // bf16 really ran: the loss of some bucket differs; and by little: within 2 % of the loss.
+  bool differs = false;
+  ASSERT_EQ(a["recall"].size(), b["recall"].size());
+  for (std::size_t i = 0; i < a["recall"].size(); ++i) {
+    if (!a["recall"][i]["loss"].is_number()) continue;
+    const double la = a["recall"][i]["loss"], lb = b["recall"][i]["loss"];
+    differs = differs || la != lb;
+    EXPECT_NEAR(lb, la, 0.02 * la) << a["recall"][i]["bucket"];
+  }
+  EXPECT_TRUE(differs) << "bf16 left every loss bit-identical: autocast did not run";
+  const double sa = a["stability"]["self_similarity"], sb = b["stability"]["self_similarity"];
+  EXPECT_NEAR(sb, sa, 0.02);
+}
+
 }  // namespace
