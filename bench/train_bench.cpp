@@ -2,6 +2,7 @@
 // backward, update) on random tokens. scripts/bench.sh runs it next to scripts/reference/
 // train_bench.py, the same model and optimizer in PyTorch, and prints the ratio.
 // Prints one JSON line: {"impl": "structlm", "tokens_per_s": [per repeat], "median": ...}.
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -27,16 +28,19 @@ struct Options {
   std::map<std::string, long> v = {{"layers", 6}, {"heads", 6},  {"embd", 384}, {"vocab", 8192},
                                    {"T", 256},    {"batch", 8},  {"steps", 5},  {"warmup", 2},
                                    {"repeats", 1}, {"threads", 2}, {"seed", 0},  {"cstde-rank", 0},
-                                   {"bf16", 0},   {"peak", 0}};
+                                   {"bf16", 0},   {"peak", 0},  {"profile", 0}};
   bool print_coretype = false;
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "train_bench: %s\nusage: train_bench [--layers N] [--heads N] [--embd N] [--vocab N] [--T N] "
-               "[--batch N] [--steps N] [--warmup N] [--repeats N] [--threads N] [--seed N] [--cstde-rank R] [--bf16 0|1] | "
+               "[--batch N] [--steps N] [--warmup N] [--repeats N] [--threads N] [--seed N] [--cstde-rank R] [--bf16 0|1] "
+               "[--profile N] | "
                "--peak N | --print-coretype\n(--cstde-rank R > 0: CSTDE dependency-weighted attention of rank R, with carry;\n"
                " --bf16 1: the forward under bf16 autocast, as train.precision bf16 runs it;\n"
+               " --profile N: after the timed steps, N more steps under torch's profiler, and a table of self CPU\n"
+               "   time per op on stderr;\n"
                " --peak N: instead, this machine's fp32 and bf16 matrix-product rates on N x N matrices)\n",
                why);
   std::exit(2);
@@ -85,6 +89,47 @@ double matmul_gflops(torch::ScalarType dtype, long n) {
     s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } while (s < 1.0);
   return 2.0 * double(n) * double(n) * double(n) * double(reps) / s / 1e9;
+}
+
+// Self CPU time per op name over the events torch's (legacy) profiler recorded: each op's
+// elapsed time less that of the ops it called (each thread's ranges nest), summed by name,
+// printed to stderr as the top `rows`, with a share of the total and the matrix products' sum.
+void print_profile(const torch::autograd::profiler::thread_event_lists& threads, std::size_t rows) {
+  using torch::autograd::profiler::EventKind;
+  using torch::autograd::profiler::LegacyEvent;
+  struct Open {
+    const LegacyEvent* push;
+    double children_us;
+  };
+  std::map<std::string, std::pair<double, long>> self;  // name -> (self us, calls)
+  double total = 0;
+  for (const auto& events : threads) {
+    std::vector<Open> stack;
+    for (const auto& e : events) {
+      if (e.kind() == EventKind::PushRange) {
+        stack.push_back({&e, 0.0});
+      } else if (e.kind() == EventKind::PopRange && !stack.empty()) {
+        const Open open = stack.back();
+        stack.pop_back();
+        const double elapsed = open.push->cpuElapsedUs(e);
+        auto& [us, calls] = self[open.push->name()];
+        us += elapsed - open.children_us;
+        ++calls;
+        if (stack.empty()) total += elapsed;
+        else stack.back().children_us += elapsed;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, std::pair<double, long>>> sorted(self.begin(), self.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  double matmul = 0;
+  for (const auto& [name, v] : sorted)
+    if (name == "aten::mm" || name == "aten::addmm" || name == "aten::bmm" || name == "aten::baddbmm") matmul += v.first;
+  std::fprintf(stderr, "%-44s %10s %7s %7s\n", "op (self CPU time)", "ms", "share", "calls");
+  for (std::size_t i = 0; i < std::min(rows, sorted.size()); ++i)
+    std::fprintf(stderr, "%-44.44s %10.1f %6.1f%% %7ld\n", sorted[i].first.c_str(), sorted[i].second.first / 1e3,
+                 100.0 * sorted[i].second.first / total, sorted[i].second.second);
+  std::fprintf(stderr, "total %.1f ms; matrix products (mm, addmm, bmm, baddbmm) %.1f%%\n", total / 1e3, 100.0 * matmul / total);
 }
 
 }  // namespace
@@ -150,6 +195,12 @@ int main(int argc, char** argv) {
     for (long i = 0; i < opt("steps"); ++i) step();
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rates.push_back(double(opt("steps") * B * T) / s);
+  }
+  if (opt("profile") > 0) {
+    torch::autograd::profiler::enableProfilerLegacy(
+        torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
+    for (long i = 0; i < opt("profile"); ++i) step();
+    print_profile(torch::autograd::profiler::disableProfilerLegacy(), 30);
   }
   auto sorted = rates;
   std::sort(sorted.begin(), sorted.end());

@@ -8,7 +8,9 @@
 # Fairness: both sides use the same libtorch build (Debian's libtorch and python3-torch), the same
 # thread count, the same OpenBLAS core type (the one structlm picks for itself; OpenBLAS would
 # otherwise run Python on its slow fallback kernels, see README, Speed on CPUs), the same shapes, steps
-# and optimizer (torch's AdamW). The four sides (2 implementations x fp32/bf16) rotate, ROUNDS
+# and optimizer (torch's AdamW), the same malloc behaviour (structlm keeps freed memory for reuse,
+# core/platform.h; the peer gets the same through glibc's MALLOC_MMAP_MAX_/MALLOC_TRIM_THRESHOLD_,
+# as a PyTorch user would with jemalloc or tcmalloc). The four sides (2 implementations x fp32/bf16) rotate, ROUNDS
 # processes each, so that load from other work on the machine falls on all; per-round ratios are
 # compared. On a CPU without AMX-BF16 / AVX512-BF16, bf16 is emulated and its figures mean little.
 #
@@ -49,7 +51,8 @@ trap 'rm -f "$results"' EXIT
 run_side() {  # IMPL BF16
   local out
   if [ "$1" = structlm ]; then out=$("$BIN" "${ARGS[@]}" --bf16 "$2"); else
-    out=$($PY "$ROOT/scripts/reference/train_bench.py" "${ARGS[@]}" --bf16 "$2"); fi
+    out=$(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 \
+          $PY "$ROOT/scripts/reference/train_bench.py" "${ARGS[@]}" --bf16 "$2"); fi
   echo "$out" | tee -a "$results"
 }
 sides=("structlm 0" "pytorch 0" "structlm 1" "pytorch 1")

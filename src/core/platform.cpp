@@ -1,12 +1,16 @@
 #include "core/platform.h"
 
 #include <sched.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -30,8 +34,21 @@ static bool mapped(const char* name) {
   return false;
 }
 
+void reuse_freed_memory() {
+#if defined(__GLIBC__)
+  for (const char* v : {"MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"})
+    if (std::getenv(v)) return;  // the user's own malloc settings win
+  // No mmap'd blocks: every size comes from the heap, where a freed block is reused. glibc falls
+  // back to mmap by itself if the heap cannot grow.
+  ::mallopt(M_MMAP_MAX, 0);
+  // Never hand the heap's free top back to the kernel (the next step needs it again).
+  ::mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+#endif
+}
+
 void ensure_fast_blas(int argc, char** argv) {
   (void)argc;
+  reuse_freed_memory();
   if (std::getenv("STRUCTLM_NO_BLAS_FIX")) return;
   // Debian's libtorch depends on "a BLAS"; if only the reference implementation is installed it is
   // what we get, and training is an order of magnitude slower. Say so once, with the fix.
