@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "model/gelu.h"
+
 namespace structlm::model {
 
 namespace F = torch::nn::functional;
@@ -99,7 +101,7 @@ MLPImpl::MLPImpl(const GPTConfig& c) {
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
-  return dropout(c_proj(torch::gelu(c_fc(x), "tanh")));  // GPT-2 uses the tanh approximation
+  return dropout(c_proj(gelu_tanh(c_fc(x))));  // GPT-2 uses the tanh approximation; bf16 computed in fp32 (model/gelu.h)
 }
 
 static torch::nn::LayerNorm layer_norm(const GPTConfig& c) {
