@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "cli/workspace_flags.h"
 #include "experiment/demo.h"
+#include "experiment/experiment_config.h"
 
 namespace structlm::cli {
 
@@ -12,6 +13,7 @@ void add_demo(CLI::App& app) {
     std::string data_dir;
   };
   auto o = std::make_shared<Opts>();
+  cmd->footer("Config keys (unknown ones are refused):\n" + experiment::experiment_config_help("demo"));
   cmd->add_option("--out", o->demo.out, "Run directory")->capture_default_str();
   add_data_dir_option(cmd, o->data_dir);
   cmd->add_option("--config", o->demo.config, "Demo config (model, train, demo sections) [default: ROOT/configs/demo.json]");

@@ -4,6 +4,7 @@
 #include "cli/workspace_flags.h"
 #include "core/subprocess.h"
 #include "experiment/cstde_experiment.h"
+#include "experiment/experiment_config.h"
 #include "experiment/hcma_experiment.h"
 
 namespace structlm::cli {
@@ -21,6 +22,7 @@ void add_cstde(CLI::App* cmd) {
                "memory, dependency retention and generation measured (docs/METHODS.md §1c)");
   auto o = std::make_shared<experiment::CstdeExperimentOptions>();
   auto c = std::make_shared<Common>();
+  cstde->footer("Config keys (unknown ones are refused):\n" + experiment::experiment_config_help("cstde"));
   cstde->add_flag("--quick", c->quick, "CI size (configs/cstde_quick.json): minutes, not results");
   cstde->add_option("--config", o->config, "Experiment config (default configs/cstde.json, or cstde_quick.json with --quick)");
   cstde->add_option("--out", o->out, "Experiment directory (default runs/cstde or runs/cstde-quick); rerun to resume");
@@ -41,6 +43,7 @@ void add_hcma(CLI::App* cmd) {
               "attacks, long range, stability, isotropy, WordNet and speed measured (docs/METHODS.md §2d)");
   auto h = std::make_shared<experiment::HcmaExperimentOptions>();
   auto c = std::make_shared<Common>();
+  hcma->footer("Config keys (unknown ones are refused):\n" + experiment::experiment_config_help("hcma"));
   hcma->add_flag("--quick", c->quick, "CI size (configs/hcma_quick.json): minutes, not results");
   hcma->add_option("--config", h->config, "Experiment config (default configs/hcma.json, or hcma_quick.json with --quick)");
   hcma->add_option("--out", h->out, "Experiment directory (default runs/hcma or runs/hcma-quick); rerun to resume");

@@ -45,11 +45,32 @@ class FieldTable {
       x.name = e.name;
       x.help = e.help;
       x.requirement = e.requirement;
+      x.sub_help = e.sub_help;
       x.write = [write = e.write, member](const S& s, json& j) { write(member(const_cast<S&>(s)), j); };
       x.read = [read = e.read, member](const json& j, S& s, const std::string& path) { read(j, member(s), path); };
       if (e.ok) x.ok = [ok = e.ok, member](const S& s) { return ok(member(const_cast<S&>(s))); };
       entries_.push_back(std::move(x));
     }
+    return *this;
+  }
+
+  // A member that is a struct with its own table, written as a nested object: "sample": {...}.
+  // Its keys are checked by `sub` and its errors name `path`'s key path: "cfg.json (experiment.sample)".
+  template <typename M>
+  FieldTable& section(const char* name, M& (*get)(S&), const FieldTable<M>& sub, const char* help) {
+    Entry e;
+    e.name = name;
+    e.help = help;
+    e.write = [name, get, &sub](const S& s, json& j) { j[name] = sub.to_json(get(const_cast<S&>(s))); };
+    e.read = [name, get, &sub](const json& j, S& s, const std::string& path) {
+      auto it = j.find(name);
+      if (it == j.end() || it->is_null()) return;
+      const std::string where = nested_path(path, name);
+      check(it->is_object(), where, std::string("'") + name + "' must be a JSON object");
+      sub.read(*it, get(s), where);
+    };
+    e.sub_help = [name, &sub](const std::string& prefix) { return sub.help(prefix + name + "."); };
+    entries_.push_back(std::move(e));
     return *this;
   }
 
@@ -89,7 +110,10 @@ class FieldTable {
   // "  name  help" per field, for --help.
   std::string help(const std::string& prefix = "") const {
     std::string out;
-    for (const auto& e : entries_) out += "  " + prefix + e.name + "  " + e.help + "\n";
+    for (const auto& e : entries_) {
+      out += "  " + prefix + e.name + "  " + e.help + "\n";
+      if (e.sub_help) out += e.sub_help(prefix);
+    }
     return out;
   }
 
@@ -102,7 +126,15 @@ class FieldTable {
     std::function<void(const S&, json&)> write;
     std::function<void(const json&, S&, const std::string&)> read;
     std::function<bool(const S&)> ok;  // empty: no check
+    std::function<std::string(const std::string&)> sub_help;  // a section's fields, for help()
   };
+
+  // "cfg.json" + "sample" -> "cfg.json (sample)"; "cfg.json (experiment)" -> "cfg.json (experiment.sample)".
+  static std::string nested_path(const std::string& path, const std::string& name) {
+    if (!path.empty() && path.back() == ')' && path.find(" (") != std::string::npos)
+      return path.substr(0, path.size() - 1) + "." + name + ")";
+    return path + " (" + name + ")";
+  }
   std::string kind_;
   std::vector<Entry> entries_;
 

@@ -37,25 +37,19 @@ int distance_bucket_start(int k) {
 namespace {
 
 struct Setup {
-  ExperimentConfig cfg;
-  std::vector<std::string> train_corpora, eval_corpora, prompts;
+  ExperimentFile<CstdeSection> cfg;
+  const CstdeSection& e() const { return cfg.section; }
   std::vector<std::pair<std::string, json>> variants;  // name -> cstde switches, config order
 };
 
 Setup read_setup(const CstdeExperimentOptions& o) {
   Setup s;
-  s.cfg = load_experiment_config(o.config, o.seeds);
-  s.train_corpora = s.cfg.strings("train_corpora");
-  s.eval_corpora = s.cfg.strings("eval_corpora");
-  s.prompts = s.cfg.strings("prompts");
-  const json& e = s.cfg.experiment;
-  check(e.contains("variants") && e["variants"].is_object() && e["variants"].contains("baseline"), o.config,
-        "experiment field 'variants' must be an object with a 'baseline' entry");
-  for (auto it = e["variants"].begin(); it != e["variants"].end(); ++it) {
+  s.cfg = load_cstde_config(o.config, o.seeds);
+  const json& variants = s.e().variants;
+  for (auto it = variants.begin(); it != variants.end(); ++it) {
     if (!o.only_variants.empty() && it.key() != "baseline" &&
         std::find(o.only_variants.begin(), o.only_variants.end(), it.key()) == o.only_variants.end())
       continue;
-    check(it.value().is_object(), o.config, "experiment variant '" + it.key() + "' must be an object of cstde switches");
     s.variants.emplace_back(it.key(), it.value());
   }
   // The baseline first: it is the reference for every comparison, and keeps the first colour.
@@ -104,16 +98,13 @@ struct Shared {  // what every run is measured on
 // on prompt + continuation, and the last sentence is dropped when the continuation was cut by the
 // token limit (its length would be the limit's, not the model's).
 GenerationResult measure_generation(model::GPT& net, const Shared& sh, const Setup& s) {
-  json sj = s.cfg.experiment.value("sample", json::object());
+  const ExperimentSample& sample = s.e().sample;
   eval::SampleOptions sopt;
-  sopt.max_new_tokens = sj.value("max_new_tokens", 80);
-  sopt.temperature = sj.value("temperature", 1.0);
-  sopt.top_k = sj.value("top_k", 40);
-  sopt.top_p = sj.value("top_p", 1.0);
-  std::vector<std::uint64_t> seeds = sj.value("seeds", std::vector<std::uint64_t>{1});
+  sample.decoder.apply(sopt);
+  const std::vector<std::uint64_t>& seeds = sample.seeds;
   std::vector<std::string> continuations;
   std::vector<int> lengths;
-  for (const auto& p : s.prompts)
+  for (const auto& p : s.e().prompts)
     for (auto seed : seeds) {
       sopt.seed = seed;
       sopt.eot_id = sh.tok.eot();
@@ -137,9 +128,9 @@ CstdeRunResult measure_run(const std::string& dir, const train::RunConfig& cfg, 
                            const ChildUsage& usage) {
   auto net = model::load_model(dir + "/checkpoints/latest.safetensors");
   CorpusEvalOptions eopt;
-  eopt.corpora = s.eval_corpora;
+  eopt.corpora = s.e().eval_corpora;
   eopt.tokenizer = sh.tok_dir;
-  eopt.max_tokens = s.cfg.experiment.value("eval_max_tokens", std::size_t(0));
+  eopt.max_tokens = s.e().eval_max_tokens;
   eopt.xz = false;
   CstdeRunResult r;
   r.eval = evaluate_corpora(net, ws, eopt);
@@ -179,15 +170,15 @@ namespace {
 // training corpus's test split are parsed by link-grammar once and cached next to the corpus;
 // their sentence lengths are the generation reference.
 Shared prepare_shared(const Setup& s, const CstdeExperimentOptions& o, const workspace::Workspace& ws, json& data) {
-  const std::size_t vocab = s.cfg.experiment.value("vocab_size", std::size_t(4096));
-  for (const auto& c : s.eval_corpora) ws.prepare_corpus(c);
+  const std::size_t vocab = s.e().vocab_size;
+  for (const auto& c : s.e().eval_corpora) ws.prepare_corpus(c);
   Shared sh;
   sh.tok_dir = o.out + "/tokenizer";
-  ws.ensure_trained_tokenizer(s.train_corpora, vocab, sh.tok_dir);
+  ws.ensure_trained_tokenizer(s.e().train_corpora, vocab, sh.tok_dir);
   sh.tok = ws.load_tokenizer(sh.tok_dir);
-  data = ws.training_data_section(s.train_corpora, sh.tok_dir);
-  for (const auto& c : s.eval_corpora) ws.ensure_shards(c, sh.tok_dir);
-  const auto ref_corpus = ws.prepare_corpus(s.train_corpora.front());
+  data = ws.training_data_section(s.e().train_corpora, sh.tok_dir);
+  for (const auto& c : s.e().eval_corpora) ws.ensure_shards(c, sh.tok_dir);
+  const auto ref_corpus = ws.prepare_corpus(s.e().train_corpora.front());
   std::vector<std::string> test_texts;
   for (const auto& d : ref_corpus.test) {
     test_texts.push_back(d.text);
@@ -195,16 +186,16 @@ Shared prepare_shared(const Setup& s, const CstdeExperimentOptions& o, const wor
     sh.reference_lengths.insert(sh.reference_lengths.end(), l.begin(), l.end());
   }
   text::SentenceSelection sel;
-  sel.max_sentences = s.cfg.experiment.value("link_sentences", std::size_t(400));
-  sh.linked = text::parse_sentences(text::select_sentences(test_texts, sel), ws.corpus_dir(s.train_corpora.front()));
+  sel.max_sentences = s.e().link_sentences;
+  sh.linked = text::parse_sentences(text::select_sentences(test_texts, sel), ws.corpus_dir(s.e().train_corpora.front()));
   return sh;
 }
 
 // Equal parameter count within ±2 % (docs/METHODS.md §1c), checked before any training.
 void check_parameter_counts(const Setup& s, const json& data, std::size_t vocab) {
-  const auto base_cfg = run_config(s, "baseline", s.variants.front().second, s.cfg.seeds.front(), data, vocab);
+  const auto base_cfg = run_config(s, "baseline", s.variants.front().second, s.e().seeds.front(), data, vocab);
   for (const auto& [name, sw] : s.variants) {
-    const auto c = run_config(s, name, sw, s.cfg.seeds.front(), data, vocab);
+    const auto c = run_config(s, name, sw, s.e().seeds.front(), data, vocab);
     const double rel = double(c.model.num_params()) / double(base_cfg.model.num_params()) - 1;
     std::fprintf(stderr, "experiment: %-10s %lld parameters (%+.2f%% vs baseline)\n", name.c_str(),
                  (long long)c.model.num_params(), 100 * rel);
@@ -221,9 +212,9 @@ using Results = std::map<std::pair<std::string, std::int64_t>, CstdeRunResult>;
 Results train_and_measure(const Setup& s, const CstdeExperimentOptions& o, const workspace::Workspace& ws,
                           const Shared& sh, const json& data, StepRunner& runner) {
   Results results;
-  const std::size_t total = s.variants.size() * s.cfg.seeds.size();
+  const std::size_t total = s.variants.size() * s.e().seeds.size();
   std::size_t done = 0;
-  for (auto seed : s.cfg.seeds)
+  for (auto seed : s.e().seeds)
     for (const auto& [name, sw] : s.variants) {
       ++done;
       const std::string dir = o.out + "/runs/" + name + "-seed" + std::to_string(seed);
@@ -250,7 +241,7 @@ Results train_and_measure(const Setup& s, const CstdeExperimentOptions& o, const
 
 std::vector<std::string> eval_corpus_names(const Setup& s, const workspace::Workspace& ws) {
   std::vector<std::string> names;
-  for (const auto& c : s.eval_corpora) names.push_back(ws.corpus_name(c));
+  for (const auto& c : s.e().eval_corpora) names.push_back(ws.corpus_name(c));
   return names;
 }
 
@@ -260,15 +251,15 @@ void write_raw_logs(const Setup& s, const CstdeExperimentOptions& o, const works
                     const Results& results) {
   report::Experiment e;
   e.name = "cstde";
-  e.description = s.cfg.experiment.value("description", std::string("CSTDE vs plain GPT"));
+  e.description = s.e().description;
   e.baseline = "baseline";
   e.metrics = cstde_metrics(eval_corpus_names(s, ws));
   std::vector<report::LossLine> by_distance;
   std::vector<report::LengthSample> lengths(1);
-  lengths[0].corpus = ws.corpus_name(s.train_corpora.front());
+  lengths[0].corpus = ws.corpus_name(s.e().train_corpora.front());
   lengths[0].lengths.assign(sh.reference_lengths.begin(), sh.reference_lengths.end());
   for (const auto& [name, sw] : s.variants)
-    for (auto seed : s.cfg.seeds) {
+    for (auto seed : s.e().seeds) {
       const CstdeRunResult& r = results.at({name, seed});
       e.rows.push_back({name, seed, cstde_table_values(r, results.at({"baseline", seed}), sh.reference_lengths)});
       for (const auto& b : r.loss_by_distance)
@@ -297,8 +288,8 @@ std::string run_cstde_experiment(const CstdeExperimentOptions& opts, const works
   const Results results = train_and_measure(s, o, ws, sh, data, runner);
   write_raw_logs(s, o, ws, sh, results);
 
-  const std::string description = s.cfg.experiment.value("description", std::string("CSTDE vs plain GPT"));
-  const std::string table = "# CSTDE experiment\n\n" + description + ". " + std::to_string(s.cfg.seeds.size()) +
+  const std::string description = s.e().description;
+  const std::string table = "# CSTDE experiment\n\n" + description + ". " + std::to_string(s.e().seeds.size()) +
                             " seeds per variant; cells are mean ± sd over seeds (perplexities and ratios: geometric " +
                             "mean ×/÷ geometric sd); " +
                             "changes are relative to the baseline's mean, and a verdict other than \"no significant " +
@@ -307,7 +298,7 @@ std::string run_cstde_experiment(const CstdeExperimentOptions& opts, const works
   write_file_atomic(o.out + "/cstde/table.md", table);
 
   std::vector<std::string> dirs = {o.out};
-  for (auto seed : s.cfg.seeds)
+  for (auto seed : s.e().seeds)
     for (const auto& [name, sw] : s.variants) dirs.push_back(o.out + "/runs/" + name + "-seed" + std::to_string(seed));
   auto files = report::write_report(dirs, o.out);
   std::printf("%s\nTable: %s/cstde/table.md\nReport: %s\n", table.c_str(), o.out.c_str(), files.html.c_str());

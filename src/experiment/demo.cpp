@@ -11,6 +11,7 @@
 #include "core/progress.h"
 #include "eval/generate.h"
 #include "experiment/corpus_eval.h"
+#include "experiment/experiment_config.h"
 #include "model/checkpoint.h"
 #include "model/runtime.h"
 #include "report/report.h"
@@ -52,31 +53,14 @@ std::string fmt(const char* f, double v) {
 
 
 struct DemoConfig {
-  json file, demo;
-  std::vector<std::string> train_corpora, eval_corpora, prompts;
-  std::size_t vocab_size = 4096;
+  json file;
+  DemoSection demo;
   double minutes = 6;
 };
 
 DemoConfig read_demo_config(const std::string& path, double minutes) {
-  DemoConfig c;
-  c.file = load_json(path);
-  check(c.file.contains("demo") && c.file["demo"].is_object(), path, "missing the 'demo' section");
-  c.demo = c.file["demo"];
-  auto strings = [&](const char* key) {
-    check(c.demo.contains(key) && c.demo[key].is_array() && !c.demo[key].empty(), path,
-          std::string("demo field '") + key + "' must be a non-empty list");
-    try {
-      return c.demo[key].get<std::vector<std::string>>();
-    } catch (const json::exception&) {
-      fail(path, std::string("demo field '") + key + "' must be a list of strings");
-    }
-  };
-  c.train_corpora = strings("train_corpora");
-  c.eval_corpora = strings("eval_corpora");
-  c.prompts = strings("prompts");
-  read_field(c.demo, "vocab_size", c.vocab_size, path);
-  c.minutes = minutes > 0 ? minutes : c.demo.value("train_minutes", 6.0);
+  auto f = load_demo_config(path);
+  DemoConfig c{f.file, f.section, minutes > 0 ? minutes : f.section.train_minutes};
   return c;
 }
 
@@ -101,14 +85,10 @@ train::RunConfig demo_run_config(const DemoConfig& c, const std::string& config_
 
 // One sample per prompt under the config's fixed decoder, as Markdown.
 std::string demo_samples(model::GPT& net, const text::Tokenizer& tok, const DemoConfig& c, eval::SampleOptions& sopt) {
-  json sj = c.demo.value("sample", json::object());
-  sopt.max_new_tokens = sj.value("max_new_tokens", 80);
-  sopt.temperature = sj.value("temperature", 1.0);
-  sopt.top_k = sj.value("top_k", 40);
-  sopt.top_p = sj.value("top_p", 1.0);
-  sopt.seed = sj.value("seed", 1);
+  c.demo.sample.decoder.apply(sopt);
+  sopt.seed = c.demo.sample.seed;
   std::ostringstream samples;
-  for (const auto& p : c.prompts) samples << "### " << p << "\n\n" << p << eval::sample_text(net, tok, p, sopt) << "\n\n";
+  for (const auto& p : c.demo.prompts) samples << "### " << p << "\n\n" << p << eval::sample_text(net, tok, p, sopt) << "\n\n";
   return samples.str();
 }
 
@@ -118,7 +98,7 @@ std::string demo_summary(const DemoConfig& c, const train::RunConfig& cfg, model
   md << "# structlm demo run\n\n"
      << "Model: " << net->num_params() << " parameters (" << cfg.model.n_layer << " layers, " << cfg.model.n_embd
      << " wide, " << cfg.model.n_head << " heads, context " << cfg.model.block_size << ", vocabulary "
-     << cfg.model.vocab_size << "), trained on " << json(c.train_corpora).dump() << " for " << tr.steps
+     << cfg.model.vocab_size << "), trained on " << json(c.demo.train_corpora).dump() << " for " << tr.steps
      << " steps at " << fmt("%.0f", tr.tokens_per_s) << " tokens/s.\n\n"
      << "Final train loss " << fmt("%.4f", tr.final_train_loss) << ", validation loss "
      << fmt("%.4f", tr.final_val_loss) << ".\n\n"
@@ -127,9 +107,9 @@ std::string demo_summary(const DemoConfig& c, const train::RunConfig& cfg, model
     md << "| " << r.corpus << " | " << r.tokens << " | " << fmt("%.4f", r.loss) << " | " << fmt("%.2f", r.perplexity)
        << " | " << fmt("%.4f", r.bits_per_byte) << " | " << fmt("%.4f", r.xz_bits_per_byte.value_or(NAN)) << " |\n";
   for (const auto& r : ev)
-    if (r.corpus == c.train_corpora[0] && r.xz_bits_per_byte) {
+    if (r.corpus == c.demo.train_corpora[0] && r.xz_bits_per_byte) {
       bool beats = r.bits_per_byte < *r.xz_bits_per_byte;
-      md << "\nOn " << c.train_corpora[0] << "'s test split the model " << (beats ? "beats" : "does NOT beat")
+      md << "\nOn " << c.demo.train_corpora[0] << "'s test split the model " << (beats ? "beats" : "does NOT beat")
          << " xz -9: " << fmt("%.4f", r.bits_per_byte) << " vs " << fmt("%.4f", *r.xz_bits_per_byte)
          << " bits per byte.\n";
     }
@@ -159,19 +139,19 @@ std::string run_demo(const DemoOptions& opts, const workspace::Workspace& ws) {
   report::write_run_info(out, ws.root(), TORCH_VERSION, file_exists(out + "/run_info.json"));
 
   auto t0 = Clock::now();  // 1. splits
-  for (const auto& corpus : c.eval_corpora) ws.prepare_corpus(corpus);
-  for (const auto& corpus : c.train_corpora) ws.prepare_corpus(corpus);
+  for (const auto& corpus : c.demo.eval_corpora) ws.prepare_corpus(corpus);
+  for (const auto& corpus : c.demo.train_corpora) ws.prepare_corpus(corpus);
   stage("prepare", t0);
 
   t0 = Clock::now();  // 2. tokenizer, learned from the training corpora's train splits only
   const std::string tok_dir = out + "/tokenizer";
-  ws.ensure_trained_tokenizer(c.train_corpora, c.vocab_size, tok_dir);
+  ws.ensure_trained_tokenizer(c.demo.train_corpora, c.demo.vocab_size, tok_dir);
   auto tok = ws.load_tokenizer(tok_dir);
   stage("tokenizer", t0);
 
   t0 = Clock::now();  // 3. shards
-  json data = ws.training_data_section(c.train_corpora, tok_dir);
-  for (const auto& corpus : c.eval_corpora) ws.ensure_shards(corpus, tok_dir);
+  json data = ws.training_data_section(c.demo.train_corpora, tok_dir);
+  for (const auto& corpus : c.demo.eval_corpora) ws.ensure_shards(corpus, tok_dir);
   stage("shards", t0);
 
   t0 = Clock::now();  // 4. train (resuming if a previous demo run was interrupted)
@@ -183,7 +163,7 @@ std::string run_demo(const DemoOptions& opts, const workspace::Workspace& ws) {
   t0 = Clock::now();  // 5. evaluate on every corpus's test split
   auto net = model::load_model(out + "/checkpoints/latest.safetensors");
   CorpusEvalOptions eopt;
-  eopt.corpora = c.eval_corpora;
+  eopt.corpora = c.demo.eval_corpora;
   eopt.tokenizer = tok_dir;
   const auto ev = evaluate_corpora(net, ws, eopt);
   save_json(out + "/eval.json", corpus_scores_json(ev));

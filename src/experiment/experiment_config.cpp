@@ -1,39 +1,187 @@
 #include "experiment/experiment_config.h"
 
 #include "core/error.h"
+#include "model/config.h"
 
 namespace structlm::experiment {
 
-std::vector<std::string> ExperimentConfig::strings(const char* key) const {
-  const std::string field = std::string("experiment field '") + key + "'";
-  check(experiment.contains(key) && experiment[key].is_array() && !experiment[key].empty(), path,
-        field + " must be a non-empty list");
-  try {
-    return experiment[key].get<std::vector<std::string>>();
-  } catch (const json::exception&) {
-    fail(path, field + " must be a list of strings");
-  }
+namespace {
+
+constexpr auto non_empty = [](const auto& v) { return !v.empty(); };
+
+// Seeds are non-negative integers; nlohmann would read -1 or 1.5 into a uint64 without a word.
+void check_seeds(const json& section, const std::string& where) {
+  auto it = section.find("seeds");
+  if (it == section.end() || !it->is_array()) return;  // absent or not a list: the table says so
+  for (const auto& v : *it) check(v.is_number_unsigned(), where, "field 'seeds' must hold non-negative integers, got " + v.dump());
 }
 
-ExperimentConfig load_experiment_config(const std::string& path, int first_n) {
-  ExperimentConfig c;
-  c.path = path;
-  c.file = load_json(path);
-  check(c.file.is_object() && c.file.contains("experiment") && c.file["experiment"].is_object(), path,
-        "missing the 'experiment' section");
-  c.experiment = c.file["experiment"];
-  const json& seeds = c.experiment.contains("seeds") ? c.experiment["seeds"] : json();
-  check(seeds.is_array() && !seeds.empty(), path, "experiment field 'seeds' must be a non-empty list of integers");
-  for (const auto& v : seeds) {
-    check(v.is_number_unsigned(), path, "experiment field 'seeds' must hold non-negative integers");
-    c.seeds.push_back(v.get<std::int64_t>());
+void keep_first_seeds(std::vector<std::int64_t>& seeds, int first_n, const std::string& path) {
+  if (first_n <= 0) return;
+  check(std::size_t(first_n) <= seeds.size(), path,
+        "--seeds " + std::to_string(first_n) + " but the config lists " + std::to_string(seeds.size()));
+  seeds.resize(std::size_t(first_n));
+}
+
+// The file, its top-level keys checked, and its `section` read through `Section::fields()`.
+template <typename Section>
+ExperimentFile<Section> load(const std::string& path, const char* section) {
+  ExperimentFile<Section> f;
+  f.path = path;
+  f.file = load_json(path);
+  check(f.file.is_object(), path, "an experiment config must be a JSON object");
+  check_known_keys(f.file, {"model", "train", section}, path);
+  check(f.file.contains(section) && f.file[section].is_object(), path, std::string("missing the '") + section + "' section");
+  const std::string where = path + " (" + section + ")";
+  check_seeds(f.file[section], where);
+  if (f.file[section].contains("sample") && f.file[section]["sample"].is_object())
+    check_seeds(f.file[section]["sample"], path + " (" + section + ".sample)");
+  Section::fields().read(f.file[section], f.section, where);
+  return f;
+}
+
+}  // namespace
+
+const FieldTable<DecoderSection>& DecoderSection::fields() {
+  using D = DecoderSection;
+  static const auto t =
+      FieldTable<D>()
+          .add("max_new_tokens", +[](D& d) -> int& { return d.max_new_tokens; }, "tokens per generation", "> 0", positive)
+          .add("temperature", +[](D& d) -> double& { return d.temperature; }, "0: greedy", ">= 0", non_negative)
+          .add("top_k", +[](D& d) -> int& { return d.top_k; }, "keep the k most likely tokens (0: off)", ">= 0", non_negative)
+          .add("top_p", +[](D& d) -> double& { return d.top_p; }, "nucleus mass (1: off)", "in (0, 1]",
+               [](double p) { return p > 0 && p <= 1; });
+  return t;
+}
+
+void DecoderSection::apply(eval::SampleOptions& o) const {
+  o.max_new_tokens = max_new_tokens;
+  o.temperature = temperature;
+  o.top_k = top_k;
+  o.top_p = top_p;
+}
+
+const FieldTable<ExperimentSample>& ExperimentSample::fields() {
+  using S = ExperimentSample;
+  static const auto t = FieldTable<S>()
+                            .include(DecoderSection::fields(), +[](S& s) -> DecoderSection& { return s.decoder; })
+                            .add("seeds", +[](S& s) -> std::vector<std::uint64_t>& { return s.seeds; },
+                                 "one generation per prompt and seed", "a non-empty list", non_empty);
+  return t;
+}
+
+const FieldTable<CstdeSection>& CstdeSection::fields() {
+  using C = CstdeSection;
+  using Strings = std::vector<std::string>;
+  static const auto t =
+      FieldTable<C>("experiment field")
+          .add("description", +[](C& c) -> std::string& { return c.description; }, "the table's title")
+          .add("train_corpora", +[](C& c) -> Strings& { return c.train_corpora; }, "corpora every run trains on",
+               "a non-empty list", non_empty)
+          .add("eval_corpora", +[](C& c) -> Strings& { return c.eval_corpora; }, "corpora perplexity is measured on",
+               "a non-empty list", non_empty)
+          .add("vocab_size", +[](C& c) -> std::size_t& { return c.vocab_size; }, "BPE vocabulary trained on the training corpora",
+               "> 256", [](std::size_t v) { return v > 256; })
+          .add("seeds", +[](C& c) -> std::vector<std::int64_t>& { return c.seeds; }, "training seeds (runs are paired by seed)",
+               "a non-empty list", non_empty)
+          .add("variants", +[](C& c) -> json& { return c.variants; }, "variant name -> its model.cstde switches",
+               "an object with a 'baseline' entry", [](const json& v) { return v.is_object() && v.contains("baseline"); })
+          .add("eval_max_tokens", +[](C& c) -> std::size_t& { return c.eval_max_tokens; }, "tokens per eval corpus (0: all)")
+          .add("link_sentences", +[](C& c) -> std::size_t& { return c.link_sentences; },
+               "linked sentences for the dependency probe", "> 0", positive)
+          .add("prompts", +[](C& c) -> Strings& { return c.prompts; }, "generation prompts", "a non-empty list", non_empty)
+          .section("sample", +[](C& c) -> ExperimentSample& { return c.sample; }, ExperimentSample::fields(),
+                   "the decoder of the generation measurements");
+  return t;
+}
+
+const FieldTable<HcmaSection>& HcmaSection::fields() {
+  using H = HcmaSection;
+  static const auto t =
+      FieldTable<H>("experiment field")
+          .add("description", +[](H& h) -> std::string& { return h.description; }, "the table's title")
+          .add("train_corpora", +[](H& h) -> std::vector<std::string>& { return h.train_corpora; },
+               "corpora the base model is trained on", "a non-empty list", non_empty)
+          .add("calibration", +[](H& h) -> std::string& { return h.calibration; },
+               "corpus whose train split calibrates (default: the first training corpus)")
+          .add("vocab_size", +[](H& h) -> std::size_t& { return h.vocab_size; }, "BPE vocabulary of the base model",
+               "> 256", [](std::size_t v) { return v > 256; })
+          .add("seeds", +[](H& h) -> std::vector<std::int64_t>& { return h.seeds; }, "alignment seeds", "a non-empty list",
+               non_empty)
+          .add("align", +[](H& h) -> json& { return h.align; }, "align options every method shares (structlm align --help-config)",
+               "an object", [](const json& a) { return a.is_object(); })
+          .add("methods", +[](H& h) -> json& { return h.methods; }, "variant name -> its align options over 'align'",
+               "a non-empty object", [](const json& m) { return m.is_object() && !m.empty(); })
+          .section("suite", +[](H& h) -> HcmaSuiteOptions& { return h.suite; }, HcmaSuiteOptions::fields(),
+                   "the measurements (eval --suite hcma)");
+  return t;
+}
+
+const FieldTable<DemoSection::Sample>& DemoSection::Sample::fields() {
+  using S = DemoSection::Sample;
+  static const auto t = FieldTable<S>()
+                            .include(DecoderSection::fields(), +[](S& s) -> DecoderSection& { return s.decoder; })
+                            .add("seed", +[](S& s) -> std::uint64_t& { return s.seed; }, "the sampler's seed");
+  return t;
+}
+
+const FieldTable<DemoSection>& DemoSection::fields() {
+  using D = DemoSection;
+  using Strings = std::vector<std::string>;
+  static const auto t =
+      FieldTable<D>("demo field")
+          .add("train_corpora", +[](D& d) -> Strings& { return d.train_corpora; }, "corpora the demo trains on",
+               "a non-empty list", non_empty)
+          .add("eval_corpora", +[](D& d) -> Strings& { return d.eval_corpora; }, "corpora perplexity is measured on",
+               "a non-empty list", non_empty)
+          .add("vocab_size", +[](D& d) -> std::size_t& { return d.vocab_size; }, "BPE vocabulary", "> 256",
+               [](std::size_t v) { return v > 256; })
+          .add("train_minutes", +[](D& d) -> double& { return d.train_minutes; }, "training budget (--minutes overrides)",
+               "> 0", positive)
+          .add("prompts", +[](D& d) -> Strings& { return d.prompts; }, "generation prompts", "a non-empty list", non_empty)
+          .section("sample", +[](D& d) -> Sample& { return d.sample; }, Sample::fields(), "the decoder of the samples");
+  return t;
+}
+
+ExperimentFile<CstdeSection> load_cstde_config(const std::string& path, int first_seeds) {
+  auto f = load<CstdeSection>(path, "experiment");
+  keep_first_seeds(f.section.seeds, first_seeds, path);
+  // Each variant's switches over the file's cstde section, checked now rather than when its first
+  // run starts, hours in.
+  const json base = f.file.contains("model") && f.file["model"].is_object() ? f.file["model"].value("cstde", json::object())
+                                                                            : json::object();
+  for (auto it = f.section.variants.begin(); it != f.section.variants.end(); ++it) {
+    const std::string where = path + " (experiment.variants." + it.key() + ")";
+    check(it.value().is_object(), where, "a variant must be an object of model.cstde switches");
+    json merged = base.is_object() ? base : json::object();
+    for (auto kv = it.value().begin(); kv != it.value().end(); ++kv) merged[kv.key()] = kv.value();
+    model::CstdeConfig::from_json(merged, where);
   }
-  if (first_n > 0) {
-    check(std::size_t(first_n) <= c.seeds.size(), path,
-          "--seeds " + std::to_string(first_n) + " but the config lists " + std::to_string(c.seeds.size()));
-    c.seeds.resize(std::size_t(first_n));
+  return f;
+}
+
+ExperimentFile<HcmaSection> load_hcma_config(const std::string& path, int first_seeds) {
+  auto f = load<HcmaSection>(path, "experiment");
+  keep_first_seeds(f.section.seeds, first_seeds, path);
+  if (f.section.calibration.empty()) f.section.calibration = f.section.train_corpora.front();
+  for (auto it = f.section.methods.begin(); it != f.section.methods.end(); ++it) {
+    const std::string where = path + " (experiment.methods." + it.key() + ")";
+    check(it.value().is_object(), where, "a method must map to an object of align options");
+    json opts = f.section.align;
+    opts["method"] = it.key();
+    for (auto kv = it.value().begin(); kv != it.value().end(); ++kv) opts[kv.key()] = kv.value();
+    f.section.variants.emplace_back(it.key(), align::AlignOptions::from_json(opts, where));
   }
-  return c;
+  return f;
+}
+
+ExperimentFile<DemoSection> load_demo_config(const std::string& path) { return load<DemoSection>(path, "demo"); }
+
+std::string experiment_config_help(const std::string& kind) {
+  if (kind == "cstde") return "experiment section (configs/cstde.json):\n" + CstdeSection::fields().help("experiment.");
+  if (kind == "hcma") return "experiment section (configs/hcma.json):\n" + HcmaSection::fields().help("experiment.");
+  if (kind == "demo") return "demo section (configs/demo.json):\n" + DemoSection::fields().help("demo.");
+  fail("experiment", "no experiment kind '" + kind + "' (cstde, hcma or demo)");
 }
 
 }  // namespace structlm::experiment

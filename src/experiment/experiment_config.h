@@ -1,23 +1,99 @@
-// An experiment config (`structlm experiment ...`): the whole file, its "experiment" section, and
-// that section's non-empty list of non-negative integer "seeds", cut to the first `first_n` when
-// first_n > 0 (--seeds N). Errors name the file and the field.
+// Experiment configs (`structlm experiment cstde|hcma`, `structlm demo`): a file with the run's
+// "model" and "train" sections (read by train::RunConfig) and one section of the experiment's own,
+// typed here: one struct per experiment kind, read through a field table (core/fields.h) as the run
+// config is, so an unknown key, a wrong type or a value out of range is refused naming the file and
+// the key path ("cstde.json (experiment.sample): field 'top_k' ..."). `--help-config` prints the
+// tables.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/fields.h"
 #include "core/json.h"
+#include "eval/generate.h"
+#include "hcma/align_options.h"
+#include "experiment/hcma_suite.h"
 
 namespace structlm::experiment {
 
-struct ExperimentConfig {
-  std::string path;
-  json file, experiment;
-  std::vector<std::int64_t> seeds;
-
-  // experiment[key] as a non-empty list of strings, else an error naming the file and the key.
-  std::vector<std::string> strings(const char* key) const;
+// The fixed decoder every generation of an experiment or demo uses.
+struct DecoderSection {
+  int max_new_tokens = 80;
+  double temperature = 1.0;
+  int top_k = 40;
+  double top_p = 1.0;
+  static const FieldTable<DecoderSection>& fields();
+  void apply(eval::SampleOptions& o) const;  // sets these four, leaves the rest
 };
-ExperimentConfig load_experiment_config(const std::string& path, int first_n = 0);
+
+// experiment.sample: the decoder, and one generation per prompt and seed.
+struct ExperimentSample {
+  DecoderSection decoder;
+  std::vector<std::uint64_t> seeds{1};
+  static const FieldTable<ExperimentSample>& fields();
+};
+
+// The `experiment` section of configs/cstde*.json.
+struct CstdeSection {
+  std::string description = "CSTDE vs plain GPT";
+  std::vector<std::string> train_corpora, eval_corpora, prompts;
+  std::size_t vocab_size = 4096;  // the BPE trained on the training corpora
+  std::vector<std::int64_t> seeds;  // non-negative
+  // variant name -> its model.cstde switches, over the file's model section; a "baseline" entry
+  // is required. Each variant's switches are checked by the model config when the section is read.
+  json variants;
+  std::size_t eval_max_tokens = 0;  // per corpus (0: the whole test split)
+  std::size_t link_sentences = 400;  // linked sentences for the dependency probe
+  ExperimentSample sample;
+  static const FieldTable<CstdeSection>& fields();
+};
+
+// The `experiment` section of configs/hcma*.json.
+struct HcmaSection {
+  std::string description = "HCMA vs baselines on one frozen model";
+  std::vector<std::string> train_corpora;
+  std::string calibration;  // corpus whose train split calibrates (empty: the first training corpus)
+  std::size_t vocab_size = 4096;
+  std::vector<std::int64_t> seeds;  // non-negative
+  json align = json::object();  // align options shared by every method (align::AlignOptions keys)
+  json methods;                 // variant name -> its align options over `align`
+  HcmaSuiteOptions suite;
+  // `methods` resolved when read: each variant's `align` plus its own options, its method the
+  // variant's name unless it names one ("hcma-lm": {"method": "hcma", "lambda_lm": 1}); config order.
+  std::vector<std::pair<std::string, align::AlignOptions>> variants;
+  static const FieldTable<HcmaSection>& fields();
+};
+
+// The `demo` section of configs/demo.json.
+struct DemoSection {
+  std::vector<std::string> train_corpora, eval_corpora, prompts;
+  std::size_t vocab_size = 4096;
+  double train_minutes = 6;
+  struct Sample {
+    DecoderSection decoder;
+    std::uint64_t seed = 1;
+    static const FieldTable<Sample>& fields();
+  } sample;
+  static const FieldTable<DemoSection>& fields();
+};
+
+// A config file: its top-level keys must be "model", "train" and `section`; `file` is the whole
+// JSON (the run sections are read by train::RunConfig), `path` names it in errors.
+template <typename Section>
+struct ExperimentFile {
+  std::string path;
+  json file;
+  Section section;
+};
+
+// Read and checked; `first_seeds` > 0 keeps only the first N seeds (`--seeds N`), more than the
+// config lists is an error.
+ExperimentFile<CstdeSection> load_cstde_config(const std::string& path, int first_seeds = 0);
+ExperimentFile<HcmaSection> load_hcma_config(const std::string& path, int first_seeds = 0);
+ExperimentFile<DemoSection> load_demo_config(const std::string& path);
+
+// The keys of each section, one per line with its help: `structlm experiment ... --help-config`.
+std::string experiment_config_help(const std::string& kind);  // "cstde", "hcma" or "demo"
 
 }  // namespace structlm::experiment

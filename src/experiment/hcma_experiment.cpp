@@ -27,44 +27,17 @@ namespace structlm::experiment {
 namespace {
 
 struct Setup {
-  ExperimentConfig cfg;
-  std::vector<std::string> train_corpora;
-  std::string calibration;  // corpus whose train split calibrates (and counts frequencies)
-  json align;               // options shared by every method
+  ExperimentFile<HcmaSection> cfg;
+  const HcmaSection& e() const { return cfg.section; }
   std::vector<std::pair<std::string, align::AlignOptions>> methods;  // variant name -> its options, config order
-  HcmaSuiteOptions suite;   // the config's suite section; tokenizer, shards and seed are set per use
 };
 
 Setup read_setup(const HcmaExperimentOptions& o) {
   Setup s;
-  s.cfg = load_experiment_config(o.config, o.seeds);
-  const json& e = s.cfg.experiment;
-  try {
-    s.train_corpora = e.at("train_corpora").get<std::vector<std::string>>();
-  } catch (const json::exception&) {
-    fail(o.config, "experiment field 'train_corpora' must be a list of corpus names");
-  }
-  check(!s.train_corpora.empty(), o.config, "experiment field 'train_corpora' must not be empty");
-  s.calibration = e.value("calibration", s.train_corpora.front());
-  s.align = e.value("align", json::object());
-  const json suite = e.value("suite", json::object());
-  check(s.align.is_object() && suite.is_object(), o.config, "'align' and 'suite' must be objects");
-  read_hcma_suite_options(suite, o.config + " (experiment.suite)", s.suite);
-  check(e.contains("methods") && e["methods"].is_object(), o.config,
-        "experiment field 'methods' must be an object: variant name -> its options");
-  for (auto it = e["methods"].begin(); it != e["methods"].end(); ++it) {
-    if (!o.only_methods.empty() &&
-        std::find(o.only_methods.begin(), o.only_methods.end(), it.key()) == o.only_methods.end())
-      continue;
-    check(it.value().is_object(), o.config, "method '" + it.key() + "' must map to an object of options");
-    // A variant is named by its key; its method is the key too unless it says otherwise
-    // ("hcma-lm": {"method": "hcma", "lambda_lm": 1}), so one method can appear with several settings.
-    json opts = s.align;
-    opts["method"] = it.key();
-    for (auto kv = it.value().begin(); kv != it.value().end(); ++kv) opts[kv.key()] = kv.value();
-    // Checked before anything is trained.
-    s.methods.emplace_back(it.key(), align::AlignOptions::from_json(opts, o.config + " (method '" + it.key() + "')"));
-  }
+  s.cfg = load_hcma_config(o.config, o.seeds);
+  for (const auto& [name, options] : s.e().variants)  // every one checked when the config was read
+    if (o.only_methods.empty() || std::find(o.only_methods.begin(), o.only_methods.end(), name) != o.only_methods.end())
+      s.methods.emplace_back(name, options);
   // JSON objects come back sorted by key; HCMA's variants go first, so they keep the first colours
   // after the original model and lead every table.
   std::stable_partition(s.methods.begin(), s.methods.end(), [](const auto& m) { return m.second.method == "hcma"; });
@@ -89,12 +62,12 @@ BaseModel base_model(const Setup& s, const HcmaExperimentOptions& o, const works
     auto files = workspace::resolve_run(o.model, o.tokenizer);
     b.checkpoint = files.checkpoint;
     b.tokenizer = files.tokenizer;
-    b.frequency_shards = {ws.ensure_shards(s.calibration, b.tokenizer).train};
+    b.frequency_shards = {ws.ensure_shards(s.e().calibration, b.tokenizer).train};
     return b;
   }
   b.tokenizer = o.out + "/tokenizer";
-  ws.ensure_trained_tokenizer(s.train_corpora, s.cfg.experiment.value("vocab_size", std::size_t(4096)), b.tokenizer);
-  json data = ws.training_data_section(s.train_corpora, b.tokenizer);
+  ws.ensure_trained_tokenizer(s.e().train_corpora, s.e().vocab_size, b.tokenizer);
+  json data = ws.training_data_section(s.e().train_corpora, b.tokenizer);
   b.frequency_shards = data["train_shards"].get<std::vector<std::string>>();
   const std::string base = o.out + "/base";
   b.checkpoint = base + "/checkpoints/latest.safetensors";
@@ -123,13 +96,13 @@ struct Variant {
 // each checked on the written files to change nothing but the input table.
 std::vector<Variant> align_variants(const Setup& s, const HcmaExperimentOptions& o, const workspace::Workspace& ws,
                                     const BaseModel& b, StepRunner& runner) {
-  const std::string calib_shard = ws.ensure_shards(s.calibration, b.tokenizer).train;
+  const std::string calib_shard = ws.ensure_shards(s.e().calibration, b.tokenizer).train;
   const auto source = model::read_checkpoint(b.checkpoint);
   std::vector<Variant> variants;
-  for (auto seed : s.cfg.seeds) variants.push_back({"original", b.checkpoint, "", seed, {}});
-  const std::size_t total = s.methods.size() * s.cfg.seeds.size();
+  for (auto seed : s.e().seeds) variants.push_back({"original", b.checkpoint, "", seed, {}});
+  const std::size_t total = s.methods.size() * s.e().seeds.size();
   std::size_t done = 0;
-  for (auto seed : s.cfg.seeds)
+  for (auto seed : s.e().seeds)
     for (const auto& [method, opts] : s.methods) {
       ++done;
       const std::string stem = opts.deterministic() ? o.out + "/aligned/" + method : seed_dir(o.out + "/aligned", method, seed);
@@ -181,7 +154,7 @@ Results measure_variants(const Setup& s, const HcmaExperimentOptions& o, const w
       std::fprintf(stderr, "experiment hcma: [%zu/%zu] measuring %s seed %lld\n", measured, variants.size(), v.name.c_str(),
                    (long long)v.seed);
       auto net = model::load_model(v.checkpoint);
-      HcmaSuiteOptions h = s.suite;
+      HcmaSuiteOptions h = s.e().suite;  // tokenizer, shards and seed are set per use
       h.tokenizer = b.tokenizer;
       h.frequency_shards = b.frequency_shards;
       h.seed = std::uint64_t(v.seed);
@@ -218,7 +191,7 @@ void write_raw_logs(const Setup& s, const HcmaExperimentOptions& o, const Result
   std::vector<std::string> order = {"original"};
   for (const auto& [m, _] : s.methods) order.push_back(m);
   for (const auto& name : order)
-    for (auto seed : s.cfg.seeds) {
+    for (auto seed : s.e().seeds) {
       const json& r = results.at({name, seed});
       json values = json::object();
       for (const auto& c : e.metrics) values[c.key] = r["summary"].value(c.key, json(nullptr));
@@ -278,12 +251,11 @@ std::string run_hcma_experiment(const HcmaExperimentOptions& opts, const workspa
   const BaseModel b = base_model(s, o, ws, runner);
   const auto variants = align_variants(s, o, ws, b, runner);
   const auto results = measure_variants(s, o, ws, b, variants);
-  const std::string description =
-      s.cfg.experiment.value("description", std::string("HCMA vs baselines on one frozen model"));
+  const std::string description = s.e().description;
   write_raw_logs(s, o, results, description);
   write_embedding_sample(o, ws, b, variants);
 
-  std::string table = "# HCMA experiment\n\n" + description + ". " + std::to_string(s.cfg.seeds.size()) +
+  std::string table = "# HCMA experiment\n\n" + description + ". " + std::to_string(s.e().seeds.size()) +
                       " seeds per variant (alignment seed and probe seed; abtt and whiten are deterministic, so only "
                       "the probes vary); cells are mean ± sd over seeds (perplexity: geometric mean ×/÷ "
                       "geometric sd); changes are relative to the original model, "

@@ -10,7 +10,6 @@
 #include "experiment/cstde_experiment.h"
 #include "experiment/cstde_metrics.h"
 #include "experiment/cstde_result.h"
-#include "experiment/experiment_config.h"
 #include "experiment/hcma_metrics.h"
 #include "experiment/hcma_suite.h"
 #include "report/experiment_logs.h"  // wasserstein1
@@ -239,22 +238,6 @@ TEST(HcmaSuiteOptions, ReadsEveryFieldAndRefusesUnknownOnes) {
             std::string::npos);
   EXPECT_NE(error_of([&] { read_hcma_suite_options({{"kv_trials", "many"}}, "cfg.json", h); }).find("cfg.json"),
             std::string::npos);
-}
-
-TEST(ExperimentConfig, SeedsAndListsAreCheckedNamingTheFile) {
-  TempDir t;
-  save_json(t / "a.json", {{"experiment", {{"seeds", {4, 5, 6}}, {"corpora", {"brown"}}, {"bad", {1}}}}});
-  auto c = load_experiment_config(t / "a.json", 2);
-  EXPECT_EQ(c.seeds, (std::vector<std::int64_t>{4, 5}));
-  EXPECT_EQ(c.strings("corpora"), std::vector<std::string>{"brown"});
-  EXPECT_NE(error_of([&] { c.strings("bad"); }).find("must be a list of strings"), std::string::npos);
-  EXPECT_NE(error_of([&] { c.strings("missing"); }).find("'missing' must be a non-empty list"), std::string::npos);
-  EXPECT_NE(error_of([&] { load_experiment_config(t / "a.json", 4); }).find("--seeds 4 but the config lists 3"),
-            std::string::npos);
-  save_json(t / "b.json", {{"experiment", {{"seeds", {-1}}}}});
-  EXPECT_NE(error_of([&] { load_experiment_config(t / "b.json"); }).find("non-negative"), std::string::npos);
-  save_json(t / "c.json", {{"model", {}}});
-  EXPECT_NE(error_of([&] { load_experiment_config(t / "c.json"); }).find("missing the 'experiment' section"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,153 @@
+// The typed experiment sections: the shipped configs read back with the values they hold; every
+// kind of mistake a user makes in one (a typo in a key at any depth, a wrong type, a value out of
+// range, a bad variant or method) is refused naming the file and the key path.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "experiment/experiment_config.h"
+#include "support/temp_dir.h"
+
+using namespace structlm;
+using namespace structlm::experiment;
+using structlm::test_util::error_of;
+using structlm::test_util::TempDir;
+
+namespace {
+
+const std::string kConfigs = std::string(STRUCTLM_SOURCE_DIR) + "/configs/";
+
+// The error of loading `j` (written to a file) as `kind`; empty when it loads.
+std::string load_error(const json& j, const std::string& kind) {
+  TempDir t;
+  const std::string f = t / "cfg.json";
+  save_json(f, j);
+  try {
+    if (kind == "cstde") load_cstde_config(f);
+    else if (kind == "hcma") load_hcma_config(f);
+    else load_demo_config(f);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST(ExperimentConfig, ShippedConfigsReadBackTheirValues) {
+  auto c = load_cstde_config(kConfigs + "cstde_quick.json");
+  EXPECT_EQ(c.section.train_corpora, std::vector<std::string>{"brown"});
+  EXPECT_EQ(c.section.vocab_size, 512u);
+  EXPECT_EQ(c.section.seeds, (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(c.section.eval_max_tokens, 4000u);
+  EXPECT_EQ(c.section.link_sentences, 24u);
+  EXPECT_EQ(c.section.sample.decoder.max_new_tokens, 24);
+  EXPECT_EQ(c.section.sample.seeds, (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_TRUE(c.section.variants.contains("nocarry"));
+
+  auto h = load_hcma_config(kConfigs + "hcma_quick.json", 2);
+  EXPECT_EQ(h.section.seeds, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(h.section.calibration, "brown");
+  EXPECT_EQ(h.section.suite.long_corpus, "kjv");
+  EXPECT_EQ(h.section.suite.eps, (std::vector<double>{0.1, 0.2}));
+  EXPECT_EQ(h.section.align.at("steps"), 15);
+
+  auto d = load_demo_config(kConfigs + "demo.json");
+  EXPECT_FALSE(d.section.prompts.empty());
+  EXPECT_GT(d.section.train_minutes, 0);
+
+  // Every shipped experiment config loads.
+  for (const char* f : {"cstde.json", "cstde_overhead.json"}) EXPECT_NO_THROW(load_cstde_config(kConfigs + f)) << f;
+  for (const char* f : {"hcma.json", "hcma_explore.json"}) EXPECT_NO_THROW(load_hcma_config(kConfigs + f)) << f;
+}
+
+TEST(ExperimentConfig, TyposAtAnyDepthAreRefusedByName) {
+  json cstde = load_json(kConfigs + "cstde_quick.json");
+  EXPECT_EQ(load_error(cstde, "cstde"), "");
+  // The two examples: a misspelt key, and a key nobody reads.
+  for (const char* bad : {"eval_max_token", "varaints_typo"}) {
+    json j = cstde;
+    j["experiment"][bad] = 1;
+    const auto e = load_error(j, "cstde");
+    EXPECT_TRUE(has(e, "cfg.json") && has(e, bad)) << e;
+  }
+  json j = cstde;
+  j["experiment"]["sample"]["top_kk"] = 3;
+  auto e = load_error(j, "cstde");
+  EXPECT_TRUE(has(e, "(experiment.sample)") && has(e, "top_kk")) << e;
+  j = cstde;
+  j["experiment"]["variants"]["init"]["inti"] = true;  // a cstde switch nobody reads
+  e = load_error(j, "cstde");
+  EXPECT_TRUE(has(e, "experiment.variants.init") && has(e, "inti")) << e;
+  j = cstde;
+  j["experimnet"] = j["experiment"];  // a top-level typo
+  EXPECT_TRUE(has(load_error(j, "cstde"), "experimnet"));
+
+  json hcma = load_json(kConfigs + "hcma_quick.json");
+  EXPECT_EQ(load_error(hcma, "hcma"), "");
+  j = hcma;
+  j["experiment"]["suite"]["kv_trails"] = 5;
+  e = load_error(j, "hcma");
+  EXPECT_TRUE(has(e, "(experiment.suite)") && has(e, "kv_trails")) << e;
+  j = hcma;
+  j["experiment"]["align"]["stpes"] = 5;
+  e = load_error(j, "hcma");
+  EXPECT_TRUE(has(e, "stpes")) << e;
+  j = hcma;
+  j["experiment"]["methods"]["abtt"]["componets"] = 2;
+  e = load_error(j, "hcma");
+  EXPECT_TRUE(has(e, "experiment.methods.abtt") && has(e, "componets")) << e;
+
+  json demo = load_json(kConfigs + "demo.json");
+  EXPECT_EQ(load_error(demo, "demo"), "");
+  j = demo;
+  j["demo"]["sample"]["seeds"] = {1};  // the demo's sampler takes one seed
+  e = load_error(j, "demo");
+  EXPECT_TRUE(has(e, "(demo.sample)") && has(e, "seeds")) << e;
+}
+
+TEST(ExperimentConfig, WrongTypesAndValuesAreRefused) {
+  json cstde = load_json(kConfigs + "cstde_quick.json");
+  auto with = [&](const std::function<void(json&)>& edit) {
+    json j = cstde;
+    edit(j);
+    return load_error(j, "cstde");
+  };
+  EXPECT_TRUE(has(with([](json& j) { j["experiment"]["vocab_size"] = "big"; }), "'vocab_size' has the wrong type"));
+  EXPECT_TRUE(has(with([](json& j) { j["experiment"]["vocab_size"] = 100; }), "'vocab_size' must be > 256"));
+  EXPECT_TRUE(has(with([](json& j) { j["experiment"]["seeds"] = {-1}; }), "non-negative"));
+  EXPECT_TRUE(has(with([](json& j) { j["experiment"]["seeds"] = json::array(); }), "'seeds' must be a non-empty list"));
+  EXPECT_TRUE(has(with([](json& j) { j["experiment"].erase("seeds"); }), "'seeds' must be a non-empty list"));
+  EXPECT_TRUE(has(with([](json& j) { j["experiment"].erase("train_corpora"); }), "'train_corpora' must be a non-empty list"));
+  EXPECT_TRUE(has(with([](json& j) { j["experiment"]["prompts"] = {1, 2}; }), "'prompts' has the wrong type"));
+  EXPECT_TRUE(has(with([](json& j) { j["experiment"]["variants"].erase("baseline"); }), "'baseline'"));
+  EXPECT_TRUE(has(with([](json& j) { j["experiment"]["variants"]["init"] = 3; }), "experiment.variants.init"));
+  EXPECT_TRUE(has(with([](json& j) { j["experiment"]["sample"]["top_p"] = 1.5; }), "'top_p' must be in (0, 1]"));
+  EXPECT_TRUE(has(with([](json& j) { j["experiment"]["sample"] = 3; }), "'sample' must be a JSON object"));
+  EXPECT_TRUE(has(with([](json& j) { j.erase("experiment"); }), "missing the 'experiment' section"));
+
+  json hcma = load_json(kConfigs + "hcma_quick.json");
+  json j = hcma;
+  j["experiment"]["suite"]["split"] = "dev";
+  EXPECT_TRUE(has(load_error(j, "hcma"), "'split' must be train, val or test"));
+  j = hcma;
+  j["experiment"]["methods"] = json::object();
+  EXPECT_TRUE(has(load_error(j, "hcma"), "'methods' must be a non-empty object"));
+
+  // --seeds N: the first N, and no more than the config lists.
+  EXPECT_EQ(load_cstde_config(kConfigs + "cstde_quick.json", 1).section.seeds, std::vector<std::int64_t>{1});
+  EXPECT_TRUE(has(error_of([] { load_cstde_config(kConfigs + "cstde_quick.json", 4); }), "--seeds 4 but the config lists 3"));
+}
+
+TEST(ExperimentConfig, HelpListsEveryKeyOfEachSection) {
+  const auto h = experiment_config_help("cstde");
+  for (const char* k : {"experiment.variants", "experiment.eval_max_tokens", "experiment.sample.top_k", "experiment.sample.seeds"})
+    EXPECT_TRUE(has(h, k)) << k << "\n" << h;
+  EXPECT_TRUE(has(experiment_config_help("hcma"), "experiment.suite.kv_trials"));
+  EXPECT_TRUE(has(experiment_config_help("demo"), "demo.sample.seed"));
+  EXPECT_TRUE(has(error_of([] { experiment_config_help("nope"); }), "cstde, hcma or demo"));
+}
