@@ -19,6 +19,7 @@
 #include "model/runtime.h"
 #include "report/experiment_logs.h"
 #include "report/experiment_markdown.h"
+#include "report/metrics_log.h"
 #include "report/report.h"
 #include "report/stats.h"
 #include "text/link_cache.h"
@@ -74,12 +75,8 @@ train::RunConfig run_config(const Setup& s, const std::string& variant, const js
 // validation pass from counting.
 double median_step_ms(const std::string& metrics_path, std::int64_t tokens_per_step) {
   std::vector<double> tps;
-  for (const auto& line : read_lines(metrics_path)) {
-    if (line.empty()) continue;
-    json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains("tokens_per_s") && j["tokens_per_s"].is_number())
-      tps.push_back(j["tokens_per_s"].get<double>());
-  }
+  for (const auto& line : report::read_metrics(metrics_path))
+    if (!std::isnan(line.tokens_per_s)) tps.push_back(line.tokens_per_s);
   if (tps.size() > 1) tps.erase(tps.begin());
   if (tps.empty()) fail(metrics_path, "no tokens_per_s lines: cannot time the steps");
   return 1000.0 * double(tokens_per_step) / report::median(tps);

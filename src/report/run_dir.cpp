@@ -23,28 +23,6 @@ std::string last_component(std::string dir) {
 
 }  // namespace
 
-std::vector<MetricLine> read_metrics(const std::string& path) {
-  std::vector<MetricLine> out;
-  for (const auto& line : read_jsonl(path)) {
-    const json& j = line.value;
-    auto it = j.find("step");
-    if (it == j.end() || !it->is_number_integer())
-      throw Error(line.where + ": field 'step' missing or not an integer");
-    MetricLine m;
-    m.step = it->get<long long>();
-    m.loss = optional_number(j, "loss", NAN, line.where);
-    m.val_loss = optional_number(j, "val_loss", NAN, line.where);
-    m.lr = optional_number(j, "lr", NAN, line.where);
-    m.tokens_per_s = optional_number(j, "tokens_per_s", NAN, line.where);
-    m.elapsed_s = optional_number(j, "elapsed_s", NAN, line.where);
-    if (!out.empty() && m.step < out.back().step)
-      throw Error(line.where + ": step " + std::to_string(m.step) + " comes after step " +
-                  std::to_string(out.back().step) + " (log out of order)");
-    out.push_back(m);
-  }
-  return out;
-}
-
 long long RunData::seed() const {
   if (!has_config()) return -1;
   auto t = config.find("train");

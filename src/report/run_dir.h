@@ -6,14 +6,9 @@
 #include <vector>
 
 #include "core/json.h"
+#include "report/metrics_log.h"
 
 namespace structlm::report {
-
-struct MetricLine {
-  long long step = 0;
-  // NaN where the line does not carry the field (eval-only lines have no train loss, etc.).
-  double loss = NAN, val_loss = NAN, lr = NAN, tokens_per_s = NAN, elapsed_s = NAN;
-};
 
 struct RunData {
   std::string dir;   // as given on the command line
@@ -32,7 +27,5 @@ struct RunData {
 
 // Fails when `dir` is not a directory or holds none of the files the report reads.
 RunData load_run(const std::string& dir);
-
-std::vector<MetricLine> read_metrics(const std::string& path);
 
 }  // namespace structlm::report

@@ -18,6 +18,7 @@
 #include "model/runtime.h"
 #include "cstde/structured_init.h"
 #include "train/checkpointing.h"
+#include "report/metrics_log.h"
 #include "train/optimizer.h"
 
 namespace structlm::train {
@@ -181,18 +182,19 @@ struct LogClock {
 };
 
 // The metrics.jsonl record of a step that logs and/or evaluates (state.val_loss updated).
-json step_record(model::GPT& model, const data::TokenStream* val_data, const TrainConfig& tc, int T, torch::Device device,
+report::MetricLine step_record(model::GPT& model, const data::TokenStream* val_data, const TrainConfig& tc, int T, torch::Device device,
                  model::Precision precision, TrainState& state, LogClock& clock, bool do_log, bool do_eval, double lr, double now_s,
                  std::int64_t tokens_per_step, const torch::Tensor& step_loss, const torch::Tensor& grad_norm) {
-  json rec = {{"step", state.step}};
+  report::MetricLine rec;
+  rec.step = state.step;
   if (do_log) {
     state.train_loss = step_loss.item<double>();
     const double tok_s =
         double(state.step - clock.last_log_step) * double(tokens_per_step) / std::max(now_s - clock.last_log_s, 1e-9);
-    rec["loss"] = state.train_loss;
-    rec["lr"] = lr;
-    rec["grad_norm"] = grad_norm.item<double>();
-    rec["tokens_per_s"] = tok_s;
+    rec.loss = state.train_loss;
+    rec.lr = lr;
+    rec.grad_norm = grad_norm.item<double>();
+    rec.tokens_per_s = tok_s;
     clock.last_tok_s = tok_s;
     clock.last_log_s = now_s;
     clock.last_log_step = state.step;
@@ -200,7 +202,7 @@ json step_record(model::GPT& model, const data::TokenStream* val_data, const Tra
   }
   if (do_eval) {
     state.val_loss = validation_loss(model, *val_data, tc, T, device, precision);
-    rec["val_loss"] = state.val_loss;
+    rec.val_loss = state.val_loss;
     // An evaluation between log lines shows the last measured speed, not 0.
     clock.fields = format_fields(state.train_loss, lr, clock.last_tok_s, state.val_loss, true);
   }
@@ -349,10 +351,10 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
     const double now_s = seconds_since(t_loop);
     const StepEvents ev = step_events(tc, state.step, end, val_data != nullptr, seconds_since(t_start));
     if (ev.log || ev.eval) {
-      json rec = step_record(model, val_data, tc, T, device, precision.precision, state, clock, ev.log, ev.eval, lr, now_s, tokens_per_step,
+      report::MetricLine rec = step_record(model, val_data, tc, T, device, precision.precision, state, clock, ev.log, ev.eval, lr, now_s, tokens_per_step,
                              step_loss, grad_norm);
-      rec["elapsed_s"] = seconds_since(t_start);
-      append_line(metrics_path, rec.dump());
+      rec.elapsed_s = seconds_since(t_start);
+      append_line(metrics_path, rec.to_json().dump());
     }
     if (!(ev.stopping && state.step == tc.max_steps)) progress.update(state.step, clock.fields);  // finish() draws the last
 

@@ -40,10 +40,16 @@ TEST(CstdeMetrics, StepTimeIsTheMedianThroughputWithoutTheFirstLine) {
   // 1000 tokens per step; throughputs 10 (start-up, dropped), 100, 200, 400 -> median 200 -> 5 ms.
   write_file_atomic(t / "metrics.jsonl",
                     "{\"step\": 1, \"tokens_per_s\": 10}\n{\"step\": 2, \"val_loss\": 3}\n"
-                    "{\"tokens_per_s\": 400}\n{\"tokens_per_s\": 100}\n\n{\"tokens_per_s\": 200}\n");
+                    "{\"step\": 3, \"tokens_per_s\": 400}\n{\"step\": 4, \"tokens_per_s\": 100}\n\n"
+                    "{\"step\": 5, \"tokens_per_s\": 200}\n");
   EXPECT_DOUBLE_EQ(median_step_ms(t / "metrics.jsonl", 1000), 1000.0 * 1000 / 200);
   write_file_atomic(t / "empty.jsonl", "{\"step\": 1}\n");
   EXPECT_NE(error_of([&] { median_step_ms(t / "empty.jsonl", 1); }).find("no tokens_per_s lines"), std::string::npos);
+  // The log's schema (report/metrics_log.h): a line without a step, or with a misspelt field, is refused.
+  write_file_atomic(t / "bad.jsonl", "{\"tokens_per_s\": 10}\n");
+  EXPECT_NE(error_of([&] { median_step_ms(t / "bad.jsonl", 1); }).find("bad.jsonl:1: field 'step'"), std::string::npos);
+  write_file_atomic(t / "typo.jsonl", "{\"step\": 1, \"tokens_per_sec\": 10}\n");
+  EXPECT_NE(error_of([&] { median_step_ms(t / "typo.jsonl", 1); }).find("tokens_per_sec"), std::string::npos);
 }
 
 json cstde_result_json(double step_ms, double rss, std::int64_t params, double ppl, std::vector<int> lengths) {
