@@ -1,6 +1,5 @@
 // structlm import: another tool's model file -> a structlm checkpoint (+ its tokenizer).
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 
 #include "cli/commands.h"
@@ -8,25 +7,12 @@
 #include "workspace/run_files.h"
 #include "core/error.h"
 #include "core/io.h"
-#include "formats/llmc.h"
+#include "formats/detect.h"
 #include "interop/convert.h"
 
 namespace structlm::cli {
 
 namespace {
-
-// The format from the file's first bytes: GGUF's magic, llm.c's model magic, or a safetensors
-// header (8-byte length, then '{').
-std::string detect_format(const std::string& path) {
-  MappedFile f(path);
-  const std::uint8_t* d = f.data();
-  if (f.size() >= 4 && std::memcmp(d, "GGUF", 4) == 0) return "gguf";
-  std::int32_t magic = 0;
-  if (f.size() >= 4) std::memcpy(&magic, d, 4);
-  if (magic == formats::kLlmcModelMagic) return "llmc";
-  if (f.size() >= 9 && d[8] == '{') return "hf";
-  fail(path, "cannot tell the format (not GGUF, an llm.c model or safetensors); pass --from");
-}
 
 std::string default_tokenizer_dir(const std::string& out) {
   std::filesystem::path p(out);
@@ -54,7 +40,7 @@ void add_import(CLI::App& app) {
                   "llm.c tokenizer .bin to check the tokenizer against (default --tokenizer: gpt2)");
   cmd->add_option("--n-head", o->n_head, "Attention heads, for HF files without config.json");
   cmd->callback([o] {
-    const std::string format = o->from.empty() ? detect_format(o->file) : o->from;
+    const std::string format = o->from.empty() ? formats::detect_model_format(o->file) : o->from;
     const std::string tok_dir = o->tokenizer_out.empty() ? default_tokenizer_dir(o->out) : o->tokenizer_out;
     interop::Imported imported;
     if (format == "gguf") imported = interop::import_gguf(o->file, tok_dir);

@@ -1,7 +1,7 @@
 // How generated text reads, for the paper's "more structured generation" claim (docs/METHODS.md
 // §1c): lexical diversity (distinct-n, MTLD), repetition (seq-rep-4) and sentence lengths, the
 // last compared with the reference corpus by the 1-D Wasserstein distance that the report computes
-// from sentence_lengths.jsonl (report::wasserstein1, report/experiment_logs.h; the CLI links it).
+// from sentence_lengths.jsonl (report::wasserstein1, report/stats.h; the CLI links it).
 // Plain strings in, numbers out: no torch here, though the eval library links it.
 //
 // Words are text::words (text/sentences.h): whitespace split, edge punctuation stripped,

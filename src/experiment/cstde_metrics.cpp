@@ -3,7 +3,7 @@
 #include <limits>
 
 #include "core/json_numbers.h"
-#include "report/experiment_logs.h"  // wasserstein1
+#include "report/stats.h"  // wasserstein1
 
 namespace structlm::experiment {
 

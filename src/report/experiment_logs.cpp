@@ -224,23 +224,6 @@ SentenceLengths read_sentence_lengths(const std::string& path) {
   return s;
 }
 
-double wasserstein1(std::vector<double> a, std::vector<double> b) {
-  if (a.empty() || b.empty()) return NAN;
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  // Walk the union of sample points; between consecutive points both CDFs are constant.
-  std::size_t i = 0, k = 0;
-  double prev = std::min(a[0], b[0]), area = 0;
-  while (i < a.size() || k < b.size()) {
-    double next = (k >= b.size() || (i < a.size() && a[i] <= b[k])) ? a[i] : b[k];
-    area += std::fabs(double(i) / a.size() - double(k) / b.size()) * (next - prev);
-    while (i < a.size() && a[i] == next) ++i;
-    while (k < b.size() && b[k] == next) ++k;
-    prev = next;
-  }
-  return area;
-}
-
 EmbeddingSample read_embedding_sample(const std::string& path) {
   EmbeddingSample e;
   std::size_t dim = 0;

@@ -109,8 +109,6 @@ struct SentenceLengths {
   std::vector<LengthSample> generated;
 };
 SentenceLengths read_sentence_lengths(const std::string& path);
-// 1-D Wasserstein distance between two empirical distributions (∫|F_a − F_b| dx).
-double wasserstein1(std::vector<double> a, std::vector<double> b);
 
 // embedding_sample.jsonl: tokens with their top-level cluster and embedding before/after.
 struct EmbeddingSample {

@@ -21,6 +21,8 @@ struct Spread {
 Spread summarize(const std::vector<double>& values);
 Spread summarize_geometric(const std::vector<double>& values);  // every value > 0 (else an error)
 double median(std::vector<double> values);  // NaN when empty; mean of the middle two when even
+// 1-D Wasserstein distance between two empirical distributions (∫|F_a − F_b| dx); NaN when either is empty.
+double wasserstein1(std::vector<double> a, std::vector<double> b);
 
 // "3.2100 ± 0.0120 (3 seeds)"; geometric: "3.2100 ×/÷ 1.0037 (3 seeds)" (the factor exp(sd), 4
 // digits); one seed has no spread: "3.2100 (1 seed)". `digits` after the point.
