@@ -3,6 +3,7 @@
 // train_bench.py, the same model and optimizer in PyTorch, and prints the ratio.
 // Prints one JSON line: {"impl": "structlm", "tokens_per_s": [per repeat], "median": ...}.
 #include <torch/csrc/autograd/profiler_legacy.h>
+#include <sys/resource.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -89,6 +90,12 @@ double matmul_gflops(torch::ScalarType dtype, long n) {
     s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } while (s < 1.0);
   return 2.0 * double(n) * double(n) * double(n) * double(reps) / s / 1e9;
+}
+
+long minor_faults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
 }
 
 // Self CPU time per op name over the events torch's (legacy) profiler recorded: each op's
@@ -190,17 +197,26 @@ int main(int argc, char** argv) {
 
   for (long i = 0; i < opt("warmup"); ++i) step();
   std::vector<double> rates;
+  const long faults_before = minor_faults();
   for (long r = 0; r < opt("repeats"); ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     for (long i = 0; i < opt("steps"); ++i) step();
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rates.push_back(double(opt("steps") * B * T) / s);
   }
+  const double timed_faults = double(minor_faults() - faults_before) / double(std::max(1L, opt("repeats") * opt("steps")));
   if (opt("profile") > 0) {
+    const long f0 = minor_faults();
     torch::autograd::profiler::enableProfilerLegacy(
         torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
     for (long i = 0; i < opt("profile"); ++i) step();
     print_profile(torch::autograd::profiler::disableProfilerLegacy(), 30);
+    // The legacy profiler's own allocations split glibc's heap, so profiled steps fault in fresh
+    // pages (measured: ~36,000 per step of the demo-size model, against none unprofiled), and
+    // ops that write large new tensors (log-softmax over the vocabulary, fill, copies) read several
+    // times slower than they run. Time a suspect op alone (bench/ops_bench) before acting on it.
+    std::fprintf(stderr, "page faults per step: %.0f profiled, %.0f timed (profiled shares of ops writing new memory are inflated when these differ)\n",
+                 double(minor_faults() - f0) / double(opt("profile")), timed_faults);
   }
   auto sorted = rates;
   std::sort(sorted.begin(), sorted.end());
