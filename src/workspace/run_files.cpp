@@ -6,6 +6,7 @@
 #include "core/io.h"
 #include "core/json.h"
 #include "formats/safetensors.h"
+#include "workspace/tokenizer_ref.h"
 #include "workspace/workspace.h"
 
 namespace structlm::workspace {
@@ -13,13 +14,6 @@ namespace structlm::workspace {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A stored tokenizer path made absolute: relative ones against `base` unless they exist as given.
-std::string anchored(const std::string& spec, const std::string& base) {
-  if (spec.empty() || spec == "gpt2" || fs::path(spec).is_absolute()) return spec;
-  if (is_directory(spec)) return Workspace::absolute(spec);
-  return Workspace::absolute((fs::path(base) / spec).string());
-}
 
 // The tokenizer a checkpoint's metadata names, resolved against the checkpoint's directory.
 std::string tokenizer_from_metadata(const std::string& checkpoint) {
@@ -33,14 +27,15 @@ std::string tokenizer_from_metadata(const std::string& checkpoint) {
     spec = j.get<std::string>();
   } catch (const json::exception&) {
   }
-  if (spec.empty() || spec == "gpt2" || fs::path(spec).is_absolute()) return spec;
+  const TokenizerRef ref(spec);  // a relative directory is relative to the checkpoint's
+  if (!ref.is_directory() || fs::path(spec).is_absolute()) return spec;
   return Workspace::absolute((fs::path(checkpoint).parent_path() / spec).string());
 }
 
 }  // namespace
 
 RunFiles resolve_run(const std::string& path, const std::string& tokenizer, bool require_tokenizer) {
-  RunFiles f{Workspace::absolute(path), tokenizer.empty() || tokenizer == "gpt2" ? tokenizer : Workspace::absolute(tokenizer)};
+  RunFiles f{Workspace::absolute(path), TokenizerRef(tokenizer).absolute().spec()};
   if (is_directory(path)) {
     const std::string dir = f.checkpoint;
     f.checkpoint = dir + "/checkpoints/latest.safetensors";
@@ -48,19 +43,19 @@ RunFiles resolve_run(const std::string& path, const std::string& tokenizer, bool
     if (f.tokenizer.empty() && file_exists(dir + "/config.json")) {
       json cfg = load_json(dir + "/config.json");
       if (cfg.contains("data") && cfg["data"].contains("tokenizer") && cfg["data"]["tokenizer"].is_string())
-        f.tokenizer = anchored(cfg["data"]["tokenizer"].get<std::string>(), dir);
+        f.tokenizer = TokenizerRef(cfg["data"]["tokenizer"].get<std::string>()).anchored(dir).spec();
     }
   } else {
     check(file_exists(path), path, "no such checkpoint file or run directory");
     if (f.tokenizer.empty()) f.tokenizer = tokenizer_from_metadata(f.checkpoint);
   }
   if (f.tokenizer.empty() && require_tokenizer)
-    throw Error(path + ": cannot tell which tokenizer this model uses; pass --tokenizer DIR (or 'gpt2')");
+    throw Error(path + ": cannot tell which tokenizer this model uses; pass --tokenizer DIR (or '" + std::string(TokenizerRef::kGpt2) + "')");
   return f;
 }
 
 std::string tokenizer_reference(const std::string& checkpoint, const std::string& tokenizer) {
-  if (tokenizer.empty() || tokenizer == "gpt2") return tokenizer;
+  if (!TokenizerRef(tokenizer).is_directory()) return tokenizer;
   const fs::path dir = fs::path(Workspace::absolute(checkpoint)).parent_path();
   const fs::path tok = Workspace::absolute(tokenizer);
   const fs::path rel = tok.lexically_relative(dir);

