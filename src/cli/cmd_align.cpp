@@ -9,10 +9,13 @@
 #include "cli/workspace_flags.h"
 #include "core/error.h"
 #include "core/json_override.h"
+#include "experiment/step_flags.h"
 #include "experiment/steps.h"
 #include "report/align_markdown.h"
 
 namespace structlm::cli {
+
+namespace flag = experiment::flag;
 
 void add_align(CLI::App& app) {
   auto* cmd = app.add_subcommand(
@@ -25,17 +28,17 @@ void add_align(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--method", o->method, "hcma, abtt, whiten, emb-finetune, emb-noise or cosreg")->capture_default_str();
-  cmd->add_option("--model", o->r.model, "Checkpoint (.safetensors) or run directory")->required();
-  cmd->add_option("--calib", o->r.calib, "Calibration corpus (name or path; its train split) or a token shard (.bin)")->required();
-  cmd->add_option("--out", o->r.out, "Output checkpoint (.safetensors)")->required();
-  cmd->add_option("--config", o->config, "JSON file of alignment options (docs/HCMA.md); --set overrides it");
-  cmd->add_option("--set", o->sets, "Option override, e.g. --set steps=500 --set lambda_h=0.5");
-  cmd->add_option("--tokenizer", o->r.tokenizer, "Tokenizer directory or 'gpt2' (default: the model's)");
+  cmd->add_option(flag::kModel, o->r.model, "Checkpoint (.safetensors) or run directory")->required();
+  cmd->add_option(flag::kCalib, o->r.calib, "Calibration corpus (name or path; its train split) or a token shard (.bin)")->required();
+  cmd->add_option(flag::kOut, o->r.out, "Output checkpoint (.safetensors)")->required();
+  cmd->add_option(flag::kConfig, o->config, "JSON file of alignment options (docs/HCMA.md); --set overrides it");
+  cmd->add_option(flag::kSet, o->sets, "Option override, e.g. --set steps=500 --set lambda_h=0.5");
+  cmd->add_option(flag::kTokenizer, o->r.tokenizer, "Tokenizer directory or 'gpt2' (default: the model's)");
   add_data_dir_option(cmd, o->data_dir);
-  cmd->add_option("--report", o->r.report, "Report directory (default: OUT's stem + .align/)");
-  cmd->add_option("--device", o->r.device, "auto, cpu, cuda, cuda:N")->capture_default_str();
+  cmd->add_option(flag::kReport, o->r.report, "Report directory (default: OUT's stem + .align/)");
+  cmd->add_option(flag::kDevice, o->r.device, "auto, cpu, cuda, cuda:N")->capture_default_str();
   add_precision_option(cmd, o->precision);  // the frozen model's forward passes
-  cmd->add_option("--threads", o->r.threads, "CPU threads (0: all cores)")->capture_default_str();
+  cmd->add_option(flag::kThreads, o->r.threads, "CPU threads (0: all cores)")->capture_default_str();
   cmd->footer("Alignment options (--config FILE or --set FIELD=VALUE, docs/HCMA.md):\n" + align::AlignOptions::fields().help());
   cmd->callback([o, cmd] {
     json j = o->config.empty() ? json::object() : load_json(o->config);

@@ -3,9 +3,12 @@
 
 #include "cli/commands.h"
 #include "cli/workspace_flags.h"
+#include "experiment/step_flags.h"
 #include "experiment/steps.h"
 
 namespace structlm::cli {
+
+namespace flag = experiment::flag;
 
 void add_train(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a GPT from a config file (see configs/)");
@@ -14,12 +17,12 @@ void add_train(CLI::App& app) {
     std::string data_dir;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("--config", o->r.config, "Run config JSON {model, train, data}; defaults to RUN_DIR/config.json on --resume");
-  cmd->add_option("--run-dir", o->r.run_dir, "Run directory (config, metrics.jsonl, checkpoints/)")->required();
-  cmd->add_flag("--resume", o->r.resume, "Continue from RUN_DIR/checkpoints/latest.safetensors");
-  cmd->add_option("--set", o->r.overrides, "Override a config field, e.g. --set train.max_steps=500 --set model.n_layer=2");
-  cmd->add_option("--corpus", o->r.corpora, "Train on these corpora's train splits (fills the config's data section)");
-  cmd->add_option("--tokenizer", o->r.tokenizer,
+  cmd->add_option(flag::kConfig, o->r.config, "Run config JSON {model, train, data}; defaults to RUN_DIR/config.json on --resume");
+  cmd->add_option(flag::kRunDir, o->r.run_dir, "Run directory (config, metrics.jsonl, checkpoints/)")->required();
+  cmd->add_flag(flag::kResume, o->r.resume, "Continue from RUN_DIR/checkpoints/latest.safetensors");
+  cmd->add_option(flag::kSet, o->r.overrides, "Override a config field, e.g. --set train.max_steps=500 --set model.n_layer=2");
+  cmd->add_option(flag::kCorpus, o->r.corpora, "Train on these corpora's train splits (fills the config's data section)");
+  cmd->add_option(flag::kTokenizer, o->r.tokenizer,
                   "Tokenizer directory or 'gpt2'; the model's vocabulary is its size unless the config sets one");
   add_data_dir_option(cmd, o->data_dir);
   cmd->footer("Config fields (--set SECTION.FIELD=VALUE):\n" + train::RunConfig::fields_help());

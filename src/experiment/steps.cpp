@@ -8,6 +8,7 @@
 #include "core/io.h"
 #include "core/json_override.h"
 #include "core/platform.h"
+#include "experiment/step_flags.h"
 #include "model/checkpoint.h"
 #include "model/runtime.h"
 #include "report/align_markdown.h"
@@ -145,6 +146,24 @@ json run_alignment(const workspace::Workspace& ws, const AlignRequest& r) {
   return result.report;
 }
 
+std::vector<std::string> train_args(const TrainRequest& r) {
+  std::vector<std::string> a = {flag::kRunDir, r.run_dir};
+  if (!r.config.empty()) a.insert(a.end(), {flag::kConfig, r.config});
+  if (!r.tokenizer.empty()) a.insert(a.end(), {flag::kTokenizer, r.tokenizer});
+  for (const auto& c : r.corpora) a.insert(a.end(), {flag::kCorpus, c});
+  for (const auto& s : r.overrides) a.insert(a.end(), {flag::kSet, s});
+  if (r.resume) a.push_back(flag::kResume);
+  return a;
+}
+
+std::vector<std::string> align_args(const AlignRequest& r, const std::string& options_file) {
+  std::vector<std::string> a = {flag::kModel, r.model, flag::kCalib,   r.calib,   flag::kOut,    r.out,
+                                flag::kConfig, options_file, flag::kThreads, std::to_string(r.threads), flag::kDevice, r.device};
+  if (!r.tokenizer.empty()) a.insert(a.end(), {flag::kTokenizer, r.tokenizer});
+  if (!r.report.empty()) a.insert(a.end(), {flag::kReport, r.report});
+  return a;
+}
+
 namespace {
 
 class SubprocessRunner : public StepRunner {
@@ -152,21 +171,16 @@ class SubprocessRunner : public StepRunner {
   SubprocessRunner(const workspace::Workspace& ws, std::string exe) : ws_(ws), exe_(std::move(exe)) {}
 
   ChildUsage train(const TrainRequest& r) override {
-    std::vector<std::string> argv = {exe_, "--root", ws_.root(), "train", "--run-dir", r.run_dir, "--data-dir", ws_.data_dir()};
-    if (!r.config.empty()) argv.insert(argv.end(), {"--config", r.config});
-    if (!r.tokenizer.empty()) argv.insert(argv.end(), {"--tokenizer", r.tokenizer});
-    for (const auto& c : r.corpora) argv.insert(argv.end(), {"--corpus", c});
-    for (const auto& s : r.overrides) argv.insert(argv.end(), {"--set", s});
-    if (r.resume) argv.push_back("--resume");
+    std::vector<std::string> argv = {exe_, flag::kRoot, ws_.root(), "train", flag::kDataDir, ws_.data_dir()};
+    const auto args = train_args(r);
+    argv.insert(argv.end(), args.begin(), args.end());
     return run_attached(argv);
   }
 
   ChildUsage align(const AlignRequest& r, const std::string& options_file) override {
-    std::vector<std::string> argv = {exe_, "--root", ws_.root(), "align", "--model", r.model, "--calib", r.calib,
-                                     "--out", r.out, "--config", options_file, "--data-dir", ws_.data_dir(),
-                                     "--threads", std::to_string(r.threads), "--device", r.device};
-    if (!r.tokenizer.empty()) argv.insert(argv.end(), {"--tokenizer", r.tokenizer});
-    if (!r.report.empty()) argv.insert(argv.end(), {"--report", r.report});
+    std::vector<std::string> argv = {exe_, flag::kRoot, ws_.root(), "align", flag::kDataDir, ws_.data_dir()};
+    const auto args = align_args(r, options_file);
+    argv.insert(argv.end(), args.begin(), args.end());
     return run_attached(argv);
   }
 

@@ -36,6 +36,11 @@ std::string align_report_dir(const std::string& out);  // OUT's stem + ".align"
 // report.md}; returns the report.
 json run_alignment(const workspace::Workspace& ws, const AlignRequest& r);
 
+// A step's arguments after the command name, from its request (flags: experiment/step_flags.h).
+// The align options travel as `options_file`, written by the caller from r.options.
+std::vector<std::string> train_args(const TrainRequest& r);
+std::vector<std::string> align_args(const AlignRequest& r, const std::string& options_file);
+
 class StepRunner {
  public:
   virtual ~StepRunner() = default;
