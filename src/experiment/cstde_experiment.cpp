@@ -40,31 +40,27 @@ namespace {
 struct Setup {
   ExperimentFile<CstdeSection> cfg;
   const CstdeSection& e() const { return cfg.section; }
-  std::vector<std::pair<std::string, json>> variants;  // name -> cstde switches, config order
+  std::vector<std::pair<std::string, json>> variants;  // name -> its model.cstde section, baseline first
 };
 
 Setup read_setup(const CstdeExperimentOptions& o) {
   Setup s;
   s.cfg = load_cstde_config(o.config, o.seeds);
-  const json& variants = s.e().variants;
-  for (auto it = variants.begin(); it != variants.end(); ++it) {
-    if (!o.only_variants.empty() && it.key() != "baseline" &&
-        std::find(o.only_variants.begin(), o.only_variants.end(), it.key()) == o.only_variants.end())
-      continue;
-    s.variants.emplace_back(it.key(), it.value());
-  }
+  for (const auto& [name, cstde] : s.e().variant_cstde)
+    if (o.only_variants.empty() || name == "baseline" ||
+        std::find(o.only_variants.begin(), o.only_variants.end(), name) != o.only_variants.end())
+      s.variants.emplace_back(name, cstde);
   // The baseline first: it is the reference for every comparison, and keeps the first colour.
   std::stable_partition(s.variants.begin(), s.variants.end(), [](const auto& v) { return v.first == "baseline"; });
   return s;
 }
 
-// The run config of one (variant, seed): the file's model with the variant's cstde switches.
-train::RunConfig run_config(const Setup& s, const std::string& variant, const json& switches, std::int64_t seed,
+// The run config of one (variant, seed): the file's model with the variant's cstde section.
+train::RunConfig run_config(const Setup& s, const std::string& variant, const json& cstde, std::int64_t seed,
                             const json& data, std::size_t vocab) {
   json run = {{"model", s.cfg.file.at("model")}, {"train", s.cfg.file.at("train")}, {"data", data}};
   run["model"]["vocab_size"] = vocab;
-  if (!run["model"].contains("cstde")) run["model"]["cstde"] = json::object();
-  for (auto it = switches.begin(); it != switches.end(); ++it) run["model"]["cstde"][it.key()] = it.value();
+  run["model"]["cstde"] = cstde;
   run["train"]["seed"] = std::uint64_t(seed);
   return train::RunConfig::from_json(run, s.cfg.path + " (variant '" + variant + "')");
 }

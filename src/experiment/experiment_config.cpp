@@ -150,12 +150,14 @@ ExperimentFile<CstdeSection> load_cstde_config(const std::string& path, int firs
   // run starts, hours in.
   const json base = f.file.contains("model") && f.file["model"].is_object() ? f.file["model"].value("cstde", json::object())
                                                                             : json::object();
+  check(base.is_object(), path + " (model)", "field 'cstde' must be an object");
   for (auto it = f.section.variants.begin(); it != f.section.variants.end(); ++it) {
     const std::string where = path + " (experiment.variants." + it.key() + ")";
     check(it.value().is_object(), where, "a variant must be an object of model.cstde switches");
-    json merged = base.is_object() ? base : json::object();
+    json merged = base;
     for (auto kv = it.value().begin(); kv != it.value().end(); ++kv) merged[kv.key()] = kv.value();
     model::CstdeConfig::from_json(merged, where);
+    f.section.variant_cstde.emplace_back(it.key(), std::move(merged));
   }
   return f;
 }

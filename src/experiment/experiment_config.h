@@ -46,6 +46,9 @@ struct CstdeSection {
   std::size_t eval_max_tokens = 0;  // per corpus (0: the whole test split)
   std::size_t link_sentences = 400;  // linked sentences for the dependency probe
   ExperimentSample sample;
+  // `variants` resolved when read: each variant's whole model.cstde section (the file's, with the
+  // variant's switches over it), checked by the model config; config order.
+  std::vector<std::pair<std::string, json>> variant_cstde;
   static const FieldTable<CstdeSection>& fields();
 };
 
