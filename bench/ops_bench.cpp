@@ -4,6 +4,9 @@
 // MLP width 1,536.
 //   ops_bench [--rows N] [--hidden H] [--rounds R] [--iters K] [--threads T]
 // Prints, per op, "OP DTYPE: unfused X ms, fused Y ms, ratio unfused/fused Z (median of R rounds)".
+// Ops: GELU (model/gelu.h), CSTDE's log-prior on the attention logits (model/log_prior.h; the
+// bench model's [rows / 256, 6 heads, 256, 256]), and one AdamW step with gradient clipping over the bench model's
+// parameters (train/adamw_kernel.h; --params M, in millions).
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -17,6 +20,8 @@
 
 #include "core/platform.h"
 #include "model/gelu.h"
+#include "model/log_prior.h"
+#include "train/optimizer.h"
 
 using namespace structlm;
 
@@ -53,11 +58,11 @@ void compare(const char* name, const std::function<void()>& unfused, const std::
 
 int main(int argc, char** argv) {
   ensure_fast_blas(argc, argv);
-  std::map<std::string, long> o = {{"rows", 2048}, {"hidden", 1536}, {"rounds", 7}, {"iters", 5}, {"threads", 2}};
+  std::map<std::string, long> o = {{"rows", 2048}, {"hidden", 1536}, {"rounds", 7}, {"iters", 5}, {"threads", 2}, {"params", 14}};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--", 0) != 0 || !o.count(a.substr(2)) || i + 1 >= argc) {
-      std::fprintf(stderr, "ops_bench: bad argument %s\nusage: ops_bench [--rows N] [--hidden H] [--rounds R] [--iters K] [--threads T]\n",
+      std::fprintf(stderr, "ops_bench: bad argument %s\nusage: ops_bench [--rows N] [--hidden H] [--rounds R] [--iters K] [--threads T] [--params M]\n",
                    a.c_str());
       return 2;
     }
@@ -85,6 +90,57 @@ int main(int argc, char** argv) {
     };
     const std::string name = std::string("gelu ") + (dtype == torch::kBFloat16 ? "bf16" : "fp32") + " [" +
                              std::to_string(o["rows"]) + ", " + std::to_string(o["hidden"]) + "]";
+    compare(name.c_str(), unfused, fused, rounds, iters);
+  }
+
+  // CSTDE's per-head log-prior on the causal attention logits, forward and backward.
+  for (auto dtype : {torch::kFloat}) {
+    const std::int64_t T = 256, H = 6, B = std::max<long>(1, o["rows"] / T);
+    auto mask = torch::ones({T, T}, torch::kBool).triu(1);
+    auto att = torch::randn({B, H, T, T}).masked_fill(mask, -INFINITY).to(dtype).requires_grad_();
+    auto D = torch::softmax(torch::randn({B, T, T}).masked_fill(mask, -INFINITY), -1).requires_grad_();
+    auto beta = (torch::randn({H}) * 0.1).requires_grad_();
+    const auto g = torch::randn({B, H, T, T}).masked_fill(mask, 0.0).to(dtype);
+    auto run = [&](bool fused) {
+      return [&, fused] {
+        auto out = fused ? model::add_log_prior(att, beta, D, 1e-6) : model::add_log_prior_unfused(att, beta, D, 1e-6);
+        out.backward(g);
+        for (auto* t : {&att, &D, &beta}) t->mutable_grad() = torch::Tensor();
+      };
+    };
+    const std::string name = "log-prior fp32 [" + std::to_string(B) + ", 6, 256, 256]";
+    compare(name.c_str(), run(false), run(true), rounds, iters);
+  }
+
+  // AdamW over the bench model's ~14M parameters (6 layers of 384, vocabulary 8192, tied):
+  // clip_grad_norm + seven torch ops per tensor, against the norm + one fused pass.
+  {
+    std::vector<torch::Tensor> pa, pb;
+    std::map<const void*, std::string> na, nb;
+    const std::vector<std::int64_t> sizes = {8192 * 384, 256 * 384};
+    std::vector<std::int64_t> all = sizes;
+    for (int l = 0; l < 6; ++l)
+      for (std::int64_t n : {384 * 1152, 1152, 384 * 384, 384, 384 * 1536, 1536, 1536 * 384, 384, 384, 384, 384, 384})
+        all.push_back(n);
+    std::int64_t total = 0;
+    for (auto n : all) total += n;
+    const double scale = double(o["params"]) * 1e6 / double(total);  // --params resizes every tensor
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const auto n = std::max<std::int64_t>(1, std::int64_t(double(all[i]) * scale));
+      pa.push_back(torch::randn({n}).requires_grad_());
+      pb.push_back(pa.back().detach().clone().requires_grad_());
+      pa.back().mutable_grad() = torch::randn({n});
+      pb.back().mutable_grad() = pa.back().grad().clone();
+      na[pa.back().unsafeGetTensorImpl()] = nb[pb.back().unsafeGetTensorImpl()] = "p" + std::to_string(i);
+    }
+    train::AdamW unfused_opt(pa, {}, na, {}), fused_opt(pb, {}, nb, {});
+    unfused_opt.set_fused(false);
+    auto unfused = [&] {
+      train::clip_grad_norm(pa, 1.0);
+      unfused_opt.step(1e-4);
+    };
+    auto fused = [&] { fused_opt.step(1e-4, train::clip_scale(train::global_grad_norm(pb), 1.0)); };
+    const std::string name = "adamw+clip fp32 [" + std::to_string(o["params"]) + "M params]";
     compare(name.c_str(), unfused, fused, rounds, iters);
   }
   return 0;

@@ -1,5 +1,5 @@
-// Training throughput of structlm's GPT: tokens per second of full AdamW steps (forward, loss,
-// backward, update) on random tokens. scripts/bench.sh runs it next to scripts/reference/
+// Training throughput of structlm's GPT: tokens per second of full training steps (forward, loss,
+// backward, gradient clipping, AdamW update: the trainer's) on random tokens. scripts/bench.sh runs it next to scripts/reference/
 // train_bench.py, the same model and optimizer in PyTorch, and prints the ratio.
 // Prints one JSON line: {"impl": "structlm", "tokens_per_s": [per repeat], "median": ...}.
 #include <torch/csrc/autograd/profiler_legacy.h>
@@ -20,6 +20,7 @@
 #include "model/gpt.h"
 #include "model/precision.h"
 #include "model/runtime.h"
+#include "train/optimizer.h"
 
 using namespace structlm;
 
@@ -168,30 +169,28 @@ int main(int argc, char** argv) {
   model::GPT m(c);
   m->train();
 
-  // nanoGPT's AdamW: decay on matrices only.
-  using torch::optim::AdamWOptions;
-  auto group = [](std::vector<torch::Tensor> params, double wd) {
-    return torch::optim::OptimizerParamGroup(
-        std::move(params), std::make_unique<AdamWOptions>(AdamWOptions(6e-4).betas({0.9, 0.95}).eps(1e-8).weight_decay(wd)));
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.push_back(group(m->decay_params(), 0.1));
-  groups.push_back(group(m->no_decay_params(), 0.0));
-  torch::optim::AdamW adamw(std::move(groups), AdamWOptions(6e-4));
+  // The trainer's own update (train/optimizer.h): gradient clipping at global norm 1 and AdamW,
+  // decay on matrices only, as nanoGPT and the peer (train_bench.py) do.
+  std::map<const void*, std::string> names;
+  for (const auto& kv : m->named_parameters()) names[kv.value().unsafeGetTensorImpl()] = kv.key();
+  train::AdamWOptions ao;
+  ao.beta1 = 0.9, ao.beta2 = 0.95, ao.eps = 1e-8, ao.weight_decay = 0.1;
+  train::AdamW adamw(m->decay_params(), m->no_decay_params(), names, ao);
+  const auto all_params = m->parameters();
 
   const std::int64_t B = opt("batch"), T = opt("T");
   const auto x = torch::randint(c.vocab_size, {B, T}, torch::kLong);
   const auto y = torch::randint(c.vocab_size, {B, T}, torch::kLong);
   double last_loss = 0;
   auto step = [&] {
-    m->zero_grad(/*set_to_none=*/true);
+    adamw.zero_grad();
     torch::Tensor loss;
     {
       model::AutocastGuard autocast(opt("bf16") ? model::Precision::bf16 : model::Precision::fp32, torch::kCPU);
       loss = m->loss(x, y);
     }
     loss.backward();
-    adamw.step();
+    adamw.step(6e-4, train::clip_scale(train::global_grad_norm(all_params), 1.0));
     last_loss = loss.item<double>();
   };
 

@@ -3,7 +3,9 @@
 # precision, measured in one run.
 # usage: scripts/bench.sh BUILD_DIR        (called by `make bench`)
 # Environment: ROUNDS (3), STEPS (5), WARMUP (2), THREADS (2), and model shape LAYERS (6), HEADS (6),
-# EMBD (384), VOCAB (8192), T (256), BATCH (8).
+# EMBD (384), VOCAB (8192), T (256), BATCH (8); PRECISIONS ("fp32 bf16" where /proc/cpuinfo shows
+# amx_bf16 or avx512_bf16, else "fp32": emulated bf16 runs ~40x slower and its rounds would take
+# most of an hour).
 #
 # Fairness: both sides use the same libtorch build (Debian's libtorch and python3-torch), the same
 # thread count, the same OpenBLAS core type (the one structlm picks for itself; OpenBLAS would
@@ -55,12 +57,22 @@ run_side() {  # IMPL BF16
           $PY "$ROOT/scripts/reference/train_bench.py" "${ARGS[@]}" --bf16 "$2"); fi
   echo "$out" | tee -a "$results"
 }
-sides=("structlm 0" "pytorch 0" "structlm 1" "pytorch 1")
+if [[ -z ${PRECISIONS:-} ]]; then
+  if grep -qwE 'amx_bf16|avx512_bf16' /proc/cpuinfo; then PRECISIONS="fp32 bf16"; else
+    PRECISIONS=fp32
+    echo "bench.sh: this CPU has neither AMX-BF16 nor AVX512-BF16: bf16 is emulated, measuring fp32 only (PRECISIONS=\"fp32 bf16\" forces both)"
+  fi
+fi
+sides=()
+for p in $PRECISIONS; do
+  case $p in fp32) sides+=("structlm 0" "pytorch 0") ;; bf16) sides+=("structlm 1" "pytorch 1") ;;
+    *) echo "bench.sh: PRECISIONS takes fp32 and bf16, not $p" >&2; exit 2 ;; esac
+done
 peak() { "$BIN" --threads "$THREADS" --peak 2048 | tee -a "$results"; }
 peak
 for ((r = 1; r <= ROUNDS; r++)); do
   # The order rotates each round, so no side always runs first (or after the same neighbour).
-  for ((i = 0; i < 4; i++)); do run_side ${sides[(i + r) % 4]}; done
+  for ((i = 0; i < ${#sides[@]}; i++)); do run_side ${sides[(i + r) % ${#sides[@]}]}; done
 done
 peak
 
@@ -69,8 +81,9 @@ import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 def rates(impl, prec):
     return [x for r in runs if r["impl"] == impl and r.get("precision", "fp32") == prec for x in r["tokens_per_s"]]
-sides = [(i, p) for p in ("fp32", "bf16") for i in ("structlm", "pytorch")]
+sides = [(i, p) for p in ("fp32", "bf16") for i in ("structlm", "pytorch") if rates(i, p)]
 med = {s: statistics.median(rates(*s)) for s in sides}
+has_bf16 = ("structlm", "bf16") in med
 for s in sides:
     print(f"{s[0]:9s} {s[1]} tokens/s median {med[s]:8.1f}   runs: {', '.join(f'{x:.1f}' for x in rates(*s))}")
 for k in ("structlm", "pytorch"):
@@ -82,10 +95,12 @@ for k in ("structlm", "pytorch"):
 # goes on a shared machine: the median of the per-round ratios is the headline.
 def paired(a, b):
     return statistics.median(x / y for x, y in zip(rates(*a), rates(*b)))
-print(f"bf16 speed-up structlm bf16/fp32: {paired(('structlm', 'bf16'), ('structlm', 'fp32')):.3f}")
-print(f"bf16 speed-up pytorch bf16/fp32: {paired(('pytorch', 'bf16'), ('pytorch', 'fp32')):.3f}")
+if has_bf16:
+    print(f"bf16 speed-up structlm bf16/fp32: {paired(('structlm', 'bf16'), ('structlm', 'fp32')):.3f}")
+    print(f"bf16 speed-up pytorch bf16/fp32: {paired(('pytorch', 'bf16'), ('pytorch', 'fp32')):.3f}")
 print(f"ratio fp32 structlm/pytorch: {paired(('structlm', 'fp32'), ('pytorch', 'fp32')):.3f}")
-print(f"ratio bf16 structlm/pytorch-bf16: {paired(('structlm', 'bf16'), ('pytorch', 'bf16')):.3f}")
+if has_bf16:
+    print(f"ratio bf16 structlm/pytorch-bf16: {paired(('structlm', 'bf16'), ('pytorch', 'bf16')):.3f}")
 # MFU: model FLOPs per second over the bf16 matrix-product peak measured in this run (the higher
 # of the two measurements, before and after the rounds). Model FLOPs per token, as nanoGPT and
 # PaLM count them: 6 N (forward + backward of every weight) + 12 L d T (attention scores and
@@ -99,7 +114,10 @@ flops_per_token = 6 * n_params + 12 * a["--layers"] * a["--embd"] * a["--T"]
 print(f"matmul peak (2048^3, {peaks[0]['threads']} threads): fp32 {peak_fp32 / 1e9:.0f} GFLOP/s, bf16 {peak_bf16 / 1e9:.0f} GFLOP/s; "
       f"model {flops_per_token / 1e6:.1f} MFLOP/token")
 print(f"mfu fp32: {med[('structlm', 'fp32')] * flops_per_token / peak_fp32:.3f}")
-print(f"mfu bf16: {med[('structlm', 'bf16')] * flops_per_token / peak_bf16:.3f}")
+if has_bf16:
+    print(f"mfu bf16: {med[('structlm', 'bf16')] * flops_per_token / peak_bf16:.3f}")
+else:
+    print("bf16 not measured on this CPU (no AMX-BF16 / AVX512-BF16): no bf16 ratio or mfu")
 PYEOF
 
 echo

@@ -6,7 +6,8 @@
 # the median of the per-round paired ratios.
 # usage: scripts/bench_cstde.sh BUILD_DIR      (part of `make bench`)
 # Environment: ROUNDS (5), STEPS (8), WARMUP (2), THREADS (2), RANK (32), and the demo's shape
-# LAYERS (4), HEADS (4), EMBD (256), VOCAB (4096), T (128), BATCH (16).
+# LAYERS (4), HEADS (4), EMBD (256), VOCAB (4096), T (128), BATCH (16); PRECISIONS as in bench.sh
+# ("fp32 bf16" where the CPU does bf16, else "fp32").
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -25,9 +26,19 @@ run() {  # SIDE RANK BF16
   echo "{\"side\": \"$1\", \"bf16\": $3, \"run\": $("$BIN" "${ARGS[@]}" --cstde-rank "$2" --bf16 "$3")}" | tee -a "$results"
 }
 # Plain and CSTDE, each in fp32 and in bf16 (train.precision bf16); the order rotates each round.
-sides=("plain 0 0" "cstde ${RANK:-32} 0" "plain 0 1" "cstde ${RANK:-32} 1")
+if [[ -z ${PRECISIONS:-} ]]; then
+  if grep -qwE 'amx_bf16|avx512_bf16' /proc/cpuinfo; then PRECISIONS="fp32 bf16"; else
+    PRECISIONS=fp32
+    echo "bench_cstde.sh: no AMX-BF16 / AVX512-BF16 on this CPU (bf16 emulated): measuring fp32 only"
+  fi
+fi
+sides=()
+for p in $PRECISIONS; do
+  case $p in fp32) sides+=("plain 0 0" "cstde ${RANK:-32} 0") ;; bf16) sides+=("plain 0 1" "cstde ${RANK:-32} 1") ;;
+    *) echo "bench_cstde.sh: PRECISIONS takes fp32 and bf16, not $p" >&2; exit 2 ;; esac
+done
 for ((r = 1; r <= ROUNDS; r++)); do
-  for ((i = 0; i < 4; i++)); do run ${sides[(i + r) % 4]}; done
+  for ((i = 0; i < ${#sides[@]}; i++)); do run ${sides[(i + r) % ${#sides[@]}]}; done
 done
 
 $PY - "$results" <<'PYEOF'
@@ -35,6 +46,8 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 for bf16, prec in ((0, "fp32"), (1, "bf16")):
     side = {s: [r["run"] for r in rows if r["side"] == s and r["bf16"] == bf16] for s in ("plain", "cstde")}
+    if not side["plain"]:
+        continue  # precision not measured (PRECISIONS)
     tps = {s: [x["median"] for x in v] for s, v in side.items()}
     rss = {s: [x["peak_rss_mib"] for x in v] for s, v in side.items()}
     for s in ("plain", "cstde"):

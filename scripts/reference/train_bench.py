@@ -42,7 +42,8 @@ def main():
     model = gpt.GPT(cfg)
     model.train()
     groups = model.optimizer_groups(weight_decay=0.1)
-    # foreach=False: the one-tensor-at-a-time update, as libtorch's C++ AdamW does it.
+    # foreach=False: the one-tensor-at-a-time update; on this CPU build it is also the faster one
+    # (14M parameters, 2 threads, clip + step: 39 ms against 45-49 ms with foreach=True).
     adamw = torch.optim.AdamW(groups, lr=6e-4, betas=(0.9, 0.95), eps=1e-8, foreach=False)
 
     x = torch.randint(a.vocab, (a.batch, a.T))
@@ -56,6 +57,7 @@ def main():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(a.bf16)):
             _, loss = model(x, y)
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # as nanoGPT and structlm's trainer
         adamw.step()
         last_loss = loss.item()
 

@@ -1,4 +1,5 @@
 #include "model/gpt.h"
+#include "model/log_prior.h"
 
 #include <torch/version.h>
 
@@ -39,7 +40,8 @@ torch::Tensor CausalSelfAttentionImpl::causal_mask(std::int64_t past, std::int64
 }
 
 torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* cache, int layer,
-                                               const torch::Tensor& dep_log, ForwardTrace* trace) {
+                                               const torch::Tensor& dependency, double dep_epsilon,
+                                               ForwardTrace* trace) {
   const auto B = x.size(0), T = x.size(1), hd = n_embd / n_head;
   // One copy lays q, k and v out head by head ([3, B, n_head, T, hd]), so each is a contiguous
   // [B * n_head, T, hd] batch for the matmuls below, which would otherwise copy each of them.
@@ -66,7 +68,7 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
 #if TORCH_VERSION_MAJOR >= 2
   // Fused attention (flash / memory-efficient kernels on CUDA). is_causal aligns the mask to the
   // top-left corner, which is right when there is no past; a single new token sees everything.
-  if (!dep_log.defined() && !trace && (past == 0 || T == 1)) {
+  if (!dependency.defined() && !trace && (past == 0 || T == 1)) {
     double p = is_training() ? attn_dropout->options.p() : 0.0;
     y = at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/past == 0 && T > 1);
   }
@@ -77,11 +79,10 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
     auto att = torch::baddbmm(causal_mask(past, T, q), q.reshape({B * n_head, T, hd}),
                               k.reshape({B * n_head, Tk, hd}).transpose(1, 2), /*beta=*/1.0,
                               /*alpha=*/1.0 / std::sqrt(double(hd)));
-    if (dep_log.defined()) {
-      // + beta_h * log(D + eps): D is [B, T, Tk] once per layer, broadcast over heads inside
-      // addcmul, so no per-head copy of D is made or saved for backward.
-      att = torch::addcmul(att.view({B, n_head, T, Tk}), dep_beta.view({1, n_head, 1, 1}), dep_log.unsqueeze(1))
-                .view({B * n_head, T, Tk});
+    if (dependency.defined()) {
+      // + beta_h * log(D + eps): D is [B, T, Tk] once per layer, broadcast over the heads; the
+      // backward reads the gradient once (model/log_prior.h).
+      att = add_log_prior(att.view({B, n_head, T, Tk}), dep_beta, dependency, dep_epsilon).view({B * n_head, T, Tk});
     }
     att = torch::softmax(att, -1);
     if (trace) trace->attention.push_back(att.detach().view({B, n_head, T, Tk}).mean(1));
@@ -127,13 +128,12 @@ BlockImpl::BlockImpl(const GPTConfig& c, int layer) {
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor& dependency, KVCache* cache, int layer,
                                  ForwardTrace* trace) {
   auto xn = ln_1(x);
-  torch::Tensor dep_log;
   if (dep) {
     dependency = dep(xn, dependency, cache, layer);  // the scorer reads the same LN'd input as attention
-    dep_log = torch::log(dependency + dep_epsilon);
     if (trace) trace->dependency.push_back(dependency.detach());
   }
-  auto h = x + attn(xn, cache, layer, dep_log, trace);  // pre-LayerNorm residual blocks
+  // pre-LayerNorm residual blocks
+  auto h = x + attn(xn, cache, layer, dep ? dependency : torch::Tensor(), dep_epsilon, trace);
   return h + mlp(ln_2(h));
 }
 

@@ -32,9 +32,10 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit CausalSelfAttentionImpl(const GPTConfig& c);
   // x: [B, T, C]. `cache`/`layer` for incremental decoding (positions continue after cache).
-  // dep_log: CSTDE's log(D + eps) [B, T, Tk] shared by the heads, each scaled by its dep_beta.
+  // dependency: CSTDE's D [B, T, Tk] shared by the heads, whose logits each add
+  // dep_beta[h] * log(D + dep_epsilon) (model/log_prior.h).
   torch::Tensor forward(const torch::Tensor& x, KVCache* cache = nullptr, int layer = 0,
-                        const torch::Tensor& dep_log = {}, ForwardTrace* trace = nullptr);
+                        const torch::Tensor& dependency = {}, double dep_epsilon = 0, ForwardTrace* trace = nullptr);
   torch::nn::Linear c_attn{nullptr}, c_proj{nullptr};
   torch::nn::Dropout attn_dropout{nullptr}, resid_dropout{nullptr};
   torch::Tensor dep_beta;  // [n_head], CSTDE only

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "train/adamw_kernel.h"
 
 namespace structlm::train {
 
@@ -22,7 +23,7 @@ AdamW::AdamW(std::vector<torch::Tensor> decay, std::vector<torch::Tensor> no_dec
   add(no_decay, false);
 }
 
-void AdamW::step(double lr) {
+void AdamW::step(double lr, const torch::Tensor& grad_scale) {
   torch::NoGradGuard no_grad;
   ++step_;
   const double b1 = opt_.beta1, b2 = opt_.beta2;
@@ -31,12 +32,27 @@ void AdamW::step(double lr) {
   const double bc2 = 1.0 - std::pow(b2, double(step_));
   const double step_size = lr / bc1;
   const double bc2_sqrt = std::sqrt(bc2);
+  // The fused loop takes the scale as a float scalar: read it once (a host sync only off the CPU,
+  // where the fused loop does not run anyway).
+  double scale_value = 1.0;
+  bool scale_read = false;
   for (auto& s : params_) {
-    const torch::Tensor& g = s.p.grad();
+    torch::Tensor g = s.p.grad();
     if (!g.defined()) continue;
     // Decoupled weight decay: shrink the weights directly, outside the adaptive update, so the
     // decay does not get divided by the gradient's running scale (the "W" in AdamW).
-    if (s.decay && opt_.weight_decay != 0) s.p.mul_(1.0 - lr * opt_.weight_decay);
+    const double decay = s.decay && opt_.weight_decay != 0 ? 1.0 - lr * opt_.weight_decay : 1.0;
+    if (fused_ && adamw_fusable(s.p, g, s.exp_avg, s.exp_avg_sq) &&
+        (!grad_scale.defined() || grad_scale.device().is_cpu())) {
+      if (grad_scale.defined() && !scale_read) {
+        scale_value = grad_scale.to(torch::kFloat).item<float>();
+        scale_read = true;
+      }
+      adamw_fused(s.p, g, s.exp_avg, s.exp_avg_sq, {b1, b2, opt_.eps, decay, step_size, bc2_sqrt, scale_value});
+      continue;
+    }
+    if (grad_scale.defined()) g = g * grad_scale;
+    if (decay != 1.0) s.p.mul_(decay);
     s.exp_avg.mul_(b1).add_(g, 1.0 - b1);
     s.exp_avg_sq.mul_(b2).addcmul_(g, g, 1.0 - b2);
     torch::Tensor denom = (s.exp_avg_sq.sqrt() / bc2_sqrt).add_(opt_.eps);
@@ -83,20 +99,30 @@ void AdamW::load_state(const std::map<std::string, torch::Tensor>& tensors, cons
   }
 }
 
+torch::Tensor global_grad_norm(const std::vector<torch::Tensor>& params) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : params)
+    if (p.grad().defined()) norms.push_back(p.grad().norm(2));
+  if (norms.empty()) return torch::zeros({});
+  return torch::stack(norms).norm(2);
+}
+
+torch::Tensor clip_scale(const torch::Tensor& norm, double max_norm) {
+  if (max_norm <= 0) return {};
+  torch::NoGradGuard no_grad;
+  // clamp instead of `if (coef < 1)`: no device-to-host sync, and scaling by exactly 1.0 is a
+  // no-op bit for bit.
+  return (max_norm / (norm + 1e-6)).clamp_max(1.0);
+}
+
 torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> grads, norms;
-  for (const auto& p : params)
-    if (p.grad().defined()) grads.push_back(p.grad());
-  if (grads.empty()) return torch::zeros({});
-  for (const auto& g : grads) norms.push_back(g.norm(2));
-  torch::Tensor total = torch::stack(norms).norm(2);
-  if (max_norm > 0) {
-    // clamp instead of `if (coef < 1)`: no device-to-host sync, and scaling by exactly 1.0 is a
-    // no-op bit for bit.
-    torch::Tensor coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
-    for (auto& g : grads) g.mul_(coef);
-  }
+  torch::Tensor total = global_grad_norm(params);
+  torch::Tensor coef = clip_scale(total, max_norm);
+  if (coef.defined())
+    for (const auto& p : params)
+      if (p.grad().defined()) p.grad().mul_(coef);
   return total;
 }
 

@@ -1,7 +1,9 @@
 // AdamW written out (Loshchilov & Hutter, "Decoupled Weight Decay Regularization"), with the
 // model's two parameter groups, and global-norm gradient clipping. Written out rather than
 // torch::optim::AdamW so that its state is plain named tensors that go into a checkpoint and come
-// back bit for bit, the same on libtorch 1.13 and 2.x. The arithmetic is torch's AdamW's.
+// back bit for bit, the same on libtorch 1.13 and 2.x. The arithmetic is torch's AdamW's; on
+// contiguous fp32 CPU parameters it runs as one fused pass per parameter (train/adamw_kernel.h),
+// with gradient clipping's scale folded in (within an ulp or so of the unfused ops).
 #pragma once
 #include <torch/torch.h>
 
@@ -25,7 +27,11 @@ class AdamW {
         std::map<const void*, std::string> names, AdamWOptions opt);
 
   // One update with learning rate `lr`; parameters without a gradient are left alone.
-  void step(double lr);
+  // `grad_scale` (a 0-dim tensor, from clip_scale) multiplies every gradient first; the
+  // gradients themselves are not modified.
+  void step(double lr, const torch::Tensor& grad_scale = {});
+  // The unfused torch ops only (for tests and the bench comparing the two).
+  void set_fused(bool fused) { fused_ = fused; }
   void zero_grad();  // drops the gradients (undefined, not zero-filled)
   std::int64_t steps() const { return step_; }
 
@@ -43,11 +49,17 @@ class AdamW {
   std::vector<Param> params_;
   AdamWOptions opt_;
   std::int64_t step_ = 0;
+  bool fused_ = true;
 };
 
-// Scales all gradients together so their global L2 norm is at most `max_norm` (as
-// torch.nn.utils.clip_grad_norm_); returns the norm before clipping, as a 0-dim tensor on the
-// gradients' device (no host sync: read it only when logging).
+// The global L2 norm of all gradients, as a 0-dim tensor on the gradients' device (no host sync:
+// read it only when logging).
+torch::Tensor global_grad_norm(const std::vector<torch::Tensor>& params);
+// The factor that brings a global gradient norm down to at most `max_norm` (as
+// torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), at most 1); undefined when
+// max_norm <= 0 (no clipping). Given to AdamW::step, which applies it while it reads each gradient.
+torch::Tensor clip_scale(const torch::Tensor& norm, double max_norm);
+// Scales all gradients in place by clip_scale; returns the norm before clipping.
 torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
 
 }  // namespace structlm::train

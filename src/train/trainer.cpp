@@ -343,8 +343,8 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
 
     opt.zero_grad();
     const torch::Tensor step_loss = accumulate_gradients(model, batch, B, A, T, tc.seed, step, precision.precision);
-    torch::Tensor grad_norm = clip_grad_norm(all_params, tc.grad_clip);
-    opt.step(lr);
+    torch::Tensor grad_norm = global_grad_norm(all_params);
+    opt.step(lr, clip_scale(grad_norm, tc.grad_clip));  // clipping applied inside the update
     state.step = step + 1;
     state.tokens_seen += tokens_per_step;
 
