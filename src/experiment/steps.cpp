@@ -15,6 +15,7 @@
 #include "report/run_info.h"
 #include "torch/version.h"  // TORCH_VERSION for run_info.json
 #include "workspace/run_files.h"
+#include "workspace/tokenizer_ref.h"
 
 namespace structlm::experiment {
 
@@ -27,25 +28,28 @@ struct Vocabulary {
   std::int64_t eot = -1;  // the tokenizer's <|endoftext|>; -1 without a tokenizer
 };
 
-// The model's vocabulary against its tokenizer's: unset takes the tokenizer's size, smaller is
-// refused, larger is padding (allowed).
-Vocabulary settle_vocabulary(json& j, const std::string& config_path, const workspace::Workspace& ws) {
-  if (!j.contains("data") || !j["data"].is_object() || !j["data"].contains("tokenizer") ||
-      !j["data"]["tokenizer"].is_string() || j["data"]["tokenizer"].get<std::string>().empty())
-    return {};  // no tokenizer: the shards are checked against the model when training starts
-  const std::string tok_spec = ws.tokenizer_spec(j["data"]["tokenizer"].get<std::string>());
-  j["data"]["tokenizer"] = tok_spec;
+// Stored paths work from any directory: shards and a tokenizer directory made absolute.
+void anchor_data_paths(train::DataConfig& d) {
+  for (auto* list : {&d.train_shards, &d.val_shards})
+    for (auto& p : *list) p = workspace::Workspace::absolute(p);
+  if (!d.tokenizer.empty()) d.tokenizer = workspace::TokenizerRef(d.tokenizer).absolute().spec();
+}
+
+// The model's vocabulary against its tokenizer's, on the typed configuration: unset
+// (`vocab_given` false) takes the tokenizer's size, smaller is refused, larger is padding (allowed).
+Vocabulary settle_vocabulary(train::RunConfig& cfg, bool vocab_given, const std::string& config_path,
+                             const workspace::Workspace& ws) {
+  if (cfg.data.tokenizer.empty()) return {};  // no tokenizer: the shards are checked when training starts
+  const std::string tok_spec = ws.tokenizer_spec(cfg.data.tokenizer);
+  cfg.data.tokenizer = tok_spec;
   const auto tok = ws.load_tokenizer(tok_spec);
   const auto tok_vocab = std::int64_t(tok.vocab_size());
   const std::int64_t eot = tok.eot();
-  if (!j.contains("model") || !j["model"].is_object()) j["model"] = json::object();
-  json& m = j["model"];
-  if (!m.contains("vocab_size") || m["vocab_size"].is_null()) {
-    m["vocab_size"] = tok_vocab;
+  if (!vocab_given) {
+    cfg.model.vocab_size = tok_vocab;
     return {{{"model", tok_vocab}, {"tokenizer", tok_vocab}, {"source", "tokenizer"}, {"padding", 0}}, eot};
   }
-  check(m["vocab_size"].is_number_integer(), config_path, "field 'model.vocab_size' must be an integer");
-  const auto model_vocab = m["vocab_size"].get<std::int64_t>();
+  const auto model_vocab = cfg.model.vocab_size;
   check(model_vocab >= tok_vocab, config_path,
         "model.vocab_size " + std::to_string(model_vocab) + " is below the " + std::to_string(tok_vocab) +
             " tokens of tokenizer " + tok_spec + " (leave model.vocab_size out to take the tokenizer's)");
@@ -76,9 +80,14 @@ train::TrainResult run_training(const workspace::Workspace& ws, const TrainReque
     j["data"]["tokenizer"] = r.tokenizer;
   }
   const std::string origin = config_path + (r.overrides.empty() && r.corpora.empty() ? "" : " (with command-line overrides)");
-  if (j.is_object() && j.contains("data")) j["data"] = workspace::absolute_data_paths(j["data"]);
-  const Vocabulary vocabulary = settle_vocabulary(j, origin, ws);
+  // From here on the configuration is typed; the JSON is asked only whether the model's
+  // vocabulary was given (an unset one is filled from the tokenizer).
+  const bool vocab_given = j.is_object() && j.contains("model") && j["model"].is_object() &&
+                           j["model"].contains("vocab_size") && !j["model"]["vocab_size"].is_null();
+  if (!vocab_given && j.is_object() && j.contains("model") && j["model"].is_object()) j["model"].erase("vocab_size");
   auto cfg = train::RunConfig::from_json(j, origin);
+  anchor_data_paths(cfg.data);
+  const Vocabulary vocabulary = settle_vocabulary(cfg, vocab_given, origin, ws);
   // Not over a finished run's record when train() is about to refuse to overwrite that run.
   if (r.resume || !file_exists(r.run_dir + "/checkpoints/latest.safetensors")) {
     report::write_run_info(r.run_dir, ws.root(), TORCH_VERSION, r.resume);
