@@ -5,7 +5,7 @@
 //   ops_bench [--rows N] [--hidden H] [--rounds R] [--iters K] [--threads T]
 // Prints, per op, "OP DTYPE: unfused X ms, fused Y ms, ratio unfused/fused Z (median of R rounds)".
 // Ops: GELU (model/gelu.h), CSTDE's log-prior on the attention logits (model/log_prior.h; the
-// bench model's [rows / 256, 6 heads, 256, 256]), and one AdamW step with gradient clipping over the bench model's
+// bench model's [rows / 256, 6 heads, 256, 256]), a whole block plain against CSTDE, and one AdamW step with gradient clipping over the bench model's
 // parameters (train/adamw_kernel.h; --params M, in millions).
 #include <torch/torch.h>
 
@@ -20,6 +20,7 @@
 
 #include "core/platform.h"
 #include "model/gelu.h"
+#include "model/gpt.h"
 #include "model/log_prior.h"
 #include "train/optimizer.h"
 
@@ -110,6 +111,36 @@ int main(int argc, char** argv) {
     };
     const std::string name = "log-prior fp32 [" + std::to_string(B) + ", 6, 256, 256]";
     compare(name.c_str(), run(false), run(true), rounds, iters);
+  }
+
+  // A whole transformer block at the demo's size (bench_cstde.sh: [16, 128] tokens, width 256, 4
+  // heads), forward and backward: the CSTDE block (dependency scorer of rank 32 with carry,
+  // log-prior on the logits) in the "unfused" column, the plain block in the "fused" one, so the
+  // ratio is the CSTDE block's step-time overhead.
+  {
+    model::GPTConfig c;
+    c.n_layer = 2, c.n_head = 4, c.n_embd = 256, c.block_size = 128, c.vocab_size = 512, c.dropout = 0.0;
+    auto cc = c;
+    cc.cstde.attention = true, cc.cstde.rank = 32, cc.cstde.carry = true;
+    torch::manual_seed(1);
+    model::Block plain(c, 1), cstde(cc, 1);
+    plain->train();
+    cstde->train();
+    const std::int64_t B = 16, T = 128;
+    auto x = torch::randn({B, T, 256}).requires_grad_();
+    const auto g = torch::randn({B, T, 256});
+    const auto prev = torch::softmax(torch::randn({B, T, T}).masked_fill(torch::ones({T, T}, torch::kBool).triu(1), -INFINITY), -1);
+    auto run = [&](model::Block& b) {
+      return [&] {
+        torch::Tensor d = b->dep ? prev : torch::Tensor();
+        auto y = b->forward(x, d);
+        y.backward(g);
+        x.mutable_grad() = torch::Tensor();
+        for (auto& p : b->parameters()) p.mutable_grad() = torch::Tensor();
+      };
+    };
+    compare("block fp32 [16, 128, 256], cstde (\"unfused\") vs plain (\"fused\"): ratio = cstde overhead", run(cstde), run(plain),
+            rounds, iters);
   }
 
   // AdamW over the bench model's ~14M parameters (6 layers of 384, vocabulary 8192, tied):
