@@ -240,7 +240,7 @@ std::vector<std::string> eval_corpus_names(const Setup& s, const workspace::Work
 
 // experiment.json, loss_by_distance.jsonl, sentence_lengths.jsonl (docs/REPORT.md), from the
 // typed results through the typed log lines of report/experiment_logs.h.
-void write_raw_logs(const Setup& s, const CstdeExperimentOptions& o, const workspace::Workspace& ws, const Shared& sh,
+report::Experiment write_raw_logs(const Setup& s, const CstdeExperimentOptions& o, const workspace::Workspace& ws, const Shared& sh,
                     const Results& results) {
   report::Experiment e;
   e.name = "cstde";
@@ -262,9 +262,12 @@ void write_raw_logs(const Setup& s, const CstdeExperimentOptions& o, const works
       const auto& g = r.generation.sentence_lengths;
       if (!g.empty()) lengths.push_back({name, "", seed, std::vector<double>(g.begin(), g.end())});
     }
-  save_json(o.out + "/cstde/experiment.json", e.to_json());
+  e.path = o.out + "/cstde/experiment.json";
+  e.check();  // what the report will refuse when it reads the file back is refused before writing it
+  save_json(e.path, e.to_json());
   write_file_atomic(o.out + "/cstde/loss_by_distance.jsonl", report::jsonl_text(by_distance, "distance"));
   write_file_atomic(o.out + "/cstde/sentence_lengths.jsonl", report::jsonl_text(lengths));
+  return e;
 }
 
 }  // namespace
@@ -279,7 +282,7 @@ std::string run_cstde_experiment(const CstdeExperimentOptions& opts, const works
   const Shared sh = prepare_shared(s, o, ws, data);
   check_parameter_counts(s, data, sh.tok.vocab_size());
   const Results results = train_and_measure(s, o, ws, sh, data, runner);
-  write_raw_logs(s, o, ws, sh, results);
+  const report::Experiment experiment = write_raw_logs(s, o, ws, sh, results);
 
   const std::string description = s.e().description;
   const std::string table = "# CSTDE experiment\n\n" + description + ". " + std::to_string(s.e().seeds.size()) +
@@ -287,7 +290,7 @@ std::string run_cstde_experiment(const CstdeExperimentOptions& opts, const works
                             "mean ×/÷ geometric sd); " +
                             "changes are relative to the baseline's mean, and a verdict other than \"no significant " +
                             "difference\" needs the two intervals not to overlap.\n\n" +
-                            report::experiment_markdown(report::read_experiment(o.out + "/cstde/experiment.json", "cstde"));
+                            report::experiment_markdown(experiment);
   write_file_atomic(o.out + "/cstde/table.md", table);
 
   std::vector<std::string> dirs = {o.out};

@@ -179,7 +179,7 @@ Results measure_variants(const Setup& s, const HcmaExperimentOptions& o, const w
 
 // experiment.json and the JSONL raw logs of docs/REPORT.md, from the typed suite results through
 // the typed log lines of report/experiment_logs.h.
-void write_raw_logs(const Setup& s, const HcmaExperimentOptions& o, const Results& results, const std::string& description) {
+report::Experiment write_raw_logs(const Setup& s, const HcmaExperimentOptions& o, const Results& results, const std::string& description) {
   report::Experiment e;
   e.name = "hcma";
   e.description = description;
@@ -204,10 +204,13 @@ void write_raw_logs(const Setup& s, const HcmaExperimentOptions& o, const Result
       for (const auto& p : suite.loss_by_position)
         if (std::isfinite(p.loss)) positions.push_back({"", name, seed, p.position, p.loss, p.tokens});
     }
-  save_json(o.out + "/hcma/experiment.json", e.to_json());
+  e.path = o.out + "/hcma/experiment.json";
+  e.check();  // what the report will refuse when it reads the file back is refused before writing it
+  save_json(e.path, e.to_json());
   write_file_atomic(o.out + "/hcma/rare_recall.jsonl", report::jsonl_text(recall));
   write_file_atomic(o.out + "/hcma/attack.jsonl", report::jsonl_text(attacks));
   write_file_atomic(o.out + "/hcma/loss_by_position.jsonl", report::jsonl_text(positions, "position"));
+  return e;
 }
 
 // The embedding before and after HCMA (the first seed), on a sample of clustered tokens.
@@ -252,7 +255,7 @@ std::string run_hcma_experiment(const HcmaExperimentOptions& opts, const workspa
   const auto variants = align_variants(s, o, ws, b, runner);
   const auto results = measure_variants(s, o, ws, b, variants);
   const std::string description = s.e().description;
-  write_raw_logs(s, o, results, description);
+  const report::Experiment experiment = write_raw_logs(s, o, results, description);
   write_embedding_sample(o, ws, b, variants);
 
   std::string table = "# HCMA experiment\n\n" + description + ". " + std::to_string(s.e().seeds.size()) +
@@ -261,7 +264,7 @@ std::string run_hcma_experiment(const HcmaExperimentOptions& opts, const workspa
                       "geometric sd); changes are relative to the original model, "
                       "and a verdict other than \"no significant difference\" needs the two intervals not "
                       "to overlap.\n\n" +
-                      report::experiment_markdown(report::read_experiment(o.out + "/hcma/experiment.json", "hcma"));
+                      report::experiment_markdown(experiment);
   write_file_atomic(o.out + "/hcma/table.md", table);
   std::vector<std::string> dirs = {o.out};
   if (o.model.empty()) dirs.push_back(o.out + "/base");

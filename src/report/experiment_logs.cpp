@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "core/fields.h"
 #include "report/jsonl.h"
 
 namespace structlm::report {
@@ -33,6 +34,33 @@ json Experiment::to_json() const {
   return j;
 }
 
+void Experiment::check() {
+  std::set<std::string> keys;
+  for (std::size_t i = 0; i < metrics.size(); ++i)
+    if (!keys.insert(metrics[i].key).second)
+      throw Error(path + ": metrics[" + std::to_string(i) + "]: metric '" + metrics[i].key + "' listed twice");
+  variants.clear();
+  std::set<std::pair<std::string, long long>> seen;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const ExperimentRow& row = rows[i];
+    const std::string where = path + ": rows[" + std::to_string(i) + "]";
+    if (!seen.insert({row.variant, row.seed}).second)
+      throw Error(where + ": variant '" + row.variant + "' seed " + std::to_string(row.seed) + " appears twice");
+    if (!row.values.is_object()) throw Error(where + ": field 'values' must be an object");
+    for (auto it = row.values.begin(); it != row.values.end(); ++it) {
+      if (!keys.count(it.key())) throw Error(where + ": value '" + it.key() + "' is not a listed metric");
+      if (it.value().is_null()) continue;
+      const double v = number_field(row.values, it.key().c_str(), where);
+      if (metric(it.key()).aggregation == Aggregation::geometric && !(v > 0))
+        throw Error(where + ": value '" + it.key() + "' is " + it.value().dump() +
+                    ", but the metric aggregates geometrically (every value must be > 0)");
+    }
+    if (std::find(variants.begin(), variants.end(), row.variant) == variants.end()) variants.push_back(row.variant);
+  }
+  if (!baseline.empty() && std::find(variants.begin(), variants.end(), baseline) == variants.end())
+    fail(path, "baseline '" + baseline + "' has no rows");
+}
+
 Experiment read_experiment(const std::string& path, const std::string& expected_name) {
   json j = load_json(path);
   if (!j.is_object()) fail(path, "expected a JSON object");
@@ -44,40 +72,21 @@ Experiment read_experiment(const std::string& path, const std::string& expected_
   if (j.contains("baseline")) e.baseline = string_field(j, "baseline", path);
   if (!j.contains("metrics") || !j["metrics"].is_array() || j["metrics"].empty())
     fail(path, "field 'metrics' must be a non-empty list");
-  std::set<std::string> keys;
-  for (std::size_t i = 0; i < j["metrics"].size(); ++i) {
-    std::string where = path + ": metrics[" + std::to_string(i) + "]";
-    Metric em = Metric::from_json(j["metrics"][i], where);
-    if (!keys.insert(em.key).second) throw Error(where + ": metric '" + em.key + "' listed twice");
-    e.metrics.push_back(em);
-  }
+  for (std::size_t i = 0; i < j["metrics"].size(); ++i)
+    e.metrics.push_back(Metric::from_json(j["metrics"][i], path + ": metrics[" + std::to_string(i) + "]"));
   if (!j.contains("rows") || !j["rows"].is_array()) fail(path, "field 'rows' must be a list");
-  std::set<std::pair<std::string, long long>> seen;
   for (std::size_t i = 0; i < j["rows"].size(); ++i) {
     const json& r = j["rows"][i];
-    std::string where = path + ": rows[" + std::to_string(i) + "]";
+    const std::string where = path + ": rows[" + std::to_string(i) + "]";
     if (!r.is_object()) throw Error(where + ": expected an object");
     ExperimentRow row;
     row.variant = string_field(r, "variant", where);
     row.seed = seed_field(r, where);
-    if (!seen.insert({row.variant, row.seed}).second)
-      throw Error(where + ": variant '" + row.variant + "' seed " + std::to_string(row.seed) + " appears twice");
     if (!r.contains("values") || !r["values"].is_object()) throw Error(where + ": field 'values' must be an object");
-    for (auto it = r["values"].begin(); it != r["values"].end(); ++it) {
-      if (!keys.count(it.key())) throw Error(where + ": value '" + it.key() + "' is not a listed metric");
-      if (it.value().is_null()) continue;
-      const double v = number_field(r["values"], it.key().c_str(), where);
-      if (e.metric(it.key()).aggregation == Aggregation::geometric && !(v > 0))
-        throw Error(where + ": value '" + it.key() + "' is " + it.value().dump() +
-                    ", but the metric aggregates geometrically (every value must be > 0)");
-    }
     row.values = r["values"];
-    if (std::find(e.variants.begin(), e.variants.end(), row.variant) == e.variants.end())
-      e.variants.push_back(row.variant);
     e.rows.push_back(std::move(row));
   }
-  if (!e.baseline.empty() && std::find(e.variants.begin(), e.variants.end(), e.baseline) == e.variants.end())
-    fail(path, "baseline '" + e.baseline + "' has no rows");
+  e.check();
   return e;
 }
 
@@ -102,54 +111,87 @@ std::vector<Line> read_log(const std::string& path, Read read) {
 
 }  // namespace
 
-json RecallLine::to_json() const {
-  return {{"variant", variant}, {"seed", seed}, {"k", k}, {"bucket", bucket}, {"min_count", min_count},
-          {"recall", recall}, {"targets", targets}};
-}
-RecallLine RecallLine::from_json(const json& j, const std::string& where) {
-  RecallLine l;
+// ---- the raw-log lines: one field table each, used by the writer (to_json) and every reader
+// (from_json). Every field is required unless listed as optional; unknown keys are refused.
+
+namespace {
+
+template <typename Line>
+Line read_line(const FieldTable<Line>& table, const json& j, const std::string& where,
+               const std::vector<std::string>& optional = {}, const std::vector<std::string>& extra_keys = {}) {
+  if (!j.is_object()) throw Error(where + ": expected a JSON object");
+  for (const auto& name : table.names())
+    if (std::find(optional.begin(), optional.end(), name) == optional.end() && (!j.contains(name) || j[name].is_null()))
+      throw Error(where + ": missing field '" + name + "'");
+  Line l;
+  table.read(j, l, where, extra_keys);
   l.where = where;
-  l.variant = string_field(j, "variant", where);
-  l.seed = seed_field(j, where);
-  const long long k = integer_field(j, "k", where);
-  if (k < 1) throw Error(where + ": field 'k' missing or not a positive integer");
-  l.k = int(k);
-  l.bucket = string_field(j, "bucket", where);
-  l.min_count = (long long)number_field(j, "min_count", where);
-  l.recall = number_field(j, "recall", where);
-  l.targets = (long long)optional_number(j, "targets", 0, where);
   return l;
+}
+
+const FieldTable<RecallLine>& recall_fields() {
+  using L = RecallLine;
+  static const auto t = FieldTable<L>()
+      .add("variant", +[](L& l) -> std::string& { return l.variant; }, "the method or variant")
+      .add("seed", +[](L& l) -> long long& { return l.seed; }, "seed", ">= 0", non_negative)
+      .add("k", +[](L& l) -> int& { return l.k; }, "recall@k", ">= 1", at_least(1))
+      .add("bucket", +[](L& l) -> std::string& { return l.bucket; }, "frequency bucket label")
+      .add("min_count", +[](L& l) -> long long& { return l.min_count; }, "the bucket's lowest count (orders buckets)")
+      .add("recall", +[](L& l) -> double& { return l.recall; }, "recall in the bucket")
+      .add("targets", +[](L& l) -> long long& { return l.targets; }, "targets in the bucket (informative)");
+  return t;
+}
+
+const FieldTable<AttackLine>& attack_fields() {
+  using L = AttackLine;
+  static const auto t = FieldTable<L>()
+      .add("variant", +[](L& l) -> std::string& { return l.variant; }, "the method or variant")
+      .add("seed", +[](L& l) -> long long& { return l.seed; }, "seed", ">= 0", non_negative)
+      .add("attack", +[](L& l) -> std::string& { return l.attack; }, "attack name")
+      .add("strength", +[](L& l) -> double& { return l.strength; }, "attack strength")
+      .add("loss_increase", +[](L& l) -> double& { return l.loss_increase; }, "loss under attack minus clean loss");
+  return t;
+}
+constexpr const char* kFlipRate = "flip_rate";  // AttackLine's optional field (a table holds no optionals)
+
+// LossLine's position column is "position" or "distance": one table per name.
+const FieldTable<LossLine>& loss_fields(const std::string& at_key) {
+  using L = LossLine;
+  auto make = [](const char* at) {
+    return FieldTable<L>()
+        .add("variant", +[](L& l) -> std::string& { return l.variant; }, "the method or variant")
+        .add("seed", +[](L& l) -> long long& { return l.seed; }, "seed", ">= 0", non_negative)
+        .add(at, +[](L& l) -> long long& { return l.at; }, "position or distance")
+        .add("loss", +[](L& l) -> double& { return l.loss; }, "mean loss there")
+        .add("tokens", +[](L& l) -> long long& { return l.tokens; }, "tokens averaged (informative)");
+  };
+  static const auto position = make("position"), distance = make("distance");
+  if (at_key == "position") return position;
+  if (at_key == "distance") return distance;
+  throw Error("loss log: no column '" + at_key + "' (position or distance)");
+}
+
+}  // namespace
+
+json RecallLine::to_json() const { return recall_fields().to_json(*this); }
+RecallLine RecallLine::from_json(const json& j, const std::string& where) {
+  return read_line(recall_fields(), j, where, {"targets"});
 }
 
 json AttackLine::to_json() const {
-  json j = {{"variant", variant}, {"seed", seed}, {"attack", attack}, {"strength", strength}, {"loss_increase", loss_increase}};
-  if (flip_rate) j["flip_rate"] = *flip_rate;
+  json j = attack_fields().to_json(*this);
+  if (flip_rate) j[kFlipRate] = *flip_rate;
   return j;
 }
 AttackLine AttackLine::from_json(const json& j, const std::string& where) {
-  AttackLine l;
-  l.where = where;
-  l.variant = string_field(j, "variant", where);
-  l.seed = seed_field(j, where);
-  l.attack = string_field(j, "attack", where);
-  l.strength = number_field(j, "strength", where);
-  l.loss_increase = number_field(j, "loss_increase", where);
-  if (j.contains("flip_rate")) l.flip_rate = number_field(j, "flip_rate", where);
+  AttackLine l = read_line(attack_fields(), j, where, {}, {kFlipRate});
+  if (j.contains(kFlipRate) && !j[kFlipRate].is_null()) l.flip_rate = number_field(j, kFlipRate, where);
   return l;
 }
 
-json LossLine::to_json(const char* at_key) const {
-  return {{"variant", variant}, {"seed", seed}, {at_key, at}, {"loss", loss}, {"tokens", tokens}};
-}
+json LossLine::to_json(const char* at_key) const { return loss_fields(at_key).to_json(*this); }
 LossLine LossLine::from_json(const json& j, const char* at_key, const std::string& where) {
-  LossLine l;
-  l.where = where;
-  l.variant = string_field(j, "variant", where);
-  l.seed = seed_field(j, where);
-  l.at = integer_field(j, at_key, where);
-  l.loss = number_field(j, "loss", where);
-  l.tokens = (long long)optional_number(j, "tokens", 0, where);
-  return l;
+  return read_line(loss_fields(at_key), j, where, {"tokens"});
 }
 
 std::vector<RecallLine> read_recall_log(const std::string& path) { return read_log<RecallLine>(path, RecallLine::from_json); }

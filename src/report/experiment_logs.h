@@ -13,7 +13,8 @@
 namespace structlm::report {
 
 // experiment.json: the metric catalogue, and one row per (variant, seed) with that seed's value
-// of each metric. The experiments build it and write to_json(); the report reads it back.
+// of each metric. The experiments build it, check() it, write to_json() and render their table
+// from it in memory; the report reads the file back (read_experiment: the same checks).
 struct ExperimentRow {
   std::string variant;
   long long seed = 0;
@@ -23,11 +24,15 @@ struct Experiment {
   std::string path, name, description, baseline;  // baseline: a variant name, or ""
   std::vector<Metric> metrics;
   std::vector<ExperimentRow> rows;
-  std::vector<std::string> variants;  // in first-appearance order (filled by read_experiment)
+  std::vector<std::string> variants;  // in first-appearance order (filled by check)
   // The metric's per-seed values for one variant, aggregated as its catalogue entry says.
   Spread summary(const std::string& variant, const std::string& metric) const;
   json to_json() const;  // the experiment.json format
   const Metric& metric(const std::string& key) const;  // an error naming `path` when not listed
+  // Refuses (errors name `path`) repeated metrics, repeated (variant, seed), values of unlisted
+  // metrics or of the wrong type, a geometric metric's value <= 0, a baseline without rows;
+  // fills `variants`.
+  void check();
 };
 // Errors name `path`: unlisted metric keys, repeated (variant, seed), a geometric metric's value <= 0.
 Experiment read_experiment(const std::string& path, const std::string& expected_name);

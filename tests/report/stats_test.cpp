@@ -132,10 +132,26 @@ TEST(ReportLogLines, RoundTripAndErrorsNameTheLine) {
     }
     return std::string();
   };
-  EXPECT_EQ(error([] { RecallLine::from_json({{"variant", "a"}, {"k", 0}, {"bucket", "b"}}, "f:3"); }),
-            "f:3: field 'k' missing or not a positive integer");
-  EXPECT_EQ(error([] { LossLine::from_json({{"variant", "a"}, {"position", 1.5}, {"loss", 1}}, "position", "f:2"); }),
-            "f:2: field 'position' missing or not an integer");
+  const structlm::json recall = {{"variant", "a"}, {"seed", 1}, {"k", 0}, {"bucket", "b"}, {"min_count", 0}, {"recall", 0.5}};
+  EXPECT_EQ(error([&] { RecallLine::from_json(recall, "f:3"); }), "f:3: field 'k' must be >= 1");
+  EXPECT_EQ(error([&] {
+              structlm::json j = recall;
+              j.erase("bucket");
+              RecallLine::from_json(j, "f:3");
+            }),
+            "f:3: missing field 'bucket'");
+  EXPECT_NE(error([&] {  // a typo is refused, not ignored
+              structlm::json j = recall;
+              j["k"] = 1;
+              j["recal"] = 0.5;
+              RecallLine::from_json(j, "f:3");
+            }).find("f:3: unknown field 'recal'"),
+            std::string::npos);
+  EXPECT_EQ(RecallLine::from_json({{"variant", "a"}, {"seed", 1}, {"k", 1}, {"bucket", "b"}, {"min_count", 0}, {"recall", 0.5}}, "f:4").targets, 0);
+  EXPECT_EQ(error([] { LossLine::from_json({{"variant", "a"}, {"seed", 1}, {"position", 1.5}, {"loss", 1}}, "position", "f:2"); }),
+            "f:2: field 'position' must be an integer, got 1.5");
+  EXPECT_EQ(error([] { AttackLine::from_json({{"variant", "a"}, {"seed", 1}, {"attack", "t"}, {"strength", 1}, {"loss_increase", 0}, {"flip_rate", "x"}}, "f:5"); }).substr(0, 5),
+            "f:5: ");
   LengthSample ref{"", "brown", 0, {3, 12}};
   EXPECT_EQ(ref.to_json().dump(), R"({"corpus":"brown","kind":"reference","lengths":[3,12]})");
 }
