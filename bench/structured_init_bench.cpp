@@ -94,7 +94,7 @@ std::vector<std::uint32_t> zipf_corpus(std::size_t n, std::uint32_t V, double s,
   return x;
 }
 
-void compare_with_torch(const data::CsrMatrix& m, std::int64_t l) {
+void compare_with_torch(const linalg::CsrMatrix& m, std::int64_t l) {
   auto x = torch::randn({m.cols, l});
   auto out = torch::empty({m.rows, l});
   auto t = std::chrono::steady_clock::now();

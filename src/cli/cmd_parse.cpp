@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/workspace_flags.h"
-#include "cstde/induced_heads.h"
+#include "eval/induced_heads.h"
 #include "model/checkpoint.h"
 #include "workspace/run_files.h"
 

@@ -14,7 +14,7 @@
 
 namespace structlm::model {
 
-using data::CsrMatrix;
+using linalg::CsrMatrix;
 using linalg::randomized_svd;
 using linalg::SparseHStack;
 
@@ -128,7 +128,7 @@ torch::Tensor structured_embedding_from_counts(data::Cooccurrence&& counts, cons
   auto t = std::chrono::steady_clock::now();
   CsrMatrix left = std::move(counts.left);
   counts = data::Cooccurrence();
-  CsrMatrix right = data::transpose(left);  // C_right = C_leftᵀ (data/cooccurrence.h)
+  CsrMatrix right = linalg::transpose(left);  // C_right = C_leftᵀ (data/cooccurrence.h)
   CsrMatrix ppmi_left = ppmi(left, o.smoothing);
   left = CsrMatrix();
   CsrMatrix ppmi_right = ppmi(right, o.smoothing);

@@ -67,7 +67,7 @@ torch::Tensor structured_embedding_from_counts(data::Cooccurrence&& counts, cons
 
 // Positive PMI with context-distribution smoothing (Levy, Goldberg & Dagan 2015), rows = words w,
 // columns = contexts c; entries that are not positive are dropped. See the .cpp for the formula.
-data::CsrMatrix ppmi(const data::CsrMatrix& counts, double alpha);
+linalg::CsrMatrix ppmi(const linalg::CsrMatrix& counts, double alpha);
 
 // Each row of u_sqrt_s scaled to L2 norm `norm`; rows where `use` is false, or whose norm is 0,
 // come from `fallback`. Returns the table and how many rows were replaced.

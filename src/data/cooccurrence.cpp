@@ -24,47 +24,7 @@
 
 namespace structlm::data {
 
-float CsrMatrix::at(std::int64_t r, std::int64_t c) const {
-  auto b = indices.begin() + indptr[r], e = indices.begin() + indptr[r + 1];
-  auto it = std::lower_bound(b, e, static_cast<std::int32_t>(c));
-  return (it != e && *it == c) ? values[it - indices.begin()] : 0.0f;
-}
-
-std::vector<double> CsrMatrix::row_sums() const {
-  std::vector<double> s(rows, 0.0);
-  for (std::int64_t r = 0; r < rows; ++r)
-    for (std::int64_t k = indptr[r]; k < indptr[r + 1]; ++k) s[r] += values[k];
-  return s;
-}
-
-std::vector<double> CsrMatrix::col_sums() const {
-  std::vector<double> s(cols, 0.0);
-  for (std::size_t k = 0; k < nnz(); ++k) s[indices[k]] += values[k];
-  return s;
-}
-
-std::size_t CsrMatrix::bytes() const {
-  return indptr.size() * sizeof(std::int64_t) + indices.size() * sizeof(std::int32_t) + values.size() * sizeof(float);
-}
-
-CsrMatrix transpose(const CsrMatrix& m) {
-  CsrMatrix t;
-  t.rows = m.cols;
-  t.cols = m.rows;
-  t.indptr.assign(t.rows + 1, 0);
-  for (auto c : m.indices) ++t.indptr[c + 1];
-  std::partial_sum(t.indptr.begin(), t.indptr.end(), t.indptr.begin());
-  t.indices.resize(m.nnz());
-  t.values.resize(m.nnz());
-  std::vector<std::int64_t> next(t.indptr.begin(), t.indptr.end() - 1);
-  for (std::int64_t r = 0; r < m.rows; ++r)
-    for (std::int64_t k = m.indptr[r]; k < m.indptr[r + 1]; ++k) {
-      std::int64_t dst = next[m.indices[k]]++;
-      t.indices[dst] = static_cast<std::int32_t>(r);
-      t.values[dst] = m.values[k];
-    }
-  return t;
-}
+using linalg::CsrMatrix;
 
 namespace {
 

@@ -8,27 +8,11 @@
 #include <functional>
 #include <vector>
 
+#include "linalg/csr.h"
+
 namespace structlm::data {
 
 class TokenStream;
-
-// Compressed sparse rows: row r's entries are indices/values[indptr[r], indptr[r + 1]), columns
-// strictly increasing, no explicit zeros unless a producer says otherwise.
-struct CsrMatrix {
-  std::int64_t rows = 0, cols = 0;
-  std::vector<std::int64_t> indptr;  // rows + 1 entries
-  std::vector<std::int32_t> indices;
-  std::vector<float> values;
-
-  std::size_t nnz() const { return indices.size(); }
-  float at(std::int64_t r, std::int64_t c) const;  // 0 where no entry (binary search in the row)
-  std::vector<double> row_sums() const;
-  std::vector<double> col_sums() const;
-  std::size_t bytes() const;  // memory held by the three arrays
-};
-
-// Bᵀ, built by a counting sort over columns (stable, so B's column order becomes row order).
-CsrMatrix transpose(const CsrMatrix& m);
 
 struct CooccurrenceOptions {
   int window = 8;          // w: pairs j < i with i − j <= w
@@ -47,7 +31,7 @@ struct CooccurrenceOptions {
 // count; no pair has its two ends in different documents (a token before an EOT and the EOT or
 // anything after it). Tokens before the first EOT form a document of their own.
 struct Cooccurrence {
-  CsrMatrix left;                  // V × V, C_left as above
+  linalg::CsrMatrix left;          // V × V, C_left as above (linalg/csr.h)
   std::uint64_t tokens = 0;        // tokens read
   std::uint64_t pairs = 0;         // pair updates made
   std::vector<std::uint64_t> unigram;  // occurrences of each token id

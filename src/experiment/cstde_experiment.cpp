@@ -9,7 +9,7 @@
 #include "core/io.h"
 #include "core/json.h"
 #include "core/subprocess.h"
-#include "cstde/dependency_probe.h"
+#include "eval/dependency_probe.h"
 #include "experiment/corpus_eval.h"
 #include "experiment/cstde_metrics.h"
 #include "experiment/experiment_config.h"

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "core/json.h"
-#include "hcma/attacks.h"
-#include "hcma/geometry.h"
-#include "hcma/longrange.h"
-#include "hcma/recall.h"
+#include "eval/attacks.h"
+#include "eval/geometry.h"
+#include "eval/longrange.h"
+#include "eval/recall.h"
 
 namespace structlm::experiment {
 

@@ -8,7 +8,7 @@
 
 namespace structlm::linalg {
 
-using data::CsrMatrix;
+using linalg::CsrMatrix;
 
 namespace {
 
@@ -77,7 +77,7 @@ SparseHStack::SparseHStack(std::vector<CsrMatrix> blocks) : blocks_(std::move(bl
     check(b.rows == rows_, "sparse product", "stacked blocks must have the same number of rows");
     col_offset_.push_back(cols_);
     cols_ += b.cols;
-    transposed_.push_back(data::transpose(b));
+    transposed_.push_back(linalg::transpose(b));
   }
 }
 

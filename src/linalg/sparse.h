@@ -1,4 +1,4 @@
-// Sparse × dense products on CSR matrices (data/cooccurrence.h): the kernels behind CSTDE's
+// Sparse × dense products on CSR matrices (linalg/csr.h): the kernels behind CSTDE's
 // randomized SVD. Written by hand because libtorch 1.13's sparse CSR products are neither
 // deterministic across thread counts nor parallel on CPU; these are both (row gathers only).
 #pragma once
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "data/cooccurrence.h"
+#include "linalg/csr.h"
 
 namespace structlm::linalg {
 
@@ -16,7 +16,7 @@ namespace structlm::linalg {
 // number of threads.
 class SparseHStack {
  public:
-  explicit SparseHStack(std::vector<data::CsrMatrix> blocks);
+  explicit SparseHStack(std::vector<linalg::CsrMatrix> blocks);
   std::int64_t rows() const { return rows_; }
   std::int64_t cols() const { return cols_; }
   std::size_t nnz() const;
@@ -27,13 +27,13 @@ class SparseHStack {
   torch::Tensor to_dense() const;                        // tests only
 
  private:
-  std::vector<data::CsrMatrix> blocks_, transposed_;
+  std::vector<linalg::CsrMatrix> blocks_, transposed_;
   std::vector<std::int64_t> col_offset_;
   std::int64_t rows_ = 0, cols_ = 0;
 };
 
 // out[r, :] = Σ_k m.values[k] · x[m.indices[k], :] over row r (+= when accumulate), out and x
 // row-major float32 with l columns; rows split across torch's threads by equal nonzeros.
-void csr_times_dense(const data::CsrMatrix& m, const float* x, std::int64_t l, float* out, bool accumulate);
+void csr_times_dense(const linalg::CsrMatrix& m, const float* x, std::int64_t l, float* out, bool accumulate);
 
 }  // namespace structlm::linalg

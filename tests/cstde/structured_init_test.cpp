@@ -16,7 +16,7 @@
 
 using namespace structlm;
 using namespace structlm::model;
-using data::CsrMatrix;
+using linalg::CsrMatrix;
 using linalg::randomized_svd;  // the generic pieces (src/linalg/), tested here where they serve
 using linalg::SparseHStack;
 using structlm::test_util::TempDir;

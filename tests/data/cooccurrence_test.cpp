@@ -13,6 +13,7 @@
 
 using namespace structlm;
 using namespace structlm::data;
+using structlm::linalg::CsrMatrix;
 using structlm::test_util::error_of;
 using structlm::test_util::TempDir;
 

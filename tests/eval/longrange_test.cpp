@@ -15,7 +15,7 @@
 #include "../model/model_test_util.h"
 #include "core/error.h"
 #include "data/corpus.h"
-#include "hcma/longrange.h"
+#include "eval/longrange.h"
 #include "text/tokenizer.h"
 
 using namespace structlm;

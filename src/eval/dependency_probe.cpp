@@ -1,4 +1,4 @@
-#include "cstde/dependency_probe.h"
+#include "eval/dependency_probe.h"
 
 #include <algorithm>
 

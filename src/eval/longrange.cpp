@@ -1,4 +1,4 @@
-#include "hcma/longrange.h"
+#include "eval/longrange.h"
 
 #include <algorithm>
 #include <map>

@@ -1,4 +1,4 @@
-#include "hcma/recall.h"
+#include "eval/recall.h"
 
 #include <algorithm>
 #include <cmath>

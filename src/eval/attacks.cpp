@@ -1,4 +1,4 @@
-#include "hcma/attacks.h"
+#include "eval/attacks.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
-#include "hcma/recall.h"
+#include "eval/recall.h"
 #include "eval/mode_guard.h"
 
 namespace structlm::eval {

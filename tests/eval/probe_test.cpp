@@ -8,8 +8,8 @@
 #include <map>
 #include <sstream>
 
-#include "cstde/dependency_probe.h"
-#include "cstde/induced_heads.h"
+#include "eval/dependency_probe.h"
+#include "eval/induced_heads.h"
 #include "text/link_grammar.h"
 #include "text/link_tokens.h"
 

@@ -1,5 +1,5 @@
 // Rare-token recall by frequency bucket, loss by position, and the robustness attacks
-// (hcma/recall.h, hcma/attacks.h), checked against computations done here.
+// (eval/recall.h, eval/attacks.h), checked against computations done here.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,8 +12,8 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "data/shard.h"
-#include "hcma/attacks.h"
-#include "hcma/recall.h"
+#include "eval/attacks.h"
+#include "eval/recall.h"
 
 using namespace structlm;
 using structlm::model::testing::make_model;

@@ -1,10 +1,10 @@
-#include "cstde/induced_heads.h"
+#include "eval/induced_heads.h"
 
 #include <cstdio>
 #include <sstream>
 
 #include "core/error.h"
-#include "cstde/dependency_probe.h"
+#include "eval/dependency_probe.h"
 #include "eval/mode_guard.h"
 #include "text/link_grammar.h"
 #include "text/link_tokens.h"

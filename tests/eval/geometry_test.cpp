@@ -1,8 +1,8 @@
-// Embedding geometry and contextual stability (hcma/geometry.h), each against a case whose
+// Embedding geometry and contextual stability (eval/geometry.h), each against a case whose
 // answer is known by construction and against an independent computation written here: a Jacobi
 // eigensolver instead of torch's, explicit loops instead of matrix products, one window at a time
 // instead of batches.
-#include "hcma/geometry.h"
+#include "eval/geometry.h"
 
 #include <gtest/gtest.h>
 

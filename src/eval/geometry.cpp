@@ -1,4 +1,4 @@
-#include "hcma/geometry.h"
+#include "eval/geometry.h"
 
 #include <algorithm>
 #include <cctype>
