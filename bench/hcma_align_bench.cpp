@@ -62,13 +62,13 @@ int main(int argc, char** argv) {
   data::write_shard(shard, ids, std::size_t(c.vocab_size));
   data::TokenStream calib({shard});
 
-  align::AlignOptions a;
+  hcma::AlignOptions a;
   a.loop.steps = int(o["steps"]);
   a.loop.log_every = 25;
   std::printf("hcma_align_bench: V %lld, d %lld, %lld layers, context %lld, %zu calibration tokens, %d steps, %d threads\n",
               (long long)c.vocab_size, (long long)c.n_embd, (long long)c.n_layer, (long long)c.block_size, n, a.loop.steps, threads);
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = align::align_embeddings(net, calib, a);
+  auto r = hcma::align_embeddings(net, calib, a);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::filesystem::remove(shard);
 

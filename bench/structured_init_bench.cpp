@@ -158,23 +158,23 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   if (o.compare_torch) {
-    auto p = model::ppmi(counts.left, 0.75);
+    auto p = cstde::ppmi(counts.left, 0.75);
     compare_with_torch(p, o.dims.empty() ? 266 : o.dims.back() + long(opt("oversample")));
   }
 
   for (std::size_t i = 0; i < o.dims.size(); ++i) {
     const long d = o.dims[i];
-    model::StructuredInitOptions so;
+    cstde::StructuredInitOptions so;
     so.window = co.window;
     so.eot = co.eot;
     so.oversample = int(opt("oversample"));
     so.power_iters = int(opt("power-iters"));
-    model::StructuredInitStats st;
+    cstde::StructuredInitStats st;
     auto random_init = torch::randn({V, d}) * so.init_std;
     // The last width consumes the counts; earlier ones work on a copy.
     data::Cooccurrence c = (i + 1 == o.dims.size()) ? std::move(counts) : counts;
     t = std::chrono::steady_clock::now();
-    auto e = model::structured_embedding_from_counts(std::move(c), random_init, so, std::uint64_t(opt("seed")), &st);
+    auto e = cstde::structured_embedding_from_counts(std::move(c), random_init, so, std::uint64_t(opt("seed")), &st);
     std::printf("d = %ld: PPMI %.1f s (%lld + %lld positive), SVD %.1f s (%.1f s in sparse products; rank %ld, oversample %d, %d power "
                 "iterations), total with counting %.1f s; %lld rows structured, %lld random; sigma_1 %.1f, "
                 "sigma_d %.2f; peak RSS so far %.0f MiB\n",

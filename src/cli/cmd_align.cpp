@@ -39,7 +39,7 @@ void add_align(CLI::App& app) {
   cmd->add_option(flag::kDevice, o->r.device, "auto, cpu, cuda, cuda:N")->capture_default_str();
   add_precision_option(cmd, o->precision);  // the frozen model's forward passes
   cmd->add_option(flag::kThreads, o->r.threads, "CPU threads (0: all cores)")->capture_default_str();
-  cmd->footer("Alignment options (--config FILE or --set FIELD=VALUE, docs/HCMA.md):\n" + align::AlignOptions::fields().help());
+  cmd->footer("Alignment options (--config FILE or --set FIELD=VALUE, docs/HCMA.md):\n" + hcma::AlignOptions::fields().help());
   cmd->callback([o, cmd] {
     json j = o->config.empty() ? json::object() : load_json(o->config);
     const std::string where = o->config.empty() ? std::string("--set") : o->config;
@@ -47,7 +47,7 @@ void add_align(CLI::App& app) {
     if (cmd->count("--method") || !j.contains("method")) j["method"] = o->method;
     if (cmd->count("--precision") || !j.contains("precision")) j["precision"] = o->precision;
     for (const auto& s : o->sets) apply_override(j, s);
-    o->r.options = align::AlignOptions::from_json(j, where);
+    o->r.options = hcma::AlignOptions::from_json(j, where);
     const json report = experiment::run_alignment(make_workspace(o->data_dir), o->r);
     std::printf("%s\nwrote %s (report: %s/report.md)\n", report::align_report_markdown(report).c_str(), o->r.out.c_str(),
                 (o->r.report.empty() ? experiment::align_report_dir(o->r.out) : o->r.report).c_str());

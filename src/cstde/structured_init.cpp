@@ -12,7 +12,7 @@
 #include "core/platform.h"
 #include "data/shard.h"
 
-namespace structlm::model {
+namespace structlm::cstde {
 
 using linalg::CsrMatrix;
 using linalg::randomized_svd;
@@ -191,4 +191,4 @@ torch::Tensor structured_embedding(const data::TokenStream& train, std::int64_t 
   return structured_embedding(train, random_init, o, seed, stats);
 }
 
-}  // namespace structlm::model
+}  // namespace structlm::cstde

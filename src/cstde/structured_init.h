@@ -6,9 +6,9 @@
 // Everything stays sparse or V × (d + oversample): no V × V dense matrix at any point.
 //
 // From the trainer, with the model already randomly initialised:
-//   model::StructuredInitOptions o;  o.eot = tokenizer.eot();  o.window = ...;
-//   model::StructuredInitStats st;
-//   auto E = model::structured_embedding(train_data, model->wte->weight, o, cfg.train.seed, &st);
+//   cstde::StructuredInitOptions o;  o.eot = tokenizer.eot();  o.window = ...;
+//   cstde::StructuredInitStats st;
+//   auto E = cstde::structured_embedding(train_data, model->wte->weight, o, cfg.train.seed, &st);
 //   torch::NoGradGuard g;  model->wte->weight.copy_(E);   // log st.to_json()
 #pragma once
 #include <torch/torch.h>
@@ -24,7 +24,7 @@ namespace structlm::data {
 class TokenStream;
 }
 
-namespace structlm::model {
+namespace structlm::cstde {
 
 struct StructuredInitOptions {
   int window = 8;            // co-occurrence window w
@@ -74,4 +74,4 @@ linalg::CsrMatrix ppmi(const linalg::CsrMatrix& counts, double alpha);
 std::pair<torch::Tensor, std::int64_t> rescale_rows(const torch::Tensor& u_sqrt_s, const torch::Tensor& use,
                                                     const torch::Tensor& fallback, double norm);
 
-}  // namespace structlm::model
+}  // namespace structlm::cstde

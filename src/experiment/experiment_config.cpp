@@ -172,7 +172,7 @@ ExperimentFile<HcmaSection> load_hcma_config(const std::string& path, int first_
     json opts = f.section.align;
     opts["method"] = it.key();
     for (auto kv = it.value().begin(); kv != it.value().end(); ++kv) opts[kv.key()] = kv.value();
-    f.section.variants.emplace_back(it.key(), align::AlignOptions::from_json(opts, where));
+    f.section.variants.emplace_back(it.key(), hcma::AlignOptions::from_json(opts, where));
   }
   return f;
 }

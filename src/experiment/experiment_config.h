@@ -59,12 +59,12 @@ struct HcmaSection {
   std::string calibration;  // corpus whose train split calibrates (empty: the first training corpus)
   std::size_t vocab_size = 4096;
   std::vector<std::int64_t> seeds;  // non-negative
-  json align = json::object();  // align options shared by every method (align::AlignOptions keys)
+  json align = json::object();  // align options shared by every method (hcma::AlignOptions keys)
   json methods;                 // variant name -> its align options over `align`
   HcmaSuiteOptions suite;
   // `methods` resolved when read: each variant's `align` plus its own options, its method the
   // variant's name unless it names one ("hcma-lm": {"method": "hcma", "lambda_lm": 1}); config order.
-  std::vector<std::pair<std::string, align::AlignOptions>> variants;
+  std::vector<std::pair<std::string, hcma::AlignOptions>> variants;
   static const FieldTable<HcmaSection>& fields();
 };
 

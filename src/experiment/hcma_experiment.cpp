@@ -29,7 +29,7 @@ namespace {
 struct Setup {
   ExperimentFile<HcmaSection> cfg;
   const HcmaSection& e() const { return cfg.section; }
-  std::vector<std::pair<std::string, align::AlignOptions>> methods;  // variant name -> its options, config order
+  std::vector<std::pair<std::string, hcma::AlignOptions>> methods;  // variant name -> its options, config order
 };
 
 Setup read_setup(const HcmaExperimentOptions& o) {
@@ -126,7 +126,7 @@ std::vector<Variant> align_variants(const Setup& s, const HcmaExperimentOptions&
           fail(v.checkpoint, "alignment " + method + " seed " + std::to_string(seed) + " failed (exit " +
                                  std::to_string(usage.exit_code) + ")");
         // The guarantee, checked on the written files before anything is measured.
-        auto bad = align::frozen_weight_violations(source, model::read_checkpoint(v.checkpoint));
+        auto bad = hcma::frozen_weight_violations(source, model::read_checkpoint(v.checkpoint));
         if (!bad.empty()) fail(v.checkpoint, "changes more than the input table: " + bad.front());
         save_json(usage_path, {{"wall_s", usage.wall_s}, {"peak_rss_mib", usage.peak_rss_mib}, {"frozen_weights_ok", true}});
       }

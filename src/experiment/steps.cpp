@@ -132,8 +132,8 @@ json run_alignment(const workspace::Workspace& ws, const AlignRequest& r) {
   std::fprintf(stderr, "align: %s on %s (V %lld, d %lld, %s), calibration %s: %zu tokens\n", r.options.method.c_str(),
                files.checkpoint.c_str(), (long long)net->config().vocab_size, (long long)net->config().n_embd,
                net->config().tied ? "tied" : "untied", r.calib.c_str(), stream.size());
-  auto result = align::align_embeddings(net, stream, r.options, report_dir + "/log.jsonl");
-  auto aligned = align::with_input_embeddings(net, result.E);
+  auto result = hcma::align_embeddings(net, stream, r.options, report_dir + "/log.jsonl");
+  auto aligned = hcma::with_input_embeddings(net, result.E);
 
   // The source's metadata minus what belongs to a training run (its optimizer state is not
   // copied either): the result is a model, not a run to resume.
@@ -207,7 +207,7 @@ class InProcessRunner : public StepRunner {
   }
   ChildUsage align(const AlignRequest& r, const std::string& options_file) override {
     AlignRequest copy = r;
-    copy.options = align::AlignOptions::from_json(load_json(options_file), options_file);
+    copy.options = hcma::AlignOptions::from_json(load_json(options_file), options_file);
     return timed([&] { run_alignment(ws_, copy); });
   }
 

@@ -29,7 +29,7 @@ train::TrainResult run_training(const workspace::Workspace& ws, const TrainReque
 struct AlignRequest {
   std::string model, calib, out, tokenizer, report, device = "auto";
   int threads = 0;
-  align::AlignOptions options;
+  hcma::AlignOptions options;
 };
 std::string align_report_dir(const std::string& out);  // OUT's stem + ".align"
 // Writes OUT (only the input table differs from the model's) and REPORT/{log.jsonl, report.json,

@@ -5,7 +5,7 @@
 
 #include "hcma/align_method.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 model::GPT with_input_embeddings(model::GPT& src, const torch::Tensor& E) {
   torch::NoGradGuard no_grad;
@@ -69,4 +69,4 @@ AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, 
   return {E, report};
 }
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -17,7 +17,7 @@
 #include "data/shard.h"
 #include "model/gpt.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 struct AlignResult {
   torch::Tensor E;  // [V, d] float32, the new input table
@@ -35,4 +35,4 @@ AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, 
 // was tied (the output keeps the original matrix). Parameters do not require gradients.
 model::GPT with_input_embeddings(model::GPT& model, const torch::Tensor& E);
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -8,7 +8,7 @@
 #include "hcma/hierarchy.h"
 #include "hcma/objective.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 namespace {
 
@@ -99,4 +99,4 @@ class Hcma : public TrainedMethod {
 
 std::unique_ptr<AlignMethod> make_hcma_method(const HcmaOptions& opt) { return std::make_unique<Hcma>(opt); }
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -10,7 +10,7 @@
 #include "core/io.h"
 #include "core/progress.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 namespace F = torch::nn::functional;
 
@@ -131,4 +131,4 @@ torch::Tensor TrainedMethod::align(AlignRun& run) {
   return E;
 }
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -14,7 +14,7 @@
 
 #include "hcma/align_method.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 // The loop's state, as the hooks see it.
 struct LoopState {
@@ -50,4 +50,4 @@ class TrainedMethod : public AlignMethod {
   virtual void finish(AlignRun& run, const torch::Tensor& E) {}
 };
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -6,7 +6,7 @@
 #include "hcma/baselines.h"
 #include "core/error.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 std::unique_ptr<AlignMethod> make_hcma_method(const HcmaOptions& opt);  // hcma/align_hcma.cpp
 
@@ -144,4 +144,4 @@ torch::Tensor calibration_counts(const AlignRun& run) {
   return torch::bincount(t, {}, V);
 }
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -17,7 +17,7 @@
 #include "model/gpt.h"
 #include "model/precision.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 // What align_embeddings hands a method, and what the method leaves for the report.
 struct AlignRun {
@@ -53,4 +53,4 @@ const std::vector<std::string>& method_names();  // hcma abtt whiten emb-finetun
 // for the methods that do not scan the calibration text themselves.
 torch::Tensor calibration_counts(const AlignRun& run);
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -4,7 +4,7 @@
 #include "core/error.h"
 #include "model/precision_name.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 const FieldTable<LoopOptions>& LoopOptions::fields() {
   using O = LoopOptions;
@@ -94,4 +94,4 @@ bool AlignOptions::trained() const { return !deterministic(); }
 bool AlignOptions::deterministic() const { return make_align_method(*this)->deterministic(); }
 bool AlignOptions::uses_lm() const { return make_align_method(*this)->uses_lm(); }
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -11,7 +11,7 @@
 #include "core/fields.h"
 #include "core/json.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 // The Adam loop every trained method runs (hcma/align_loop.h).
 struct LoopOptions {
@@ -69,4 +69,4 @@ struct AlignOptions {
   bool deterministic() const;  // the same result for every seed (closed form)
 };
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

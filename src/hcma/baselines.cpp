@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 int default_abtt_directions(std::int64_t d) { return int(std::max<std::int64_t>(1, std::llround(double(d) / 100.0))); }
 
@@ -45,4 +45,4 @@ torch::Tensor mean_pairwise_cosine(const torch::Tensor& E) {
   return (s.pow(2).sum() - V) / (V * (V - 1));
 }
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -9,7 +9,7 @@
 #pragma once
 #include <torch/torch.h>
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 torch::Tensor all_but_the_top(const torch::Tensor& E, int directions);
 torch::Tensor whiten(const torch::Tensor& E);
@@ -19,4 +19,4 @@ int default_abtt_directions(std::int64_t d);  // max(1, round(d / 100))
 // in O(V·d): Σ_{i≠j} cos_ij = ‖Σ_i ê_i‖² − V.
 torch::Tensor mean_pairwise_cosine(const torch::Tensor& E);
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

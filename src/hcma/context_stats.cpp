@@ -3,7 +3,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 int default_layer(const model::GPTConfig& c) { return int((c.n_layer + 1) / 2); }
 
@@ -60,4 +60,4 @@ ContextStats collect_context_stats(model::GPT& model, const data::TokenStream& s
   return s;
 }
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

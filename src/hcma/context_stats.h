@@ -8,7 +8,7 @@
 #include "data/shard.h"
 #include "model/gpt.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 struct ContextStats {
   int layer = 0;
@@ -26,4 +26,4 @@ ContextStats collect_context_stats(model::GPT& model, const data::TokenStream& s
 
 int default_layer(const model::GPTConfig& c);
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 namespace {
 
@@ -40,4 +40,4 @@ std::vector<std::string> frozen_weight_violations(const model::Checkpoint& sourc
   return bad;
 }
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -6,7 +6,7 @@
 
 #include "model/checkpoint.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 // Every way `aligned` breaks the guarantee, one line each (empty: it holds): a model tensor of
 // the source missing or with other bytes, lm_head.weight not the source's output matrix (its
@@ -14,4 +14,4 @@ namespace structlm::align {
 // in values, not in shape.
 std::vector<std::string> frozen_weight_violations(const model::Checkpoint& source, const model::Checkpoint& aligned);
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 namespace {
 
@@ -163,4 +163,4 @@ Hierarchy build_hierarchy(const torch::Tensor& E_in, const torch::Tensor& mu_in,
   return h;
 }
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 struct HierarchyOptions {
   int branching = 8;
@@ -43,4 +43,4 @@ Hierarchy build_hierarchy(const torch::Tensor& E, const torch::Tensor& mu, const
 // labels 0 .. k' - 1 (k' = min(k, N), every label used). Exposed for tests.
 torch::Tensor spherical_kmeans(const torch::Tensor& X, int k, int iterations, std::uint64_t seed);
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

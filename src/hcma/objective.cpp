@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 namespace F = torch::nn::functional;
 
@@ -271,4 +271,4 @@ std::map<std::string, torch::Tensor> HcmaObjective::full_terms(const torch::Tens
   return t;
 }
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

@@ -21,7 +21,7 @@
 #include "hcma/context_stats.h"
 #include "hcma/hierarchy.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 
 struct HcmaTermOptions {
   int neighbours = 64;      // k candidates
@@ -82,4 +82,4 @@ class HcmaObjective {
 torch::Tensor diagonal_w2_squared(const torch::Tensor& m1, const torch::Tensor& s1, const torch::Tensor& m2,
                                   const torch::Tensor& s2);
 
-}  // namespace structlm::align
+}  // namespace structlm::hcma

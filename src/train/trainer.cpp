@@ -115,12 +115,12 @@ std::string format_fields(double loss, double lr, double tok_s, double val_loss,
 // training shards only. Their statistics go to RUN_DIR/structured_init.json.
 void apply_structured_init(model::GPT& model, const RunConfig& cfg, const data::TokenStream& train_data,
                            const std::string& run_dir, std::int64_t eot) {
-  model::StructuredInitOptions o;
+  cstde::StructuredInitOptions o;
   o.window = int(cfg.model.cstde.window);
   // Documents in our shards start with <|endoftext|>: no co-occurrence is counted across it.
   o.eot = eot;
-  model::StructuredInitStats st;
-  auto E = model::structured_embedding(train_data, model->wte->weight.detach().cpu(), o, cfg.train.seed, &st);
+  cstde::StructuredInitStats st;
+  auto E = cstde::structured_embedding(train_data, model->wte->weight.detach().cpu(), o, cfg.train.seed, &st);
   {
     torch::NoGradGuard no_grad;
     model->wte->weight.copy_(E.to(model->wte->weight.options()));

@@ -15,7 +15,7 @@
 #include "support/temp_dir.h"
 
 using namespace structlm;
-using namespace structlm::model;
+using namespace structlm::cstde;
 using linalg::CsrMatrix;
 using linalg::randomized_svd;  // the generic pieces (src/linalg/), tested here where they serve
 using linalg::SparseHStack;

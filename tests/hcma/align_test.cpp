@@ -23,7 +23,7 @@
 #include "model/checkpoint.h"
 #include "support/temp_dir.h"
 
-namespace structlm::align {
+namespace structlm::hcma {
 namespace {
 
 using test_util::TempDir;
@@ -528,4 +528,4 @@ TEST(HcmaAlign, TheRegistryBuildsEveryMethodAndSaysWhatEachNeeds) {
 }
 
 }  // namespace
-}  // namespace structlm::align
+}  // namespace structlm::hcma
