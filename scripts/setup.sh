@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libtorch-dev python3-torch            # tensor engine; same build for the Python peer
   libopenblas0-pthread                  # libtorch only asks for *a* BLAS: without this it gets
                                         # Debian's reference BLAS, ~15x slower for training
+  libgloo-dev                           # gloo's headers, which c10d's ProcessGroupGloo includes
+                                        # (libtorch ships the symbols, not the headers)
   libpcre2-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev liblzma-dev zlib1g-dev
   bible-kjv bible-kjv-text wordnet-base # corpora (the `bible` tool reads the compressed KJV)
   liblink-grammar-dev link-grammar      # reference parser (CSTDE evaluation)
