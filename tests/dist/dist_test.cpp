@@ -15,9 +15,11 @@
 #include "core/error.h"
 #include "dist/launch_env.h"
 #include "dist/process_group.h"
+#include "support/temp_dir.h"  // error_of
 
 using namespace structlm;
 using namespace std::chrono_literals;
+using structlm::test_util::error_of;
 
 namespace {
 
@@ -26,15 +28,6 @@ dist::LaunchEnv read(const std::map<std::string, std::string>& vars) {
     auto it = vars.find(name);
     return it == vars.end() ? nullptr : it->second.c_str();
   });
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // A port nothing listens on now: bound to 0, read back, released.
