@@ -57,16 +57,10 @@ run_side() {  # IMPL BF16
           $PY "$ROOT/scripts/reference/train_bench.py" "${ARGS[@]}" --bf16 "$2"); fi
   echo "$out" | tee -a "$results"
 }
-if [[ -z ${PRECISIONS:-} ]]; then
-  if grep -qwE 'amx_bf16|avx512_bf16' /proc/cpuinfo; then PRECISIONS="fp32 bf16"; else
-    PRECISIONS=fp32
-    echo "bench.sh: this CPU has neither AMX-BF16 nor AVX512-BF16: bf16 is emulated, measuring fp32 only (PRECISIONS=\"fp32 bf16\" forces both)"
-  fi
-fi
+source "$(dirname "$0")/bench_precisions.sh" bench.sh
 sides=()
 for p in $PRECISIONS; do
-  case $p in fp32) sides+=("structlm 0" "pytorch 0") ;; bf16) sides+=("structlm 1" "pytorch 1") ;;
-    *) echo "bench.sh: PRECISIONS takes fp32 and bf16, not $p" >&2; exit 2 ;; esac
+  if [[ $p == fp32 ]]; then sides+=("structlm 0" "pytorch 0"); else sides+=("structlm 1" "pytorch 1"); fi
 done
 peak() { "$BIN" --threads "$THREADS" --peak 2048 | tee -a "$results"; }
 peak

@@ -26,16 +26,10 @@ run() {  # SIDE RANK BF16
   echo "{\"side\": \"$1\", \"bf16\": $3, \"run\": $("$BIN" "${ARGS[@]}" --cstde-rank "$2" --bf16 "$3")}" | tee -a "$results"
 }
 # Plain and CSTDE, each in fp32 and in bf16 (train.precision bf16); the order rotates each round.
-if [[ -z ${PRECISIONS:-} ]]; then
-  if grep -qwE 'amx_bf16|avx512_bf16' /proc/cpuinfo; then PRECISIONS="fp32 bf16"; else
-    PRECISIONS=fp32
-    echo "bench_cstde.sh: no AMX-BF16 / AVX512-BF16 on this CPU (bf16 emulated): measuring fp32 only"
-  fi
-fi
+source "$(dirname "$0")/bench_precisions.sh" bench_cstde.sh
 sides=()
 for p in $PRECISIONS; do
-  case $p in fp32) sides+=("plain 0 0" "cstde ${RANK:-32} 0") ;; bf16) sides+=("plain 0 1" "cstde ${RANK:-32} 1") ;;
-    *) echo "bench_cstde.sh: PRECISIONS takes fp32 and bf16, not $p" >&2; exit 2 ;; esac
+  if [[ $p == fp32 ]]; then sides+=("plain 0 0" "cstde ${RANK:-32} 0"); else sides+=("plain 0 1" "cstde ${RANK:-32} 1"); fi
 done
 for ((r = 1; r <= ROUNDS; r++)); do
   for ((i = 0; i < ${#sides[@]}; i++)); do run ${sides[(i + r) % ${#sides[@]}]}; done

@@ -109,12 +109,8 @@ std::vector<Line> read_log(const std::string& path, Read read) {
   return out;
 }
 
-}  // namespace
-
 // ---- the raw-log lines: one field table each, used by the writer (to_json) and every reader
 // (from_json). Every field is required unless listed as optional; unknown keys are refused.
-
-namespace {
 
 template <typename Line>
 Line read_line(const FieldTable<Line>& table, const json& j, const std::string& where,
@@ -129,11 +125,17 @@ Line read_line(const FieldTable<Line>& table, const json& j, const std::string& 
   return l;
 }
 
+// Every line starts with the variant and seed it belongs to.
+template <typename L>
+FieldTable<L> keyed_fields() {
+  return FieldTable<L>()
+      .add("variant", +[](L& l) -> std::string& { return l.variant; }, "the method or variant")
+      .add("seed", +[](L& l) -> long long& { return l.seed; }, "seed", ">= 0", non_negative);
+}
+
 const FieldTable<RecallLine>& recall_fields() {
   using L = RecallLine;
-  static const auto t = FieldTable<L>()
-      .add("variant", +[](L& l) -> std::string& { return l.variant; }, "the method or variant")
-      .add("seed", +[](L& l) -> long long& { return l.seed; }, "seed", ">= 0", non_negative)
+  static const auto t = keyed_fields<L>()
       .add("k", +[](L& l) -> int& { return l.k; }, "recall@k", ">= 1", at_least(1))
       .add("bucket", +[](L& l) -> std::string& { return l.bucket; }, "frequency bucket label")
       .add("min_count", +[](L& l) -> long long& { return l.min_count; }, "the bucket's lowest count (orders buckets)")
@@ -144,9 +146,7 @@ const FieldTable<RecallLine>& recall_fields() {
 
 const FieldTable<AttackLine>& attack_fields() {
   using L = AttackLine;
-  static const auto t = FieldTable<L>()
-      .add("variant", +[](L& l) -> std::string& { return l.variant; }, "the method or variant")
-      .add("seed", +[](L& l) -> long long& { return l.seed; }, "seed", ">= 0", non_negative)
+  static const auto t = keyed_fields<L>()
       .add("attack", +[](L& l) -> std::string& { return l.attack; }, "attack name")
       .add("strength", +[](L& l) -> double& { return l.strength; }, "attack strength")
       .add("loss_increase", +[](L& l) -> double& { return l.loss_increase; }, "loss under attack minus clean loss");
@@ -158,9 +158,7 @@ constexpr const char* kFlipRate = "flip_rate";  // AttackLine's optional field (
 const FieldTable<LossLine>& loss_fields(const std::string& at_key) {
   using L = LossLine;
   auto make = [](const char* at) {
-    return FieldTable<L>()
-        .add("variant", +[](L& l) -> std::string& { return l.variant; }, "the method or variant")
-        .add("seed", +[](L& l) -> long long& { return l.seed; }, "seed", ">= 0", non_negative)
+    return keyed_fields<L>()
         .add(at, +[](L& l) -> long long& { return l.at; }, "position or distance")
         .add("loss", +[](L& l) -> double& { return l.loss; }, "mean loss there")
         .add("tokens", +[](L& l) -> long long& { return l.tokens; }, "tokens averaged (informative)");
