@@ -15,7 +15,6 @@
 #include "report/run_info.h"
 #include "torch/version.h"  // TORCH_VERSION for run_info.json
 #include "workspace/run_files.h"
-#include "workspace/tokenizer_ref.h"
 
 namespace structlm::experiment {
 
@@ -27,13 +26,6 @@ struct Vocabulary {
   json record;            // what run_info.json records; null without a tokenizer
   std::int64_t eot = -1;  // the tokenizer's <|endoftext|>; -1 without a tokenizer
 };
-
-// Stored paths work from any directory: shards and a tokenizer directory made absolute.
-void anchor_data_paths(train::DataConfig& d) {
-  for (auto* list : {&d.train_shards, &d.val_shards})
-    for (auto& p : *list) p = workspace::Workspace::absolute(p);
-  if (!d.tokenizer.empty()) d.tokenizer = workspace::TokenizerRef(d.tokenizer).absolute().spec();
-}
 
 // The model's vocabulary against its tokenizer's, on the typed configuration: unset
 // (`vocab_given` false) takes the tokenizer's size, smaller is refused, larger is padding (allowed).
@@ -86,7 +78,8 @@ train::TrainResult run_training(const workspace::Workspace& ws, const TrainReque
                            j["model"].contains("vocab_size") && !j["model"]["vocab_size"].is_null();
   if (!vocab_given && j.is_object() && j.contains("model") && j["model"].is_object()) j["model"].erase("vocab_size");
   auto cfg = train::RunConfig::from_json(j, origin);
-  anchor_data_paths(cfg.data);
+  // Stored paths work from any directory: the workspace's one rule (also what resume compares).
+  cfg.data = train::DataConfig::from_json(workspace::absolute_data_paths(cfg.data.to_json()), origin);
   const Vocabulary vocabulary = settle_vocabulary(cfg, vocab_given, origin, ws);
   // Not over a finished run's record when train() is about to refuse to overwrite that run.
   if (r.resume || !file_exists(r.run_dir + "/checkpoints/latest.safetensors")) {
