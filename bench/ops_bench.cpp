@@ -23,6 +23,7 @@
 #include "model/gpt.h"
 #include "model/log_prior.h"
 #include "train/optimizer.h"
+#include "zoo/zoo.h"
 
 using namespace structlm;
 
@@ -123,7 +124,7 @@ int main(int argc, char** argv) {
     auto cc = c;
     cc.cstde.attention = true, cc.cstde.rank = 32, cc.cstde.carry = true;
     torch::manual_seed(1);
-    model::Block plain(c, 1), cstde(cc, 1);
+    model::Block plain(c, 1), cstde(cc, 1, zoo::key_prior_for(cc));
     plain->train();
     cstde->train();
     const std::int64_t B = 16, T = 128;

@@ -21,6 +21,7 @@
 #include "model/precision.h"
 #include "model/runtime.h"
 #include "train/optimizer.h"
+#include "zoo/zoo.h"
 
 using namespace structlm;
 
@@ -166,7 +167,7 @@ int main(int argc, char** argv) {
   c.dropout = 0.0, c.bias = true, c.tied = true;
   if (opt("cstde-rank") > 0) c.cstde.attention = true, c.cstde.rank = opt("cstde-rank");
   torch::manual_seed(opt("seed"));
-  model::GPT m(c);
+  model::GPT m = zoo::make_gpt(c);
   m->train();
 
   // The trainer's own update (train/optimizer.h): gradient clipping at global norm 1 and AdamW,

@@ -13,6 +13,7 @@
 #include "model/checkpoint.h"
 #include "model/runtime.h"
 #include "workspace/run_files.h"
+#include "zoo/zoo.h"
 
 namespace structlm::cli {
 
@@ -79,7 +80,7 @@ void add_eval(CLI::App& app) {
     auto files = workspace::resolve_run(o->model, o->tokenizer);
     model::init_threads();
     const auto device = model::resolve_device(o->device);
-    auto net = model::load_model(files.checkpoint, device);
+    auto net = zoo::load_model(files.checkpoint, device);
     json result;
     if (o->suite == "hcma") {
       // The suite runs the model under autocast and the table's geometry outside it.

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "interop/convert.h"
 #include "model/checkpoint.h"
+#include "zoo/zoo.h"
 
 namespace structlm::cli {
 
@@ -47,7 +48,7 @@ void add_export(CLI::App& app) {
     auto files = workspace::resolve_run(o->model, o->tokenizer, /*require_tokenizer=*/format == "gguf");
     std::unique_ptr<text::Tokenizer> tok;
     if (!files.tokenizer.empty()) tok = std::make_unique<text::Tokenizer>(make_workspace().load_tokenizer(files.tokenizer));
-    model::GPT net = model::load_model(files.checkpoint);
+    model::GPT net = zoo::load_model(files.checkpoint);
     if (tok) workspace::check_model_fits_tokenizer(net->config().vocab_size, tok->vocab_size(), files.checkpoint, files.tokenizer);
     const interop::GptTensors m = interop::tensors_of(net);
     const std::filesystem::path out(o->out);

@@ -10,6 +10,7 @@
 #include "eval/induced_heads.h"
 #include "model/checkpoint.h"
 #include "workspace/run_files.h"
+#include "zoo/zoo.h"
 
 namespace structlm::cli {
 
@@ -28,7 +29,7 @@ void add_parse(CLI::App& app) {
   cmd->add_option("sentences", o->sentences, "Sentences (default: one per line on stdin)");
   cmd->callback([o] {
     auto files = workspace::resolve_run(o->model, o->tokenizer);
-    auto net = model::load_model(files.checkpoint);
+    auto net = zoo::load_model(files.checkpoint);
     auto tok = make_workspace().load_tokenizer(files.tokenizer);
     workspace::check_model_fits_tokenizer(net->config().vocab_size, tok.vocab_size(), files.checkpoint, files.tokenizer);
     if (o->sentences.empty())

@@ -9,6 +9,7 @@
 #include "eval/generate.h"
 #include "model/checkpoint.h"
 #include "model/runtime.h"
+#include "zoo/zoo.h"
 
 namespace structlm::cli {
 
@@ -37,7 +38,7 @@ void add_sample(CLI::App& app) {
     auto files = workspace::resolve_run(o->model, o->tokenizer);
     model::init_threads();
     const auto device = model::resolve_device(o->device);
-    auto net = model::load_model(files.checkpoint, device);
+    auto net = zoo::load_model(files.checkpoint, device);
     // Not announced: stdout is the text; weights never change, so one autocast region serves.
     model::AutocastGuard autocast(model::resolve_precision(o->precision, device).precision, device);
     auto tok = make_workspace().load_tokenizer(files.tokenizer);

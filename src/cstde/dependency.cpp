@@ -6,7 +6,10 @@
 
 #include "model/gpt.h"
 
-namespace structlm::model {
+namespace structlm::cstde {
+
+using model::GPTConfig;
+using model::KVCache;
 
 std::int64_t distance_bucket(std::int64_t n, std::int64_t buckets, std::int64_t max_distance) {
   n = std::max<std::int64_t>(n, 0);
@@ -71,4 +74,10 @@ torch::Tensor DependencyScorerImpl::forward(const torch::Tensor& x, const torch:
   return prev + gamma() * (fresh - prev);
 }
 
-}  // namespace structlm::model
+model::KeyPriorFactory dependency_prior() {
+  return [](const GPTConfig& c, int layer) -> std::shared_ptr<model::KeyPriorImpl> {
+    return std::make_shared<DependencyScorerImpl>(c, /*carries=*/c.cstde.carry && layer > 0);
+  };
+}
+
+}  // namespace structlm::cstde

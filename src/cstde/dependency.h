@@ -10,29 +10,31 @@
 // The first layer has no carry (D^1 = D^new of layer 1), and "no carry" is gamma = 1 everywhere;
 // in both cases the carry logit does not exist. Each row of D depends only on the same row of the
 // previous layer's D, so incremental decoding needs only the keys' v_j in the cache.
+//
+// It plugs into the model as its key prior (model/key_prior.h); dependency_prior() is the factory
+// that zoo::make_gpt hands the GPT when model.cstde.attention is on.
 #pragma once
 #include <torch/torch.h>
 
 #include "model/config.h"
+#include "model/key_prior.h"
 
-namespace structlm::model {
-
-struct KVCache;
+namespace structlm::cstde {
 
 // T5's unidirectional relative-position bucket of a distance n = i - j >= 0: exact for
 // n < buckets / 2, then log-spaced up to max_distance; farther distances share the last bucket.
 std::int64_t distance_bucket(std::int64_t n, std::int64_t buckets, std::int64_t max_distance);
 
-class DependencyScorerImpl : public torch::nn::Module {
+class DependencyScorerImpl : public model::KeyPriorImpl {
  public:
   // `carries`: whether this layer mixes in the previous layer's D (not the first layer, and
   // carry switched on).
-  DependencyScorerImpl(const GPTConfig& c, bool carries);
+  DependencyScorerImpl(const model::GPTConfig& c, bool carries);
   // x: [B, T, C], positions past .. past + T - 1 (past = what the cache already holds).
   // prev: D^{l-1} for the same queries [B, T, past + T], undefined in the first layer.
   // Returns D^l: [B, T, past + T], rows sum to 1, zero above the diagonal.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& prev, KVCache* cache = nullptr,
-                        int layer = 0);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& prev, model::KVCache* cache = nullptr,
+                        int layer = 0) override;
   torch::Tensor gamma() const;  // sigmoid(carry_logit); undefined when the layer does not carry
 
   torch::nn::Linear u{nullptr}, v{nullptr};
@@ -48,4 +50,8 @@ class DependencyScorerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(DependencyScorer);
 
-}  // namespace structlm::model
+// The model's key-prior factory for CSTDE: layer l's scorer carries when l > 0 and
+// model.cstde.carry is on.
+model::KeyPriorFactory dependency_prior();
+
+}  // namespace structlm::cstde

@@ -24,6 +24,7 @@
 #include "report/stats.h"
 #include "text/link_cache.h"
 #include "train/config.h"
+#include "zoo/zoo.h"
 
 namespace structlm::experiment {
 
@@ -119,7 +120,7 @@ GenerationResult measure_generation(model::GPT& net, const Shared& sh, const Set
 CstdeRunResult measure_run(const std::string& dir, const train::RunConfig& cfg, const std::string& variant,
                            std::int64_t seed, const Shared& sh, const Setup& s, const workspace::Workspace& ws,
                            const ChildUsage& usage) {
-  auto net = model::load_model(dir + "/checkpoints/latest.safetensors");
+  auto net = zoo::load_model(dir + "/checkpoints/latest.safetensors");
   CorpusEvalOptions eopt;
   eopt.corpora = s.e().eval_corpora;
   eopt.tokenizer = sh.tok_dir;

@@ -18,6 +18,7 @@
 #include "report/run_info.h"
 #include "torch/version.h"  // TORCH_VERSION for run_info.json
 #include "train/trainer.h"
+#include "zoo/zoo.h"
 
 namespace structlm::experiment {
 
@@ -30,7 +31,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // the demo can choose a step count that fits its time budget and still runs a full cosine schedule.
 double measure_tokens_per_s(const model::GPTConfig& mc, const train::TrainConfig& tc) {
   torch::manual_seed(0);
-  model::GPT net(mc);
+  model::GPT net = zoo::make_gpt(mc);
   torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(tc.lr));
   auto x = torch::randint(mc.vocab_size, {tc.batch_size, mc.block_size}, torch::kLong);
   auto step = [&] {
@@ -161,7 +162,7 @@ std::string run_demo(const DemoOptions& opts, const workspace::Workspace& ws) {
   stage("train", t0);
 
   t0 = Clock::now();  // 5. evaluate on every corpus's test split
-  auto net = model::load_model(out + "/checkpoints/latest.safetensors");
+  auto net = zoo::load_model(out + "/checkpoints/latest.safetensors");
   CorpusEvalOptions eopt;
   eopt.corpora = c.demo.eval_corpora;
   eopt.tokenizer = tok_dir;

@@ -21,6 +21,7 @@
 #include "report/report.h"
 #include "train/config.h"
 #include "workspace/run_files.h"
+#include "zoo/zoo.h"
 
 namespace structlm::experiment {
 
@@ -153,7 +154,7 @@ Results measure_variants(const Setup& s, const HcmaExperimentOptions& o, const w
     if (!file_exists(path)) {
       std::fprintf(stderr, "experiment hcma: [%zu/%zu] measuring %s seed %lld\n", measured, variants.size(), v.name.c_str(),
                    (long long)v.seed);
-      auto net = model::load_model(v.checkpoint);
+      auto net = zoo::load_model(v.checkpoint);
       HcmaSuiteOptions h = s.e().suite;  // tokenizer, shards and seed are set per use
       h.tokenizer = b.tokenizer;
       h.frequency_shards = b.frequency_shards;

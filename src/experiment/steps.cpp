@@ -15,6 +15,7 @@
 #include "report/run_info.h"
 #include "torch/version.h"  // TORCH_VERSION for run_info.json
 #include "workspace/run_files.h"
+#include "zoo/zoo.h"
 
 namespace structlm::experiment {
 
@@ -114,7 +115,7 @@ json run_alignment(const workspace::Workspace& ws, const AlignRequest& r) {
   model::init_threads(r.threads);
   auto device = model::resolve_device(r.device);
   auto source = model::read_checkpoint(files.checkpoint);
-  auto net = model::load_model(files.checkpoint, device);
+  auto net = zoo::load_model(files.checkpoint, device);
   workspace::check_model_fits_tokenizer(net->config().vocab_size, ws.load_tokenizer(files.tokenizer).vocab_size(),
                              files.checkpoint, files.tokenizer);
   auto stream = calibration_stream(ws, r.calib, files.tokenizer);

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "hcma/align_method.h"
+#include "zoo/zoo.h"
 
 namespace structlm::hcma {
 
@@ -12,7 +13,7 @@ model::GPT with_input_embeddings(model::GPT& src, const torch::Tensor& E) {
   auto cfg = src->config();
   const bool was_tied = cfg.tied;
   cfg.tied = false;
-  model::GPT out(cfg);
+  model::GPT out = zoo::make_gpt(cfg);
   auto theirs = src->named_parameters(true);
   for (auto& item : out->named_parameters(true)) {
     const std::string& name = item.key();

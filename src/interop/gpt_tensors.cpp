@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "model/checkpoint.h"
+#include "zoo/zoo.h"
 
 namespace structlm::interop {
 
@@ -53,7 +54,7 @@ GptTensors tensors_of(model::GPT& net) {
 }
 
 model::GPT build_model(const GptTensors& m, const std::string& source) {
-  model::GPT net(m.config);
+  model::GPT net = zoo::make_gpt(m.config);
   model::Checkpoint ck;
   ck.config = m.config;
   ck.tensors = m.tensors;

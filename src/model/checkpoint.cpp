@@ -81,7 +81,7 @@ void save_checkpoint(const std::string& path, GPT& model, const std::map<std::st
   // Metadata values are JSON text, so numbers, objects and strings all come back as they went in.
   if (meta.is_object())
     for (auto it = meta.begin(); it != meta.end(); ++it) w.set_metadata(it.key(), it.value().dump());
-  w.set_metadata("config", model->config().to_json().dump());  // what load_model builds from
+  w.set_metadata("config", model->config().to_json().dump());  // what zoo::load_model builds from
   w.write(path);
 }
 
@@ -139,23 +139,6 @@ void load_weights(GPT& model, const Checkpoint& ckpt) {
     if (roots.count(root) && !model_names.count(name))
       fail(where, "tensor '" + name + "' is not part of this model (config mismatch?)");
   }
-}
-
-GPT load_model(const std::string& path, torch::Device device) {
-  Checkpoint ck = read_checkpoint(path);
-  GPT model(ck.config);
-  try {
-    load_weights(model, ck);
-  } catch (const Error& e) {
-    // load_weights does not know the path; put it in front, as every file error has it.
-    std::string msg = e.what();
-    const std::string prefix = "checkpoint: ";
-    if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
-    fail(path, msg);
-  }
-  model->to(device);
-  model->eval();
-  return model;
 }
 
 }  // namespace structlm::model

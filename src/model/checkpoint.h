@@ -22,8 +22,8 @@ struct Checkpoint {
 void save_checkpoint(const std::string& path, GPT& model, const std::map<std::string, torch::Tensor>& extra,
                      const json& meta);
 Checkpoint read_checkpoint(const std::string& path);  // errors name the file and the tensor
-// Builds the model from a checkpoint and loads its weights (shapes checked, names must match).
-GPT load_model(const std::string& path, torch::Device device = torch::kCPU);
+// Loads a checkpoint's weights into a model of its shape (shapes checked, names must match).
+// zoo::load_model builds the model a checkpoint describes and loads it.
 void load_weights(GPT& model, const Checkpoint& ckpt);
 
 }  // namespace structlm::model

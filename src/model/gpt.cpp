@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "model/gelu.h"
 
@@ -109,11 +110,15 @@ static torch::nn::LayerNorm layer_norm(const GPTConfig& c) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.n_embd}).elementwise_affine(true).eps(1e-5));
 }
 
-BlockImpl::BlockImpl(const GPTConfig& c, int layer) {
+BlockImpl::BlockImpl(const GPTConfig& c, int layer, const KeyPriorFactory& prior) {
   ln_1 = register_module("ln_1", layer_norm(c));
   attn = register_module("attn", CausalSelfAttention(c));
   if (c.cstde.attention) {
-    dep = register_module("dep", DependencyScorer(c, /*carries=*/c.cstde.carry && layer > 0));
+    if (!prior)
+      throw std::logic_error(  // a programming error: every caller builds through the zoo
+          "model: model.cstde.attention is on but no key prior was supplied to build it with "
+          "(build models through zoo::make_gpt or zoo::load_model)");
+    dep = register_module("dep", prior(c, layer));
     dep_epsilon = c.cstde.epsilon;
   }
   ln_2 = register_module("ln_2", layer_norm(c));
@@ -129,7 +134,7 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor& dependen
                                  ForwardTrace* trace) {
   auto xn = ln_1(x);
   if (dep) {
-    dependency = dep(xn, dependency, cache, layer);  // the scorer reads the same LN'd input as attention
+    dependency = dep->forward(xn, dependency, cache, layer);  // the scorer reads the same LN'd input as attention
     if (trace) trace->dependency.push_back(dependency.detach());
   }
   // pre-LayerNorm residual blocks
@@ -139,13 +144,13 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor& dependen
 
 // ---- the model -------------------------------------------------------------------------------
 
-GPTImpl::GPTImpl(const GPTConfig& c) : cfg(c) {
+GPTImpl::GPTImpl(const GPTConfig& c, const KeyPriorFactory& prior) : cfg(c) {
   wte = register_module("wte", torch::nn::Embedding(c.vocab_size, c.n_embd));
   wpe = register_module("wpe", torch::nn::Embedding(c.block_size, c.n_embd));
   drop = register_module("drop", torch::nn::Dropout(c.dropout));
   h = register_module("h", torch::nn::ModuleList());
   for (std::int64_t i = 0; i < c.n_layer; ++i) {
-    blocks.push_back(Block(c, (int)i));
+    blocks.push_back(Block(c, (int)i, prior));
     h->push_back(blocks.back());
   }
   ln_f = register_module("ln_f", layer_norm(c));

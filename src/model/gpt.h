@@ -2,14 +2,15 @@
 // self-attention, tied or untied output. Parameter names follow nanoGPT/HF GPT-2
 // (wte, wpe, h.N.ln_1, h.N.attn.c_attn, h.N.attn.c_proj, h.N.ln_2, h.N.mlp.c_fc, h.N.mlp.c_proj,
 // ln_f, lm_head) with torch's Linear layout [out, in].
-// CSTDE (METHODS.md §1b, switched on by config.cstde.attention) adds a dependency scorer to each
-// block (h.N.dep.*, cstde/dependency.h) and a gate per head (h.N.attn.dep_beta, starting at 0);
-// with it off the model has exactly the plain GPT's tensors and arithmetic.
+// CSTDE (METHODS.md §1b, switched on by config.cstde.attention) adds a key prior to each block
+// (h.N.dep.*, the interface in model/key_prior.h; CSTDE's is cstde/dependency.h) and a gate per
+// head (h.N.attn.dep_beta, starting at 0); with it off the model has exactly the plain GPT's
+// tensors and arithmetic.
 #pragma once
 #include <torch/torch.h>
 
 #include "model/config.h"
-#include "cstde/dependency.h"
+#include "model/key_prior.h"
 
 namespace structlm::model {
 
@@ -59,14 +60,15 @@ TORCH_MODULE(MLP);
 
 class BlockImpl : public torch::nn::Module {
  public:
-  BlockImpl(const GPTConfig& c, int layer);
+  // `prior` builds the block's key prior when c.cstde.attention is on (required then).
+  BlockImpl(const GPTConfig& c, int layer, const KeyPriorFactory& prior = {});
   // dependency: CSTDE's D of the previous layer on entry, this layer's on return (untouched
   // without CSTDE attention).
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor& dependency, KVCache* cache = nullptr,
                         int layer = 0, ForwardTrace* trace = nullptr);
   torch::nn::LayerNorm ln_1{nullptr}, ln_2{nullptr};
   CausalSelfAttention attn{nullptr};
-  DependencyScorer dep{nullptr};  // CSTDE only
+  std::shared_ptr<KeyPriorImpl> dep;  // CSTDE only
   MLP mlp{nullptr};
   double dep_epsilon = 0;
 };
@@ -74,7 +76,9 @@ TORCH_MODULE(Block);
 
 class GPTImpl : public torch::nn::Module {
  public:
-  explicit GPTImpl(const GPTConfig& c);
+  // `prior` builds each block's key prior; a config with model.cstde.attention on needs one
+  // (zoo::make_gpt supplies CSTDE's), a plain config ignores it.
+  explicit GPTImpl(const GPTConfig& c, const KeyPriorFactory& prior = {});
   // idx: [B, T] int64 -> logits [B, T, V]. With a cache, idx holds only the new positions.
   // A trace records each layer's D and head-averaged attention (slower: no fused attention).
   torch::Tensor forward(const torch::Tensor& idx, KVCache* cache = nullptr, ForwardTrace* trace = nullptr);

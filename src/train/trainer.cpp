@@ -20,6 +20,7 @@
 #include "train/checkpointing.h"
 #include "report/metrics_log.h"
 #include "train/optimizer.h"
+#include "zoo/zoo.h"
 
 namespace structlm::train {
 
@@ -296,7 +297,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
 
   // The initial weights depend only on the seed (a resumed run overwrites them anyway).
   torch::manual_seed(tc.seed);
-  model::GPT model(cfg.model);
+  model::GPT model = zoo::make_gpt(cfg.model);
   model->to(device);
   std::vector<torch::Tensor> decay = model->decay_params(), no_decay = model->no_decay_params(), all_params = decay;
   all_params.insert(all_params.end(), no_decay.begin(), no_decay.end());

@@ -13,6 +13,8 @@
 
 using namespace structlm::model;
 using namespace structlm::model::testing;
+using namespace structlm::cstde;
+namespace zoo = structlm::zoo;
 
 namespace {
 
@@ -127,7 +129,7 @@ TEST(DependencyScorer, RowsAreDistributionsOverThePast) {
 TEST(CstdeAttention, StartsAsThePlainTransformer) {
   GPTConfig plain_cfg = tiny_config(true, true), dep_cfg = cstde_config(true);
   torch::manual_seed(11);
-  GPT plain(plain_cfg), dep(dep_cfg);
+  GPT plain(plain_cfg), dep = zoo::make_gpt(dep_cfg);
   plain->to(torch::kFloat64);
   dep->to(torch::kFloat64);
   randomize(*plain, 0.3);
@@ -179,12 +181,31 @@ TEST(CstdeConfig, PlainConfigIsUnchangedAndSwitchesRoundTrip) {
   }
 }
 
+// The model owns only the key-prior interface: a CSTDE config built without the prior is refused
+// (a programming error, not a silent plain model), and the zoo plugs CSTDE's scorer in at h.N.dep.
+TEST(CstdeConfig, ModelNeedsThePriorAndTheZooSuppliesIt) {
+  const GPTConfig c = cstde_config(true);
+  try {
+    GPT m(c);
+    FAIL() << "a CSTDE config was built without its key prior";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("zoo::make_gpt"), std::string::npos) << e.what();
+  }
+  GPT m = zoo::make_gpt(c);
+  for (std::size_t l = 0; l < m->blocks.size(); ++l) {
+    auto scorer = std::dynamic_pointer_cast<DependencyScorerImpl>(m->blocks[l]->dep);
+    ASSERT_TRUE(scorer) << "layer " << l;
+    EXPECT_EQ(scorer->carry_logit.defined(), l > 0) << "layer " << l;  // the first layer never carries
+  }
+  EXPECT_FALSE(zoo::key_prior_for(tiny_config(true, true)));  // a plain config needs none
+}
+
 TEST(CstdeConfig, ParameterCountMatchesModel) {
   for (bool carry : {true, false})
     for (bool tied : {true, false}) {
       GPTConfig c = cstde_config(carry, tied);
       torch::manual_seed(1);
-      GPT m(c);
+      GPT m = zoo::make_gpt(c);
       EXPECT_EQ(m->num_params(), c.num_params()) << "carry=" << carry << " tied=" << tied;
     }
 }

@@ -12,6 +12,7 @@
 #include "eval/induced_heads.h"
 #include "text/link_grammar.h"
 #include "text/link_tokens.h"
+#include "zoo/zoo.h"
 
 using namespace structlm;
 
@@ -48,7 +49,7 @@ struct Fixture {
     c.cstde.attention = true;
     c.cstde.rank = 4;
     torch::manual_seed(3);
-    net = model::GPT(c);
+    net = zoo::make_gpt(c);
     net->to(torch::kFloat64);
     torch::NoGradGuard g;
     for (auto& p : net->parameters()) p.normal_(0, 0.3);  // beta away from 0: D shapes attention

@@ -15,6 +15,7 @@
 #include "experiment/steps.h"
 #include "model/checkpoint.h"
 #include "support/temp_dir.h"
+#include "zoo/zoo.h"
 
 namespace fs = std::filesystem;
 using namespace structlm;
@@ -92,7 +93,7 @@ TEST(RunTraining, ShardsWithIdsOutsideTheModelAreAClearError) {
 TEST(CorpusEval, ScoresEachCorpusOnTheRequestedSplit) {
   TinySetup s;
   run_training(s.ws, s.request("a"));
-  auto net = model::load_model(s.t / "a/checkpoints/latest.safetensors");
+  auto net = zoo::load_model(s.t / "a/checkpoints/latest.safetensors");
   CorpusEvalOptions o;
   o.corpora = {s.corpus};
   o.tokenizer = s.tok;

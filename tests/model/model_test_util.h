@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "model/gpt.h"
+#include "zoo/zoo.h"
 
 namespace structlm::model::testing {
 
@@ -56,7 +57,7 @@ inline void randomize(GPTImpl& m, double matrix_std) {
 inline GPT make_model(const GPTConfig& c, std::uint64_t seed, double matrix_std = 0.3,
                       torch::Dtype dtype = torch::kFloat64) {
   torch::manual_seed(seed);
-  GPT m(c);
+  GPT m = zoo::make_gpt(c);
   m->to(dtype);
   randomize(*m, matrix_std);
   return m;

@@ -112,7 +112,7 @@ TEST(Precision, Bf16LossAndGradientsMatchFp32) {
       c.cstde.attention = true;
       c.cstde.carry = true;
     }
-    GPT m(c);
+    GPT m = zoo::make_gpt(c);
     // Random weights of a useful size everywhere, dep_beta included (it starts at 0, which would
     // leave the dependency scorer without a gradient to compare).
     structlm::model::testing::randomize(*m, 0.1);

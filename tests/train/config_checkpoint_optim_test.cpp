@@ -15,6 +15,7 @@
 #include "train/checkpointing.h"
 #include "train/config.h"
 #include "train/optimizer.h"
+#include "zoo/zoo.h"
 
 namespace fs = std::filesystem;
 using namespace structlm;
@@ -146,7 +147,7 @@ TEST(Checkpoint, RoundTripIsBitExact) {
   EXPECT_EQ(ck.tensors["optim.step"].item<std::int64_t>(), 12345678901);
 
   // load_model builds the same model, bit for bit.
-  model::GPT back = model::load_model(path);
+  model::GPT back = zoo::load_model(path);
   auto a = m->named_parameters(), b = back->named_parameters();
   ASSERT_EQ(a.size(), b.size());
   for (auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
@@ -164,7 +165,7 @@ TEST(Checkpoint, CorruptFilesAreErrorsNamingTheFile) {
   write_file_atomic(cut, bytes.substr(0, bytes.size() / 2));
   std::string msg = error_of([&] { model::read_checkpoint(cut); });
   EXPECT_NE(msg.find(cut), std::string::npos) << msg;
-  msg = error_of([&] { model::load_model(cut); });
+  msg = error_of([&] { zoo::load_model(cut); });
   EXPECT_NE(msg.find(cut), std::string::npos) << msg;
 
   const std::string garbage = dir + "/garbage.safetensors";

@@ -1,0 +1,25 @@
+// The one place that assembles models: a GPT with the plug-ins its configuration asks for
+// (CSTDE's dependency scorer as the key prior when model.cstde.attention is on). The model
+// library owns only the plug's interface (model/key_prior.h), so it needs nothing from a method
+// folder; every caller that builds a model from a configuration or a checkpoint comes here.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+#include "model/checkpoint.h"
+#include "model/gpt.h"
+
+namespace structlm::zoo {
+
+// The key-prior factory a configuration needs; empty when it needs none.
+model::KeyPriorFactory key_prior_for(const model::GPTConfig& c);
+
+// A freshly initialised GPT (init_gpt2_weights; deterministic given torch's seed).
+model::GPT make_gpt(const model::GPTConfig& c);
+
+// Builds the model a checkpoint describes and loads its weights (shapes checked, names must
+// match), on `device`, in eval mode. Errors name the file.
+model::GPT load_model(const std::string& path, torch::Device device = torch::kCPU);
+
+}  // namespace structlm::zoo
