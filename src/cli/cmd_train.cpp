@@ -1,8 +1,12 @@
 // structlm train: one run directory per training run; --resume continues it exactly.
+#include <chrono>
 #include <cstdio>
+#include <memory>
 
 #include "cli/commands.h"
 #include "cli/workspace_flags.h"
+#include "dist/launch_env.h"
+#include "dist/process_group.h"
 #include "experiment/step_flags.h"
 #include "experiment/steps.h"
 
@@ -27,7 +31,13 @@ void add_train(CLI::App& app) {
   add_data_dir_option(cmd, o->data_dir);
   cmd->footer("Config fields (--set SECTION.FIELD=VALUE):\n" + train::RunConfig::fields_help());
   cmd->callback([o] {
-    auto r = experiment::run_training(make_workspace(o->data_dir), o->r);
+    // One rank of a data-parallel job when a launcher (structlm launch, torchrun, srun, mpirun)
+    // says so; the group's timeout bounds the wait for a rank that never comes or hangs.
+    const dist::LaunchEnv env = dist::launch_env_from_process();
+    std::unique_ptr<dist::ProcessGroup> group;
+    if (env.distributed()) group = std::make_unique<dist::ProcessGroup>(env, std::chrono::minutes(30));
+    auto r = experiment::run_training(make_workspace(o->data_dir), o->r, group.get());
+    if (group && group->rank() != 0) return;  // rank 0 reports for the job
     std::printf("trained %lld steps: train loss %.4f, val loss %.4f, %.0f tokens/s, %.1f s -> %s\n",
                 (long long)r.steps, r.final_train_loss, r.final_val_loss, r.tokens_per_s, r.wall_s,
                 r.last_checkpoint.c_str());

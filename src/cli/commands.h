@@ -19,5 +19,6 @@ void add_parse(CLI::App& app);
 void add_import(CLI::App& app);
 void add_export(CLI::App& app);
 void add_align(CLI::App& app);
+void add_launch(CLI::App& app);
 
 }  // namespace structlm::cli

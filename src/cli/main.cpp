@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   structlm::cli::add_import(app);
   structlm::cli::add_export(app);
   structlm::cli::add_align(app);
+  structlm::cli::add_launch(app);
 
   try {
     app.parse(argc, argv);  // subcommand callbacks run here

@@ -54,37 +54,62 @@ ProcessGroup::ProcessGroup(const LaunchEnv& env, std::chrono::milliseconds timeo
 
 ProcessGroup::~ProcessGroup() = default;
 
-void ProcessGroup::allreduce_mean(std::vector<torch::Tensor>& tensors) {
-  if (tensors.empty()) return;
+namespace {
+
+void check_bucketable(const std::vector<torch::Tensor>& tensors, const char* op) {
   for (const auto& t : tensors)
     if (!t.device().is_cpu() || !t.is_contiguous() || t.scalar_type() != tensors[0].scalar_type())
-      throw Error("dist: allreduce_mean takes contiguous CPU tensors of one dtype");
-  // One collective for all of them: Gloo's allreduce takes one tensor per device, so the tensors
-  // travel as one flat buffer (a bucket) and are copied back.
+      throw Error(std::string("dist: ") + op + " takes contiguous CPU tensors of one dtype");
+}
+
+// Gloo's collectives take one tensor per device, so many tensors travel as one flat buffer (a
+// bucket): one collective instead of one per tensor.
+torch::Tensor flatten(const std::vector<torch::Tensor>& tensors) {
   std::vector<torch::Tensor> flat_views;
   for (const auto& t : tensors) flat_views.push_back(t.view(-1));
-  std::vector<torch::Tensor> bucket = {torch::cat(flat_views)};
-  try {
-    impl_->group->allreduce(bucket)->wait();
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    throw Error("dist: all-reduce at " + where_ + " failed (a rank stopped?): " + what.substr(0, what.find('\n')));
-  }
-  bucket[0].div_(double(world_));
+  return torch::cat(flat_views);
+}
+
+void unflatten(const torch::Tensor& bucket, std::vector<torch::Tensor>& tensors) {
   std::int64_t offset = 0;
   for (auto& t : tensors) {
-    t.view(-1).copy_(bucket[0].slice(0, offset, offset + t.numel()));
+    t.view(-1).copy_(bucket.slice(0, offset, offset + t.numel()));
     offset += t.numel();
   }
 }
 
-void ProcessGroup::barrier() {
+// Waits for a collective; a failure (a rank left, the timeout passed) is an Error naming it.
+void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* op, const std::string& where) {
   try {
-    impl_->group->barrier()->wait();
+    work->wait();
   } catch (const std::exception& e) {
     std::string what = e.what();
-    throw Error("dist: barrier at " + where_ + " failed (a rank stopped?): " + what.substr(0, what.find('\n')));
+    throw Error(std::string("dist: ") + op + " at " + where + " failed (a rank stopped?): " + what.substr(0, what.find('\n')));
   }
 }
+
+}  // namespace
+
+void ProcessGroup::allreduce_mean(std::vector<torch::Tensor>& tensors) {
+  if (tensors.empty()) return;
+  check_bucketable(tensors, "allreduce_mean");
+  std::vector<torch::Tensor> bucket = {flatten(tensors)};
+  wait(impl_->group->allreduce(bucket), "all-reduce", where_);
+  bucket[0].div_(double(world_));
+  unflatten(bucket[0], tensors);
+}
+
+void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors, int root) {
+  if (tensors.empty()) return;
+  check_bucketable(tensors, "broadcast");
+  if (root < 0 || root >= world_) throw Error("dist: broadcast from rank " + std::to_string(root) + " outside " + where_);
+  std::vector<torch::Tensor> bucket = {flatten(tensors)};
+  c10d::BroadcastOptions opts;
+  opts.rootRank = root;
+  wait(impl_->group->broadcast(bucket, opts), "broadcast", where_);
+  unflatten(bucket[0], tensors);
+}
+
+void ProcessGroup::barrier() { wait(impl_->group->barrier(), "barrier", where_); }
 
 }  // namespace structlm::dist

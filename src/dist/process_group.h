@@ -30,6 +30,9 @@ class ProcessGroup {
   // data-parallel gradients. They travel as one flat buffer, in one collective. An operation not
   // finished within the timeout (a rank died) is an Error.
   void allreduce_mean(std::vector<torch::Tensor>& tensors);
+  // Each tensor (contiguous, CPU, one dtype) overwritten in place by rank `root`'s values: one
+  // starting point for every rank (DDP's broadcast of the initial weights). One collective.
+  void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
   void barrier();
 
  private:

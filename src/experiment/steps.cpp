@@ -8,6 +8,7 @@
 #include "core/io.h"
 #include "core/json_override.h"
 #include "core/platform.h"
+#include "dist/process_group.h"
 #include "experiment/step_flags.h"
 #include "model/checkpoint.h"
 #include "model/runtime.h"
@@ -55,7 +56,9 @@ Vocabulary settle_vocabulary(train::RunConfig& cfg, bool vocab_given, const std:
 
 }  // namespace
 
-train::TrainResult run_training(const workspace::Workspace& ws, const TrainRequest& r) {
+train::TrainResult run_training(const workspace::Workspace& ws, const TrainRequest& r, dist::ProcessGroup* group) {
+  const bool lead = !group || group->rank() == 0;
+  if (!lead) group->barrier();  // until rank 0 has prepared the data (a rank 0 that fails ends this wait)
   std::string config_path = r.config;
   if (config_path.empty()) {
     if (!r.resume) throw Error("train: --config is required (or --resume an existing run)");
@@ -83,7 +86,7 @@ train::TrainResult run_training(const workspace::Workspace& ws, const TrainReque
   cfg.data = train::DataConfig::from_json(workspace::absolute_data_paths(cfg.data.to_json()), origin);
   const Vocabulary vocabulary = settle_vocabulary(cfg, vocab_given, origin, ws);
   // Not over a finished run's record when train() is about to refuse to overwrite that run.
-  if (r.resume || !file_exists(r.run_dir + "/checkpoints/latest.safetensors")) {
+  if (lead && (r.resume || !file_exists(r.run_dir + "/checkpoints/latest.safetensors"))) {
     report::write_run_info(r.run_dir, ws.root(), TORCH_VERSION, r.resume);
     if (!vocabulary.record.is_null()) {
       json info = load_json(r.run_dir + "/run_info.json");
@@ -91,7 +94,8 @@ train::TrainResult run_training(const workspace::Workspace& ws, const TrainReque
       save_json(r.run_dir + "/run_info.json", info);
     }
   }
-  return train::train(cfg, r.run_dir, r.resume, vocabulary.eot);
+  if (group && lead) group->barrier();
+  return train::train(cfg, r.run_dir, r.resume, vocabulary.eot, group);
 }
 
 std::string align_report_dir(const std::string& out) {

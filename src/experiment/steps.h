@@ -23,7 +23,11 @@ struct TrainRequest {
 // Runs it: writes run_info.json, checks the model's vocabulary against the tokenizer's (a model
 // smaller than its tokenizer is refused naming both; one the config leaves unset takes the
 // tokenizer's), trains. Errors name the config.
-train::TrainResult run_training(const workspace::Workspace& ws, const TrainRequest& r);
+// `group`: this process's data-parallel group (nullptr: one process; train/trainer.h). Rank 0
+// prepares what every rank reads (corpora, shards, tokenizer) and writes run_info.json while
+// the others wait, so they find the files made.
+train::TrainResult run_training(const workspace::Workspace& ws, const TrainRequest& r,
+                                dist::ProcessGroup* group = nullptr);
 
 // `structlm align`: a new input table for a frozen model, written with its report.
 struct AlignRequest {

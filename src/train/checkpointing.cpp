@@ -26,7 +26,8 @@ std::string latest_checkpoint_path(const std::string& run_dir) {
 }
 
 json TrainState::to_json() const {
-  return json{{"step", step}, {"tokens_seen", tokens_seen}, {"train_loss", train_loss}, {"val_loss", val_loss}};
+  return json{{"step", step},         {"tokens_seen", tokens_seen}, {"train_loss", train_loss},
+              {"val_loss", val_loss}, {"world_size", world_size}};
 }
 
 TrainState TrainState::from_json(const json& j, const std::string& path) {
@@ -36,7 +37,9 @@ TrainState TrainState::from_json(const json& j, const std::string& path) {
   read_field(j, "tokens_seen", s.tokens_seen, path);
   read_field(j, "train_loss", s.train_loss, path);
   read_field(j, "val_loss", s.val_loss, path);
+  if (j.contains("world_size")) read_field(j, "world_size", s.world_size, path);
   check(s.step >= 0, path, "metadata 'train_state.step' is negative");
+  check(s.world_size >= 1, path, "metadata 'train_state.world_size' is below 1");
   return s;
 }
 
@@ -74,7 +77,8 @@ std::string write_run_checkpoint(const std::string& run_dir, model::GPT& model, 
   return path;
 }
 
-void check_resume_config(const RunConfig& saved, const RunConfig& now, const std::string& path) {
+void check_resume_config(const RunConfig& saved, const RunConfig& now, const std::string& path, int saved_world,
+                         int now_world) {
   // Fields that change when and how a run reports or stops, or where it runs, but not what it
   // computes: a resumed run may change them.
   static const char* free_fields[] = {"max_steps",    "stop_at_step", "max_minutes", "eval_every", "log_every",
@@ -89,6 +93,12 @@ void check_resume_config(const RunConfig& saved, const RunConfig& now, const std
     b["train"].erase(f);
   }
   std::string diffs;
+  // The windows per step are grad_accum x ranks (trainer.h): that product may not change.
+  if (saved.train.grad_accum * saved_world != now.train.grad_accum * now_world)
+    diffs = "train.grad_accum x ranks was " + std::to_string(saved.train.grad_accum) + " x " +
+            std::to_string(saved_world) + ", now " + std::to_string(now.train.grad_accum) + " x " + std::to_string(now_world);
+  a["train"].erase("grad_accum");
+  b["train"].erase("grad_accum");
   for (const char* section : {"model", "train", "data"}) {
     const json& sa = a[section];
     const json& sb = b[section];

@@ -20,6 +20,7 @@ struct TrainState {
   std::int64_t step = 0;  // optimizer steps completed
   std::int64_t tokens_seen = 0;
   double train_loss = 0, val_loss = 0;  // last measured (val_loss 0: never evaluated)
+  int world_size = 1;  // data-parallel ranks that trained it (absent in older checkpoints: 1)
   json to_json() const;
   static TrainState from_json(const json& j, const std::string& path);
 };
@@ -31,7 +32,9 @@ std::string write_run_checkpoint(const std::string& run_dir, model::GPT& model, 
 
 // Error naming `path` and every differing field if `saved` and `now` differ in anything a
 // resumed run may not change (allowed: max_steps, stop_at_step, max_minutes, eval/log/checkpoint
-// cadence, eval_batches, device and threads).
-void check_resume_config(const RunConfig& saved, const RunConfig& now, const std::string& path);
+// cadence, eval_batches, device and threads; grad_accum too when grad_accum x ranks stays the
+// same, as each step then sees the same windows).
+void check_resume_config(const RunConfig& saved, const RunConfig& now, const std::string& path, int saved_world = 1,
+                         int now_world = 1);
 
 }  // namespace structlm::train

@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "core/error.h"
 #include "core/io.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "data/shard.h"
+#include "dist/process_group.h"
 #include "model/checkpoint.h"
 #include "model/gpt.h"
 #include "model/precision.h"
@@ -87,19 +89,26 @@ void truncate_metrics(const std::string& path, std::int64_t step) {
 // Mean loss over `c.eval_batches` batches of the validation data. The batches are the same at
 // every evaluation (their own stream, keyed by the seed), so the curve shows the model changing,
 // not the sample.
+// With several ranks each computes every W-th batch and the sums are all-reduced.
 double validation_loss(model::GPT& model, const data::TokenStream& val, const TrainConfig& c, int T,
-                       torch::Device device, model::Precision precision) {
+                       torch::Device device, model::Precision precision, dist::ProcessGroup* group) {
   torch::NoGradGuard no_grad;
   model::AutocastGuard autocast(precision, device);  // validated as trained
   model->eval();
   const std::uint64_t val_seed = mix_seed(c.seed, 0x76616c /* "val" */);
   const int B = int(c.batch_size);
   std::vector<std::int64_t> buf(std::size_t(B) * (T + 1));
+  const int rank = group ? group->rank() : 0, W = group ? group->world_size() : 1;
   double total = 0;
-  for (std::int64_t b = 0; b < c.eval_batches; ++b) {
+  for (std::int64_t b = rank; b < c.eval_batches; b += W) {
     val.random_batch(val_seed, b, B, T, buf.data());
     auto batch = torch::from_blob(buf.data(), {B, T + 1}, torch::kLong).to(device, false, /*copy=*/true);
     total += model->loss(batch.slice(1, 0, T), batch.slice(1, 1, T + 1)).item<double>();
+  }
+  if (group) {
+    std::vector<torch::Tensor> sum = {torch::full({1}, total, torch::kFloat64)};
+    group->allreduce_mean(sum);
+    total = sum[0].item<double>() * W;
   }
   model->train();
   return total / double(c.eval_batches);
@@ -153,14 +162,15 @@ RunData open_data(const RunConfig& cfg) {
 }
 
 // One optimizer step's gradients: the batch's A micro-batches of B rows, each 1/A of the step's
-// mean loss. Returns that mean loss.
+// mean loss. Returns that mean loss. `first_micro`: the global index of the first micro-batch
+// (rank r of a data-parallel job starts at r A), which keys the dropout masks.
 torch::Tensor accumulate_gradients(model::GPT& model, const torch::Tensor& batch, int B, int A, int T, std::uint64_t seed,
-                                   std::int64_t step, model::Precision precision) {
+                                   std::int64_t step, model::Precision precision, int first_micro) {
   torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(batch.device()));
   for (int micro = 0; micro < A; ++micro) {
     // Dropout masks come from a stream keyed by (seed, step, micro), so a resumed run draws the
     // same masks as an uninterrupted one without any saved RNG state.
-    torch::manual_seed(mix_seed(seed, std::uint64_t(step), std::uint64_t(micro)));
+    torch::manual_seed(mix_seed(seed, std::uint64_t(step), std::uint64_t(first_micro + micro)));
     auto rows = batch.slice(0, std::int64_t(micro) * B, std::int64_t(micro + 1) * B);
     torch::Tensor loss;
     {
@@ -185,7 +195,8 @@ struct LogClock {
 // The metrics.jsonl record of a step that logs and/or evaluates (state.val_loss updated).
 report::MetricLine step_record(model::GPT& model, const data::TokenStream* val_data, const TrainConfig& tc, int T, torch::Device device,
                  model::Precision precision, TrainState& state, LogClock& clock, bool do_log, bool do_eval, double lr, double now_s,
-                 std::int64_t tokens_per_step, const torch::Tensor& step_loss, const torch::Tensor& grad_norm) {
+                 std::int64_t tokens_per_step, const torch::Tensor& step_loss, const torch::Tensor& grad_norm,
+                 dist::ProcessGroup* group) {
   report::MetricLine rec;
   rec.step = state.step;
   if (do_log) {
@@ -202,7 +213,7 @@ report::MetricLine step_record(model::GPT& model, const data::TokenStream* val_d
     clock.fields = format_fields(state.train_loss, lr, tok_s, state.val_loss, state.val_loss != 0);
   }
   if (do_eval) {
-    state.val_loss = validation_loss(model, *val_data, tc, T, device, precision);
+    state.val_loss = validation_loss(model, *val_data, tc, T, device, precision, group);
     rec.val_loss = state.val_loss;
     // An evaluation between log lines shows the last measured speed, not 0.
     clock.fields = format_fields(state.train_loss, lr, clock.last_tok_s, state.val_loss, true);
@@ -239,14 +250,17 @@ void record_precision(const std::string& run_dir, const model::PrecisionChoice& 
 }
 
 // Weights, optimizer moments and step from the checkpoint, whose run config must match `cfg`.
-TrainState restore_run(const std::string& latest, const RunConfig& cfg, model::GPT& model, AdamW& opt) {
+// A run may resume on another number of ranks when grad_accum x ranks stays the same.
+TrainState restore_run(const std::string& latest, const RunConfig& cfg, int world_size, model::GPT& model, AdamW& opt) {
   model::Checkpoint ck = model::read_checkpoint(latest);
   if (!ck.meta.contains("run_config")) fail(latest, "metadata has no 'run_config' (not a training checkpoint)");
   RunConfig saved = RunConfig::from_json(ck.meta["run_config"], latest + " (metadata 'run_config')");
-  check_resume_config(saved, cfg, latest);
+  TrainState state = TrainState::from_json(ck.meta.value("train_state", json()), latest);
+  check_resume_config(saved, cfg, latest, state.world_size, world_size);
   load_weights_from(model, ck, latest);
   opt.load_state(ck.tensors, latest);
-  return TrainState::from_json(ck.meta.value("train_state", json()), latest);
+  state.world_size = world_size;
+  return state;
 }
 
 void fill_result(TrainResult& r, const TrainState& state, double wall_s, double tokens_per_s) {
@@ -261,10 +275,12 @@ void fill_result(TrainResult& r, const TrainState& state, double wall_s, double 
 struct StepEvents {
   bool interrupted, out_of_time, stopping, log, eval;
 };
-StepEvents step_events(const TrainConfig& tc, std::int64_t step, std::int64_t end, bool have_val, double elapsed_s) {
+// `interrupted` / `out_of_time`: on any rank (agreed in the step's all-reduce).
+StepEvents step_events(const TrainConfig& tc, std::int64_t step, std::int64_t end, bool have_val, bool interrupted,
+                       bool out_of_time) {
   StepEvents e;
-  e.interrupted = g_interrupted != 0;
-  e.out_of_time = tc.max_minutes > 0 && elapsed_s >= tc.max_minutes * 60.0;
+  e.interrupted = interrupted;
+  e.out_of_time = out_of_time;
   e.stopping = step == end || e.interrupted || e.out_of_time;
   e.log = step % tc.log_every == 0 || e.stopping;
   // Evaluate on the cadence and when the run ends normally; a Ctrl-C wants out now.
@@ -272,9 +288,36 @@ StepEvents step_events(const TrainConfig& tc, std::int64_t step, std::int64_t en
   return e;
 }
 
+// Every rank starts from rank 0's weights (its structured init, or its draw of the seed).
+void broadcast_weights(model::GPT& model, dist::ProcessGroup& group) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> params;
+  for (auto& p : model->parameters()) params.push_back(p.detach());
+  group.broadcast(params, 0);
+}
+
+// The step's gradients averaged over the ranks, with the step's loss and each rank's stop
+// signals in the same bucket: one collective per step. Returns the stop signals, agreed.
+struct Agreed {
+  bool interrupted, out_of_time;
+};
+Agreed average_over_ranks(const std::vector<torch::Tensor>& params, torch::Tensor& step_loss, bool interrupted,
+                          bool out_of_time, dist::ProcessGroup& group) {
+  std::vector<torch::Tensor> bucket;
+  for (const auto& p : params)
+    if (p.grad().defined()) bucket.push_back(p.grad());
+  auto control = torch::stack({step_loss.to(torch::kFloat32), torch::tensor(interrupted ? 1.0f : 0.0f),
+                               torch::tensor(out_of_time ? 1.0f : 0.0f)});
+  bucket.push_back(control);
+  group.allreduce_mean(bucket);
+  step_loss = control[0].clone();
+  return {control[1].item<float>() > 0, control[2].item<float>() > 0};  // any rank
+}
+
 }  // namespace
 
-TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume, std::int64_t eot) {
+TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume, std::int64_t eot,
+                  dist::ProcessGroup* group) {
   if (eot < 0) eot = cfg.model.vocab_size - 1;  // structlm's and GPT-2's tokenizers put it last
   const TrainConfig& tc = cfg.train;
   const auto t_start = std::chrono::steady_clock::now();
@@ -282,6 +325,10 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
   const torch::Device device = model::resolve_device(tc.device);
   const model::PrecisionChoice precision = model::resolve_precision(tc.precision, device);
   if (cfg.data.train_shards.empty()) fail(run_dir, "data.train_shards is empty: nothing to train on");
+  const int W = group ? group->world_size() : 1, rank = group ? group->rank() : 0;
+  const bool lead = rank == 0;  // writes the run directory and prints
+  if (W > 1 && !device.is_cpu())
+    fail(run_dir, "data-parallel training runs on CPU (Gloo) for now; train.device is " + device.str());
 
   make_dirs(run_dir);
   const std::string metrics_path = run_dir + "/metrics.jsonl";
@@ -302,19 +349,29 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
   std::vector<torch::Tensor> decay = model->decay_params(), no_decay = model->no_decay_params(), all_params = decay;
   all_params.insert(all_params.end(), no_decay.begin(), no_decay.end());
   AdamW opt(decay, no_decay, parameter_names(model), AdamWOptions{tc.beta1, tc.beta2, tc.eps, tc.weight_decay});
-  print_model_line(model, cfg, device, precision);
+  if (lead) print_model_line(model, cfg, device, precision);
+  if (lead && W > 1)
+    std::fprintf(stderr, "data-parallel: %d ranks x %d micro-batches of %d = %lld windows per step\n", W, A, B,
+                 (long long)W * A * B);
 
   TrainState state;
+  state.world_size = W;
   if (resume) {
-    state = restore_run(latest, cfg, model, opt);
-    truncate_metrics(metrics_path, state.step);
-    std::fprintf(stderr, "resuming %s at step %lld\n", run_dir.c_str(), (long long)state.step);
-  } else {
+    // Every rank reads the optimizer's moments; the weights are the same file on every rank.
+    state = restore_run(latest, cfg, W, model, opt);
+    if (lead) {
+      truncate_metrics(metrics_path, state.step);
+      std::fprintf(stderr, "resuming %s at step %lld\n", run_dir.c_str(), (long long)state.step);
+    }
+  } else if (lead) {
     if (file_exists(metrics_path)) write_file_atomic(metrics_path, "");  // a fresh run starts a fresh log
     if (cfg.model.cstde.init) apply_structured_init(model, cfg, train_data, run_dir, eot);
   }
-  save_json(run_dir + "/config.json", cfg.to_json());
-  record_precision(run_dir, precision);
+  if (group) broadcast_weights(model, *group);
+  if (lead) {
+    save_json(run_dir + "/config.json", cfg.to_json());
+    record_precision(run_dir, precision);
+  }
 
   TrainResult result;
   result.last_checkpoint = resume ? latest : "";
@@ -325,11 +382,13 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
   }
 
   SigintGuard sigint;
-  Progress progress("train", tc.max_steps);
-  // One optimizer step's batch: B * A windows of T + 1 tokens, drawn at once and cut into A
-  // micro-batches, so grad_accum changes only memory use, not which data a step sees.
-  std::vector<std::int64_t> buf(std::size_t(B) * A * (T + 1));
-  const std::int64_t tokens_per_step = std::int64_t(B) * A * T;
+  std::optional<Progress> progress;
+  if (lead) progress.emplace("train", tc.max_steps);
+  // One optimizer step's batch: B * A * W windows of T + 1 tokens, drawn at once and cut into
+  // micro-batches of B, so grad_accum and the number of ranks change only memory use and speed,
+  // not which data a step sees. This rank takes micro-batches [rank A, (rank + 1) A).
+  std::vector<std::int64_t> buf(std::size_t(B) * A * W * (T + 1));
+  const std::int64_t tokens_per_step = std::int64_t(B) * A * W * T;
   const auto t_loop = std::chrono::steady_clock::now();
   const std::int64_t first_step = state.step;
   LogClock clock;
@@ -339,37 +398,49 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
   while (state.step < end) {
     const std::int64_t step = state.step;  // 0-based index of the step being taken
     const double lr = lr_at(tc, step);
-    train_data.random_batch(tc.seed, step, B * A, T, buf.data());
-    auto batch = torch::from_blob(buf.data(), {std::int64_t(B) * A, T + 1}, torch::kLong).to(device, false, true);
+    train_data.random_batch(tc.seed, step, B * A * W, T, buf.data());
+    auto batch = torch::from_blob(buf.data(), {std::int64_t(B) * A * W, T + 1}, torch::kLong)
+                     .slice(0, std::int64_t(rank) * A * B, std::int64_t(rank + 1) * A * B)
+                     .to(device, false, true);
 
     opt.zero_grad();
-    const torch::Tensor step_loss = accumulate_gradients(model, batch, B, A, T, tc.seed, step, precision.precision);
+    torch::Tensor step_loss = accumulate_gradients(model, batch, B, A, T, tc.seed, step, precision.precision, rank * A);
+    bool interrupted = g_interrupted != 0;
+    bool out_of_time = tc.max_minutes > 0 && seconds_since(t_start) >= tc.max_minutes * 60.0;
+    if (group) {
+      const Agreed agreed = average_over_ranks(all_params, step_loss, interrupted, out_of_time, *group);
+      interrupted = agreed.interrupted;
+      out_of_time = agreed.out_of_time;
+    }
     torch::Tensor grad_norm = global_grad_norm(all_params);
     opt.step(lr, clip_scale(grad_norm, tc.grad_clip));  // clipping applied inside the update
     state.step = step + 1;
     state.tokens_seen += tokens_per_step;
 
     const double now_s = seconds_since(t_loop);
-    const StepEvents ev = step_events(tc, state.step, end, val_data != nullptr, seconds_since(t_start));
+    const StepEvents ev = step_events(tc, state.step, end, val_data != nullptr, interrupted, out_of_time);
     if (ev.log || ev.eval) {
+      // Every rank evaluates its share; rank 0 writes the line.
       report::MetricLine rec = step_record(model, val_data, tc, T, device, precision.precision, state, clock, ev.log, ev.eval, lr, now_s, tokens_per_step,
-                             step_loss, grad_norm);
+                             step_loss, grad_norm, group);
       rec.elapsed_s = seconds_since(t_start);
-      append_line(metrics_path, rec.to_json().dump());
+      if (lead) append_line(metrics_path, rec.to_json().dump());
     }
-    if (!(ev.stopping && state.step == tc.max_steps)) progress.update(state.step, clock.fields);  // finish() draws the last
+    if (lead && !(ev.stopping && state.step == tc.max_steps)) progress->update(state.step, clock.fields);  // finish() draws the last
 
     if ((tc.ckpt_every > 0 && state.step % tc.ckpt_every == 0) || ev.stopping)
-      result.last_checkpoint = write_run_checkpoint(run_dir, model, opt, cfg, state);
+      result.last_checkpoint =
+          lead ? write_run_checkpoint(run_dir, model, opt, cfg, state) : step_checkpoint_path(run_dir, state.step);
     if (ev.stopping) {
-      if (ev.interrupted || ev.out_of_time)
+      if (lead && (ev.interrupted || ev.out_of_time))
         std::fprintf(stderr, "\nstopped at step %lld (%s); checkpoint %s\n", (long long)state.step,
                      ev.interrupted ? "interrupted" : "time limit reached", result.last_checkpoint.c_str());
-      else if (state.step == tc.max_steps)
-        progress.finish(clock.fields);
+      else if (lead && state.step == tc.max_steps)
+        progress->finish(clock.fields);
       break;
     }
   }
+  if (group) group->barrier();  // every rank returns once rank 0's last checkpoint is written
 
   const double loop_s = seconds_since(t_loop);
   fill_result(result, state, seconds_since(t_start),

@@ -96,7 +96,7 @@ TEST(LaunchEnv, InconsistentVariablesAreErrorsNamingThem) {
             std::string::npos);
 }
 
-TEST(ProcessGroup, TwoRanksOnLoopbackAverageTheirTensors) {
+TEST(ProcessGroup, TwoRanksOnLoopbackAverageAndBroadcastTheirTensors) {
   const int port = free_port();
   auto rank = [port](int r) {
     dist::LaunchEnv env;
@@ -104,6 +104,10 @@ TEST(ProcessGroup, TwoRanksOnLoopbackAverageTheirTensors) {
     dist::ProcessGroup pg(env, 20s);
     std::vector<torch::Tensor> t = {torch::full({5}, float(r + 1)), torch::arange(3, torch::kFloat) * float(r)};
     pg.allreduce_mean(t);
+    // Broadcast from rank 1: both end with rank 1's values, in both tensors of the bucket.
+    std::vector<torch::Tensor> b = {torch::full({2, 2}, float(10 * r)), torch::full({3}, float(-r))};
+    pg.broadcast(b, /*root=*/1);
+    t.insert(t.end(), b.begin(), b.end());
     pg.barrier();
     return t;
   };
@@ -115,6 +119,8 @@ TEST(ProcessGroup, TwoRanksOnLoopbackAverageTheirTensors) {
     auto t = f->get();
     EXPECT_TRUE(torch::equal(t[0], torch::full({5}, 1.5f)));                   // (1 + 2) / 2
     EXPECT_TRUE(torch::equal(t[1], torch::arange(3, torch::kFloat) * 0.5f));  // (0 + x) / 2
+    EXPECT_TRUE(torch::equal(t[2], torch::full({2, 2}, 10.0f)));
+    EXPECT_TRUE(torch::equal(t[3], torch::full({3}, -1.0f)));
   }
 }
 
