@@ -22,7 +22,7 @@ APT_PACKAGES=(
 
 # Only for fuzzing (`scripts/setup.sh --fuzz`, run by `make fuzz-build`): clang and its libFuzzer
 # runtime. The build, the tests and the sanitizer test need neither (gcc does ASan + UBSan).
-# Optional corpora (`scripts/setup.sh --corpus gcide`, see `structlm prepare --list`): their
+# Optional corpora (`scripts/setup.sh --corpus gcide` and the others of `structlm prepare --list`): their
 # packages are large and installed only when asked for; `make test` never needs them.
 while (($#)); do
   case "$1" in
@@ -30,7 +30,11 @@ while (($#)); do
     --corpus)
       case "${2:-}" in
         gcide) APT_PACKAGES+=(dict-gcide) ;;
-        *) echo "setup: --corpus takes one of: gcide (got '${2:-}')" >&2; exit 2 ;;
+        foldoc) APT_PACKAGES+=(dict-foldoc) ;;
+        jargon) APT_PACKAGES+=(dict-jargon) ;;
+        devil) APT_PACKAGES+=(dict-devil) ;;
+        fortunes) APT_PACKAGES+=(fortunes) ;;
+        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes (got '${2:-}')" >&2; exit 2 ;;
       esac
       shift ;;
     *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;

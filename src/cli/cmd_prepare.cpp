@@ -1,4 +1,5 @@
 // structlm prepare: corpora -> deterministic train/val/test splits by document, written once.
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -19,7 +20,7 @@ std::size_t bytes_of(const std::vector<data::Document>& docs) {
 
 // Every packaged corpus: its package, licence, whether it is installed, and its size once prepared.
 void print_sources(const workspace::Workspace& ws) {
-  std::printf("%-11s %-29s %-35s %-10s %-9s %s\n", "corpus", "package", "licence", "kind", "installed", "prepared");
+  std::vector<std::vector<std::string>> rows = {{"corpus", "package", "licence", "kind", "installed", "prepared"}};
   for (const auto& s : data::corpus_sources(ws.corpus_paths())) {
     std::string prepared = "no";
     if (file_exists(ws.corpus_dir(s.name) + "/split.json")) {
@@ -28,8 +29,16 @@ void print_sources(const workspace::Workspace& ws) {
                  std::to_string(bytes_of(sp.train) + bytes_of(sp.val) + bytes_of(sp.test)) + " bytes";
     }
     std::string installed = s.installed() ? "yes" : s.optional ? "no (setup.sh --corpus " + s.name + ")" : "no";
-    std::printf("%-11s %-29s %-35s %-10s %-9s %s\n", s.name.c_str(), s.package.c_str(), s.licence.c_str(), s.kind.c_str(),
-                installed.c_str(), prepared.c_str());
+    rows.push_back({s.name, s.package, s.licence, s.kind, installed, prepared});
+  }
+  std::vector<std::size_t> width(rows[0].size(), 0);  // columns as wide as their widest cell
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i)
+      line += i + 1 < r.size() ? r[i] + std::string(width[i] - r[i].size() + 1, ' ') : r[i];
+    std::printf("%s\n", line.c_str());
   }
 }
 
@@ -41,7 +50,7 @@ void add_prepare(CLI::App& app) {
   auto data_dir = std::make_shared<std::string>();
   auto list = std::make_shared<bool>(false);
   cmd->add_option("corpus", *corpora,
-                  "brown, nlp-corpus, kjv, wordnet, gcide, or a path: .txt/.md file, .jsonl file ({\"text\": ...} per "
+                  "A packaged corpus (structlm prepare --list: brown, kjv, gcide, foldoc, ...), or a path: .txt/.md file, .jsonl file ({\"text\": ...} per "
                   "line) or a directory of text files");
   cmd->add_flag("--list", *list, "List the packaged corpora: package, licence, installed, prepared size");
   add_data_dir_option(cmd, *data_dir);

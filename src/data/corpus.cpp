@@ -13,12 +13,20 @@ namespace fs = std::filesystem;
 
 namespace structlm::data {
 
-std::vector<std::string> packaged_corpus_names() { return {"brown", "nlp-corpus", "kjv", "wordnet", "gcide"}; }
+std::vector<std::string> packaged_corpus_names() {
+  return {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes"};
+}
 
 static std::string lower_ext(const std::string& path) {
   std::string ext = fs::path(path).extension().string();
   for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return ext;
+}
+
+static std::string packaged_list() {
+  std::string s;
+  for (const auto& n : packaged_corpus_names()) s += (s.empty() ? "" : ", ") + n;
+  return s;
 }
 
 static Corpus load_any(const std::string& spec, const CorpusPaths& paths) {
@@ -31,9 +39,13 @@ static Corpus load_any(const std::string& spec, const CorpusPaths& paths) {
   if (spec == "kjv") return load_kjv(paths);
   if (spec == "wordnet") return load_wordnet(paths);
   if (spec == "gcide") return load_gcide(paths);
+  if (spec == "foldoc") return load_foldoc(paths);
+  if (spec == "jargon") return load_jargon(paths);
+  if (spec == "devil") return load_devil(paths);
+  if (spec == "fortunes") return load_fortunes(paths);
   if (is_directory(spec)) return load_directory(spec);
   if (!file_exists(spec))
-    fail(spec, "no such file or directory, and not a packaged corpus (brown, nlp-corpus, kjv, wordnet, gcide)");
+    fail(spec, "no such file or directory, and not a packaged corpus (" + packaged_list() + ")");
   std::string ext = lower_ext(spec);
   if (ext == ".jsonl") return load_jsonl_file(spec);
   if (ext == ".txt" || ext == ".md" || ext == ".text") return load_text_file(spec, paths.doc_chars);

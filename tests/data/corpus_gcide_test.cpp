@@ -1,17 +1,20 @@
 // GCIDE as a corpus: the dictd index and dictzip data, read from a small database made here from
 // real GCIDE entries (GPL, dict-gcide 0.48), and the cleaning of its markup.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include "core/io.h"
 #include "data/corpus.h"
 #include "data/corpus_internal.h"
+#include "data/dictd.h"
+#include "dictd_test_util.h"
 #include "support/temp_dir.h"
 
 using namespace structlm;
 using namespace structlm::data;
 using structlm::test_util::error_of;
 using structlm::test_util::TempDir;
+using structlm::test_util::b64;
+using structlm::test_util::write_gzip;
 
 namespace {
 
@@ -31,24 +34,6 @@ const char* const kAbandon =
     "      [Obs.]\n"
     "      [1913 Webster]\n";
 const char* const kAc = "Ac \\Ac\\ n.\n   1. the chemical symbol for {actinum}, a radioactive element.\n\n   Syn: actinium\n        [WordNet 1.5]\n";
-
-// dictd's base-64 numbers, written independently of the reader.
-std::string b64(std::size_t v) {
-  const char* digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string s;
-  do {
-    s.insert(s.begin(), digits[v % 64]);
-    v /= 64;
-  } while (v);
-  return s;
-}
-
-void write_gzip(const std::string& path, const std::string& bytes) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  ASSERT_EQ(gzwrite(f, bytes.data(), unsigned(bytes.size())), int(bytes.size()));
-  gzclose(f);
-}
 
 // A database of the entries above plus a 00-database one; `extra_index` is appended to the index.
 CorpusPaths make_database(const TempDir& t, const std::string& extra_index = "") {

@@ -30,10 +30,12 @@ CorpusPaths repo_paths() {
 
 }  // namespace
 
-TEST(PackagedCorpus, NamesAreTheFivePackagedOnesEachWithItsSource) {
+TEST(PackagedCorpus, NamesAreThePackagedOnesEachWithItsSource) {
   EXPECT_EQ(CorpusPaths().wordnet_dir, kWordnetDir);
   EXPECT_EQ(CorpusPaths().dictd_dir, kDictdDir);
-  EXPECT_EQ(packaged_corpus_names(), (std::vector<std::string>{"brown", "nlp-corpus", "kjv", "wordnet", "gcide"}));
+  EXPECT_EQ(CorpusPaths().fortunes_dir, kFortunesDir);
+  EXPECT_EQ(packaged_corpus_names(), (std::vector<std::string>{"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc",
+                                                               "jargon", "devil", "fortunes"}));
   // `prepare --list` names the package and licence of every packaged corpus, in the same order.
   CorpusPaths p;
   p.npm_root = "/nowhere";
@@ -45,7 +47,8 @@ TEST(PackagedCorpus, NamesAreTheFivePackagedOnesEachWithItsSource) {
     EXPECT_FALSE(sources[i].licence.empty());
   }
   EXPECT_FALSE(sources[0].installed());  // brown's probe under /nowhere
-  EXPECT_TRUE(sources[4].optional);      // gcide: only with scripts/setup.sh --corpus gcide
+  for (std::size_t i = 0; i < sources.size(); ++i)  // gcide and after: only with scripts/setup.sh --corpus NAME
+    EXPECT_EQ(sources[i].optional, i >= 4) << sources[i].name;
 }
 
 TEST(PackagedCorpus, Brown) {
