@@ -12,6 +12,7 @@ APT_PACKAGES=(
                                         # Debian's reference BLAS, ~15x slower for training
   libgloo-dev                           # gloo's headers, which c10d's ProcessGroupGloo includes
                                         # (libtorch ships the symbols, not the headers)
+  libxml2-dev                           # HTML parsing of the documentation corpora
   libpcre2-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev liblzma-dev zlib1g-dev
   bible-kjv bible-kjv-text wordnet-base # corpora (the `bible` tool reads the compressed KJV)
   liblink-grammar-dev link-grammar      # reference parser (CSTDE evaluation)
@@ -34,7 +35,8 @@ while (($#)); do
         jargon) APT_PACKAGES+=(dict-jargon) ;;
         devil) APT_PACKAGES+=(dict-devil) ;;
         fortunes) APT_PACKAGES+=(fortunes) ;;
-        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes (got '${2:-}')" >&2; exit 2 ;;
+        python-docs) APT_PACKAGES+=(python3.11-doc) ;;
+        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes, python-docs (got '${2:-}')" >&2; exit 2 ;;
       esac
       shift ;;
     *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;

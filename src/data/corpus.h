@@ -1,6 +1,6 @@
 // Corpora as lists of documents of plain UTF-8 text. Adapters for the corpora the registries
 // ship (Brown, nlp-corpus, the King James Bible, WordNet glosses, GCIDE, FOLDOC, the Jargon File,
-// The Devil's Dictionary, the fortunes) and for any text file,
+// The Devil's Dictionary, the fortunes, the Python documentation) and for any text file,
 // directory or JSONL file a user points at. No torch here.
 #pragma once
 #include <string>
@@ -22,6 +22,7 @@ struct Corpus {
 inline constexpr const char* kWordnetDir = "/usr/share/wordnet";  // Debian wordnet-base
 inline constexpr const char* kDictdDir = "/usr/share/dictd";      // Debian dict-gcide, dict-foldoc, ...
 inline constexpr const char* kFortunesDir = "/usr/share/games/fortunes";  // Debian fortunes
+inline constexpr const char* kPythonDocsDir = "/usr/share/doc/python3.11/html";  // Debian python3.11-doc
 
 // Where the packaged corpora live. npm_root (the repository's deps/node_modules) is set by the
 // caller, normally workspace::Workspace::corpus_paths(); this library does not guess where the
@@ -31,6 +32,7 @@ struct CorpusPaths {
   std::string wordnet_dir = kWordnetDir;
   std::string dictd_dir = kDictdDir;
   std::string fortunes_dir = kFortunesDir;
+  std::string python_docs_dir = kPythonDocsDir;
   std::string bible_tool = "bible";
   std::size_t doc_chars = 8192;  // target size of the chunks a .txt/.md file is cut into
 };
@@ -40,7 +42,7 @@ struct CorpusPaths {
 // optional "id"), or a directory (every regular file one document, recursively, sorted).
 // Bad input (missing package, unreadable or malformed file) throws Error naming the file.
 Corpus load_corpus(const std::string& spec, const CorpusPaths& paths = {});
-// {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes"}
+// {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes", "python-docs"}
 std::vector<std::string> packaged_corpus_names();
 
 // Brown with its part-of-speech tags kept: one entry per sentence, words and tags aligned.

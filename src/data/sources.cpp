@@ -22,6 +22,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
       {"jargon", "apt dict-jargon", "public domain (Jargon File 4.4.7)", "dictionary", p.dictd_dir + "/jargon.index", true},
       {"devil", "apt dict-devil", "public domain (Bierce, 1911)", "dictionary", p.dictd_dir + "/devil.index", true},
       {"fortunes", "apt fortunes", "BSD (fortune-mod)", "quotations", p.fortunes_dir + "/fortunes", true},
+      {"python-docs", "apt python3.11-doc", "PSF licence (Python documentation)", "technical",
+       p.python_docs_dir + "/library/functools.html", true},
   };
 }
 

@@ -1,0 +1,23 @@
+// Text of an HTML page for a corpus, through libxml2's HTML parser (real HTML: entities, implied
+// tags, bad nesting): the main content's text, paragraph by paragraph. Private to src/data.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace structlm::data::detail {
+
+struct HtmlTextRules {
+  // Elements holding one of these classes are dropped with all they contain (navigation,
+  // permalink marks, ...). script, style, nav, form, header, footer, noscript, svg and img always go.
+  std::vector<std::string> drop_classes;
+  bool keep_code_blocks = false;  // <pre> (code examples, doctests, console sessions)
+};
+
+// The text under the page's main element (the first with role="main", else <body>): every block
+// element (p, div, li, dt, dd, h1-h6, pre, tr, blockquote, ...) a paragraph of its own, inline
+// text joined and each run of whitespace one space; paragraphs separated by a blank line (a <pre>
+// kept keeps its lines). A page with neither a main element nor a body, or cut short (no
+// closing </html>), is an error naming `name`.
+std::string html_to_text(const std::string& html, const std::string& name, const HtmlTextRules& rules = {});
+
+}  // namespace structlm::data::detail

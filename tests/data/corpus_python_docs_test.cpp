@@ -1,0 +1,107 @@
+// The Python documentation as a corpus: libxml2's HTML parsing of Sphinx pages (a page cut from
+// python3.11-doc's library/functools.html, PSF licence), what is kept and dropped, the page walk,
+// and damaged pages.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/io.h"
+#include "data/corpus.h"
+#include "data/corpus_internal.h"
+#include "data/html_text.h"
+#include "support/temp_dir.h"
+
+using namespace structlm;
+using namespace structlm::data;
+using structlm::test_util::error_of;
+using structlm::test_util::TempDir;
+
+namespace {
+
+// The shape of a Sphinx page: navigation before and after the main content, a heading with its
+// permalink mark, an API signature, a paragraph with inline code and an entity, a code block.
+const char* const kPage = R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8" /><title>functools</title>
+<script>var x = "<p>not text</p>";</script><style>p { color: red }</style></head>
+<body>
+<div class="related" role="navigation" aria-label="related navigation"><ul><li><a href="index.html">index</a></li></ul></div>
+<div class="document"><div class="documentwrapper"><div class="bodywrapper">
+<div class="body" role="main">
+<section id="module-functools">
+<h1><code class="xref py py-mod docutils literal notranslate"><span class="pre">functools</span></code> — Higher-order functions<a class="headerlink" href="#module-functools" title="Permalink to this heading">¶</a></h1>
+<p>The <code class="xref py py-mod docutils literal notranslate"><span class="pre">functools</span></code> module is for higher-order
+functions: functions that act on
+or return other functions &amp; more.</p>
+<dl class="py function">
+<dt class="sig sig-object py" id="functools.cache">
+<span class="sig-prename descclassname"><span class="pre">&#64;</span></span><span class="sig-prename descclassname"><span class="pre">functools.</span></span><span class="sig-name descname"><span class="pre">cache</span></span><span class="sig-paren">(</span><em class="sig-param"><span class="n"><span class="pre">user_function</span></span></em><span class="sig-paren">)</span><a class="headerlink" href="#functools.cache" title="Permalink to this definition">¶</a></dt>
+<dd><p>Simple lightweight unbounded function cache.</p>
+<div class="highlight-python3 notranslate"><div class="highlight"><pre><span></span><span class="nd">@cache</span>
+<span class="k">def</span> <span class="nf">factorial</span><span class="p">(</span><span class="n">n</span><span class="p">):</span>
+</pre></div></div>
+<ul><li><p>first item</p></li><li>second<br/>item</li></ul>
+</dd></dl>
+</section>
+</div></div></div></div>
+<div class="sphinxsidebar" role="navigation"><h3>Previous topic</h3></div>
+<div class="footer">&copy; Copyright 2001-2023, Python Software Foundation.</div>
+</body></html>
+)";
+
+}  // namespace
+
+TEST(HtmlText, SphinxPageMainContentWithoutNavigationMarksOrCode) {
+  const std::string text = detail::html_to_text(kPage, "functools.html", {{"headerlink"}, false});
+  EXPECT_EQ(text,
+            "functools — Higher-order functions\n\n"
+            "The functools module is for higher-order functions: functions that act on or return other functions & "
+            "more.\n\n"
+            "@functools.cache(user_function)\n\n"
+            "Simple lightweight unbounded function cache.\n\n"
+            "first item\n\nsecond item");
+}
+
+TEST(HtmlText, CodeBlocksKeptOnRequestWithTheirLines) {
+  const std::string text = detail::html_to_text(kPage, "functools.html", {{"headerlink"}, true});
+  EXPECT_NE(text.find("function cache.\n\n@cache\ndef factorial(n):\n\nfirst item"), std::string::npos) << text;
+  // Without the class rule the permalink marks would stay: the rule is what drops them.
+  EXPECT_NE(detail::html_to_text(kPage, "functools.html").find("functions\xc2\xb6"), std::string::npos);
+}
+
+TEST(HtmlText, APageWithoutMainUsesItsBodyAndACutPageIsRefused) {
+  EXPECT_EQ(detail::html_to_text("<html><body><p>a  <b>b</b></p><nav>menu</nav>c</body></html>\n", "x.html"), "a b\n\nc");
+  const std::string page(kPage);
+  const std::string e = error_of([&] { detail::html_to_text(page.substr(0, page.size() / 2), "cut.html"); });
+  EXPECT_NE(e.find("cut.html: HTML page cut short"), std::string::npos) << e;
+}
+
+TEST(PythonDocsCorpus, OnePerPageWithoutIndexPagesOrSphinxFolders) {
+  TempDir t;
+  std::filesystem::create_directories(t / "library");
+  std::filesystem::create_directories(t / "_static");
+  write_file_atomic(t / "library/functools.html", kPage);
+  write_file_atomic(t / "glossary.html", "<html><body><div role=\"main\"><p>Glossary text.</p></div></body></html>");
+  for (const char* skipped : {"genindex.html", "genindex-A.html", "search.html", "py-modindex.html", "contents.html",
+                              "_static/page.html"})
+    write_file_atomic(t / skipped, "<html><body><p>index</p></body></html>");
+  CorpusPaths p;
+  p.python_docs_dir = t.path();
+  const Corpus c = load_corpus("python-docs", p);
+  ASSERT_EQ(c.docs.size(), 2u);
+  EXPECT_EQ(c.name, "python-docs");
+  EXPECT_EQ(c.docs[0].id, "glossary");
+  EXPECT_EQ(c.docs[0].text, "Glossary text.");
+  EXPECT_EQ(c.docs[1].id, "library/functools");
+  EXPECT_EQ(c.docs[1].text.find("\xc2\xb6"), std::string::npos);  // no permalink marks
+  EXPECT_EQ(c.docs[1].text.find("factorial"), std::string::npos);  // no code blocks
+
+  // A page that is not text, or is cut short, is refused by name; a missing package is named.
+  write_file_atomic(t / "library/broken.html", std::string(kPage).substr(0, 300));
+  std::string e = error_of([&] { load_corpus("python-docs", p); });
+  EXPECT_NE(e.find(t / "library/broken.html"), std::string::npos) << e;
+  write_file_atomic(t / "library/broken.html", std::string("\x00\xff\x10<html>", 9));
+  e = error_of([&] { load_corpus("python-docs", p); });
+  EXPECT_NE(e.find(t / "library/broken.html"), std::string::npos) << e;
+  p.python_docs_dir = t / "nowhere";
+  EXPECT_NE(error_of([&] { load_corpus("python-docs", p); }).find("python3.11-doc"), std::string::npos);
+}
