@@ -1,11 +1,14 @@
 // structlm prepare: corpora -> deterministic train/val/test splits by document, written once.
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/workspace_flags.h"
 #include "core/error.h"
 #include "core/io.h"
+#include "data/dedup.h"
 #include "data/sources.h"
 
 namespace structlm::cli {
@@ -53,16 +56,28 @@ void add_prepare(CLI::App& app) {
                   "A packaged corpus (structlm prepare --list: brown, kjv, gcide, foldoc, ...), or a path: .txt/.md file, .jsonl file ({\"text\": ...} per "
                   "line) or a directory of text files");
   cmd->add_flag("--list", *list, "List the packaged corpora: package, licence, installed, prepared size");
+  auto duplicates = std::make_shared<bool>(false);
+  cmd->add_flag("--duplicates", *duplicates,
+                "Also count exact and near duplicates (MinHash, docs/CORPORA.md) within each corpus and against the "
+                "corpora named before it; nothing is removed");
   add_data_dir_option(cmd, *data_dir);
   cmd->callback([=] {
     const auto ws = make_workspace(*data_dir);
     if (*list) return print_sources(ws);
     if (corpora->empty()) throw Error("prepare: name at least one corpus (or --list to see the packaged ones)");
+    data::DuplicateCensus census;
     for (const auto& spec : *corpora) {
       auto s = ws.prepare_corpus(spec);
       std::printf("%-12s train %5zu docs %9zu bytes | val %4zu docs %8zu bytes | test %4zu docs %8zu bytes -> %s\n",
                   ws.corpus_name(spec).c_str(), s.train.size(), bytes_of(s.train), s.val.size(), bytes_of(s.val),
                   s.test.size(), bytes_of(s.test), ws.corpus_dir(spec).c_str());
+      if (!*duplicates) continue;
+      std::vector<std::string_view> texts;
+      for (const auto* part : {&s.train, &s.val, &s.test})
+        for (const auto& d : *part) texts.push_back(d.text);
+      const auto& r = census.add_source(ws.corpus_name(spec), texts);
+      std::printf("%-12s duplicates: %zu exact, %zu near within its %zu documents; %zu more of earlier corpora\n",
+                  r.name.c_str(), r.exact, r.near, r.documents, r.earlier);
     }
   });
 }

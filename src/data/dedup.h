@@ -57,6 +57,48 @@ class Deduplicator {
   std::vector<std::unordered_multimap<std::uint64_t, std::size_t>> bands_;  // band hash -> kept index
 };
 
+// How many duplicates sources hold, within each and against the sources before it
+// (`structlm prepare --duplicates A B ...`): a Deduplicator per source for the first, one shared
+// by all sources, fed in order, for the second. Counts only; nothing is removed.
+struct SourceDuplicates {
+  std::string name;
+  std::size_t documents = 0;
+  std::size_t exact = 0, near = 0;  // within the source (the first copy not counted)
+  // Further documents that duplicate an earlier source's: the shared pass's duplicates less the
+  // source's own. Near-duplicate matching is not transitive, so this is a count, not a set.
+  std::size_t earlier = 0;
+};
+
+class DuplicateCensus {
+ public:
+  explicit DuplicateCensus(DedupOptions options = {}) : options_(options), shared_(options) {}
+  // `texts` are one source's documents, in its order.
+  template <typename Texts>
+  const SourceDuplicates& add_source(const std::string& name, const Texts& texts) {
+    Deduplicator own(options_);
+    const DedupCounts before = shared_.counts();
+    SourceDuplicates row;
+    row.name = name;
+    for (const auto& t : texts) {
+      ++row.documents;
+      own.add(t);
+      shared_.add(t);
+    }
+    row.exact = own.counts().exact;
+    row.near = own.counts().near;
+    const std::size_t shared = shared_.counts().exact + shared_.counts().near - before.exact - before.near;
+    row.earlier = shared > row.exact + row.near ? shared - row.exact - row.near : 0;
+    rows_.push_back(row);
+    return rows_.back();
+  }
+  const std::vector<SourceDuplicates>& rows() const { return rows_; }
+
+ private:
+  DedupOptions options_;
+  Deduplicator shared_;
+  std::vector<SourceDuplicates> rows_;
+};
+
 // MinHash's estimate of the Jaccard similarity of two documents' shingle sets (tests, docs).
 double estimated_similarity(std::string_view a, std::string_view b, const DedupOptions& options = {});
 // The exact Jaccard similarity of the word-shingle sets, for checking the estimate.

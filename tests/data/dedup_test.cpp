@@ -114,3 +114,29 @@ TEST(Dedup, TheVerdictsDependOnTheInputOnly) {
   }
   EXPECT_EQ(run(), verdicts);  // and again, the same
 }
+
+// Two sources with planted copies: within each, and of the first source in the second.
+TEST(Dedup, TheCensusCountsWithinEachSourceAndAgainstEarlierOnes) {
+  std::vector<std::string> a, b;
+  for (int i = 0; i < 50; ++i) a.push_back(random_doc(100 + i));
+  a.push_back("  " + a[3] + " ");        // an exact copy within a (whitespace differs)
+  a.push_back(edited(a[7], 50));          // a near copy within a
+  for (int i = 0; i < 40; ++i) b.push_back(random_doc(900 + i));
+  b.push_back(a[10]);                     // exact copies of a's documents in b
+  b.push_back(a[11]);
+  b.push_back(edited(a[12], 50));         // a near copy of one of a's
+  b.push_back(b[0]);                      // and an exact copy within b
+  DuplicateCensus census;
+  const auto ra = census.add_source("a", a);
+  EXPECT_EQ(ra.documents, 52u);
+  EXPECT_EQ(ra.exact, 1u);
+  EXPECT_EQ(ra.near, 1u);
+  EXPECT_EQ(ra.earlier, 0u);
+  const auto rb = census.add_source("b", b);
+  EXPECT_EQ(rb.documents, 44u);
+  EXPECT_EQ(rb.exact, 1u);    // b[0]'s copy: b alone knows nothing of a
+  EXPECT_EQ(rb.near, 0u);
+  EXPECT_EQ(rb.earlier, 3u);  // a[10], a[11] and the edit of a[12]
+  EXPECT_EQ(census.rows().size(), 2u);
+  EXPECT_EQ(census.rows()[1].name, "b");
+}
