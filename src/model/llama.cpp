@@ -1,0 +1,127 @@
+#include "model/llama.h"
+
+#include <cmath>
+#include <limits>
+
+namespace structlm::model {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor llama_inv_freq(const LlamaConfig& c) {
+  const auto d = c.head_dim;
+  auto inv = 1.0 / torch::pow(torch::full({}, c.rope_theta, torch::kFloat64),
+                              torch::arange(0, d, 2, torch::kFloat64) / double(d));
+  if (c.rope_factor == 0) return inv;
+  // Llama 3: with wavelength w = 2 pi / f and L = original_max_position_embeddings, a frequency
+  // whose w < L / high_freq_factor is kept, one whose w > L / low_freq_factor is divided by
+  // factor, and one in between is blended: s = (L / w - low) / (high - low),
+  // f' = (1 - s) f / factor + s f.
+  const double L = double(c.rope_original_max_positions), low = c.rope_low_freq_factor, high = c.rope_high_freq_factor;
+  auto wavelen = 2 * M_PI / inv;
+  auto scaled = torch::where(wavelen > L / low, inv / c.rope_factor, inv);
+  auto smooth = (L / wavelen - low) / (high - low);
+  auto blended = (1 - smooth) * scaled / c.rope_factor + smooth * scaled;
+  auto medium = (wavelen >= L / high) & (wavelen <= L / low);
+  return torch::where(medium, blended, scaled);
+}
+
+RMSNormImpl::RMSNormImpl(std::int64_t n, double e) : eps(e) { weight = register_parameter("weight", torch::ones({n})); }
+
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * weight;
+}
+
+namespace {
+
+torch::nn::Linear linear(std::int64_t in, std::int64_t out, bool bias) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+}
+
+// HF's rotate_half convention: dimension i pairs with i + d/2.
+torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  const auto h = x.size(-1) / 2;
+  auto x1 = x.slice(-1, 0, h), x2 = x.slice(-1, h);
+  return torch::cat({x1 * cos - x2 * sin, x2 * cos + x1 * sin}, -1);
+}
+
+}  // namespace
+
+LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c)
+    : n_head(c.num_attention_heads), n_kv(c.num_key_value_heads), head_dim(c.head_dim) {
+  const auto C = c.hidden_size;
+  const bool qkv_bias = c.attention_bias, o_bias = c.attention_bias && !c.qkv_bias_only;
+  q_proj = register_module("q_proj", linear(C, n_head * head_dim, qkv_bias));
+  k_proj = register_module("k_proj", linear(C, n_kv * head_dim, qkv_bias));
+  v_proj = register_module("v_proj", linear(C, n_kv * head_dim, qkv_bias));
+  o_proj = register_module("o_proj", linear(n_head * head_dim, C, o_bias));
+}
+
+torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  const auto B = x.size(0), T = x.size(1);
+  auto q = rope(q_proj(x).view({B, T, n_head, head_dim}).transpose(1, 2), cos, sin);  // [B, H, T, d]
+  auto k = rope(k_proj(x).view({B, T, n_kv, head_dim}).transpose(1, 2), cos, sin);   // [B, KV, T, d]
+  auto v = v_proj(x).view({B, T, n_kv, head_dim}).transpose(1, 2);
+  const auto rep = n_head / n_kv;  // query head h reads key/value head h / rep
+  k = k.repeat_interleave(rep, 1);
+  v = v.repeat_interleave(rep, 1);
+  auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(head_dim));
+  auto future = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
+  scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
+  auto y = torch::matmul(torch::softmax(scores, -1), v);
+  return o_proj(y.transpose(1, 2).reshape({B, T, n_head * head_dim}));
+}
+
+LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& c) {
+  gate_proj = register_module("gate_proj", linear(c.hidden_size, c.intermediate_size, c.mlp_bias));
+  up_proj = register_module("up_proj", linear(c.hidden_size, c.intermediate_size, c.mlp_bias));
+  down_proj = register_module("down_proj", linear(c.intermediate_size, c.hidden_size, c.mlp_bias));
+}
+
+torch::Tensor LlamaMLPImpl::forward(const torch::Tensor& x) { return down_proj(F::silu(gate_proj(x)) * up_proj(x)); }
+
+LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& c) {
+  input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+  self_attn = register_module("self_attn", LlamaAttention(c));
+  post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+  mlp = register_module("mlp", LlamaMLP(c));
+}
+
+torch::Tensor LlamaDecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  auto h = x + self_attn(input_layernorm(x), cos, sin);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+LlamaBackboneImpl::LlamaBackboneImpl(const LlamaConfig& c) {
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    blocks.push_back(LlamaDecoderLayer(c));
+    layers->push_back(blocks.back());
+  }
+  norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& c) : cfg(c) {
+  model = register_module("model", LlamaBackbone(c));
+  if (!c.tie_word_embeddings)
+    lm_head = register_module("lm_head", linear(c.hidden_size, c.vocab_size, /*bias=*/false));
+  inv_freq = llama_inv_freq(c);
+}
+
+torch::Tensor LlamaForCausalLMImpl::output_weight() {
+  return cfg.tie_word_embeddings ? model->embed_tokens->weight : lm_head->weight;
+}
+
+torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& ids) {
+  const auto T = ids.size(1);
+  TORCH_CHECK(T <= cfg.max_position_embeddings, "sequence of ", T, " tokens exceeds max_position_embeddings ",
+              cfg.max_position_embeddings);
+  auto x = model->embed_tokens(ids);
+  // Angles in float64, then cast to the model's dtype (as the reference and HF do).
+  auto angles = torch::arange(T, torch::kFloat64).unsqueeze(1) * inv_freq.unsqueeze(0);  // [T, d/2]
+  auto cos = angles.cos().to(x.options()), sin = angles.sin().to(x.options());
+  for (auto& layer : model->blocks) x = layer->forward(x, cos, sin);
+  return F::linear(model->norm(x), output_weight());
+}
+
+}  // namespace structlm::model

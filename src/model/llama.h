@@ -1,0 +1,88 @@
+// The Llama family's decoder (issue 16): Hugging Face's LlamaForCausalLM and the members sharing
+// its block (Mistral without a sliding window, Qwen2 with its q/k/v biases). Pre-RMSNorm layers,
+// rotary positions in HF's "half" layout (dimension i paired with i + d/2; Llama 3's frequency
+// scaling), grouped-query attention (query head h reads key/value head h / (heads / kv_heads)),
+// SwiGLU MLP, tied or untied output:
+//   h = embed_tokens[ids]
+//   per layer:  h += o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n))),  n = RMSNorm1(h)
+//               h += down_proj(silu(gate_proj(n)) * up_proj(n)),                       n = RMSNorm2(h)
+//   logits = RMSNorm_f(h) W_out^T       RMSNorm(x) = x / sqrt(mean(x^2) + eps) * weight
+// Module names are HF's (model.embed_tokens.weight, model.layers.N.self_attn.q_proj.weight, ...,
+// lm_head.weight when untied), so named_parameters() are the names in HF checkpoints. The config
+// is HF's own (formats/hf_llama_config.h): the family is defined by it. Tested against
+// scripts/reference/llama_ref.py's independent model.
+#pragma once
+#include <torch/torch.h>
+
+#include "formats/hf_llama_config.h"
+
+namespace structlm::model {
+
+using LlamaConfig = formats::HfLlamaConfig;
+
+// Rotary frequencies inv_freq[i] = theta^(-2i/d), i < d/2, with Llama 3's rescaling when the
+// config has it (transformers' _compute_llama3_parameters). float64.
+torch::Tensor llama_inv_freq(const LlamaConfig& c);
+
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(std::int64_t n, double eps);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight;
+  double eps;
+};
+TORCH_MODULE(RMSNorm);
+
+class LlamaAttentionImpl : public torch::nn::Module {
+ public:
+  explicit LlamaAttentionImpl(const LlamaConfig& c);
+  // x [B, T, C]; cos, sin [T, d/2] for positions 0 .. T-1.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  std::int64_t n_head, n_kv, head_dim;
+};
+TORCH_MODULE(LlamaAttention);
+
+class LlamaMLPImpl : public torch::nn::Module {
+ public:
+  explicit LlamaMLPImpl(const LlamaConfig& c);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(LlamaMLP);
+
+class LlamaDecoderLayerImpl : public torch::nn::Module {
+ public:
+  explicit LlamaDecoderLayerImpl(const LlamaConfig& c);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  LlamaAttention self_attn{nullptr};
+  LlamaMLP mlp{nullptr};
+};
+TORCH_MODULE(LlamaDecoderLayer);
+
+class LlamaBackboneImpl : public torch::nn::Module {  // HF's LlamaModel: the "model." prefix
+ public:
+  explicit LlamaBackboneImpl(const LlamaConfig& c);
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  std::vector<LlamaDecoderLayer> blocks;  // the same modules as layers, typed
+  RMSNorm norm{nullptr};
+};
+TORCH_MODULE(LlamaBackbone);
+
+class LlamaForCausalLMImpl : public torch::nn::Module {
+ public:
+  explicit LlamaForCausalLMImpl(const LlamaConfig& c);
+  // ids [B, T] int64 -> logits [B, T, V], in the parameters' dtype.
+  torch::Tensor forward(const torch::Tensor& ids);
+  torch::Tensor output_weight();  // lm_head's, or embed_tokens' when tied
+  const LlamaConfig& config() const { return cfg; }
+  LlamaConfig cfg;
+  LlamaBackbone model{nullptr};
+  torch::nn::Linear lm_head{nullptr};  // only when untied
+  torch::Tensor inv_freq;              // float64 [d/2]; not a parameter, not saved
+};
+TORCH_MODULE(LlamaForCausalLM);
+
+}  // namespace structlm::model
