@@ -4,8 +4,9 @@
 // MLP width 1,536.
 //   ops_bench [--rows N] [--hidden H] [--rounds R] [--iters K] [--threads T]
 // Prints, per op, "OP DTYPE: unfused X ms, fused Y ms, ratio unfused/fused Z (median of R rounds)".
-// Ops: GELU (model/gelu.h), CSTDE's log-prior on the attention logits (model/log_prior.h; the
-// bench model's [rows / 256, 6 heads, 256, 256]), a whole block plain against CSTDE, and one AdamW step with gradient clipping over the bench model's
+// Ops: GELU (model/gelu.h), CSTDE's log-prior softmax over the attention logits (model/log_prior.h;
+// the bench model's [rows / 256, 6 heads, 256, 256]), a whole block plain against CSTDE in fp32
+// and in bf16, and one AdamW step with gradient clipping over the bench model's
 // parameters (train/adamw_kernel.h; --params M, in millions).
 #include <torch/torch.h>
 
@@ -22,6 +23,7 @@
 #include "model/gelu.h"
 #include "model/gpt.h"
 #include "model/log_prior.h"
+#include "model/precision.h"
 #include "train/optimizer.h"
 #include "zoo/zoo.h"
 
@@ -95,8 +97,9 @@ int main(int argc, char** argv) {
     compare(name.c_str(), unfused, fused, rounds, iters);
   }
 
-  // CSTDE's per-head log-prior on the causal attention logits, forward and backward.
-  for (auto dtype : {torch::kFloat}) {
+  // CSTDE's softmax over keys of the causal logits plus the per-head log-prior, forward and
+  // backward: fp32 logits, and bf16 logits as autocast gives them (beta and D in fp32).
+  for (auto dtype : {torch::kBFloat16, torch::kFloat}) {
     const std::int64_t T = 256, H = 6, B = std::max<long>(1, o["rows"] / T);
     auto mask = torch::ones({T, T}, torch::kBool).triu(1);
     auto att = torch::randn({B, H, T, T}).masked_fill(mask, -INFINITY).to(dtype).requires_grad_();
@@ -105,12 +108,14 @@ int main(int argc, char** argv) {
     const auto g = torch::randn({B, H, T, T}).masked_fill(mask, 0.0).to(dtype);
     auto run = [&](bool fused) {
       return [&, fused] {
-        auto out = fused ? model::add_log_prior(att, beta, D, 1e-6) : model::add_log_prior_unfused(att, beta, D, 1e-6);
+        auto out = fused ? model::log_prior_softmax(att, beta, D, 1e-6)
+                         : model::log_prior_softmax_unfused(att, beta, D, 1e-6);
         out.backward(g);
         for (auto* t : {&att, &D, &beta}) t->mutable_grad() = torch::Tensor();
       };
     };
-    const std::string name = "log-prior fp32 [" + std::to_string(B) + ", 6, 256, 256]";
+    const std::string name = std::string("log-prior softmax ") + (dtype == torch::kBFloat16 ? "bf16" : "fp32") +
+                             " [" + std::to_string(B) + ", 6, 256, 256]";
     compare(name.c_str(), run(false), run(true), rounds, iters);
   }
 
@@ -140,8 +145,12 @@ int main(int argc, char** argv) {
         for (auto& p : b->parameters()) p.mutable_grad() = torch::Tensor();
       };
     };
-    compare("block fp32 [16, 128, 256], cstde (\"unfused\") vs plain (\"fused\"): ratio = cstde overhead", run(cstde), run(plain),
-            rounds, iters);
+    for (auto precision : {model::Precision::bf16, model::Precision::fp32}) {
+      model::AutocastGuard autocast(precision, torch::kCPU);  // as train.precision runs the step
+      const std::string name = std::string("block ") + (precision == model::Precision::bf16 ? "bf16" : "fp32") +
+                               " [16, 128, 256], cstde (\"unfused\") vs plain (\"fused\"): ratio = cstde overhead";
+      compare(name.c_str(), run(cstde), run(plain), rounds, iters);
+    }
   }
 
   // AdamW over the bench model's ~14M parameters (6 layers of 384, vocabulary 8192, tied):

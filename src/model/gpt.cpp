@@ -81,11 +81,12 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
                               k.reshape({B * n_head, Tk, hd}).transpose(1, 2), /*beta=*/1.0,
                               /*alpha=*/1.0 / std::sqrt(double(hd)));
     if (dependency.defined()) {
-      // + beta_h * log(D + eps): D is [B, T, Tk] once per layer, broadcast over the heads; the
-      // backward reads the gradient once (model/log_prior.h).
-      att = add_log_prior(att.view({B, n_head, T, Tk}), dep_beta, dependency, dep_epsilon).view({B * n_head, T, Tk});
+      // softmax(att + beta_h * log(D + eps)): D is [B, T, Tk] once per layer, shared by the heads;
+      // one fused pass forward and one backward (model/log_prior.h).
+      att = log_prior_softmax(att.view({B, n_head, T, Tk}), dep_beta, dependency, dep_epsilon).view({B * n_head, T, Tk});
+    } else {
+      att = torch::softmax(att, -1);
     }
-    att = torch::softmax(att, -1);
     if (trace) trace->attention.push_back(att.detach().view({B, n_head, T, Tk}).mean(1));
     att = attn_dropout(att);
     y = torch::bmm(att, v.reshape({B * n_head, Tk, hd})).view({B, n_head, T, hd});
