@@ -5,9 +5,10 @@
 //   ops_bench [--rows N] [--hidden H] [--rounds R] [--iters K] [--threads T]
 // Prints, per op, "OP DTYPE: unfused X ms, fused Y ms, ratio unfused/fused Z (median of R rounds)".
 // Ops: GELU (model/gelu.h), CSTDE's log-prior softmax over the attention logits (model/log_prior.h;
-// the bench model's [rows / 256, 6 heads, 256, 256]), a whole block plain against CSTDE in fp32
-// and in bf16, and one AdamW step with gradient clipping over the bench model's
-// parameters (train/adamw_kernel.h; --params M, in millions).
+// the bench model's [rows / 256, 6 heads, 256, 256]), CSTDE's carried dependency softmax
+// (cstde/carry_softmax.h; the demo's [16, 128, 128]), a whole block plain against CSTDE in fp32
+// and in bf16, and one AdamW step with gradient clipping over the bench model's parameters
+// (train/adamw_kernel.h; --params M, in millions).
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "core/platform.h"
+#include "cstde/carry_softmax.h"
 #include "model/gelu.h"
 #include "model/gpt.h"
 #include "model/log_prior.h"
@@ -116,6 +118,26 @@ int main(int argc, char** argv) {
     };
     const std::string name = std::string("log-prior softmax ") + (dtype == torch::kBFloat16 ? "bf16" : "fp32") +
                              " [" + std::to_string(B) + ", 6, 256, 256]";
+    compare(name.c_str(), run(false), run(true), rounds, iters);
+  }
+
+  // CSTDE's carried dependency distribution D = prev + gamma (softmax(s) - prev) over the demo's
+  // [16, 128, 128] scores, forward and backward: bf16 scores (autocast) and fp32.
+  for (auto dtype : {torch::kBFloat16, torch::kFloat}) {
+    const std::int64_t T = 128, B = 16;
+    auto mask = torch::ones({T, T}, torch::kBool).triu(1);
+    auto s = torch::randn({B, T, T}).masked_fill(mask, -INFINITY).to(dtype).requires_grad_();
+    auto prev = torch::softmax(torch::randn({B, T, T}).masked_fill(mask, -INFINITY), -1).requires_grad_();
+    auto gamma = torch::full({1}, 0.5).requires_grad_();
+    const auto g = torch::randn({B, T, T});
+    auto run = [&](bool fused) {
+      return [&, fused] {
+        auto out = fused ? cstde::carried_softmax(s, prev, gamma) : cstde::carried_softmax_unfused(s, prev, gamma);
+        out.backward(g);
+        for (auto* t : {&s, &prev, &gamma}) t->mutable_grad() = torch::Tensor();
+      };
+    };
+    const std::string name = std::string("carry softmax ") + (dtype == torch::kBFloat16 ? "bf16" : "fp32") + " [16, 128, 128]";
     compare(name.c_str(), run(false), run(true), rounds, iters);
   }
 

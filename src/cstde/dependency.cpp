@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "cstde/carry_softmax.h"
 #include "model/gpt.h"
 
 namespace structlm::cstde {
@@ -69,9 +70,8 @@ torch::Tensor DependencyScorerImpl::forward(const torch::Tensor& x, const torch:
   // baddbmm folds the 1/sqrt(r) scaling, the distance bias and the causal mask into the matmul.
   auto s = torch::baddbmm(bias_and_mask(past, T), uq, vk.transpose(1, 2), /*beta=*/1.0,
                           /*alpha=*/1.0 / std::sqrt(double(rank_)));
-  auto fresh = torch::softmax(s, -1);
-  if (!prev.defined() || !carry_logit.defined()) return fresh;
-  return prev + gamma() * (fresh - prev);
+  if (!prev.defined() || !carry_logit.defined()) return torch::softmax(s, -1);
+  return carried_softmax(s, prev, gamma());  // prev + gamma (softmax(s) - prev), fused (cstde/carry_softmax.h)
 }
 
 model::KeyPriorFactory dependency_prior() {

@@ -1,4 +1,5 @@
 #include "model/log_prior.h"
+#include "model/vector_lanes.h"
 
 #include <ATen/Parallel.h>
 
@@ -16,39 +17,8 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-// ---- scalar pieces the vector loops inline ---------------------------------------------------
-
-// e^x as 2^n e^r with n = round(x / ln 2), |r| <= ln 2 / 2, and Cephes' degree-6 polynomial for
-// e^r (relative error ~1e-7). Written out rather than calling std::exp, which GCC cannot
-// vectorise without -ffast-math: this way each clone below runs it 8 or 16 lanes wide. A library
-// (SLEEF) would need one call per instruction set and a dispatcher of our own; this is 10 lines.
-inline __attribute__((always_inline)) float exp_lane(float x) {
-  // No branches (GCC vectorises only straight-line bodies): clamp, then select the masked lanes.
-  const float xc = std::max(x, -87.0f);  // softmax only feeds x <= 0 here
-  const float n = std::floor(xc * 1.44269504088896341f + 0.5f);
-  const float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;  // ln 2 split in two for precision
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
-  const float scale = __builtin_bit_cast(float, (std::int32_t(n) + 127) << 23);  // 2^n, n in [-126, 0]
-  return x < -87.0f ? 0.0f : p * scale;
-}
-
-// bf16 <-> fp32 as c10::BFloat16 does it (round to nearest even; NaN stays NaN).
-inline __attribute__((always_inline)) float load(float v) { return v; }
-inline __attribute__((always_inline)) float load(c10::BFloat16 v) {
-  return __builtin_bit_cast(float, std::uint32_t(v.x) << 16);
-}
-inline __attribute__((always_inline)) void store(float* dst, float v) { *dst = v; }
-inline __attribute__((always_inline)) void store(c10::BFloat16* dst, float v) {
-  const auto bits = __builtin_bit_cast(std::uint32_t, v);
-  const auto rounded = std::uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-  dst->x = v != v ? std::uint16_t(0x7fc0) : rounded;
-}
+using lanes::load;
+using lanes::store;
 
 // ---- the passes ------------------------------------------------------------------------------
 //
@@ -79,7 +49,7 @@ inline __attribute__((always_inline)) void forward_rows_impl(const T* att, const
     float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
     for (std::int64_t s = 0; s < d.Tk; ++s) {
-      z[s] = exp_lane(z[s] - m);
+      z[s] = lanes::exp_nonpositive(z[s] - m);
       sum += z[s];
     }
     const float inv = 1.0f / sum;
@@ -124,32 +94,25 @@ inline __attribute__((always_inline)) void backward_tile_impl(const T* P, const 
   for (std::int64_t i = (b * d.T + t0) * d.Tk; i < (b * d.T + t1) * d.Tk; ++i) grad_D[i] /= De[i];  // d log(D+eps)/dD
 }
 
-// One copy per instruction set, picked when the program starts (as train/adamw_kernel.cpp).
-#if defined(__x86_64__) && defined(__GNUC__)
-#define STRUCTLM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define STRUCTLM_CLONES
-#endif
-
-STRUCTLM_CLONES void forward_rows(const float* att, const float* beta, const float* L, float* out, Dims d,
+STRUCTLM_VECTOR_CLONES void forward_rows(const float* att, const float* beta, const float* L, float* out, Dims d,
                                   std::int64_t begin, std::int64_t end, float* z) {
   forward_rows_impl(att, beta, L, out, d, begin, end, z);
 }
-STRUCTLM_CLONES void forward_rows(const c10::BFloat16* att, const float* beta, const float* L, c10::BFloat16* out,
+STRUCTLM_VECTOR_CLONES void forward_rows(const c10::BFloat16* att, const float* beta, const float* L, c10::BFloat16* out,
                                   Dims d, std::int64_t begin, std::int64_t end, float* z) {
   forward_rows_impl(att, beta, L, out, d, begin, end, z);
 }
-STRUCTLM_CLONES void backward_tile(const float* P, const float* dP, const float* beta, const float* L, const float* De,
+STRUCTLM_VECTOR_CLONES void backward_tile(const float* P, const float* dP, const float* beta, const float* L, const float* De,
                                    float* ga, float* gD, float* parts, Dims d, std::int64_t b, std::int64_t t0,
                                    std::int64_t t1) {
   backward_tile_impl(P, dP, beta, L, De, ga, gD, parts, d, b, t0, t1);
 }
-STRUCTLM_CLONES void backward_tile(const c10::BFloat16* P, const c10::BFloat16* dP, const float* beta, const float* L,
+STRUCTLM_VECTOR_CLONES void backward_tile(const c10::BFloat16* P, const c10::BFloat16* dP, const float* beta, const float* L,
                                    const float* De, c10::BFloat16* ga, float* gD, float* parts, Dims d, std::int64_t b,
                                    std::int64_t t0, std::int64_t t1) {
   backward_tile_impl(P, dP, beta, L, De, ga, gD, parts, d, b, t0, t1);
 }
-STRUCTLM_CLONES float exp_clone(float x) { return exp_lane(x); }
+STRUCTLM_VECTOR_CLONES float exp_clone(float x) { return lanes::exp_nonpositive(x); }
 
 // Rows per task in the forward; query rows per tile in the backward (16 rows of 256 keys: a
 // 16 KiB slice of grad_D stays in cache while every head adds to it).
