@@ -12,7 +12,7 @@
 // One copy of a function per instruction set, picked when the program starts (an ifunc), as
 // train/adamw_kernel.cpp does.
 #if defined(__x86_64__) && defined(__GNUC__)
-#define STRUCTLM_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define STRUCTLM_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define STRUCTLM_VECTOR_CLONES
 #endif
