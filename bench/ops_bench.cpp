@@ -4,7 +4,7 @@
 // MLP width 1,536.
 //   ops_bench [--rows N] [--hidden H] [--rounds R] [--iters K] [--threads T]
 // Prints, per op, "OP DTYPE: unfused X ms, fused Y ms, ratio unfused/fused Z (median of R rounds)".
-// Ops: GELU (model/gelu.h), CSTDE's log-prior softmax over the attention logits (model/log_prior.h;
+// Ops: GELU (model/gelu.h), the cross-entropy over the vocabulary (model/cross_entropy.h), CSTDE's log-prior softmax over the attention logits (model/log_prior.h;
 // the bench model's [rows / 256, 6 heads, 256, 256]), CSTDE's carried dependency softmax
 // (cstde/carry_softmax.h; the demo's [16, 128, 128]), a whole block plain against CSTDE in fp32
 // and in bf16, and one AdamW step with gradient clipping over the bench model's parameters
@@ -22,6 +22,7 @@
 
 #include "core/platform.h"
 #include "cstde/carry_softmax.h"
+#include "model/cross_entropy.h"
 #include "model/gelu.h"
 #include "model/gpt.h"
 #include "model/log_prior.h"
@@ -96,6 +97,24 @@ int main(int argc, char** argv) {
     };
     const std::string name = std::string("gelu ") + (dtype == torch::kBFloat16 ? "bf16" : "fp32") + " [" +
                              std::to_string(o["rows"]) + ", " + std::to_string(o["hidden"]) + "]";
+    compare(name.c_str(), unfused, fused, rounds, iters);
+  }
+
+  // The training loss over the bench model's logits [rows, 8192]: torch's route (widen to fp32,
+  // cross_entropy) against the fused one (model/cross_entropy.h).
+  for (auto dtype : {torch::kBFloat16, torch::kFloat}) {
+    auto z = torch::randn({o["rows"], 8192}).to(dtype).requires_grad_();
+    const auto t = torch::randint(8192, {o["rows"]}, torch::kLong);
+    auto unfused = [&] {
+      torch::nn::functional::cross_entropy(z.to(torch::kFloat), t).backward();
+      z.mutable_grad() = torch::Tensor();
+    };
+    auto fused = [&] {
+      model::cross_entropy(z, t).backward();
+      z.mutable_grad() = torch::Tensor();
+    };
+    const std::string name = std::string("cross-entropy ") + (dtype == torch::kBFloat16 ? "bf16" : "fp32") + " [" +
+                             std::to_string(o["rows"]) + ", 8192]";
     compare(name.c_str(), unfused, fused, rounds, iters);
   }
 

@@ -1,4 +1,5 @@
 #include "model/gpt.h"
+#include "model/cross_entropy.h"
 #include "model/log_prior.h"
 
 #include <torch/version.h>
@@ -190,12 +191,11 @@ torch::Tensor GPTImpl::hidden_states(const torch::Tensor& idx, int layer) {
 }
 
 torch::Tensor GPTImpl::loss(const torch::Tensor& idx, const torch::Tensor& targets) {
-  // Under bf16 autocast the logits come out in bf16; the log-softmax over the vocabulary is done
-  // in fp32, as CUDA autocast does for cross_entropy. fp32 and fp64 (gradient checks) stay as
-  // they are.
+  // Under bf16 autocast the logits come out in bf16; the log-softmax over the vocabulary is
+  // computed in fp32 inside the fused loss (model/cross_entropy.h), as CUDA autocast does for
+  // cross_entropy. fp64 (gradient checks) stays fp64.
   auto logits = forward(idx);
-  if (logits.scalar_type() == torch::kBFloat16 || logits.scalar_type() == torch::kHalf) logits = logits.to(torch::kFloat);
-  return F::cross_entropy(logits.view({-1, logits.size(-1)}), targets.reshape({-1}));
+  return cross_entropy(logits.view({-1, logits.size(-1)}), targets.reshape({-1}));
 }
 
 std::vector<torch::Tensor> GPTImpl::decay_params() {
