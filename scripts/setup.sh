@@ -36,7 +36,8 @@ while (($#)); do
         devil) APT_PACKAGES+=(dict-devil) ;;
         fortunes) APT_PACKAGES+=(fortunes) ;;
         python-docs) APT_PACKAGES+=(python3.11-doc) ;;
-        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes, python-docs (got '${2:-}')" >&2; exit 2 ;;
+        linux-docs) APT_PACKAGES+=(linux-doc-6.1) ;;
+        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs (got '${2:-}')" >&2; exit 2 ;;
       esac
       shift ;;
     *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;

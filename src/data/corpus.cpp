@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 namespace structlm::data {
 
 std::vector<std::string> packaged_corpus_names() {
-  return {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes", "python-docs"};
+  return {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes", "python-docs", "linux-docs"};
 }
 
 static std::string lower_ext(const std::string& path) {
@@ -44,6 +44,7 @@ static Corpus load_any(const std::string& spec, const CorpusPaths& paths) {
   if (spec == "devil") return load_devil(paths);
   if (spec == "fortunes") return load_fortunes(paths);
   if (spec == "python-docs") return load_python_docs(paths);
+  if (spec == "linux-docs") return load_linux_docs(paths);
   if (is_directory(spec)) return load_directory(spec);
   if (!file_exists(spec))
     fail(spec, "no such file or directory, and not a packaged corpus (" + packaged_list() + ")");

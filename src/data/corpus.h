@@ -23,6 +23,7 @@ inline constexpr const char* kWordnetDir = "/usr/share/wordnet";  // Debian word
 inline constexpr const char* kDictdDir = "/usr/share/dictd";      // Debian dict-gcide, dict-foldoc, ...
 inline constexpr const char* kFortunesDir = "/usr/share/games/fortunes";  // Debian fortunes
 inline constexpr const char* kPythonDocsDir = "/usr/share/doc/python3.11/html";  // Debian python3.11-doc
+inline constexpr const char* kLinuxDocsDir = "/usr/share/doc/linux-doc-6.1/html";  // Debian linux-doc-6.1
 
 // Where the packaged corpora live. npm_root (the repository's deps/node_modules) is set by the
 // caller, normally workspace::Workspace::corpus_paths(); this library does not guess where the
@@ -33,6 +34,7 @@ struct CorpusPaths {
   std::string dictd_dir = kDictdDir;
   std::string fortunes_dir = kFortunesDir;
   std::string python_docs_dir = kPythonDocsDir;
+  std::string linux_docs_dir = kLinuxDocsDir;
   std::string bible_tool = "bible";
   std::size_t doc_chars = 8192;  // target size of the chunks a .txt/.md file is cut into
 };
@@ -42,7 +44,8 @@ struct CorpusPaths {
 // optional "id"), or a directory (every regular file one document, recursively, sorted).
 // Bad input (missing package, unreadable or malformed file) throws Error naming the file.
 Corpus load_corpus(const std::string& spec, const CorpusPaths& paths = {});
-// {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes", "python-docs"}
+// {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes", "python-docs",
+//  "linux-docs"}
 std::vector<std::string> packaged_corpus_names();
 
 // Brown with its part-of-speech tags kept: one entry per sentence, words and tags aligned.

@@ -24,8 +24,10 @@ Corpus load_devil(const CorpusPaths& paths);
 std::string clean_dictionary_entry(const std::string& raw);
 // The fortune files of Debian's fortunes package, one document per fortune (corpus_fortunes.cpp).
 Corpus load_fortunes(const CorpusPaths& paths);
-// The Python documentation's HTML pages, one document per page (corpus_python_docs.cpp).
+// The Python documentation's HTML pages, one document per page (corpus_sphinx_docs.cpp).
 Corpus load_python_docs(const CorpusPaths& paths);
+// The Linux kernel documentation's HTML pages, likewise (corpus_sphinx_docs.cpp).
+Corpus load_linux_docs(const CorpusPaths& paths);
 std::vector<std::string> split_fortunes(const std::string& text);
 Corpus load_text_file(const std::string& path, std::size_t doc_chars);
 Corpus load_jsonl_file(const std::string& path);

@@ -24,6 +24,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
       {"fortunes", "apt fortunes", "BSD (fortune-mod)", "quotations", p.fortunes_dir + "/fortunes", true},
       {"python-docs", "apt python3.11-doc", "PSF licence (Python documentation)", "technical",
        p.python_docs_dir + "/library/functools.html", true},
+      {"linux-docs", "apt linux-doc-6.1", "GPL-2.0 (Linux kernel documentation)", "technical",
+       p.linux_docs_dir + "/admin-guide/README.html", true},
   };
 }
 

@@ -35,7 +35,7 @@ TEST(PackagedCorpus, NamesAreThePackagedOnesEachWithItsSource) {
   EXPECT_EQ(CorpusPaths().dictd_dir, kDictdDir);
   EXPECT_EQ(CorpusPaths().fortunes_dir, kFortunesDir);
   EXPECT_EQ(packaged_corpus_names(), (std::vector<std::string>{"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc",
-                                                               "jargon", "devil", "fortunes", "python-docs"}));
+                                                               "jargon", "devil", "fortunes", "python-docs", "linux-docs"}));
   // `prepare --list` names the package and licence of every packaged corpus, in the same order.
   CorpusPaths p;
   p.npm_root = "/nowhere";

@@ -1,4 +1,4 @@
-// The Python documentation as a corpus: libxml2's HTML parsing of Sphinx pages (a page cut from
+// The Sphinx documentation corpora (python-docs, linux-docs): libxml2's HTML parsing of Sphinx pages (a page cut from
 // python3.11-doc's library/functools.html, PSF licence), what is kept and dropped, the page walk,
 // and damaged pages.
 #include <gtest/gtest.h>
@@ -104,4 +104,51 @@ TEST(PythonDocsCorpus, OnePerPageWithoutIndexPagesOrSphinxFolders) {
   EXPECT_NE(e.find(t / "library/broken.html"), std::string::npos) << e;
   p.python_docs_dir = t / "nowhere";
   EXPECT_NE(error_of([&] { load_corpus("python-docs", p); }).find("python3.11-doc"), std::string::npos);
+}
+
+// The Linux kernel documentation (the shape of linux-doc-6.1's Read-the-Docs pages): an index
+// page's table of contents goes, the generated listings are not documents, the rest as python-docs.
+TEST(LinuxDocsCorpus, TablesOfContentsAndGeneratedListingsAreLeftOut) {
+  TempDir t;
+  for (const char* dir : {"admin-guide", "process", "_sources/admin-guide"}) std::filesystem::create_directories(t / dir);
+  write_file_atomic(t / "admin-guide/index.html", R"(<!DOCTYPE html><html><body>
+<nav class="wy-nav-side"><div class="wy-menu"><ul><li class="toctree-l1"><a href="README.html">Release notes</a></li></ul></div></nav>
+<div role="main" class="document" itemscope="itemscope">
+<section id="the-linux-kernel-user-s-and-administrator-s-guide">
+<h1>The Linux kernel user&#8217;s and administrator&#8217;s guide<a class="headerlink" href="#x">&#182;</a></h1>
+<p>The following is a collection of user-oriented documents.</p>
+<div class="toctree-wrapper compound"><ul><li class="toctree-l1"><a class="reference internal" href="README.html">Linux kernel release 6.x</a></li></ul></div>
+<p>This section describes CPU vulnerabilities and their mitigations.</p>
+</section></div>
+<footer><div role="contentinfo"><p>&#169; The kernel development community.</p></div></footer>
+</body></html>
+)");
+  write_file_atomic(t / "admin-guide/README.html", R"(<html><body><div role="main">
+<h1>Linux kernel release 6.x</h1><p>Linux is a clone of the operating system Unix.</p>
+<div class="highlight-none notranslate"><div class="highlight"><pre>make menuconfig
+</pre></div></div><p>Use <code class="docutils literal notranslate"><span class="pre">make</span></code> to build.</p>
+</div></body></html>
+)");
+  for (const char* listing : {"process/maintainers.html", "admin-guide/abi-testing.html", "admin-guide/abi-stable.html",
+                              "admin-guide/abi-obsolete.html", "admin-guide/abi-removed.html",
+                              "_sources/admin-guide/README.html"})
+    write_file_atomic(t / listing, "<html><body><div role=\"main\"><p>listing</p></div></body></html>");
+  CorpusPaths p;
+  p.linux_docs_dir = t.path();
+  const Corpus c = load_corpus("linux-docs", p);
+  ASSERT_EQ(c.docs.size(), 2u);
+  EXPECT_EQ(c.name, "linux-docs");
+  EXPECT_EQ(c.docs[0].id, "admin-guide/README");
+  EXPECT_EQ(c.docs[0].text,
+            "Linux kernel release 6.x\n\nLinux is a clone of the operating system Unix.\n\nUse make to build.");
+  EXPECT_EQ(c.docs[1].id, "admin-guide/index");
+  EXPECT_EQ(c.docs[1].text,
+            "The Linux kernel user\xe2\x80\x99s and administrator\xe2\x80\x99s guide\n\n"
+            "The following is a collection of user-oriented documents.\n\n"
+            "This section describes CPU vulnerabilities and their mitigations.");
+  // Without the class rule the table of contents would stay: the rule is what drops it.
+  const std::string raw = read_file(t / "admin-guide/index.html");
+  EXPECT_NE(detail::html_to_text(raw, "index.html").find("Linux kernel release 6.x"), std::string::npos);
+  p.linux_docs_dir = t / "nowhere";
+  EXPECT_NE(error_of([&] { load_corpus("linux-docs", p); }).find("linux-doc-6.1"), std::string::npos);
 }

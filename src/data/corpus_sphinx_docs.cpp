@@ -1,0 +1,92 @@
+// Documentation built by Sphinx, as Debian ships it: one document per HTML page (id: the page's
+// path without .html, e.g. `library/functools`), in path order, through one page walk and
+// html_text.h's reader with a rule set per source.
+//
+// python-docs: the Python 3.11 documentation (python3.11-doc, PSF licence), under
+// /usr/share/doc/python3.11/html. linux-docs: the Linux 6.1 kernel documentation (linux-doc-6.1,
+// GPL-2.0), under /usr/share/doc/linux-doc-6.1/html. Kept and dropped, both:
+//   - only the page's main content (role="main"): navigation, sidebars, search boxes, headers and
+//     footers go; so do the permalink marks (a.headerlink, the pilcrows);
+//   - code blocks (<pre>: examples, doctests, shell sessions, register dumps) go, as the issue's
+//     rule for technical text; inline code inside a sentence (`lru_cache()`, `CONFIG_SMP`) stays,
+//     as do API signatures (dt: `functools.cache(user_function)`, `int kthread_stop(...)`), which
+//     name what the paragraph below describes;
+//   - the index pages (genindex*, py-modindex, search, contents) and the Sphinx folders (_static,
+//     _sources, _images, _downloads) are not documents.
+// linux-docs only: the tables of contents that index pages are made of (div.toctree-wrapper: a
+// list of page titles, repeated from the pages themselves) go, and so do four generated pages
+// that are listings rather than prose: process/maintainers (names and e-mail addresses of the
+// MAINTAINERS file), admin-guide/abi-{testing,stable,obsolete,removed} (sysfs attribute tables).
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "data/corpus_internal.h"
+#include "data/html_text.h"
+#include "data/text_check.h"
+
+namespace fs = std::filesystem;
+
+namespace structlm::data::detail {
+
+namespace {
+
+struct SphinxSource {
+  const char* name;
+  const char* install_hint;
+  HtmlTextRules rules;
+  std::set<std::string> skipped_pages;  // page ids that are listings, not text
+};
+
+bool index_page(const std::string& file) {
+  return file.rfind("genindex", 0) == 0 || file == "py-modindex.html" || file == "search.html" || file == "contents.html";
+}
+
+Corpus load_sphinx_tree(const std::string& root, const SphinxSource& src) {
+  if (!is_directory(root))
+    fail(root, std::string("missing: the ") + src.name + " documentation is not installed; " + src.install_hint);
+  std::vector<std::string> pages;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    const auto& p = it->path();
+    if (it->is_directory() && p.filename().string().rfind('_', 0) == 0) {
+      it.disable_recursion_pending();  // _static, _sources, _images, _downloads
+      continue;
+    }
+    if (!it->is_regular_file() || p.extension() != ".html" || index_page(p.filename().string())) continue;
+    pages.push_back(fs::relative(p, root).string());
+  }
+  std::sort(pages.begin(), pages.end());
+  Corpus c{src.name, root, {}};
+  for (const auto& page : pages) {
+    std::string id = page.substr(0, page.size() - 5);
+    if (src.skipped_pages.count(id)) continue;
+    const std::string path = root + "/" + page;
+    const std::string html = read_file(path);
+    check_is_text(html, path);
+    std::string text = html_to_text(html, path, src.rules);
+    if (!text.empty()) c.docs.push_back({std::move(id), std::move(text)});
+  }
+  if (c.docs.empty()) fail(root, "holds no documentation pages");
+  return c;
+}
+
+}  // namespace
+
+Corpus load_python_docs(const CorpusPaths& paths) {
+  return load_sphinx_tree(paths.python_docs_dir,
+                          {"python-docs", "install the Debian package python3.11-doc (scripts/setup.sh --corpus python-docs)",
+                           HtmlTextRules{{"headerlink"}, /*keep_code_blocks=*/false},
+                           {}});
+}
+
+Corpus load_linux_docs(const CorpusPaths& paths) {
+  return load_sphinx_tree(paths.linux_docs_dir,
+                          {"linux-docs", "install the Debian package linux-doc-6.1 (scripts/setup.sh --corpus linux-docs)",
+                           HtmlTextRules{{"headerlink", "toctree-wrapper"}, /*keep_code_blocks=*/false},
+                           {"process/maintainers", "admin-guide/abi-testing", "admin-guide/abi-stable",
+                            "admin-guide/abi-obsolete", "admin-guide/abi-removed"}});
+}
+
+}  // namespace structlm::data::detail
