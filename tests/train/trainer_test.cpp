@@ -178,7 +178,7 @@ TEST(Trainer, ResumeRefusesAChangedConfigAndFreshRunsRefuseAnOldDirectory) {
 
 // bf16 training follows fp32's curve: over 3 seeds, the final validation losses differ by less
 // than the larger of their seed spread and 1 % (issue 12's criterion, here at a tiny size; the
-// demo-size figures are in docs/SPEED.md). And bf16 really ran: its losses are not fp32's.
+// demo-size figures are in the README, Speed on CPUs). And bf16 really ran: its losses are not fp32's.
 TEST(Trainer, Bf16LossCurveMatchesFp32WithinTheSeedSpread) {
   TempDir tmp;
   const std::string& dir = tmp.path();
