@@ -35,7 +35,9 @@ void add_launch(CLI::App& app) {
     const dist::LaunchResult r = dist::launch_local(opts);
     if (r.failed_rank >= 0)
       throw Error("launch: rank " + std::to_string(r.failed_rank) + " of " + std::to_string(opts.nproc) +
-                  " exited with code " + std::to_string(r.exit_code) + "; the job was stopped");
+                  " exited with code " + std::to_string(r.exit_code) +
+                  (r.exit_code > 128 ? " (killed by signal " + std::to_string(r.exit_code - 128) + ")" : "") +
+                  "; the job was stopped");
     std::fprintf(stderr, "launch: %d ranks finished (rendezvous 127.0.0.1:%d)\n", opts.nproc, r.master_port);
   });
 }

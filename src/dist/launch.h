@@ -20,7 +20,7 @@ struct LaunchOptions {
 };
 
 struct LaunchResult {
-  int exit_code = 0;     // 0 when every rank succeeded, else the first failing rank's code
+  int exit_code = 0;     // 0 when every rank succeeded, else the first failing rank's code (128 + N: signal N)
   int failed_rank = -1;  // that rank, -1 when none failed
   int master_port = 0;   // the port the ranks met at
 };

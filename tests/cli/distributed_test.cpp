@@ -1,7 +1,8 @@
 // Data-parallel training through the CLI (issue 17): `structlm launch --nproc 2 -- train` as two
 // real processes meeting over loopback. Two ranks of grad_accum 1 train what one process of
 // grad_accum 2 does (same windows, same dropout masks; only the order of summation differs), a
-// run resumes on another number of ranks, and a failing rank ends the job with its name.
+// run resumes on another number of ranks, a failing rank ends the job with its name, and a rank
+// killed mid-run ends the job without losing the last checkpoint.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ using structlm::json;
 namespace {
 
 using cli_test::run;
+using cli_test::run_shell;
 
 class Distributed : public ::testing::Test {
  protected:
@@ -141,4 +143,45 @@ TEST_F(Distributed, AFailingRankEndsTheJobNamingIt) {
   EXPECT_NE(r.out.find(" of 2 exited with code 1"), std::string::npos) << r.out;
   // Nothing to launch, or no ranks: refused by name.
   EXPECT_NE(run("launch --nproc 0 -- train").code, 0);
+}
+
+TEST_F(Distributed, ARankKilledMidRunEndsTheJobAndTheRunResumesFromItsLastCheckpoint) {
+  const std::string train = prepare();
+  // Two ranks on a run far longer than the test; once rank 0 has written a checkpoint and a few
+  // steps more, rank 1 is killed (SIGKILL: no chance to clean up), found as the launcher's child
+  // whose environment says RANK=1 (through /proc, not pgrep: a bare Debian has no procps).
+  const std::string r = path("r");
+  const std::string log = path("launch.out");
+  auto k = run_shell(cli_test::cli() + " launch --nproc 2 --grace 3 -- " +
+                     train + " --run-dir " + r +
+                     " --set train.grad_accum=1 --set train.max_steps=100000 --set train.eval_every=0 > " + log + " 2>&1 & "
+                     "L=$!; for i in $(seq 1200); do "
+                     "[ -f " + r + "/checkpoints/latest.safetensors ] && [ $(wc -l < " + r + "/metrics.jsonl) -ge 12 ] && break; "
+                     "sleep 0.05; done; "
+                     "for s in /proc/[0-9]*/status; do "
+                     "  grep -q \"^PPid:[[:space:]]*$L$\" $s 2>/dev/null || continue; p=${s#/proc/}; p=${p%/status}; "
+                     "  tr '\\0' '\\n' < /proc/$p/environ | grep -qx RANK=1 && kill -9 $p && echo killed-rank-1; "
+                     "done; "
+                     // A launcher still running 60 s after the kill has hung: say so and end it.
+                     "for i in $(seq 1200); do kill -0 $L 2>/dev/null || break; sleep 0.05; done; "
+                     "kill -0 $L 2>/dev/null && { echo launch-hung; kill -9 -- -$L $L; }; "
+                     "wait $L; echo launch-exit=$?; cat " + log);
+  ASSERT_NE(k.out.find("killed-rank-1"), std::string::npos) << k.out;
+  EXPECT_EQ(k.out.find("launch-hung"), std::string::npos) << k.out;
+  // The job ended (no rank left waiting on a dead peer), non-zero, naming a rank: rank 1 (killed:
+  // 128 + 9) or rank 0 (its collective failed), whichever the launcher reaped first.
+  EXPECT_NE(k.out.find("launch-exit=1"), std::string::npos) << k.out;
+  EXPECT_NE(k.out.find(" of 2 exited with code "), std::string::npos) << k.out;
+  // The last checkpoint is whole (written atomically) and at a checkpoint step.
+  structlm::formats::SafetensorsReader ck(r + "/checkpoints/latest.safetensors");
+  const auto state = json::parse(ck.metadata().at("train_state"));
+  const int step = state["step"].get<int>();
+  EXPECT_GE(step, 8);
+  EXPECT_EQ(step % 8, 0) << step;
+  // One process with twice the accumulation takes the run on from there.
+  auto res = run("train --resume --run-dir " + r + " --set train.grad_accum=2 --set train.stop_at_step=" +
+                 std::to_string(step + 8));
+  ASSERT_EQ(res.code, 0) << res.out;
+  structlm::formats::SafetensorsReader after(r + "/checkpoints/latest.safetensors");
+  EXPECT_EQ(json::parse(after.metadata().at("train_state"))["step"].get<int>(), step + 8);
 }
