@@ -24,6 +24,8 @@ std::vector<report::Metric> cstde_metrics(const std::vector<std::string>& eval_c
   c.push_back({"params_rel", "parameters vs baseline", "x baseline", true, Aggregation::geometric, 4});
   c.push_back({"uas_dependency", "UAS of D heads", "fraction", false, Aggregation::mean, 3});
   c.push_back({"uas_attention", "UAS of attention heads", "fraction", false, Aggregation::mean, 3});
+  c.push_back({"prior_weight", "log-prior weight, mean |beta|", "", false, Aggregation::mean, 4});
+  c.push_back({"carry_gate", "carry gate, mean gamma", "", false, Aggregation::mean, 3});
   c.push_back({"near_loss", "loss, link partner 1-4 tokens to the left", "nats/token", true, Aggregation::mean, 4});
   c.push_back({"far_loss", "loss, link partner 9+ tokens to the left", "nats/token", true, Aggregation::mean, 4});
   c.push_back({"distinct1", "distinct-1", "fraction", false, Aggregation::mean, 4});
@@ -59,6 +61,8 @@ json cstde_table_values(const CstdeRunResult& r, const CstdeRunResult& base, con
   v["params_rel"] = double(r.params) / double(base.params);
   v["uas_dependency"] = r.uas_dependency ? json(*r.uas_dependency) : json(nullptr);
   v["uas_attention"] = r.uas_attention;
+  v["prior_weight"] = r.prior_weight ? json(*r.prior_weight) : json(nullptr);
+  v["carry_gate"] = r.carry_gate ? json(*r.carry_gate) : json(nullptr);
   v["near_loss"] = loss_over(r.loss_by_distance, 1, 4);
   v["far_loss"] = loss_over(r.loss_by_distance, 9, 1 << 30);
   const auto& g = r.generation;

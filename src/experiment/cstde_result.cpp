@@ -25,6 +25,8 @@ json CstdeRunResult::to_json() const {
           {"tokens_with_partner", tokens_with_partner},
           {"uas_attention", uas_attention},
           {"uas_dependency", uas_dependency ? json(*uas_dependency) : json(nullptr)},
+          {"prior_weight", prior_weight ? json(*prior_weight) : json(nullptr)},
+          {"carry_gate", carry_gate ? json(*carry_gate) : json(nullptr)},
           {"loss_by_distance", by_distance},
           {"generation",
            {{"distinct1", g.distinct1}, {"distinct2", g.distinct2}, {"distinct3", g.distinct3}, {"mtld", g.mtld},
@@ -49,6 +51,9 @@ CstdeRunResult CstdeRunResult::from_json(const json& j, const std::string& path)
   read_field(j, "tokens_with_partner", r.tokens_with_partner, path);
   read_field(j, "uas_attention", r.uas_attention, path);
   if (j.contains("uas_dependency") && !j["uas_dependency"].is_null()) r.uas_dependency = number_or_nan(j, "uas_dependency", path);
+  // Absent from results written before they were measured: read as not measured.
+  if (j.contains("prior_weight") && !j["prior_weight"].is_null()) r.prior_weight = number_or_nan(j, "prior_weight", path);
+  if (j.contains("carry_gate") && !j["carry_gate"].is_null()) r.carry_gate = number_or_nan(j, "carry_gate", path);
   if (j.contains("loss_by_distance")) {
     check(j["loss_by_distance"].is_array(), path, "field 'loss_by_distance' must be a list");
     for (const auto& b : j["loss_by_distance"]) {

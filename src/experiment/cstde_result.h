@@ -32,6 +32,10 @@ struct CstdeRunResult {
   std::size_t sentences_probed = 0, tokens_with_partner = 0;
   double uas_attention = 0;
   std::optional<double> uas_dependency;  // only models with dependency attention have D
+  // How much the trained model uses its prior: the mean |beta_h| over layers and heads (the
+  // log-prior's weight on the attention logits, 0 at the start), and the mean carry gate gamma_l
+  // over the layers that carry. Only models with dependency attention (and carry) have them.
+  std::optional<double> prior_weight, carry_gate;
   std::vector<DistanceBucket> loss_by_distance;
   GenerationResult generation;
 

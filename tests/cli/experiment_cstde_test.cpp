@@ -62,8 +62,10 @@ TEST_F(CstdeExperiment, TableHasEveryVariantSeedAndMetricWithFiniteNumbers) {
       // Not measured is allowed only where the quantity does not exist: D for models without
       // dependency attention, and text statistics a short generation may not define.
       if (x.is_null()) {
-        const bool no_d = k == "uas_dependency" && (v == "baseline" || v == "init");
-        EXPECT_TRUE(no_d || k == "mtld" || k == "sentence_w1" || k == "far_loss") << v << " " << k << " is null";
+        const bool no_d = (k == "uas_dependency" || k == "prior_weight") && (v == "baseline" || v == "init");
+        const bool no_carry = k == "carry_gate" && (v == "baseline" || v == "init" || v == "nocarry");
+        EXPECT_TRUE(no_d || no_carry || k == "mtld" || k == "sentence_w1" || k == "far_loss")
+            << v << " " << k << " is null";
         continue;
       }
       ASSERT_TRUE(x.is_number()) << v << " " << k;
@@ -77,6 +79,13 @@ TEST_F(CstdeExperiment, TableHasEveryVariantSeedAndMetricWithFiniteNumbers) {
     EXPECT_NEAR(val["params_rel"].get<double>(), 1.0, 0.02);  // equal size within ±2 %
     const bool has_d = v == "attention" || v == "both" || v == "nocarry";
     EXPECT_EQ(val["uas_dependency"].is_number(), has_d) << v;
+    EXPECT_EQ(val["prior_weight"].is_number(), has_d) << v;
+    if (has_d) EXPECT_GT(val["prior_weight"].get<double>(), 0.0) << v;  // beta starts at 0: it trained
+    EXPECT_EQ(val["carry_gate"].is_number(), v == "attention" || v == "both") << v;
+    if (val["carry_gate"].is_number()) {
+      EXPECT_GT(val["carry_gate"].get<double>(), 0.0);
+      EXPECT_LT(val["carry_gate"].get<double>(), 1.0);
+    }
     EXPECT_GE(val["uas_attention"].get<double>(), 0.0);
     EXPECT_LE(val["uas_attention"].get<double>(), 1.0);
   }

@@ -58,6 +58,8 @@ json cstde_result_json(double step_ms, double rss, std::int64_t params, double p
           {"params", params},
           {"eval", json::array({{{"corpus", "brown"}, {"perplexity", ppl}, {"bits_per_byte", 1.5}}})},
           {"uas_dependency", nullptr},
+          {"prior_weight", nullptr},
+          {"carry_gate", nullptr},
           {"uas_attention", 0.25},
           {"loss_by_distance", json::array({{{"distance", 2}, {"loss", 3.0}, {"tokens", 4}}})},
           {"generation",
@@ -84,9 +86,22 @@ TEST(CstdeRunResult, JsonRoundTripsThroughTheTypedResult) {
   j["eval"][0]["loss"] = 3.9;
   const auto r = CstdeRunResult::from_json(j, "r.json");
   EXPECT_FALSE(r.uas_dependency.has_value());
+  EXPECT_FALSE(r.prior_weight.has_value());
   EXPECT_EQ(r.eval.front().corpus, "brown");
   EXPECT_FALSE(r.eval.front().xz_bits_per_byte.has_value());
   EXPECT_EQ(r.to_json(), j);
+  // A CSTDE run's prior use round-trips too; a result written before it was measured reads as
+  // not measured.
+  j["prior_weight"] = 0.125;
+  j["carry_gate"] = 0.5;
+  const auto rc = CstdeRunResult::from_json(j, "r.json");
+  EXPECT_DOUBLE_EQ(*rc.prior_weight, 0.125);
+  EXPECT_DOUBLE_EQ(*rc.carry_gate, 0.5);
+  EXPECT_EQ(rc.to_json(), j);
+  json old = j;
+  old.erase("prior_weight");
+  old.erase("carry_gate");
+  EXPECT_FALSE(CstdeRunResult::from_json(old, "old.json").carry_gate.has_value());
   json bad = j;
   bad["loss_by_distance"][0]["tokens"] = "four";
   EXPECT_NE(error_of([&] { CstdeRunResult::from_json(bad, "r.json"); }).find("r.json"), std::string::npos);
@@ -105,6 +120,8 @@ TEST(CstdeMetrics, TableRowHoldsRatiosToTheSameSeedsBaseline) {
   EXPECT_DOUBLE_EQ(v["near_loss"], 3.0);
   EXPECT_TRUE(v["far_loss"].is_null());  // no partner at 9+: not measured, not NaN
   EXPECT_TRUE(v["uas_dependency"].is_null());
+  EXPECT_TRUE(v["prior_weight"].is_null());
+  EXPECT_TRUE(v["carry_gate"].is_null());
   EXPECT_DOUBLE_EQ(v["sentence_w1"], report::wasserstein1({6, 10}, {5, 10, 15}));
   EXPECT_TRUE(cstde_table_values(cstde_result(12, 110, 1010, 40, {}), base, ref)["sentence_w1"].is_null());
 }
