@@ -37,7 +37,11 @@ while (($#)); do
         fortunes) APT_PACKAGES+=(fortunes) ;;
         python-docs) APT_PACKAGES+=(python3.11-doc) ;;
         linux-docs) APT_PACKAGES+=(linux-doc-6.1) ;;
-        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs (got '${2:-}')" >&2; exit 2 ;;
+        web) APT_PACKAGES+=(diatheke sword-text-web) ;;       # SWORD modules, read with diatheke
+        tdavid) APT_PACKAGES+=(diatheke sword-comm-tdavid) ;;
+        mhcc) APT_PACKAGES+=(diatheke sword-comm-mhcc) ;;
+        scofield) APT_PACKAGES+=(diatheke sword-comm-scofield) ;;
+        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield (got '${2:-}')" >&2; exit 2 ;;
       esac
       shift ;;
     *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;

@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 namespace structlm::data {
 
 std::vector<std::string> packaged_corpus_names() {
-  return {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes", "python-docs", "linux-docs"};
+  return {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil",
+          "fortunes", "python-docs", "linux-docs", "web", "tdavid", "mhcc", "scofield"};
 }
 
 static std::string lower_ext(const std::string& path) {
@@ -45,6 +46,10 @@ static Corpus load_any(const std::string& spec, const CorpusPaths& paths) {
   if (spec == "fortunes") return load_fortunes(paths);
   if (spec == "python-docs") return load_python_docs(paths);
   if (spec == "linux-docs") return load_linux_docs(paths);
+  if (spec == "web") return load_web(paths);
+  if (spec == "tdavid") return load_tdavid(paths);
+  if (spec == "mhcc") return load_mhcc(paths);
+  if (spec == "scofield") return load_scofield(paths);
   if (is_directory(spec)) return load_directory(spec);
   if (!file_exists(spec))
     fail(spec, "no such file or directory, and not a packaged corpus (" + packaged_list() + ")");

@@ -29,6 +29,16 @@ Corpus load_python_docs(const CorpusPaths& paths);
 // The Linux kernel documentation's HTML pages, likewise (corpus_sphinx_docs.cpp).
 Corpus load_linux_docs(const CorpusPaths& paths);
 std::vector<std::string> split_fortunes(const std::string& text);
+// SWORD modules read through diatheke (corpus_sword.cpp): the World English Bible, one document
+// per chapter; Spurgeon's Treasury of David, one per section of a psalm; Matthew Henry's Concise
+// Commentary and the Scofield notes, one per chapter commented on.
+Corpus load_web(const CorpusPaths& paths);
+Corpus load_tdavid(const CorpusPaths& paths);
+Corpus load_mhcc(const CorpusPaths& paths);
+Corpus load_scofield(const CorpusPaths& paths);
+// A module's conf as diatheke is to read it: a driver that does not match the module's data files
+// under `sword_dir` (zCom4 named for zCom's ot.bzv/nt.bzv) corrected, anything else as it is.
+std::string sword_conf_for(const std::string& conf, const std::string& sword_dir);
 Corpus load_text_file(const std::string& path, std::size_t doc_chars);
 Corpus load_jsonl_file(const std::string& path);
 Corpus load_directory(const std::string& path);
@@ -44,5 +54,9 @@ void pack_pieces(const std::vector<std::string>& pieces, const std::string& pref
 std::vector<std::string> split_paragraphs(const std::string& text);
 
 std::string trim(const std::string& s);
+
+// Appends code point `cp` (at most 0x10FFFF) to `out` as UTF-8: for markup's numeric character
+// references (&#8212;).
+void append_utf8(std::string& out, unsigned long cp);
 
 }  // namespace structlm::data::detail

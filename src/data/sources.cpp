@@ -26,6 +26,15 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.python_docs_dir + "/library/functools.html", true},
       {"linux-docs", "apt linux-doc-6.1", "GPL-2.0 (Linux kernel documentation)", "technical",
        p.linux_docs_dir + "/admin-guide/README.html", true},
+      // The SWORD modules are read through diatheke (installed with them by scripts/setup.sh).
+      {"web", "apt sword-text-web diatheke", "public domain (World English Bible)", "prose",
+       p.sword_dir + "/mods.d/engWEB2015eb.conf", true},
+      {"tdavid", "apt sword-comm-tdavid diatheke", "public domain (Spurgeon, 1885)", "prose",
+       p.sword_dir + "/mods.d/tdavid.conf", true},
+      {"mhcc", "apt sword-comm-mhcc diatheke", "public domain (Matthew Henry)", "prose", p.sword_dir + "/mods.d/mhcc.conf",
+       true},
+      {"scofield", "apt sword-comm-scofield diatheke", "public domain (Scofield, 1917)", "prose",
+       p.sword_dir + "/mods.d/scofield.conf", true},
   };
 }
 
