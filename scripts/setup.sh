@@ -41,7 +41,8 @@ while (($#)); do
         tdavid) APT_PACKAGES+=(diatheke sword-comm-tdavid) ;;
         mhcc) APT_PACKAGES+=(diatheke sword-comm-mhcc) ;;
         scofield) APT_PACKAGES+=(diatheke sword-comm-scofield) ;;
-        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield (got '${2:-}')" >&2; exit 2 ;;
+        postgres-docs) APT_PACKAGES+=(postgresql-doc-15) ;;
+        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs (got '${2:-}')" >&2; exit 2 ;;
       esac
       shift ;;
     *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;

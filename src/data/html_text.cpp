@@ -81,6 +81,12 @@ class Extractor {
         add_text(" ");
         continue;
       }
+      if (is_one_of(name, {"td", "th"})) {  // cells of a row are one paragraph, words apart
+        add_text(" ");
+        walk(n->children);
+        add_text(" ");
+        continue;
+      }
       const bool block = is_one_of(name, {"p", "div", "li", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
                                           "blockquote", "table", "section", "ul", "ol", "dl", "article", "figure",
                                           "figcaption", "caption", "aside", "main", "hr", "body"});

@@ -35,6 +35,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        true},
       {"scofield", "apt sword-comm-scofield diatheke", "public domain (Scofield, 1917)", "prose",
        p.sword_dir + "/mods.d/scofield.conf", true},
+      {"postgres-docs", "apt postgresql-doc-15", "PostgreSQL licence (PostgreSQL documentation)", "technical",
+       p.postgres_docs_dir + "/tutorial-select.html", true},
   };
 }
 
