@@ -42,7 +42,8 @@ while (($#)); do
         mhcc) APT_PACKAGES+=(diatheke sword-comm-mhcc) ;;
         scofield) APT_PACKAGES+=(diatheke sword-comm-scofield) ;;
         postgres-docs) APT_PACKAGES+=(postgresql-doc-15) ;;
-        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs (got '${2:-}')" >&2; exit 2 ;;
+        perl-docs) APT_PACKAGES+=(perl-doc) ;;
+        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs (got '${2:-}')" >&2; exit 2 ;;
       esac
       shift ;;
     *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;

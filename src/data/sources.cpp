@@ -37,6 +37,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.sword_dir + "/mods.d/scofield.conf", true},
       {"postgres-docs", "apt postgresql-doc-15", "PostgreSQL licence (PostgreSQL documentation)", "technical",
        p.postgres_docs_dir + "/tutorial-select.html", true},
+      {"perl-docs", "apt perl-doc", "GPL-1+ or Artistic (Perl documentation)", "technical",
+       p.perl_docs_dir + "/perlretut.pod", true},
   };
 }
 

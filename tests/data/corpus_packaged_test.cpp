@@ -36,7 +36,8 @@ TEST(PackagedCorpus, NamesAreThePackagedOnesEachWithItsSource) {
   EXPECT_EQ(CorpusPaths().fortunes_dir, kFortunesDir);
   EXPECT_EQ(packaged_corpus_names(), (std::vector<std::string>{"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc",
                                                                "jargon", "devil", "fortunes", "python-docs", "linux-docs",
-                                                               "web", "tdavid", "mhcc", "scofield", "postgres-docs"}));
+                                                               "web", "tdavid", "mhcc", "scofield", "postgres-docs",
+                                                               "perl-docs"}));
   // `prepare --list` names the package and licence of every packaged corpus, in the same order.
   CorpusPaths p;
   p.npm_root = "/nowhere";
