@@ -43,7 +43,8 @@ while (($#)); do
         scofield) APT_PACKAGES+=(diatheke sword-comm-scofield) ;;
         postgres-docs) APT_PACKAGES+=(postgresql-doc-15) ;;
         perl-docs) APT_PACKAGES+=(perl-doc) ;;
-        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs (got '${2:-}')" >&2; exit 2 ;;
+        rust-books) APT_PACKAGES+=(rust-doc) ;;
+        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs, rust-books (got '${2:-}')" >&2; exit 2 ;;
       esac
       shift ;;
     *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;

@@ -33,6 +33,8 @@ std::vector<std::string> split_fortunes(const std::string& text);
 Corpus load_postgres_docs(const CorpusPaths& paths);
 // The Perl documentation's POD files, one document per file (corpus_perl_docs.cpp).
 Corpus load_perl_docs(const CorpusPaths& paths);
+// The Rust books (mdBook HTML, not the API documentation), one document per page (corpus_rust_books.cpp).
+Corpus load_rust_books(const CorpusPaths& paths);
 // SWORD modules read through diatheke (corpus_sword.cpp): the World English Bible, one document
 // per chapter; Spurgeon's Treasury of David, one per section of a psalm; Matthew Henry's Concise
 // Commentary and the Scofield notes, one per chapter commented on.

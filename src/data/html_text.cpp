@@ -146,6 +146,7 @@ std::string html_to_text(const std::string& html, const std::string& name, const
   if (!doc) fail(name, "not parseable as HTML");
   xmlNode* root = xmlDocGetRootElement(doc.get());
   xmlNode* main = find_main(root);
+  if (!main) main = find_element(root, "main");  // mdBook's pages: <main>, no role
   if (!main) main = find_element(root, "body");
   if (!main) fail(name, "HTML page without a body");
   Extractor x(rules);

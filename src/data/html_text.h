@@ -13,12 +13,12 @@ struct HtmlTextRules {
   bool keep_code_blocks = false;  // <pre> (code examples, doctests, console sessions)
 };
 
-// The text under the page's main element (the first with role="main", else <body>): every block
-// element (p, div, li, dt, dd, h1-h6, pre, tr, blockquote, ...) a paragraph of its own, inline
-// text joined (the cells of a row, td and th, a space apart) and each run of whitespace one
-// space; paragraphs separated by a blank line (a <pre> kept keeps its lines). A page with
-// neither a main element nor a body, or cut short (no closing </html>), is an error naming
-// `name`.
+// The text under the page's main element (the first with role="main", else the first <main>, else
+// <body>): every block element (p, div, li, dt, dd, h1-h6, pre, tr, blockquote, ...) a paragraph
+// of its own, inline text joined (the cells of a row, td and th, a space apart) and each run of
+// whitespace one space; paragraphs separated by a blank line (a <pre> kept keeps its lines). A
+// page with neither a main element nor a body, or cut short (no closing </html>), is an error
+// naming `name`.
 std::string html_to_text(const std::string& html, const std::string& name, const HtmlTextRules& rules = {});
 
 }  // namespace structlm::data::detail

@@ -39,6 +39,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.postgres_docs_dir + "/tutorial-select.html", true},
       {"perl-docs", "apt perl-doc", "GPL-1+ or Artistic (Perl documentation)", "technical",
        p.perl_docs_dir + "/perlretut.pod", true},
+      {"rust-books", "apt rust-doc", "MIT or Apache-2.0 (Rust documentation)", "technical",
+       p.rust_docs_dir + "/book/ch04-01-what-is-ownership.html", true},
   };
 }
 
