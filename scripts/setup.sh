@@ -25,27 +25,44 @@ APT_PACKAGES=(
 # runtime. The build, the tests and the sanitizer test need neither (gcc does ASan + UBSan).
 # Optional corpora (`scripts/setup.sh --corpus gcide` and the others of `structlm prepare --list`): their
 # packages are large and installed only when asked for; `make test` never needs them.
+# `--corpus mix` installs those of every corpus configs/mix.json names.
+corpus_packages() {
+  case "$1" in
+    brown|nlp-corpus|kjv|wordnet) ;;                     # base corpora: installed above
+    gcide) echo dict-gcide ;;
+    foldoc) echo dict-foldoc ;;
+    jargon) echo dict-jargon ;;
+    devil) echo dict-devil ;;
+    fortunes) echo fortunes ;;
+    python-docs) echo python3.11-doc ;;
+    linux-docs) echo linux-doc-6.1 ;;
+    web) echo diatheke sword-text-web ;;                 # SWORD modules, read with diatheke
+    tdavid) echo diatheke sword-comm-tdavid ;;
+    mhcc) echo diatheke sword-comm-mhcc ;;
+    scofield) echo diatheke sword-comm-scofield ;;
+    postgres-docs) echo postgresql-doc-15 ;;
+    perl-docs) echo perl-doc ;;
+    rust-books) echo rust-doc ;;
+    *) return 1 ;;
+  esac
+}
 while (($#)); do
   case "$1" in
     --fuzz) APT_PACKAGES+=(clang libclang-rt-dev) ;;
     --corpus)
-      case "${2:-}" in
-        gcide) APT_PACKAGES+=(dict-gcide) ;;
-        foldoc) APT_PACKAGES+=(dict-foldoc) ;;
-        jargon) APT_PACKAGES+=(dict-jargon) ;;
-        devil) APT_PACKAGES+=(dict-devil) ;;
-        fortunes) APT_PACKAGES+=(fortunes) ;;
-        python-docs) APT_PACKAGES+=(python3.11-doc) ;;
-        linux-docs) APT_PACKAGES+=(linux-doc-6.1) ;;
-        web) APT_PACKAGES+=(diatheke sword-text-web) ;;       # SWORD modules, read with diatheke
-        tdavid) APT_PACKAGES+=(diatheke sword-comm-tdavid) ;;
-        mhcc) APT_PACKAGES+=(diatheke sword-comm-mhcc) ;;
-        scofield) APT_PACKAGES+=(diatheke sword-comm-scofield) ;;
-        postgres-docs) APT_PACKAGES+=(postgresql-doc-15) ;;
-        perl-docs) APT_PACKAGES+=(perl-doc) ;;
-        rust-books) APT_PACKAGES+=(rust-doc) ;;
-        *) echo "setup: --corpus takes one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs, rust-books (got '${2:-}')" >&2; exit 2 ;;
-      esac
+      if [[ "${2:-}" == mix ]]; then
+        # The recipe's "name" fields, read without a JSON tool (none is installed yet).
+        names=$(grep -o '"name": *"[^"]*"' configs/mix.json | sed 's/.*"\([^"]*\)"$/\1/')
+        [[ -n "$names" ]] || { echo "setup: no corpus names found in configs/mix.json" >&2; exit 2; }
+        for n in $names; do
+          pkgs=$(corpus_packages "$n") || { echo "setup: configs/mix.json names '$n', which setup.sh cannot install" >&2; exit 2; }
+          APT_PACKAGES+=($pkgs)
+        done
+      elif pkgs=$(corpus_packages "${2:-}") && [[ -n "$pkgs" ]]; then
+        APT_PACKAGES+=($pkgs)
+      else
+        echo "setup: --corpus takes mix or one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs, rust-books (got '${2:-}')" >&2; exit 2
+      fi
       shift ;;
     *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;
   esac

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "data/dedup.h"
+#include "data/mix.h"
 #include "data/sources.h"
 
 namespace structlm::cli {
@@ -19,6 +20,34 @@ std::size_t bytes_of(const std::vector<data::Document>& docs) {
   std::size_t n = 0;
   for (const auto& d : docs) n += d.text.size();
   return n;
+}
+
+// The mix (configs/mix.json): how many of its sources are installed, and its size once built.
+std::vector<std::string> mix_row(const workspace::Workspace& ws) {
+  const auto recipe = data::load_mix_recipe(ws.config_path("mix.json"));
+  std::size_t installed = 0;
+  for (const auto& s : data::corpus_sources(ws.corpus_paths()))
+    for (const auto& m : recipe.sources) installed += m.name == s.name && s.installed();
+  std::string prepared = "no";
+  if (file_exists(ws.corpus_dir(workspace::kMixName) + "/mix.json")) {
+    const auto r = data::read_mix_report(ws.corpus_dir(workspace::kMixName));
+    prepared = std::to_string(r.train_bytes) + " train bytes";
+  }
+  const std::size_t n = recipe.sources.size();
+  return {workspace::kMixName, "the " + std::to_string(n) + " corpora of configs/mix.json", "per document", "mix",
+          installed == n ? "yes" : std::to_string(n - installed) + " missing (setup.sh --corpus mix)", prepared};
+}
+
+// The mix's sources after `prepare mix`: what was removed and what each holds of the training set.
+void print_mix(const data::MixReport& r) {
+  std::printf("%-12s %9s %7s %6s %9s %9s %7s %6s %s\n", "source", "documents", "exact", "near", "train", "train MB",
+              "weight", "share", "licence");
+  for (const auto& c : r.sources)
+    std::printf("%-12s %9zu %7zu %6zu %9zu %9.2f %7.2f %6.3f %s\n", c.name.c_str(), c.documents, c.exact, c.near,
+                c.docs[0], double(c.bytes[0]) / 1e6, c.weight, double(c.mix_train_bytes) / double(r.train_bytes),
+                c.licence.c_str());
+  std::printf("mix: %.1f MB of training text (%.1f MB before weighting)\n", double(r.train_bytes) / 1e6,
+              double(r.unique_train_bytes) / 1e6);
 }
 
 // Every packaged corpus: its package, licence, whether it is installed, and its size once prepared.
@@ -34,6 +63,7 @@ void print_sources(const workspace::Workspace& ws) {
     std::string installed = s.installed() ? "yes" : s.optional ? "no (setup.sh --corpus " + s.name + ")" : "no";
     rows.push_back({s.name, s.package, s.licence, s.kind, installed, prepared});
   }
+  rows.push_back(mix_row(ws));
   std::vector<std::size_t> width(rows[0].size(), 0);  // columns as wide as their widest cell
   for (const auto& r : rows)
     for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
@@ -53,7 +83,8 @@ void add_prepare(CLI::App& app) {
   auto data_dir = std::make_shared<std::string>();
   auto list = std::make_shared<bool>(false);
   cmd->add_option("corpus", *corpora,
-                  "A packaged corpus (structlm prepare --list: brown, kjv, gcide, foldoc, ...), or a path: .txt/.md file, .jsonl file ({\"text\": ...} per "
+                  "A packaged corpus (structlm prepare --list: brown, kjv, gcide, foldoc, ...), 'mix' (the corpora of configs/mix.json, "
+                  "deduplicated and weighted; 'mix:NAME' is one source of it with its own held-out split), or a path: .txt/.md file, .jsonl file ({\"text\": ...} per "
                   "line) or a directory of text files");
   cmd->add_flag("--list", *list, "List the packaged corpora: package, licence, installed, prepared size");
   auto duplicates = std::make_shared<bool>(false);
@@ -68,6 +99,7 @@ void add_prepare(CLI::App& app) {
     data::DuplicateCensus census;
     for (const auto& spec : *corpora) {
       auto s = ws.prepare_corpus(spec);
+      if (spec == workspace::kMixName) print_mix(ws.prepare_mix());  // read back: built just now
       std::printf("%-12s train %5zu docs %9zu bytes | val %4zu docs %8zu bytes | test %4zu docs %8zu bytes -> %s\n",
                   ws.corpus_name(spec).c_str(), s.train.size(), bytes_of(s.train), s.val.size(), bytes_of(s.val),
                   s.test.size(), bytes_of(s.test), ws.corpus_dir(spec).c_str());

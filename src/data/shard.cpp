@@ -1,11 +1,18 @@
 // Writing and validating llm.c token shards (format facts in shard.h).
 #include "data/shard.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 
 #include "core/error.h"
+
+namespace fs = std::filesystem;
 
 namespace structlm::data {
 
@@ -15,33 +22,63 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "shards are little-endi
 
 constexpr std::size_t kHeaderBytes = kShardHeaderInts * sizeof(std::int32_t);
 
-void write_shard(const std::string& path, const std::vector<std::uint32_t>& tokens, std::size_t vocab_size) {
-  if (tokens.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
-    fail(path, "too many tokens for one shard (" + std::to_string(tokens.size()) + ", the format's limit is 2^31 - 1)");
-  for (std::size_t i = 0; i < tokens.size(); ++i)
-    if (tokens[i] >= vocab_size)
-      fail(path, "token " + std::to_string(i) + " is " + std::to_string(tokens[i]) + ", outside the vocabulary of " +
-                     std::to_string(vocab_size));
-  const bool narrow = vocab_size <= 65536;
+ShardWriter::ShardWriter(std::string path, std::size_t vocab_size)
+    : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(::getpid())), vocab_size_(vocab_size) {
+  if (fs::path(path_).has_parent_path()) make_dirs(fs::path(path_).parent_path().string());
+  out_.open(tmp_, std::ios::binary | std::ios::trunc);
+  if (!out_) fail(tmp_, "cannot open for writing");
+  const std::int32_t header[kShardHeaderInts] = {};  // the real one is written by finish()
+  out_.write(reinterpret_cast<const char*>(header), kHeaderBytes);
+}
+
+ShardWriter::~ShardWriter() {
+  if (finished_) return;
+  out_.close();
+  std::remove(tmp_.c_str());  // an unfinished shard never reaches its name
+}
+
+void ShardWriter::append(const std::uint32_t* tokens, std::size_t n) {
+  if (count_ + n > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+    fail(path_, "too many tokens for one shard (" + std::to_string(count_ + n) + ", the format's limit is 2^31 - 1)");
+  for (std::size_t i = 0; i < n; ++i)
+    if (tokens[i] >= vocab_size_)
+      fail(path_, "token " + std::to_string(count_ + i) + " is " + std::to_string(tokens[i]) +
+                      ", outside the vocabulary of " + std::to_string(vocab_size_));
+  if (vocab_size_ > 65536) {
+    out_.write(reinterpret_cast<const char*>(tokens), static_cast<std::streamsize>(n * 4));
+  } else {
+    buf_.resize(n);
+    for (std::size_t k = 0; k < n; ++k) buf_[k] = static_cast<std::uint16_t>(tokens[k]);
+    out_.write(reinterpret_cast<const char*>(buf_.data()), static_cast<std::streamsize>(n * 2));
+  }
+  count_ += n;
+}
+
+void ShardWriter::finish() {
+  const bool narrow = vocab_size_ <= 65536;
   std::int32_t header[kShardHeaderInts] = {};
   header[0] = narrow ? kShardMagic : kShardMagicU32;
   header[1] = narrow ? kShardVersion : kShardVersionU32;
-  header[2] = static_cast<std::int32_t>(tokens.size());
-  write_file_atomic(path, [&](std::ostream& out) {
-    out.write(reinterpret_cast<const char*>(header), kHeaderBytes);
-    if (!narrow) {
-      out.write(reinterpret_cast<const char*>(tokens.data()), static_cast<std::streamsize>(tokens.size() * 4));
-      return;
-    }
-    std::vector<std::uint16_t> buf;  // converted in blocks: a corpus-sized copy is not needed
-    constexpr std::size_t kBlock = 1 << 16;
-    for (std::size_t i = 0; i < tokens.size(); i += kBlock) {
-      std::size_t n = std::min(kBlock, tokens.size() - i);
-      buf.resize(n);
-      for (std::size_t k = 0; k < n; ++k) buf[k] = static_cast<std::uint16_t>(tokens[i + k]);
-      out.write(reinterpret_cast<const char*>(buf.data()), static_cast<std::streamsize>(n * 2));
-    }
-  });
+  header[2] = static_cast<std::int32_t>(count_);
+  out_.seekp(0);
+  out_.write(reinterpret_cast<const char*>(header), kHeaderBytes);
+  out_.flush();
+  if (!out_) fail(tmp_, "write failed (disk full?)");
+  out_.close();
+  // fsync before the rename, as write_file_atomic does: a crash leaves the old file or the new one.
+  const int fd = ::open(tmp_.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) fail(path_, "cannot rename temp file into place");
+  finished_ = true;
+}
+
+void write_shard(const std::string& path, const std::vector<std::uint32_t>& tokens, std::size_t vocab_size) {
+  ShardWriter w(path, vocab_size);
+  w.append(tokens.data(), tokens.size());
+  w.finish();
 }
 
 Shard::Shard(const std::string& path) : file_(path) {

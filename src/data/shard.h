@@ -6,6 +6,7 @@
 // corpus into memory.
 #pragma once
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -19,6 +20,28 @@ constexpr std::int32_t kShardVersion = 1;
 constexpr std::int32_t kShardMagicU32 = 20240801;  // uint32 tokens
 constexpr std::int32_t kShardVersionU32 = 7;
 constexpr std::size_t kShardHeaderInts = 256;
+
+// A shard written a piece at a time, for corpora larger than memory: tokens go to PATH.tmp.<pid>
+// as they come, and finish() writes the header's count, fsyncs and renames the file into place.
+// A writer destroyed unfinished (an error, an interrupt) removes its temp file: PATH is either
+// the old shard or the whole new one.
+class ShardWriter {
+ public:
+  ShardWriter(std::string path, std::size_t vocab_size);  // uint16 tokens when vocab_size <= 65536
+  ~ShardWriter();
+  ShardWriter(const ShardWriter&) = delete;
+  ShardWriter& operator=(const ShardWriter&) = delete;
+  void append(const std::uint32_t* tokens, std::size_t n);  // ids checked against vocab_size
+  std::size_t size() const { return count_; }
+  void finish();
+
+ private:
+  std::string path_, tmp_;
+  std::size_t vocab_size_, count_ = 0;
+  std::ofstream out_;
+  std::vector<std::uint16_t> buf_;
+  bool finished_ = false;
+};
 
 // Atomic write; picks uint16 when every id fits (vocab_size <= 65536), else uint32.
 void write_shard(const std::string& path, const std::vector<std::uint32_t>& tokens, std::size_t vocab_size);

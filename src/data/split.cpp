@@ -21,11 +21,11 @@ std::uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
-double draw(unsigned long long seed, const std::string& id) {
+}  // namespace
+
+double document_draw(unsigned long long seed, const std::string& id) {
   return (mix_seed(seed, fnv1a(id)) >> 11) * 0x1.0p-53;
 }
-
-}  // namespace
 
 SplitCorpus split_corpus(const Corpus& corpus, const SplitFractions& f, unsigned long long seed) {
   if (!(f.val >= 0 && f.test >= 0 && f.val + f.test < 1))
@@ -37,7 +37,7 @@ SplitCorpus split_corpus(const Corpus& corpus, const SplitFractions& f, unsigned
   std::vector<int> where(n);
   std::array<std::size_t, 3> count{};
   for (std::size_t i = 0; i < n; ++i) {
-    u[i] = draw(seed, corpus.docs[i].id);
+    u[i] = document_draw(seed, corpus.docs[i].id);
     where[i] = u[i] < f.val ? 1 : u[i] < f.val + f.test ? 2 : 0;
     ++count[where[i]];
   }

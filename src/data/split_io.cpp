@@ -4,6 +4,8 @@
 // (a new npm version, an edited file) cannot silently change a finished experiment's data.
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 
 #include "core/error.h"
 #include "core/io.h"
@@ -28,10 +30,11 @@ std::string normalize_spec(const std::string& spec) {
   return ec ? spec : p.string();
 }
 
-void write_jsonl(const std::string& path, const std::vector<Document>& docs) {
+void write_jsonl(const std::string& path, const std::vector<Document>& docs, const std::function<void(json&)>& extra) {
   write_file_atomic(path, [&](std::ostream& out) {
     for (const auto& d : docs) {
       json j = {{"id", d.id}, {"text", d.text}};
+      if (extra) extra(j);
       // JSON cannot hold invalid UTF-8; replacing it (U+FFFD) beats refusing a whole corpus for
       // one stray byte. prepare_split returns what it reads back, so runs always agree.
       out << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
@@ -41,8 +44,18 @@ void write_jsonl(const std::string& path, const std::vector<Document>& docs) {
 
 std::vector<Document> read_jsonl(const std::string& path) {
   std::vector<Document> docs;
+  for_each_jsonl_document(path, [&](Document&& d) { docs.push_back(std::move(d)); });
+  return docs;
+}
+
+}  // namespace
+
+void for_each_jsonl_line(const std::string& path, const std::function<void(json& line)>& fn) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open for reading");
+  std::string line;
   std::size_t lineno = 0;
-  for (const auto& line : read_lines(path)) {
+  while (std::getline(in, line)) {
     ++lineno;
     if (line.empty()) continue;
     json j;
@@ -55,12 +68,16 @@ std::vector<Document> read_jsonl(const std::string& path) {
     }
     if (!j.is_object() || !j.contains("id") || !j["id"].is_string() || !j.contains("text") || !j["text"].is_string())
       fail(path, "line " + std::to_string(lineno) + ": expected {\"id\": string, \"text\": string}");
-    docs.push_back({j["id"].get<std::string>(), j["text"].get<std::string>()});
+    fn(j);
   }
-  return docs;
+  if (in.bad()) fail(path, "read error after line " + std::to_string(lineno));
 }
 
-}  // namespace
+void for_each_jsonl_document(const std::string& path, const std::function<void(Document&& doc)>& fn) {
+  for_each_jsonl_line(path, [&](json& j) {
+    fn({std::move(j["id"].get_ref<std::string&>()), std::move(j["text"].get_ref<std::string&>())});
+  });
+}
 
 SplitCorpus load_split(const std::string& dir) {
   std::string meta_path = (fs::path(dir) / "split.json").string();
@@ -114,27 +131,33 @@ SplitCorpus prepare_split(const std::string& spec, const std::string& dir, const
   }
   Corpus corpus = load_corpus(spec, paths);
   SplitCorpus s = split_corpus(corpus, f, seed);
-  make_dirs(dir);
   // The spec as an absolute path (packaged names as they are): the split is found again from any
   // working directory, whichever relative path names the same file then.
-  json meta = {{"format", "structlm-split"}, {"version", 1},         {"name", s.name},
-               {"spec", normalize_spec(spec)},               {"source", corpus.source}, {"seed", seed},
-               {"fractions", {{"val", f.val}, {"test", f.test}}}};
+  write_split(dir, s,
+              {{"spec", normalize_spec(spec)}, {"source", corpus.source}, {"seed", seed},
+               {"fractions", {{"val", f.val}, {"test", f.test}}}});
+  return load_split(dir);
+}
+
+void write_split(const std::string& dir, const SplitCorpus& s, json meta, const std::function<void(json&)>& extra) {
+  make_dirs(dir);
+  meta["format"] = "structlm-split";
+  meta["version"] = 1;
+  meta["name"] = s.name;
   for (int i = 0; i < 3; ++i) {
-    const auto& docs = part(s, i);
+    const auto& docs = i == 0 ? s.train : i == 1 ? s.val : s.test;
     std::size_t bytes = 0;
     json ids = json::array();
     for (const auto& d : docs) {
       bytes += d.text.size();
       ids.push_back(d.id);
     }
-    write_jsonl((fs::path(dir) / (std::string(kSplitNames[i]) + ".jsonl")).string(), docs);
+    write_jsonl((fs::path(dir) / (std::string(kSplitNames[i]) + ".jsonl")).string(), docs, extra);
     meta["docs"][kSplitNames[i]] = docs.size();
     meta["bytes"][kSplitNames[i]] = bytes;
     meta["ids"][kSplitNames[i]] = std::move(ids);
   }
-  write_file_atomic(meta_path, meta.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
-  return load_split(dir);
+  write_file_atomic((fs::path(dir) / "split.json").string(), meta.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace structlm::data

