@@ -30,6 +30,13 @@ void Tokenizer::Impl::bpe(std::string_view piece, std::vector<TokenId>& out,
                           BpeScratch& s) const {
   if (piece.size() > std::size_t(INT32_MAX))
     fail("encode", "a single pre-token of " + std::to_string(piece.size()) + " bytes is too long");
+  if (ignore_merges) {
+    auto whole = whole_ids.find(std::string(piece));
+    if (whole != whole_ids.end()) {
+      out.push_back(whole->second);
+      return;
+    }
+  }
   const std::int32_t n = std::int32_t(piece.size());
   s.symbol.resize(n);
   s.prev.resize(n);
@@ -156,7 +163,7 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text) const {
   };
   constexpr std::size_t kBatch = 16;
   Piece batch[kBatch];
-  detail::PreTokenizer pieces(text);
+  detail::PreTokenizer pieces(text, im.pattern);
   for (bool more = true; more;) {
     std::size_t k = 0;
     std::string_view piece;

@@ -106,10 +106,16 @@ Tokenizer Tokenizer::load_gpt2(const std::string& encoder_json, const std::strin
 }
 
 Tokenizer Tokenizer::load(const std::string& dir) {
+  if (!file_exists(dir + "/encoder.json") && file_exists(dir + "/tokenizer.json"))
+    return load_hf(dir + "/tokenizer.json");
   return load_gpt2(dir + "/encoder.json", dir + "/vocab.bpe");
 }
 
 void Tokenizer::save(const std::string& dir) const {
+  // GPT-2's two files hold neither a regex nor special tokens: such a tokenizer stays in its
+  // tokenizer.json, which load() reads.
+  if (!impl_->special.empty())
+    fail(dir, "this tokenizer was read from a tokenizer.json, which GPT-2's files cannot hold: use that file");
   make_dirs(dir);
   // Written by hand rather than through json::dump so the entries stay in id order, as in
   // GPT-2's own file (a json object would sort them by key).

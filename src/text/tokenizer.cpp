@@ -17,9 +17,18 @@ void Tokenizer::Impl::finish() {
   instance = next_instance++;
 
   bytes.assign(strings.size(), std::string());
-  for (std::size_t id = 0; id < strings.size(); ++id)
+  for (std::size_t id = 0; id < strings.size(); ++id) {
+    if (id < special.size() && special[id]) {
+      bytes[id] = strings[id];  // a special token decodes to its own text
+      continue;
+    }
     if (!detail::token_string_to_bytes(strings[id], bytes[id]))
       throw Error("tokenizer: token " + std::to_string(id) + " is outside the byte alphabet");
+  }
+  whole_ids.clear();
+  if (ignore_merges)
+    for (std::size_t id = 0; id < strings.size(); ++id)
+      if (id >= special.size() || !special[id]) whole_ids.emplace(bytes[id], TokenId(id));
   const detail::ByteAlphabet& alphabet = detail::byte_alphabet();
   for (int b = 0; b < 256; ++b) {
     auto it = ids.find(alphabet.utf8[b]);

