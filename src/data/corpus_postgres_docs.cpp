@@ -37,7 +37,7 @@ Corpus load_postgres_docs(const CorpusPaths& paths) {
       pages.push_back(entry.path().filename().string());
   std::sort(pages.begin(), pages.end());
   const HtmlTextRules rules{{"navheader", "navfooter", "toc", "footnote", "refsynopsisdiv", "cmdsynopsis"},
-                            /*keep_code_blocks=*/false};
+                            /*keep_code_blocks=*/false, /*main_class=*/{}};
   Corpus c{"postgres-docs", root, {}};
   for (const auto& page : pages) {
     const std::string path = root + "/" + page;

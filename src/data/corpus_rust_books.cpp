@@ -57,7 +57,7 @@ Corpus load_rust_books(const CorpusPaths& paths) {
     }
   }
   std::sort(pages.begin(), pages.end());
-  const HtmlTextRules rules{{"filename"}, /*keep_code_blocks=*/false};
+  const HtmlTextRules rules{{"filename"}, /*keep_code_blocks=*/false, /*main_class=*/{}};
   Corpus c{"rust-books", root, {}};
   for (const auto& page : pages) {
     const std::string path = root + "/" + page;

@@ -1,10 +1,11 @@
 // Documentation built by Sphinx, as Debian ships it: one document per HTML page (id: the page's
 // path without .html, e.g. `library/functools`), in path order, through one page walk and
-// html_text.h's reader with a rule set per source.
+// html_text.h's reader with a rule set per source (its main element, classes dropped, pages and
+// folders left out).
 //
 // python-docs: the Python 3.11 documentation (python3.11-doc, PSF licence), under
 // /usr/share/doc/python3.11/html. linux-docs: the Linux 6.1 kernel documentation (linux-doc-6.1,
-// GPL-2.0), under /usr/share/doc/linux-doc-6.1/html. Kept and dropped, both:
+// GPL-2.0), under /usr/share/doc/linux-doc-6.1/html; the others below. Kept and dropped, in all:
 //   - only the page's main content (role="main"): navigation, sidebars, search boxes, headers and
 //     footers go; so do the permalink marks (a.headerlink, the pilcrows);
 //   - code blocks (<pre>: examples, doctests, shell sessions, register dumps) go, as the issue's
@@ -12,11 +13,13 @@
 //     as do API signatures (dt: `functools.cache(user_function)`, `int kthread_stop(...)`), which
 //     name what the paragraph below describes;
 //   - the index pages (genindex*, py-modindex, search, contents) and the Sphinx folders (_static,
-//     _sources, _images, _downloads) are not documents.
+//     _sources, _images, _downloads, _modules: highlighted source code) are not documents.
 // linux-docs only: the tables of contents that index pages are made of (div.toctree-wrapper: a
 // list of page titles, repeated from the pages themselves) go, and so do four generated pages
 // that are listings rather than prose: process/maintainers (names and e-mail addresses of the
 // MAINTAINERS file), admin-guide/abi-{testing,stable,obsolete,removed} (sysfs attribute tables).
+// django-docs (python-django-doc, BSD-3-Clause, Django 3.2), under
+// /usr/share/doc/python-django-doc/html: its own theme's content element, above its loader.
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -38,6 +41,7 @@ struct SphinxSource {
   const char* install_hint;
   HtmlTextRules rules;
   std::set<std::string> skipped_pages;  // page ids that are listings, not text
+  std::vector<std::string> skipped_folders;  // folders (id prefixes, "releases/") left out whole
 };
 
 bool index_page(const std::string& file) {
@@ -61,7 +65,10 @@ Corpus load_sphinx_tree(const std::string& root, const SphinxSource& src) {
   Corpus c{src.name, root, {}};
   for (const auto& page : pages) {
     std::string id = page.substr(0, page.size() - 5);
-    if (src.skipped_pages.count(id)) continue;
+    if (src.skipped_pages.count(id) ||
+        std::any_of(src.skipped_folders.begin(), src.skipped_folders.end(),
+                    [&](const std::string& f) { return id.rfind(f, 0) == 0; }))
+      continue;
     const std::string path = root + "/" + page;
     const std::string html = read_file(path);
     check_is_text(html, path);
@@ -77,16 +84,34 @@ Corpus load_sphinx_tree(const std::string& root, const SphinxSource& src) {
 Corpus load_python_docs(const CorpusPaths& paths) {
   return load_sphinx_tree(paths.python_docs_dir,
                           {"python-docs", "install the Debian package python3.11-doc (scripts/setup.sh --corpus python-docs)",
-                           HtmlTextRules{{"headerlink"}, /*keep_code_blocks=*/false},
+                           HtmlTextRules{{"headerlink"}, /*keep_code_blocks=*/false, /*main_class=*/{}},
+                           {},
                            {}});
 }
 
 Corpus load_linux_docs(const CorpusPaths& paths) {
   return load_sphinx_tree(paths.linux_docs_dir,
                           {"linux-docs", "install the Debian package linux-doc-6.1 (scripts/setup.sh --corpus linux-docs)",
-                           HtmlTextRules{{"headerlink", "toctree-wrapper"}, /*keep_code_blocks=*/false},
+                           HtmlTextRules{{"headerlink", "toctree-wrapper"}, /*keep_code_blocks=*/false, /*main_class=*/{}},
                            {"process/maintainers", "admin-guide/abi-testing", "admin-guide/abi-stable",
-                            "admin-guide/abi-obsolete", "admin-guide/abi-removed"}});
+                            "admin-guide/abi-obsolete", "admin-guide/abi-removed"},
+                           {}});
+}
+
+// Django's theme (djangodocs) marks no element role="main": the content is div.yui-g, between the
+// header's global navigation and the sidebar. The local tables of contents (div.contents, the
+// `.. contents::` directive) and the toctrees of index pages go, as titles repeated from the
+// pages. Release notes stay: they are sentences ("Fixed a regression in Django 3.2 that ..."), and
+// the near-identical point releases are the mix's deduplication's to remove. Two pages are
+// listings: releases/security (every CVE with its affected versions and commits) and
+// ref/class-based-views/flattened-index (every generic view's attributes and methods, names only).
+Corpus load_django_docs(const CorpusPaths& paths) {
+  return load_sphinx_tree(paths.django_docs_dir,
+                          {"django-docs", "install the Debian package python-django-doc (scripts/setup.sh --corpus django-docs)",
+                           HtmlTextRules{{"headerlink", "toctree-wrapper", "contents"}, /*keep_code_blocks=*/false,
+                                         /*main_class=*/"yui-g"},
+                           {"releases/security", "ref/class-based-views/flattened-index"},
+                           {}});
 }
 
 }  // namespace structlm::data::detail

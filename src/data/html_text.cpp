@@ -43,6 +43,15 @@ xmlNode* find_main(xmlNode* n) {
   return nullptr;
 }
 
+xmlNode* find_class(xmlNode* n, const std::vector<std::string>& cls) {
+  for (; n; n = n->next) {
+    if (n->type != XML_ELEMENT_NODE) continue;
+    if (has_class(n, cls)) return n;
+    if (xmlNode* m = find_class(n->children, cls)) return m;
+  }
+  return nullptr;
+}
+
 xmlNode* find_element(xmlNode* n, const char* name) {
   for (; n; n = n->next) {
     if (n->type != XML_ELEMENT_NODE) continue;
@@ -145,9 +154,15 @@ std::string html_to_text(const std::string& html, const std::string& name, const
       xmlFreeDoc);
   if (!doc) fail(name, "not parseable as HTML");
   xmlNode* root = xmlDocGetRootElement(doc.get());
-  xmlNode* main = find_main(root);
-  if (!main) main = find_element(root, "main");  // mdBook's pages: <main>, no role
-  if (!main) main = find_element(root, "body");
+  xmlNode* main = nullptr;
+  if (!rules.main_class.empty()) {
+    main = find_class(root, {rules.main_class});
+    if (!main) fail(name, "HTML page without its main content (no element of class \"" + rules.main_class + "\")");
+  } else {
+    main = find_main(root);
+    if (!main) main = find_element(root, "main");  // mdBook's pages: <main>, no role
+    if (!main) main = find_element(root, "body");
+  }
   if (!main) fail(name, "HTML page without a body");
   Extractor x(rules);
   x.walk(main->children);

@@ -41,6 +41,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.perl_docs_dir + "/perlretut.pod", true},
       {"rust-books", "apt rust-doc", "MIT or Apache-2.0 (Rust documentation)", "technical",
        p.rust_docs_dir + "/book/ch04-01-what-is-ownership.html", true},
+      {"django-docs", "apt python-django-doc", "BSD-3-Clause (Django documentation)", "technical",
+       p.django_docs_dir + "/topics/db/queries.html", true},
   };
 }
 

@@ -1,6 +1,6 @@
-// The Sphinx documentation corpora (python-docs, linux-docs): libxml2's HTML parsing of Sphinx pages (a page cut from
-// python3.11-doc's library/functools.html, PSF licence), what is kept and dropped, the page walk,
-// and damaged pages.
+// The Sphinx documentation corpora (python-docs, linux-docs, django-docs, ...): libxml2's HTML
+// parsing of Sphinx pages (a page cut from python3.11-doc's library/functools.html, PSF licence),
+// what is kept and dropped, the page walk, and damaged pages.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -51,7 +51,7 @@ or return other functions &amp; more.</p>
 }  // namespace
 
 TEST(HtmlText, SphinxPageMainContentWithoutNavigationMarksOrCode) {
-  const std::string text = detail::html_to_text(kPage, "functools.html", {{"headerlink"}, false});
+  const std::string text = detail::html_to_text(kPage, "functools.html", {{"headerlink"}, false, {}});
   EXPECT_EQ(text,
             "functools — Higher-order functions\n\n"
             "The functools module is for higher-order functions: functions that act on or return other functions & "
@@ -62,7 +62,7 @@ TEST(HtmlText, SphinxPageMainContentWithoutNavigationMarksOrCode) {
 }
 
 TEST(HtmlText, CodeBlocksKeptOnRequestWithTheirLines) {
-  const std::string text = detail::html_to_text(kPage, "functools.html", {{"headerlink"}, true});
+  const std::string text = detail::html_to_text(kPage, "functools.html", {{"headerlink"}, true, {}});
   EXPECT_NE(text.find("function cache.\n\n@cache\ndef factorial(n):\n\nfirst item"), std::string::npos) << text;
   // Without the class rule the permalink marks would stay: the rule is what drops them.
   EXPECT_NE(detail::html_to_text(kPage, "functools.html").find("functions\xc2\xb6"), std::string::npos);
@@ -151,4 +151,73 @@ TEST(LinuxDocsCorpus, TablesOfContentsAndGeneratedListingsAreLeftOut) {
   EXPECT_NE(detail::html_to_text(raw, "index.html").find("Linux kernel release 6.x"), std::string::npos);
   p.linux_docs_dir = t / "nowhere";
   EXPECT_NE(error_of([&] { load_corpus("linux-docs", p); }).find("linux-doc-6.1"), std::string::npos);
+}
+
+// Django's documentation (the shape of python-django-doc's pages: the djangodocs theme marks no
+// element role="main"; the content is div.yui-g, between the header's global navigation and the
+// sidebar). The class rule finds it; navigation, sidebar, local table of contents, code blocks
+// and the two listings go; release notes stay; a page without the content element is refused.
+TEST(DjangoDocsCorpus, TheThemesContentElementOnlyWithoutListings) {
+  TempDir t;
+  for (const char* dir : {"topics/db", "releases", "ref/class-based-views", "_modules/django"})
+    std::filesystem::create_directories(t / dir);
+  const char* const page = R"(<!DOCTYPE html><html lang="en"><head><title>Making queries</title></head><body>
+<div class="document"><div id="custom-doc" class="yui-t6">
+<div id="hd"><h1><a href="../../index.html">Django 3.2.25 documentation</a></h1>
+<div id="global-nav"><a title="Home page" href="../../index.html">Home</a> | <a href="../../py-modindex.html">Module Index</a></div>
+<div class="nav">&laquo; <a href="models.html" title="Models">previous</a> | <a href="../index.html" accesskey="U">up</a></div></div>
+<div id="bd"><div id="yui-main"><div class="yui-b"><div class="yui-g" id="topics-db-queries">
+<div class="section" id="s-making-queries"><span id="making-queries"></span><h1>Making queries<a class="headerlink" href="#making-queries" title="Permalink to this heading">&#182;</a></h1>
+<div class="contents local topic" id="contents"><ul class="simple"><li><a class="reference internal" href="#creating-objects">Creating objects</a></li></ul></div>
+<p>To create an object, call <a class="reference internal" href="../../ref/models/instances.html"><code class="xref py py-meth docutils literal notranslate"><span class="pre">save()</span></code></a> to save it to the database.</p>
+<div class="highlight-default notranslate"><div class="highlight"><pre><span></span><span class="gp">&gt;&gt;&gt; </span><span class="n">b</span><span class="o">.</span><span class="n">save</span><span class="p">()</span>
+</pre></div></div>
+<dl class="py method"><dt class="sig sig-object py" id="django.db.models.Model.save"><span class="sig-prename descclassname"><span class="pre">Model.</span></span><span class="sig-name descname"><span class="pre">save</span></span><span class="sig-paren">(</span><em class="sig-param"><span class="pre">force_insert</span><span class="o"><span class="pre">=</span></span><span class="default_value"><span class="pre">False</span></span></em><span class="sig-paren">)</span><a class="headerlink" href="#x">&#182;</a></dt>
+<dd><p>Saves the object.</p></dd></dl>
+<div class="toctree-wrapper compound"><ul><li class="toctree-l1"><a class="reference internal" href="aggregation.html">Aggregation</a></li></ul></div>
+</div></div></div></div>
+<div class="yui-b" id="sidebar"><div class="sphinxsidebar" role="navigation"><h3>Table of Contents</h3><ul><li><a href="#">Making queries</a></li></ul>
+<h3>Browse</h3><ul><li>Prev: <a href="models.html">Models</a></li></ul></div></div></div>
+<div id="ft"><div class="nav">&laquo; <a href="models.html">previous</a> | <a href="aggregation.html">next</a> &raquo;</div></div>
+</div><div class="clearer"></div></div></body></html>
+)";
+  write_file_atomic(t / "topics/db/queries.html", page);
+  auto content = [](const std::string& id, const std::string& body) {
+    return "<html><body><div id=\"hd\"><h1>Django 3.2.25 documentation</h1></div><div class=\"yui-g\" id=\"" + id +
+           "\">" + body + "</div></body></html>\n";
+  };
+  write_file_atomic(t / "releases/3.2.10.html",
+                    content("releases-3.2.10", "<h1>Django 3.2.10 release notes</h1><p>Django 3.2.10 fixes a security "
+                                               "issue with severity \xe2\x80\x9clow\xe2\x80\x9d and a bug in 3.2.9.</p>"));
+  for (const char* listing : {"releases/security.html", "ref/class-based-views/flattened-index.html",
+                              "_modules/django/shortcuts.html", "genindex.html", "search.html"})
+    write_file_atomic(t / listing, content("listing", "<p>listing</p>"));
+  CorpusPaths p;
+  p.django_docs_dir = t.path();
+  const Corpus c = load_corpus("django-docs", p);
+  ASSERT_EQ(c.docs.size(), 2u);
+  EXPECT_EQ(c.name, "django-docs");
+  EXPECT_EQ(c.docs[0].id, "releases/3.2.10");
+  EXPECT_EQ(c.docs[0].text,
+            "Django 3.2.10 release notes\n\nDjango 3.2.10 fixes a security issue with severity \xe2\x80\x9clow\xe2\x80\x9d "
+            "and a bug in 3.2.9.");
+  EXPECT_EQ(c.docs[1].id, "topics/db/queries");
+  EXPECT_EQ(c.docs[1].text,
+            "Making queries\n\n"
+            "To create an object, call save() to save it to the database.\n\n"
+            "Model.save(force_insert=False)\n\n"
+            "Saves the object.");
+  // Without the theme's class the whole body would be read, header and sidebar included: the rule
+  // is what finds the content.
+  const std::string body = detail::html_to_text(page, "queries.html");
+  EXPECT_NE(body.find("Django 3.2.25 documentation"), std::string::npos);
+  EXPECT_NE(body.find("Browse"), std::string::npos);
+
+  // A page of another theme (no div.yui-g) is refused by name rather than read whole.
+  write_file_atomic(t / "topics/db/other.html", "<html><body><div role=\"main\"><p>text</p></div></body></html>\n");
+  std::string e = error_of([&] { load_corpus("django-docs", p); });
+  EXPECT_NE(e.find(t / "topics/db/other.html"), std::string::npos) << e;
+  EXPECT_NE(e.find("yui-g"), std::string::npos) << e;
+  p.django_docs_dir = t / "nowhere";
+  EXPECT_NE(error_of([&] { load_corpus("django-docs", p); }).find("python-django-doc"), std::string::npos);
 }
