@@ -83,6 +83,33 @@ def tokenizer(merges):
 put("tokenizer", "bytes_only", tokenizer([]))
 put("tokenizer", "few_merges", tokenizer([("t", "h"), ("th", "e"), ("Ġ", "the"), ("i", "n"), ("Ġ", "in"), ("e", "r")]))
 
+# ---- Hugging Face tokenizer.json (byte-level BPE) ---------------------------------------------
+def tokenizer_json(merges, pre_tokenizer, added, ignore_merges=False, pairs=False):
+    alphabet = bytes_to_unicode()
+    vocab = {alphabet[b]: b for b in range(256)}
+    for left, right in merges:
+        vocab.setdefault(left + right, len(vocab))
+    added_tokens = [{"id": len(vocab) + i, "content": c, "special": True} for i, c in enumerate(added)]
+    return json.dumps({"version": "1.0", "added_tokens": added_tokens, "normalizer": None,
+                       "pre_tokenizer": pre_tokenizer, "post_processor": None, "decoder": {"type": "ByteLevel"},
+                       "model": {"type": "BPE", "dropout": None, "byte_fallback": False, "ignore_merges": ignore_merges,
+                                 "vocab": vocab,
+                                 "merges": [[l, r] if pairs else f"{l} {r}" for l, r in merges]}},
+                      ensure_ascii=False)
+
+
+LLAMA3_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+put("tokenizer_json", "gpt2_like", tokenizer_json(
+    [("t", "h"), ("th", "e"), ("Ġ", "the")],
+    {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}, ["<|endoftext|>"]))
+put("tokenizer_json", "llama3_like", tokenizer_json(
+    [("t", "h"), ("th", "e"), ("Ġ", "the"), ("1", "2")],
+    {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": LLAMA3_REGEX}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+    ["<|begin_of_text|>", "<|end_of_text|>"], ignore_merges=True, pairs=True))
+
 # ---- run configs -----------------------------------------------------------------------------
 put("config", "empty_object", "{}")
 put("config", "model_only", json.dumps({"model": {"vocab_size": 512, "n_layer": 2, "n_head": 2, "n_embd": 64}}))
