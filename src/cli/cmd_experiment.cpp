@@ -1,5 +1,9 @@
 // structlm experiment cstde|hcma [--quick]: the comparisons of docs/METHODS.md, one command each.
-// Each step (a training run, an alignment) runs as a child process of this binary.
+// Each step (a training run, an alignment) runs as a child process of this binary, or, with
+// --plan, is printed as a command to run elsewhere, the tables built by --collect afterwards
+// (experiment/step_plan.h).
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "cli/workspace_flags.h"
 #include "core/subprocess.h"
@@ -12,9 +16,27 @@ namespace structlm::cli {
 namespace {
 
 struct Common {
-  bool quick = false;
+  bool quick = false, plan = false, collect = false;
   std::string data_dir;
 };
+
+// --plan and --collect, the same on both experiments.
+void add_plan_flags(CLI::App* cmd, Common& c) {
+  auto* plan = cmd->add_flag(
+      "--plan", c.plan,
+      "Run nothing: prepare the data, then print (and write to OUT/plan.txt) one complete shell command per step not "
+      "yet finished; the commands may run on any machine sharing the file system, in any order within a stage "
+      "(\"# stage N\" lines separate stages); see docs/DISTRIBUTED.md");
+  cmd->add_flag("--collect", c.collect,
+                "Run no step: measure the finished runs and write the tables; an unfinished step is an error "
+                "listing each with its command")
+      ->excludes(plan);
+}
+
+// The plan on stdout (the same text as OUT/plan.txt): `... --plan > jobs.txt` works too.
+void print_plan(const std::vector<experiment::PlannedStep>& steps) {
+  std::fputs(experiment::plan_text(steps).c_str(), stdout);
+}
 
 void add_cstde(CLI::App* cmd) {
   auto* cstde = cmd->add_subcommand(
@@ -29,11 +51,17 @@ void add_cstde(CLI::App* cmd) {
   add_data_dir_option(cstde, c->data_dir);
   cstde->add_option("--variants", o->only_variants, "Only these variants (and the baseline)");
   cstde->add_option("--seeds", o->seeds, "Only the first N seeds of the config");
+  add_plan_flags(cstde, *c);
   cstde->callback([o, c] {
     const auto ws = make_workspace(c->data_dir);
     if (o->config.empty()) o->config = ws.config_path(c->quick ? "cstde_quick.json" : "cstde.json");
     if (o->out.empty()) o->out = c->quick ? "runs/cstde-quick" : "runs/cstde";
-    experiment::run_cstde_experiment(*o, ws, *experiment::subprocess_runner(ws, self_exe()));
+    if (c->plan)
+      print_plan(experiment::plan_cstde_experiment(*o, ws, self_exe()));
+    else if (c->collect)
+      experiment::collect_cstde_experiment(*o, ws, self_exe());
+    else
+      experiment::run_cstde_experiment(*o, ws, *experiment::subprocess_runner(ws, self_exe()));
   });
 }
 
@@ -53,11 +81,17 @@ void add_hcma(CLI::App* cmd) {
   hcma->add_option("--methods", h->only_methods, "Only these methods (the original model is always measured)");
   hcma->add_option("--seeds", h->seeds, "Only the first N seeds of the config");
   hcma->add_option("--threads", h->threads, "CPU threads (0: all cores)")->capture_default_str();
+  add_plan_flags(hcma, *c);
   hcma->callback([h, c] {
     const auto ws = make_workspace(c->data_dir);
     if (h->config.empty()) h->config = ws.config_path(c->quick ? "hcma_quick.json" : "hcma.json");
     if (h->out.empty()) h->out = c->quick ? "runs/hcma-quick" : "runs/hcma";
-    experiment::run_hcma_experiment(*h, ws, *experiment::subprocess_runner(ws, self_exe()));
+    if (c->plan)
+      print_plan(experiment::plan_hcma_experiment(*h, ws, self_exe()));
+    else if (c->collect)
+      experiment::collect_hcma_experiment(*h, ws, self_exe());
+    else
+      experiment::run_hcma_experiment(*h, ws, *experiment::subprocess_runner(ws, self_exe()));
   });
 }
 

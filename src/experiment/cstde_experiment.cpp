@@ -14,6 +14,7 @@
 #include "experiment/corpus_eval.h"
 #include "experiment/cstde_metrics.h"
 #include "experiment/experiment_config.h"
+#include "experiment/step_plan.h"
 #include "eval/generate.h"
 #include "eval/generation_metrics.h"
 #include "model/checkpoint.h"
@@ -225,36 +226,74 @@ void check_parameter_counts(const Setup& s, const json& data, std::size_t vocab)
 
 using Results = std::map<std::pair<std::string, std::int64_t>, CstdeRunResult>;
 
+std::string run_dir_of(const CstdeExperimentOptions& o, const std::string& variant, std::int64_t seed) {
+  return o.out + "/runs/" + variant + "-seed" + std::to_string(seed);
+}
+
+// Starts (or resumes) one run's train step through `runner`: what it trains is in
+// RUN/requested_config.json.
+ChildUsage start_training(const std::string& dir, const train::RunConfig& cfg, StepRunner& runner) {
+  make_dirs(dir);
+  save_json(dir + "/requested_config.json", cfg.to_json());
+  return runner.train({dir + "/requested_config.json", dir, "", {}, {}, file_exists(dir + "/checkpoints/latest.safetensors")});
+}
+
 // Seeds outermost: each seed trains every variant back to back, so slow phases of a shared
-// machine fall on all variants alike rather than on one.
+// machine fall on all variants alike rather than on one. With a StepRecorder (--plan, --collect)
+// a run whose training is not finished is recorded, not trained, and a run trained by its
+// planned step is measured with the cost that step recorded.
 Results train_and_measure(const Setup& s, const CstdeExperimentOptions& o, const workspace::Workspace& ws,
-                          const Shared& sh, const json& data, StepRunner& runner) {
+                          const Shared& sh, const json& data, StepRunner& runner, StepMode mode) {
   Results results;
   const std::size_t total = s.variants.size() * s.e().seeds.size();
   std::size_t done = 0;
   for (auto seed : s.e().seeds)
     for (const auto& [name, sw] : s.variants) {
       ++done;
-      const std::string dir = o.out + "/runs/" + name + "-seed" + std::to_string(seed);
+      const std::string dir = run_dir_of(o, name, seed);
       const std::string result_path = dir + "/result.json";
       if (file_exists(result_path)) {
         results[{name, seed}] = CstdeRunResult::from_json(load_json(result_path), result_path);
         std::fprintf(stderr, "experiment: [%zu/%zu] %s seed %lld: done earlier\n", done, total, name.c_str(), (long long)seed);
         continue;
       }
-      std::fprintf(stderr, "experiment: [%zu/%zu] training %s seed %lld\n", done, total, name.c_str(), (long long)seed);
       auto cfg = run_config(s, name, sw, seed, data, sh.tok.vocab_size());
-      make_dirs(dir);
-      save_json(dir + "/requested_config.json", cfg.to_json());
-      auto usage = runner.train({dir + "/requested_config.json", dir, "", {}, {}, file_exists(dir + "/checkpoints/latest.safetensors")});
-      if (usage.exit_code != 0)
-        fail(dir, "training " + name + " seed " + std::to_string(seed) + " failed (exit " +
-                      std::to_string(usage.exit_code) + "); rerun the experiment to resume it");
+      ChildUsage usage;
+      if (mode == StepMode::run) {
+        std::fprintf(stderr, "experiment: [%zu/%zu] training %s seed %lld\n", done, total, name.c_str(), (long long)seed);
+        usage = start_training(dir, cfg, runner);
+        if (usage.exit_code != 0)
+          fail(dir, "training " + name + " seed " + std::to_string(seed) + " failed (exit " +
+                        std::to_string(usage.exit_code) + "); rerun the experiment to resume it");
+      } else if (!training_finished(dir, cfg.train)) {
+        start_training(dir, cfg, runner);  // recorded
+        continue;
+      } else if (mode == StepMode::plan) {
+        continue;  // trained: --collect measures it
+      } else {
+        std::fprintf(stderr, "experiment: [%zu/%zu] %s seed %lld: trained by its step\n", done, total, name.c_str(),
+                     (long long)seed);
+        usage = recorded_train_usage(dir);
+      }
       auto r = measure_run(dir, cfg, name, seed, sh, s, ws, usage);
       save_json(result_path, r.to_json());
       results[{name, seed}] = r;
     }
   return results;
+}
+
+// --collect: every run finished, or an error listing each unfinished one with its command,
+// before anything is measured.
+void check_all_finished(const Setup& s, const CstdeExperimentOptions& o, const Shared& sh, const json& data,
+                        StepRecorder& recorder) {
+  for (auto seed : s.e().seeds)
+    for (const auto& [name, sw] : s.variants) {
+      const std::string dir = run_dir_of(o, name, seed);
+      if (file_exists(dir + "/result.json")) continue;
+      const auto cfg = run_config(s, name, sw, seed, data, sh.tok.vocab_size());
+      if (!training_finished(dir, cfg.train)) start_training(dir, cfg, recorder);
+    }
+  if (!recorder.steps().empty()) fail_unfinished(o.out, recorder.steps());
 }
 
 std::vector<std::string> eval_corpus_names(const Setup& s, const workspace::Workspace& ws) {
@@ -297,16 +336,32 @@ report::Experiment write_raw_logs(const Setup& s, const CstdeExperimentOptions& 
 
 }  // namespace
 
-std::string run_cstde_experiment(const CstdeExperimentOptions& opts, const workspace::Workspace& ws, StepRunner& runner) {
+namespace {
+
+struct Drive {
+  std::string table;               // run and collect
+  std::vector<PlannedStep> steps;  // plan
+};
+
+// The one driver behind --plan, --collect and a plain run: `recorder` is the runner of the first
+// two (nullptr for a plain run).
+Drive drive(const CstdeExperimentOptions& opts, const workspace::Workspace& ws, StepRunner& runner, StepMode mode,
+            StepRecorder* recorder) {
   CstdeExperimentOptions o = opts;
   o.out = workspace::Workspace::absolute(o.out);  // stored in every run: valid from anywhere
   Setup s = read_setup(o);
   make_dirs(o.out + "/runs");
   make_dirs(o.out + "/cstde");
   json data;
+  // --plan prepares everything too: the planned steps read the tokenizer and shards made here.
   const Shared sh = prepare_shared(s, o, ws, data);
   check_parameter_counts(s, data, sh.tok.vocab_size());
-  const Results results = train_and_measure(s, o, ws, sh, data, runner);
+  if (mode == StepMode::collect) check_all_finished(s, o, sh, data, *recorder);
+  const Results results = train_and_measure(s, o, ws, sh, data, runner, mode);
+  if (mode == StepMode::plan) {
+    write_plan(o.out, recorder->steps());
+    return {"", recorder->steps()};
+  }
   const report::Experiment experiment = write_raw_logs(s, o, ws, sh, results);
 
   const std::string description = s.e().description;
@@ -320,10 +375,28 @@ std::string run_cstde_experiment(const CstdeExperimentOptions& opts, const works
 
   std::vector<std::string> dirs = {o.out};
   for (auto seed : s.e().seeds)
-    for (const auto& [name, sw] : s.variants) dirs.push_back(o.out + "/runs/" + name + "-seed" + std::to_string(seed));
+    for (const auto& [name, sw] : s.variants) dirs.push_back(run_dir_of(o, name, seed));
   auto files = report::write_report(dirs, o.out);
   std::printf("%s\nTable: %s/cstde/table.md\nReport: %s\n", table.c_str(), o.out.c_str(), files.html.c_str());
-  return table;
+  return {table, {}};
+}
+
+}  // namespace
+
+std::string run_cstde_experiment(const CstdeExperimentOptions& opts, const workspace::Workspace& ws, StepRunner& runner) {
+  return drive(opts, ws, runner, StepMode::run, nullptr).table;
+}
+
+std::vector<PlannedStep> plan_cstde_experiment(const CstdeExperimentOptions& opts, const workspace::Workspace& ws,
+                                               const std::string& exe) {
+  StepRecorder recorder(ws, exe);
+  return drive(opts, ws, recorder, StepMode::plan, &recorder).steps;
+}
+
+std::string collect_cstde_experiment(const CstdeExperimentOptions& opts, const workspace::Workspace& ws,
+                                     const std::string& exe) {
+  StepRecorder recorder(ws, exe);
+  return drive(opts, ws, recorder, StepMode::collect, &recorder).table;
 }
 
 }  // namespace structlm::experiment

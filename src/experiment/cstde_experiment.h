@@ -8,7 +8,8 @@
 //   OUT/cstde/table.md              the table: mean ± sd over seeds, change vs baseline, verdict
 //   OUT/report.html, OUT/report.md  the run report over all of it
 // Rerunning resumes: finished runs (result.json present) are kept, interrupted ones resume from
-// their last checkpoint.
+// their last checkpoint. --plan / --collect (experiment/step_plan.h) split this in two: the train
+// steps as commands to run anywhere, then the measurements and tables from the finished runs.
 #pragma once
 #include <map>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include "core/json.h"
 #include "experiment/cstde_result.h"
+#include "experiment/step_plan.h"
 #include "experiment/steps.h"
 #include "workspace/workspace.h"
 
@@ -30,6 +32,15 @@ struct CstdeExperimentOptions {
 
 // Returns the table (Markdown) it wrote to OUT/cstde/table.md.
 std::string run_cstde_experiment(const CstdeExperimentOptions& opts, const workspace::Workspace& ws, StepRunner& runner);
+// --plan: prepares what the steps read (corpora, tokenizer, shards, each run's
+// requested_config.json), checks the parameter counts, writes OUT/plan.txt and returns the train
+// steps not yet finished as commands of `exe` (structlm). Trains and measures nothing.
+std::vector<PlannedStep> plan_cstde_experiment(const CstdeExperimentOptions& opts, const workspace::Workspace& ws,
+                                               const std::string& exe);
+// --collect: the table from finished runs only (measuring those not yet measured); runs no step.
+// Any run whose training is not finished is an error listing every such run and its command.
+std::string collect_cstde_experiment(const CstdeExperimentOptions& opts, const workspace::Workspace& ws,
+                                     const std::string& exe);
 
 // Distances to the link partner, bucketed so that long distances still hold enough tokens: a
 // bucket is named by its first distance (1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33).

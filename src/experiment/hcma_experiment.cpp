@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "hcma/align.h"
 #include "hcma/frozen_check.h"
@@ -14,6 +16,7 @@
 #include "experiment/experiment_config.h"
 #include "experiment/hcma_metrics.h"
 #include "experiment/hcma_suite.h"
+#include "experiment/step_plan.h"
 #include "model/checkpoint.h"
 #include "model/runtime.h"
 #include "report/experiment_logs.h"
@@ -53,11 +56,14 @@ std::string seed_dir(const std::string& base, const std::string& name, std::int6
 struct BaseModel {
   std::string checkpoint, tokenizer;
   std::vector<std::string> frequency_shards;
+  bool pending = false;  // its train step was recorded, not run (--plan, --collect): no checkpoint yet
 };
 
 // The model to align: --model as given, or trained here on the training corpora with its own
-// tokenizer (OUT/base, resumed when interrupted, marked done when finished).
-BaseModel base_model(const Setup& s, const HcmaExperimentOptions& o, const workspace::Workspace& ws, StepRunner& runner) {
+// tokenizer (OUT/base, resumed when interrupted, marked done when finished). In the other modes a
+// base whose training is not finished is recorded as a step; --collect marks a finished one done.
+BaseModel base_model(const Setup& s, const HcmaExperimentOptions& o, const workspace::Workspace& ws, StepRunner& runner,
+                     StepMode mode) {
   BaseModel b;
   if (!o.model.empty()) {
     auto files = workspace::resolve_run(o.model, o.tokenizer);
@@ -77,10 +83,19 @@ BaseModel base_model(const Setup& s, const HcmaExperimentOptions& o, const works
   run["model"]["vocab_size"] = ws.load_tokenizer(b.tokenizer).vocab_size();
   if (o.threads > 0) run["train"]["threads"] = o.threads;
   auto cfg = train::RunConfig::from_json(run, s.cfg.path);
+  const bool finished = mode != StepMode::run && training_finished(base, cfg.train);
+  if (finished) {
+    if (mode == StepMode::collect) write_file_atomic(base + "/done", "");
+    return b;
+  }
   make_dirs(base);
   save_json(base + "/requested_config.json", cfg.to_json());
-  std::fprintf(stderr, "experiment hcma: training the model (%s)\n", base.c_str());
+  if (mode == StepMode::run) std::fprintf(stderr, "experiment hcma: training the model (%s)\n", base.c_str());
   auto usage = runner.train({base + "/requested_config.json", base, "", {}, {}, file_exists(b.checkpoint)});
+  if (mode != StepMode::run) {
+    b.pending = true;
+    return b;
+  }
   if (usage.exit_code != 0)
     fail(base, "training failed (exit " + std::to_string(usage.exit_code) + "); rerun the experiment to resume it");
   write_file_atomic(base + "/done", "");
@@ -93,12 +108,52 @@ struct Variant {
   ChildUsage usage;
 };
 
+// An alignment step has finished when its report is written (run_alignment writes it last).
+bool alignment_finished(const Variant& v) {
+  return file_exists(v.checkpoint) && file_exists(v.report_dir + "/report.json");
+}
+
+// The usage an alignment step run elsewhere recorded in its report, in the form the driver
+// records a child's (wait4's wall time covers the process start too: a fraction of a second).
+ChildUsage recorded_align_usage(const Variant& v) {
+  const std::string path = v.report_dir + "/report.json";
+  const json rep = load_json(path);
+  check(rep.contains("step_wall_s"), path,
+        "has no step_wall_s: the alignment was run by a structlm that did not record its cost; delete " + v.checkpoint +
+            " and its report directory, and align again");
+  ChildUsage u;
+  u.exit_code = 0;
+  read_field(rep, "step_wall_s", u.wall_s, path);
+  read_field(rep, "peak_rss_mib", u.peak_rss_mib, path);
+  return u;
+}
+
+// Starts one alignment step through `runner`, its options written where the step reads them.
+ChildUsage start_alignment(const Variant& v, const hcma::AlignOptions& opts, const HcmaExperimentOptions& o,
+                           const BaseModel& b, const std::string& calib_shard, StepRunner& runner) {
+  make_dirs(v.report_dir);
+  json j = opts.to_json();
+  j["seed"] = v.seed;
+  save_json(v.report_dir + "/options.json", j);
+  AlignRequest req;
+  req.model = b.checkpoint;
+  req.calib = calib_shard;
+  req.out = v.checkpoint;
+  req.tokenizer = b.tokenizer;
+  req.report = v.report_dir;
+  req.threads = o.threads;
+  return runner.align(req, v.report_dir + "/options.json");
+}
+
 // One aligned checkpoint per (method, seed), or one per method when the method is deterministic;
-// each checked on the written files to change nothing but the input table.
+// each checked on the written files to change nothing but the input table. With a StepRecorder
+// (--plan, --collect) an unfinished alignment is recorded, not run, and left out of the variants
+// returned; --collect checks a finished one and keeps the cost its step recorded.
 std::vector<Variant> align_variants(const Setup& s, const HcmaExperimentOptions& o, const workspace::Workspace& ws,
-                                    const BaseModel& b, StepRunner& runner) {
+                                    const BaseModel& b, StepRunner& runner, StepMode mode) {
   const std::string calib_shard = ws.ensure_shards(s.e().calibration, b.tokenizer).train;
-  const auto source = model::read_checkpoint(b.checkpoint);
+  std::optional<model::Checkpoint> source;  // read when an alignment is checked (a pending base has none)
+  std::set<std::string> recorded;           // a deterministic method's seeds share one step
   std::vector<Variant> variants;
   for (auto seed : s.e().seeds) variants.push_back({"original", b.checkpoint, "", seed, {}});
   const std::size_t total = s.methods.size() * s.e().seeds.size();
@@ -110,24 +165,25 @@ std::vector<Variant> align_variants(const Setup& s, const HcmaExperimentOptions&
       Variant v{method, stem + ".safetensors", stem + ".align", seed, {}};
       const std::string usage_path = v.report_dir + "/usage.json";
       if (!file_exists(usage_path)) {
-        std::fprintf(stderr, "experiment hcma: [%zu/%zu] align %s seed %lld\n", done, total, method.c_str(), (long long)seed);
-        make_dirs(v.report_dir);
-        json j = opts.to_json();
-        j["seed"] = seed;
-        save_json(v.report_dir + "/options.json", j);
-        AlignRequest req;
-        req.model = b.checkpoint;
-        req.calib = calib_shard;
-        req.out = v.checkpoint;
-        req.tokenizer = b.tokenizer;
-        req.report = v.report_dir;
-        req.threads = o.threads;
-        auto usage = runner.align(req, v.report_dir + "/options.json");
-        if (usage.exit_code != 0)
-          fail(v.checkpoint, "alignment " + method + " seed " + std::to_string(seed) + " failed (exit " +
-                                 std::to_string(usage.exit_code) + ")");
+        const bool finished = mode != StepMode::run && !b.pending && alignment_finished(v);
+        if (mode != StepMode::run && !finished) {
+          if (recorded.insert(v.checkpoint).second) start_alignment(v, opts, o, b, calib_shard, runner);
+          continue;
+        }
+        if (mode == StepMode::plan) continue;  // aligned: --collect checks it
+        ChildUsage usage;
+        if (mode == StepMode::run) {
+          std::fprintf(stderr, "experiment hcma: [%zu/%zu] align %s seed %lld\n", done, total, method.c_str(), (long long)seed);
+          usage = start_alignment(v, opts, o, b, calib_shard, runner);
+          if (usage.exit_code != 0)
+            fail(v.checkpoint, "alignment " + method + " seed " + std::to_string(seed) + " failed (exit " +
+                                   std::to_string(usage.exit_code) + ")");
+        } else {
+          usage = recorded_align_usage(v);
+        }
         // The guarantee, checked on the written files before anything is measured.
-        auto bad = hcma::frozen_weight_violations(source, model::read_checkpoint(v.checkpoint));
+        if (!source) source = model::read_checkpoint(b.checkpoint);
+        auto bad = hcma::frozen_weight_violations(*source, model::read_checkpoint(v.checkpoint));
         if (!bad.empty()) fail(v.checkpoint, "changes more than the input table: " + bad.front());
         save_json(usage_path, {{"wall_s", usage.wall_s}, {"peak_rss_mib", usage.peak_rss_mib}, {"frozen_weights_ok", true}});
       }
@@ -247,13 +303,29 @@ void write_embedding_sample(const HcmaExperimentOptions& o, const workspace::Wor
 
 }  // namespace
 
-std::string run_hcma_experiment(const HcmaExperimentOptions& opts, const workspace::Workspace& ws, StepRunner& runner) {
+namespace {
+
+struct Drive {
+  std::string table;               // run and collect
+  std::vector<PlannedStep> steps;  // plan
+};
+
+// The one driver behind --plan, --collect and a plain run: `recorder` is the runner of the first
+// two (nullptr for a plain run).
+Drive drive(const HcmaExperimentOptions& opts, const workspace::Workspace& ws, StepRunner& runner, StepMode mode,
+            StepRecorder* recorder) {
   HcmaExperimentOptions o = opts;
   o.out = workspace::Workspace::absolute(o.out);  // stored in every result: valid from anywhere
   Setup s = read_setup(o);
   for (const char* d : {"/hcma", "/aligned", "/variants"}) make_dirs(o.out + d);
-  const BaseModel b = base_model(s, o, ws, runner);
-  const auto variants = align_variants(s, o, ws, b, runner);
+  const BaseModel b = base_model(s, o, ws, runner, mode);
+  if (recorder) recorder->next_stage();  // the alignments read the model the train step makes
+  const auto variants = align_variants(s, o, ws, b, runner, mode);
+  if (mode == StepMode::plan) {
+    write_plan(o.out, recorder->steps());
+    return {"", recorder->steps()};
+  }
+  if (mode == StepMode::collect && !recorder->steps().empty()) fail_unfinished(o.out, recorder->steps());
   const auto results = measure_variants(s, o, ws, b, variants);
   const std::string description = s.e().description;
   const report::Experiment experiment = write_raw_logs(s, o, results, description);
@@ -271,7 +343,25 @@ std::string run_hcma_experiment(const HcmaExperimentOptions& opts, const workspa
   if (o.model.empty()) dirs.push_back(o.out + "/base");
   auto files = report::write_report(dirs, o.out);
   std::printf("%s\nTable: %s/hcma/table.md\nReport: %s\n", table.c_str(), o.out.c_str(), files.html.c_str());
-  return table;
+  return {table, {}};
+}
+
+}  // namespace
+
+std::string run_hcma_experiment(const HcmaExperimentOptions& opts, const workspace::Workspace& ws, StepRunner& runner) {
+  return drive(opts, ws, runner, StepMode::run, nullptr).table;
+}
+
+std::vector<PlannedStep> plan_hcma_experiment(const HcmaExperimentOptions& opts, const workspace::Workspace& ws,
+                                              const std::string& exe) {
+  StepRecorder recorder(ws, exe);
+  return drive(opts, ws, recorder, StepMode::plan, &recorder).steps;
+}
+
+std::string collect_hcma_experiment(const HcmaExperimentOptions& opts, const workspace::Workspace& ws,
+                                    const std::string& exe) {
+  StepRecorder recorder(ws, exe);
+  return drive(opts, ws, recorder, StepMode::collect, &recorder).table;
 }
 
 }  // namespace structlm::experiment

@@ -11,10 +11,14 @@
 //   OUT/report.html, OUT/report.md
 // Deterministic methods (abtt, whiten: closed form) are the same for every seed: they are aligned
 // once and measured under each seed's probes. Rerunning resumes: finished steps are kept.
+// --plan / --collect (experiment/step_plan.h) split this in two: the train and align steps as
+// commands to run anywhere (the alignments a stage after the training they read), then the
+// checks, measurements and tables from the finished steps.
 #pragma once
 #include <string>
 #include <vector>
 
+#include "experiment/step_plan.h"
 #include "experiment/steps.h"
 #include "workspace/workspace.h"
 
@@ -32,5 +36,15 @@ struct HcmaExperimentOptions {
 
 // Returns the table (Markdown) it wrote to OUT/hcma/table.md.
 std::string run_hcma_experiment(const HcmaExperimentOptions& opts, const workspace::Workspace& ws, StepRunner& runner);
+// --plan: prepares what the steps read (tokenizer, shards, configs and align options), writes
+// OUT/plan.txt and returns the steps not yet finished as commands of `exe` (structlm): the base
+// model's training (stage 1) and the alignments (the next stage). Runs and measures nothing.
+std::vector<PlannedStep> plan_hcma_experiment(const HcmaExperimentOptions& opts, const workspace::Workspace& ws,
+                                              const std::string& exe);
+// --collect: checks the finished alignments (frozen weights), measures every variant not yet
+// measured and writes the tables; runs no step. Any unfinished step is an error listing every
+// such step and its command.
+std::string collect_hcma_experiment(const HcmaExperimentOptions& opts, const workspace::Workspace& ws,
+                                    const std::string& exe);
 
 }  // namespace structlm::experiment

@@ -56,7 +56,10 @@ Vocabulary settle_vocabulary(train::RunConfig& cfg, bool vocab_given, const std:
 
 }  // namespace
 
+std::string train_usage_path(const std::string& run_dir) { return run_dir + "/step_usage.json"; }
+
 train::TrainResult run_training(const workspace::Workspace& ws, const TrainRequest& r, dist::ProcessGroup* group) {
+  const auto t0 = std::chrono::steady_clock::now();
   const bool lead = !group || group->rank() == 0;
   if (!lead) group->barrier();  // until rank 0 has prepared the data (a rank 0 that fails ends this wait)
   std::string config_path = r.config;
@@ -95,7 +98,12 @@ train::TrainResult run_training(const workspace::Workspace& ws, const TrainReque
     }
   }
   if (group && lead) group->barrier();
-  return train::train(cfg, r.run_dir, r.resume, vocabulary.eot, group);
+  auto result = train::train(cfg, r.run_dir, r.resume, vocabulary.eot, group);
+  if (lead)
+    save_json(train_usage_path(r.run_dir),
+              {{"wall_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
+               {"peak_rss_mib", peak_rss_mib()}});
+  return result;
 }
 
 std::string align_report_dir(const std::string& out) {
@@ -114,6 +122,7 @@ data::TokenStream calibration_stream(const workspace::Workspace& ws, const std::
 }  // namespace
 
 json run_alignment(const workspace::Workspace& ws, const AlignRequest& r) {
+  const auto t0 = std::chrono::steady_clock::now();
   check(!r.out.empty(), "align", "--out is required");
   auto files = workspace::resolve_run(r.model, r.tokenizer);
   model::init_threads(r.threads);
@@ -148,6 +157,7 @@ json run_alignment(const workspace::Workspace& ws, const AlignRequest& r) {
   result.report["out"] = r.out;
   result.report["calibration"] = r.calib;
   result.report["peak_rss_mib"] = peak_rss_mib();
+  result.report["step_wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   save_json(report_dir + "/report.json", result.report);
   write_file_atomic(report_dir + "/report.md", report::align_report_markdown(result.report));
   return result.report;
@@ -173,22 +183,32 @@ std::vector<std::string> align_args(const AlignRequest& r, const std::string& op
 
 namespace {
 
+std::vector<std::string> step_command(const workspace::Workspace& ws, const std::string& exe, const char* command,
+                                      const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {exe, flag::kRoot, ws.root(), command, flag::kDataDir, ws.data_dir()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+}  // namespace
+
+std::vector<std::string> train_command(const workspace::Workspace& ws, const std::string& exe, const TrainRequest& r) {
+  return step_command(ws, exe, "train", train_args(r));
+}
+std::vector<std::string> align_command(const workspace::Workspace& ws, const std::string& exe, const AlignRequest& r,
+                                       const std::string& options_file) {
+  return step_command(ws, exe, "align", align_args(r, options_file));
+}
+
+namespace {
+
 class SubprocessRunner : public StepRunner {
  public:
   SubprocessRunner(const workspace::Workspace& ws, std::string exe) : ws_(ws), exe_(std::move(exe)) {}
 
-  ChildUsage train(const TrainRequest& r) override {
-    std::vector<std::string> argv = {exe_, flag::kRoot, ws_.root(), "train", flag::kDataDir, ws_.data_dir()};
-    const auto args = train_args(r);
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run_attached(argv);
-  }
-
+  ChildUsage train(const TrainRequest& r) override { return run_attached(train_command(ws_, exe_, r)); }
   ChildUsage align(const AlignRequest& r, const std::string& options_file) override {
-    std::vector<std::string> argv = {exe_, flag::kRoot, ws_.root(), "align", flag::kDataDir, ws_.data_dir()};
-    const auto args = align_args(r, options_file);
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run_attached(argv);
+    return run_attached(align_command(ws_, exe_, r, options_file));
   }
 
  private:

@@ -22,7 +22,9 @@ struct TrainRequest {
 };
 // Runs it: writes run_info.json, checks the model's vocabulary against the tokenizer's (a model
 // smaller than its tokenizer is refused naming both; one the config leaves unset takes the
-// tokenizer's), trains. Errors name the config.
+// tokenizer's), trains, and records what the step cost in RUN_DIR/step_usage.json
+// (train_usage_path), so a run trained by a command of `experiment --plan` is measured like one
+// the driver ran. Errors name the config.
 // `group`: this process's data-parallel group (nullptr: one process; train/trainer.h). Rank 0
 // prepares what every rank reads (corpora, shards, tokenizer) and writes run_info.json while
 // the others wait, so they find the files made.
@@ -37,13 +39,23 @@ struct AlignRequest {
 };
 std::string align_report_dir(const std::string& out);  // OUT's stem + ".align"
 // Writes OUT (only the input table differs from the model's) and REPORT/{log.jsonl, report.json,
-// report.md}; returns the report.
+// report.md}, report.json last (its presence marks a finished step); returns the report. The
+// report records the step's own cost: step_wall_s (the whole call) and peak_rss_mib.
 json run_alignment(const workspace::Workspace& ws, const AlignRequest& r);
 
 // A step's arguments after the command name, from its request (flags: experiment/step_flags.h).
 // The align options travel as `options_file`, written by the caller from r.options.
 std::vector<std::string> train_args(const TrainRequest& r);
 std::vector<std::string> align_args(const AlignRequest& r, const std::string& options_file);
+// The whole command line of a step run by `exe` (structlm itself) in workspace `ws` (its root and
+// data directory, absolute): what subprocess_runner runs and `experiment --plan` prints.
+std::vector<std::string> train_command(const workspace::Workspace& ws, const std::string& exe, const TrainRequest& r);
+std::vector<std::string> align_command(const workspace::Workspace& ws, const std::string& exe, const AlignRequest& r,
+                                       const std::string& options_file);
+
+// RUN_DIR/step_usage.json: {"wall_s", "peak_rss_mib"} of the train step's process, written when
+// it finishes (by rank 0 of a data-parallel job: that rank's memory).
+std::string train_usage_path(const std::string& run_dir);
 
 class StepRunner {
  public:

@@ -1,0 +1,158 @@
+// `structlm experiment cstde|hcma --plan` and `--collect` (issue 17), end to end on the quick
+// configs cut to one seed and the fewest variants: the plan trains nothing, --collect before the
+// steps ran fails naming each one, the printed commands run by `sh` train what the driver trains,
+// and --collect then writes the table the plain driver writes for the same runs (every number but
+// time and memory identical).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli_support.h"
+#include "core/io.h"
+#include "core/json.h"
+
+namespace fs = std::filesystem;
+using structlm::json;
+
+namespace {
+
+using cli_test::run;
+using cli_test::run_shell;
+
+class ExperimentPlan : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("structlm_plan_" + std::to_string(::getpid()) + "_" +
+                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+  fs::path dir;
+};
+
+// The lines of a plan: commands, and "# stage N" lines between stages.
+std::vector<std::string> plan_lines(const std::string& plan_txt) {
+  std::vector<std::string> lines;
+  for (const auto& l : structlm::read_lines(plan_txt))
+    if (!l.empty()) lines.push_back(l);
+  return lines;
+}
+
+// Every row of two experiment.json files equal, but for the measured time and memory.
+void expect_same_rows(const std::string& a_path, const std::string& b_path, const std::set<std::string>& timing) {
+  const json a = structlm::load_json(a_path), b = structlm::load_json(b_path);
+  ASSERT_EQ(a["rows"].size(), b["rows"].size());
+  for (std::size_t i = 0; i < a["rows"].size(); ++i) {
+    const json &ra = a["rows"][i], &rb = b["rows"][i];
+    EXPECT_EQ(ra["variant"], rb["variant"]);
+    EXPECT_EQ(ra["seed"], rb["seed"]);
+    ASSERT_EQ(ra["values"].size(), rb["values"].size());
+    int compared = 0;
+    for (auto it = ra["values"].begin(); it != ra["values"].end(); ++it) {
+      if (timing.count(it.key())) continue;
+      EXPECT_EQ(it.value(), rb["values"].value(it.key(), json("absent"))) << ra["variant"] << " " << it.key();
+      compared += it.value().is_number();
+    }
+    EXPECT_GT(compared, 10) << "too few numbers compared";
+  }
+}
+
+TEST_F(ExperimentPlan, CstdePlanRunByShThenCollectGivesTheDriversTable) {
+  const std::string common = "experiment cstde --quick --seeds 1 --variants baseline --data-dir " + path("data");
+  const std::string out = path("planned"), run_dir = out + "/runs/baseline-seed1";
+
+  auto plan = run(common + " --out " + out + " --plan");
+  ASSERT_EQ(plan.code, 0) << plan.out;
+  const auto lines = plan_lines(out + "/plan.txt");
+  ASSERT_EQ(lines.size(), 1u) << plan.out;  // one variant x one seed, no stage lines
+  EXPECT_EQ(lines[0].rfind("/", 0), 0u) << lines[0];  // the binary by its absolute path
+  EXPECT_NE(lines[0].find(" train "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("--run-dir " + run_dir), std::string::npos) << lines[0];
+  EXPECT_NE(plan.out.find(lines[0]), std::string::npos) << "the plan is printed too";
+  EXPECT_FALSE(fs::exists(run_dir + "/checkpoints")) << "--plan trained";
+  EXPECT_TRUE(fs::exists(out + "/tokenizer"));  // prepared once by the planner
+
+  auto early = run(common + " --out " + out + " --collect");
+  EXPECT_EQ(early.code, 1) << early.out;
+  EXPECT_NE(early.out.find("1 step is not finished"), std::string::npos) << early.out;
+  EXPECT_NE(early.out.find(run_dir + ":"), std::string::npos) << early.out;
+  EXPECT_NE(early.out.find(lines[0]), std::string::npos) << "the error gives the command";
+  EXPECT_FALSE(fs::exists(out + "/cstde/table.md"));
+
+  auto steps = run_shell("sh " + out + "/plan.txt");
+  ASSERT_EQ(steps.code, 0) << steps.out;
+  EXPECT_TRUE(fs::exists(run_dir + "/checkpoints/latest.safetensors"));
+  EXPECT_TRUE(fs::exists(run_dir + "/step_usage.json"));
+  auto replan = run(common + " --out " + out + " --plan");
+  ASSERT_EQ(replan.code, 0) << replan.out;
+  EXPECT_TRUE(plan_lines(out + "/plan.txt").empty()) << "a finished step was planned again";
+
+  auto collect = run(common + " --out " + out + " --collect");
+  ASSERT_EQ(collect.code, 0) << collect.out;
+  EXPECT_EQ(collect.out.find("] training "), std::string::npos) << collect.out;
+  ASSERT_TRUE(fs::exists(out + "/cstde/table.md"));
+  const json r = structlm::load_json(run_dir + "/result.json");
+  EXPECT_GT(r["peak_rss_mib"].get<double>(), 10.0);  // the cost the step recorded
+  EXPECT_GT(r["train_wall_s"].get<double>(), 0.0);
+
+  auto driver = run(common + " --out " + path("driver"));
+  ASSERT_EQ(driver.code, 0) << driver.out;
+  expect_same_rows(path("driver") + "/cstde/experiment.json", out + "/cstde/experiment.json",
+                   {"step_ms", "step_time_rel", "peak_rss_mib", "rss_rel"});
+}
+
+TEST_F(ExperimentPlan, HcmaPlanHasTwoStagesAndCollectGivesTheDriversTable) {
+  const std::string common = "experiment hcma --quick --threads 1 --data-dir " + path("data");
+  const std::string out = path("planned");
+
+  // Two seeds: abtt (deterministic) is one step for both, emb-noise one per seed; the alignments
+  // come after the training of the model they align.
+  auto wide = run(common + " --seeds 2 --methods abtt emb-noise --out " + out + " --plan");
+  ASSERT_EQ(wide.code, 0) << wide.out;
+  auto lines = plan_lines(out + "/plan.txt");
+  ASSERT_EQ(lines.size(), 5u) << wide.out;
+  EXPECT_NE(lines[0].find(" train "), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[1], "# stage 2: after every command above has finished");
+  int abtt = 0;
+  for (std::size_t i = 2; i < lines.size(); ++i) {
+    EXPECT_NE(lines[i].find(" align "), std::string::npos) << lines[i];
+    EXPECT_NE(lines[i].find("--model " + out + "/base/checkpoints/latest.safetensors"), std::string::npos) << lines[i];
+    abtt += lines[i].find("/aligned/abtt.safetensors") != std::string::npos;
+  }
+  EXPECT_EQ(abtt, 1);
+  EXPECT_FALSE(fs::exists(out + "/base/checkpoints")) << "--plan trained";
+
+  const std::string one = common + " --seeds 1 --methods abtt --out " + out;
+  auto plan = run(one + " --plan");
+  ASSERT_EQ(plan.code, 0) << plan.out;
+  lines = plan_lines(out + "/plan.txt");
+  ASSERT_EQ(lines.size(), 3u) << plan.out;
+  auto early = run(one + " --collect");
+  EXPECT_EQ(early.code, 1) << early.out;
+  EXPECT_NE(early.out.find("2 steps are not finished"), std::string::npos) << early.out;
+  EXPECT_NE(early.out.find(out + "/base:"), std::string::npos) << early.out;
+  EXPECT_NE(early.out.find(out + "/aligned/abtt.safetensors:"), std::string::npos) << early.out;
+
+  auto steps = run_shell("sh " + out + "/plan.txt");
+  ASSERT_EQ(steps.code, 0) << steps.out;
+  auto collect = run(one + " --collect");
+  ASSERT_EQ(collect.code, 0) << collect.out;
+  EXPECT_EQ(collect.out.find("align abtt seed"), std::string::npos) << "--collect ran an alignment";
+  EXPECT_TRUE(structlm::load_json(out + "/aligned/abtt.align/usage.json")["frozen_weights_ok"].get<bool>());
+  const json e = structlm::load_json(out + "/hcma/experiment.json");
+  ASSERT_EQ(e["rows"].size(), 2u);  // original, abtt
+  EXPECT_TRUE(e["rows"][1]["values"]["align_peak_rss_mib"].is_number());
+
+  auto driver = run(common + " --seeds 1 --methods abtt --out " + path("driver"));
+  ASSERT_EQ(driver.code, 0) << driver.out;
+  expect_same_rows(path("driver") + "/hcma/experiment.json", out + "/hcma/experiment.json",
+                   {"tokens_per_s", "align_wall_s", "align_peak_rss_mib"});
+}
+
+}  // namespace
