@@ -20,6 +20,9 @@
 // MAINTAINERS file), admin-guide/abi-{testing,stable,obsolete,removed} (sysfs attribute tables).
 // django-docs (python-django-doc, BSD-3-Clause, Django 3.2), under
 // /usr/share/doc/python-django-doc/html: its own theme's content element, above its loader.
+// cmake-docs (cmake-doc, BSD-3-Clause, CMake 3.25), sqlalchemy-docs (python-sqlalchemy-doc, MIT,
+// SQLAlchemy 1.4), llvm-docs (llvm-15-doc) and clang-docs (clang-15-doc; both Apache-2.0 with LLVM
+// exceptions): role="main" pages; their rules, above their loaders.
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -111,6 +114,20 @@ Corpus load_django_docs(const CorpusPaths& paths) {
                            HtmlTextRules{{"headerlink", "toctree-wrapper", "contents"}, /*keep_code_blocks=*/false,
                                          /*main_class=*/"yui-g"},
                            {"releases/security", "ref/class-based-views/flattened-index"},
+                           {}});
+}
+
+// CMake's documentation, under /usr/share/doc/cmake-data/html (where cmake-doc puts it): a page per
+// command, module, variable, property, policy, generator and manual, the tutorial, the guides and
+// the release notes (sentences: "The add_library() command gained ..."). Local tables of
+// contents and toctrees go. Some pages' names hold spaces (`generator/Visual Studio 17 2022`):
+// the ids keep them.
+Corpus load_cmake_docs(const CorpusPaths& paths) {
+  return load_sphinx_tree(paths.cmake_docs_dir,
+                          {"cmake-docs", "install the Debian package cmake-doc (scripts/setup.sh --corpus cmake-docs)",
+                           HtmlTextRules{{"headerlink", "toctree-wrapper", "contents"}, /*keep_code_blocks=*/false,
+                                         /*main_class=*/{}},
+                           {},
                            {}});
 }
 

@@ -43,6 +43,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.rust_docs_dir + "/book/ch04-01-what-is-ownership.html", true},
       {"django-docs", "apt python-django-doc", "BSD-3-Clause (Django documentation)", "technical",
        p.django_docs_dir + "/topics/db/queries.html", true},
+      {"cmake-docs", "apt cmake-doc", "BSD-3-Clause (CMake documentation)", "technical",
+       p.cmake_docs_dir + "/command/add_library.html", true},
   };
 }
 

@@ -221,3 +221,57 @@ TEST(DjangoDocsCorpus, TheThemesContentElementOnlyWithoutListings) {
   p.django_docs_dir = t / "nowhere";
   EXPECT_NE(error_of([&] { load_corpus("django-docs", p); }).find("python-django-doc"), std::string::npos);
 }
+
+namespace {
+
+// A page of Sphinx's basic themes: navigation around div[role=main].
+std::string sphinx_page(const std::string& main) {
+  return "<!DOCTYPE html><html><head><title>t</title></head><body>\n"
+         "<div class=\"related\" role=\"navigation\"><ul><li><a href=\"genindex.html\">index</a></li></ul></div>\n"
+         "<div class=\"body\" role=\"main\">" + main + "</div>\n"
+         "<div class=\"sphinxsidebar\" role=\"navigation\"><h3>Table of Contents</h3></div>\n"
+         "<div class=\"footer\">&#169; Copyright.</div></body></html>\n";
+}
+
+}  // namespace
+
+// CMake's documentation (the shape of cmake-doc's pages): a page whose name holds spaces keeps
+// them in its id, the local table of contents and the code go, inline code and the signature
+// stay, the Sphinx folders are not read.
+TEST(CmakeDocsCorpus, ReferencePagesWithoutTablesOfContentsOrCode) {
+  TempDir t;
+  for (const char* dir : {"command", "generator", "release", "_sources/command"}) std::filesystem::create_directories(t / dir);
+  write_file_atomic(t / "command/add_library.html", sphinx_page(R"(
+<section id="add-library"><span id="command:add_library"></span><h1>add_library<a class="headerlink" href="#add-library">&#182;</a></h1>
+<div class="contents local topic" id="contents"><ul class="simple"><li><a class="reference internal" href="#normal-libraries">Normal Libraries</a></li></ul></div>
+<p>Add a library to the project using the specified source files.</p>
+<section id="normal-libraries"><h2>Normal Libraries<a class="headerlink" href="#normal-libraries">&#182;</a></h2>
+<div class="highlight-cmake notranslate"><div class="highlight"><pre><span></span><span class="nb">add_library</span><span class="p">(</span><span class="nv">&lt;name&gt;</span><span class="p">)</span>
+</pre></div></div>
+<p>Adds a library target called <code class="docutils literal notranslate"><span class="pre">&lt;name&gt;</span></code> to be built.</p>
+</section></section>)"));
+  write_file_atomic(t / "generator/Visual Studio 17 2022.html",
+                    sphinx_page("<h1>Visual Studio 17 2022</h1><p>Generates Visual Studio 17 (VS 2022) project files.</p>"));
+  write_file_atomic(t / "release/3.25.html",
+                    sphinx_page("<h1>CMake 3.25 Release Notes</h1><p>The <code>block()</code> command was added.</p>"));
+  write_file_atomic(t / "_sources/command/add_library.html", sphinx_page("<p>source</p>"));
+  write_file_atomic(t / "genindex.html", sphinx_page("<p>index</p>"));
+  CorpusPaths p;
+  p.cmake_docs_dir = t.path();
+  const Corpus c = load_corpus("cmake-docs", p);
+  ASSERT_EQ(c.docs.size(), 3u);
+  EXPECT_EQ(c.name, "cmake-docs");
+  EXPECT_EQ(c.docs[0].id, "command/add_library");
+  EXPECT_EQ(c.docs[0].text,
+            "add_library\n\nAdd a library to the project using the specified source files.\n\nNormal Libraries\n\n"
+            "Adds a library target called <name> to be built.");
+  EXPECT_EQ(c.docs[1].id, "generator/Visual Studio 17 2022");
+  EXPECT_EQ(c.docs[1].text, "Visual Studio 17 2022\n\nGenerates Visual Studio 17 (VS 2022) project files.");
+  EXPECT_EQ(c.docs[2].id, "release/3.25");
+  // Without the class rule the local table of contents would stay: the rule is what drops it.
+  EXPECT_NE(detail::html_to_text(read_file(t / "command/add_library.html"), "x.html", {{"headerlink"}, false, {}})
+                .find("Normal Libraries\n\nAdd a library"),
+            std::string::npos);
+  p.cmake_docs_dir = t / "nowhere";
+  EXPECT_NE(error_of([&] { load_corpus("cmake-docs", p); }).find("cmake-doc"), std::string::npos);
+}
