@@ -131,4 +131,19 @@ Corpus load_cmake_docs(const CorpusPaths& paths) {
                            {}});
 }
 
+// SQLAlchemy's documentation, under /usr/share/doc/python-sqlalchemy-doc/html: the tutorial, the ORM
+// and Core guides and API reference (signatures kept, as in python-docs), the dialects, the FAQ,
+// the migration notes and the changelogs. A changelog entry is a sentence or two ("Fixed issue
+// where ..."); its tag line ("[orm] [bug]", p.caption, the class the toctrees' captions share)
+// goes. `copyright` (the licence text) is not documentation.
+Corpus load_sqlalchemy_docs(const CorpusPaths& paths) {
+  return load_sphinx_tree(paths.sqlalchemy_docs_dir,
+                          {"sqlalchemy-docs",
+                           "install the Debian package python-sqlalchemy-doc (scripts/setup.sh --corpus sqlalchemy-docs)",
+                           HtmlTextRules{{"headerlink", "toctree-wrapper", "contents", "caption"},
+                                         /*keep_code_blocks=*/false, /*main_class=*/{}},
+                           {"copyright"},
+                           {}});
+}
+
 }  // namespace structlm::data::detail

@@ -45,6 +45,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.django_docs_dir + "/topics/db/queries.html", true},
       {"cmake-docs", "apt cmake-doc", "BSD-3-Clause (CMake documentation)", "technical",
        p.cmake_docs_dir + "/command/add_library.html", true},
+      {"sqlalchemy-docs", "apt python-sqlalchemy-doc", "MIT (SQLAlchemy documentation)", "technical",
+       p.sqlalchemy_docs_dir + "/orm/quickstart.html", true},
   };
 }
 

@@ -275,3 +275,35 @@ TEST(CmakeDocsCorpus, ReferencePagesWithoutTablesOfContentsOrCode) {
   p.cmake_docs_dir = t / "nowhere";
   EXPECT_NE(error_of([&] { load_corpus("cmake-docs", p); }).find("cmake-doc"), std::string::npos);
 }
+
+// SQLAlchemy's documentation (the shape of python-sqlalchemy-doc's pages): a changelog entry keeps
+// its sentences and loses its tag line, an API signature stays, the licence page is not read.
+TEST(SqlalchemyDocsCorpus, ChangelogEntriesWithoutTheirTagLines) {
+  TempDir t;
+  for (const char* dir : {"changelog", "core", "_modules/sqlalchemy"}) std::filesystem::create_directories(t / dir);
+  write_file_atomic(t / "changelog/changelog_14.html", sphinx_page(R"(
+<section id="changelog"><h1>1.4 Changelog<a class="headerlink" href="#changelog">&#182;</a></h1>
+<ul class="simple">
+<li><p class="caption" id="change-1.4.46-1"><span class="target" id="change-18f5"><strong>[general] [bug]</strong> <a class="changelog-reference headerlink reference internal" href="#change-18f5">&#182;</a></span><p>Fixed regression where the base compat module was calling upon
+<code class="docutils literal notranslate"><span class="pre">platform.architecture()</span></code>.</p>
+<p>References: <a class="reference external" href="https://www.sqlalchemy.org/trac/ticket/8995">#8995</a></p>
+</p></li></ul></section>)"));
+  write_file_atomic(t / "core/selectable.html", sphinx_page(R"(
+<dl class="py function"><dt class="sig sig-object py" id="sqlalchemy.sql.expression.exists"><em class="property"><span class="pre">function</span> </em><span class="sig-prename descclassname"><span class="pre">sqlalchemy.sql.expression.</span></span><span class="sig-name descname"><span class="pre">exists</span></span><span class="sig-paren">(</span><em class="sig-param"><span class="o"><span class="pre">*</span></span><span class="n"><span class="pre">args</span></span></em><span class="sig-paren">)</span><a class="headerlink" href="#x">&#182;</a></dt>
+<dd><p>Construct a new <code>Exists</code> construct.</p></dd></dl>)"));
+  write_file_atomic(t / "copyright.html", sphinx_page("<h1>Appendix: Copyright</h1><p>This is the MIT license.</p>"));
+  write_file_atomic(t / "_modules/sqlalchemy/engine.html", sphinx_page("<p>source</p>"));
+  CorpusPaths p;
+  p.sqlalchemy_docs_dir = t.path();
+  const Corpus c = load_corpus("sqlalchemy-docs", p);
+  ASSERT_EQ(c.docs.size(), 2u);
+  EXPECT_EQ(c.name, "sqlalchemy-docs");
+  EXPECT_EQ(c.docs[0].id, "changelog/changelog_14");
+  EXPECT_EQ(c.docs[0].text,
+            "1.4 Changelog\n\nFixed regression where the base compat module was calling upon platform.architecture().\n\n"
+            "References: #8995");
+  EXPECT_EQ(c.docs[1].id, "core/selectable");
+  EXPECT_EQ(c.docs[1].text, "function sqlalchemy.sql.expression.exists(*args)\n\nConstruct a new Exists construct.");
+  p.sqlalchemy_docs_dir = t / "nowhere";
+  EXPECT_NE(error_of([&] { load_corpus("sqlalchemy-docs", p); }).find("python-sqlalchemy-doc"), std::string::npos);
+}
