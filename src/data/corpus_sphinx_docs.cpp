@@ -146,4 +146,18 @@ Corpus load_sqlalchemy_docs(const CorpusPaths& paths) {
                            {}});
 }
 
+// LLVM's documentation, under /usr/share/doc/llvm-15-doc/html: the language reference, the
+// programmer's manual, the code generator, the tutorials, the command guide, the proposals. The
+// AMDGPU folder is left out: 796 generated pages of assembler syntax (an operand or an
+// instruction list each, 150 KB in all), listings rather than text. The AMDGPU guides in the
+// top folder (AMDGPUUsage: prose with large tables) stay.
+Corpus load_llvm_docs(const CorpusPaths& paths) {
+  return load_sphinx_tree(paths.llvm_docs_dir,
+                          {"llvm-docs", "install the Debian package llvm-15-doc (scripts/setup.sh --corpus llvm-docs)",
+                           HtmlTextRules{{"headerlink", "toctree-wrapper", "contents"}, /*keep_code_blocks=*/false,
+                                         /*main_class=*/{}},
+                           {},
+                           {"AMDGPU/"}});
+}
+
 }  // namespace structlm::data::detail

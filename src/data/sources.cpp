@@ -47,6 +47,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.cmake_docs_dir + "/command/add_library.html", true},
       {"sqlalchemy-docs", "apt python-sqlalchemy-doc", "MIT (SQLAlchemy documentation)", "technical",
        p.sqlalchemy_docs_dir + "/orm/quickstart.html", true},
+      {"llvm-docs", "apt llvm-15-doc", "Apache-2.0 with LLVM exceptions (LLVM documentation)", "technical",
+       p.llvm_docs_dir + "/LangRef.html", true},
   };
 }
 

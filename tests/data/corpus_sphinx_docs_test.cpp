@@ -307,3 +307,27 @@ TEST(SqlalchemyDocsCorpus, ChangelogEntriesWithoutTheirTagLines) {
   p.sqlalchemy_docs_dir = t / "nowhere";
   EXPECT_NE(error_of([&] { load_corpus("sqlalchemy-docs", p); }).find("python-sqlalchemy-doc"), std::string::npos);
 }
+
+// LLVM's documentation: the generated AMDGPU syntax pages (a folder) are left out, a page of the
+// same name prefix outside it (AMDGPUUsage) is not.
+TEST(LlvmDocsCorpus, TheAssemblerSyntaxFolderIsLeftOut) {
+  TempDir t;
+  std::filesystem::create_directories(t / "AMDGPU");
+  write_file_atomic(t / "LangRef.html", sphinx_page(R"(<h1>LLVM Language Reference Manual</h1>
+<div class="contents local topic" id="contents"><ul><li><a href="#abstract">Abstract</a></li></ul></div>
+<p>This document is a reference manual for the LLVM assembly language.</p>
+<div class="highlight-llvm notranslate"><div class="highlight"><pre>%0 = add i32 %X, %X</pre></div></div>)"));
+  write_file_atomic(t / "AMDGPUUsage.html", sphinx_page("<h1>User Guide for AMDGPU Backend</h1><p>The AMDGPU backend.</p>"));
+  write_file_atomic(t / "AMDGPU/gfx10_addr.html", sphinx_page("<h1>addr</h1><p>A 64-bit flat global address.</p>"));
+  CorpusPaths p;
+  p.llvm_docs_dir = t.path();
+  const Corpus c = load_corpus("llvm-docs", p);
+  ASSERT_EQ(c.docs.size(), 2u);
+  EXPECT_EQ(c.name, "llvm-docs");
+  EXPECT_EQ(c.docs[0].id, "AMDGPUUsage");
+  EXPECT_EQ(c.docs[1].id, "LangRef");
+  EXPECT_EQ(c.docs[1].text,
+            "LLVM Language Reference Manual\n\nThis document is a reference manual for the LLVM assembly language.");
+  p.llvm_docs_dir = t / "nowhere";
+  EXPECT_NE(error_of([&] { load_corpus("llvm-docs", p); }).find("llvm-15-doc"), std::string::npos);
+}
