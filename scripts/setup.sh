@@ -47,6 +47,7 @@ corpus_packages() {
     cmake-docs) echo cmake-doc ;;
     sqlalchemy-docs) echo python-sqlalchemy-doc ;;
     llvm-docs) echo llvm-15-doc ;;
+    clang-docs) echo clang-15-doc ;;
     *) return 1 ;;
   esac
 }
@@ -65,7 +66,7 @@ while (($#)); do
       elif pkgs=$(corpus_packages "${2:-}") && [[ -n "$pkgs" ]]; then
         APT_PACKAGES+=($pkgs)
       else
-        echo "setup: --corpus takes mix or one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs, rust-books, django-docs, cmake-docs, sqlalchemy-docs, llvm-docs (got '${2:-}')" >&2; exit 2
+        echo "setup: --corpus takes mix or one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs, rust-books, django-docs, cmake-docs, sqlalchemy-docs, llvm-docs, clang-docs (got '${2:-}')" >&2; exit 2
       fi
       shift ;;
     *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;

@@ -1,8 +1,8 @@
 // Corpora as lists of documents of plain UTF-8 text. Adapters for the corpora the registries
 // ship (Brown, nlp-corpus, the King James Bible, WordNet glosses, GCIDE, FOLDOC, the Jargon File,
-// The Devil's Dictionary, the fortunes, the Python, Linux, PostgreSQL, Perl, Django, CMake, SQLAlchemy and LLVM documentation, the
-// Rust books, the World English Bible and three Bible commentaries) and for any text file,
-// directory or JSONL file a user points at. No torch here.
+// The Devil's Dictionary, the fortunes, the Python, Linux, PostgreSQL, Perl, Django, CMake,
+// SQLAlchemy, LLVM and Clang documentation, the Rust books, the World English Bible and three
+// Bible commentaries) and for any text file, directory or JSONL file a user points at. No torch here.
 #pragma once
 #include <string>
 #include <vector>
@@ -32,6 +32,7 @@ inline constexpr const char* kDjangoDocsDir = "/usr/share/doc/python-django-doc/
 inline constexpr const char* kCmakeDocsDir = "/usr/share/doc/cmake-data/html";  // Debian cmake-doc
 inline constexpr const char* kSqlalchemyDocsDir = "/usr/share/doc/python-sqlalchemy-doc/html";  // Debian python-sqlalchemy-doc
 inline constexpr const char* kLlvmDocsDir = "/usr/share/doc/llvm-15-doc/html";  // Debian llvm-15-doc
+inline constexpr const char* kClangDocsDir = "/usr/share/doc/clang-15/html";  // Debian clang-15-doc
 inline constexpr const char* kSwordDir = "/usr/share/sword";  // Debian sword-text-web, sword-comm-mhcc, ...
 
 // Where the packaged corpora live. npm_root (the repository's deps/node_modules) is set by the
@@ -51,6 +52,7 @@ struct CorpusPaths {
   std::string cmake_docs_dir = kCmakeDocsDir;
   std::string sqlalchemy_docs_dir = kSqlalchemyDocsDir;
   std::string llvm_docs_dir = kLlvmDocsDir;
+  std::string clang_docs_dir = kClangDocsDir;
   std::string bible_tool = "bible";
   std::string sword_dir = kSwordDir;       // SWORD modules: mods.d/*.conf and modules/
   std::string diatheke_tool = "diatheke";  // their reader (Debian diatheke)
@@ -64,7 +66,7 @@ struct CorpusPaths {
 Corpus load_corpus(const std::string& spec, const CorpusPaths& paths = {});
 // {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes", "python-docs",
 //  "linux-docs", "web", "tdavid", "mhcc", "scofield", "postgres-docs", "perl-docs", "rust-books", "django-docs",
-//  "cmake-docs", "sqlalchemy-docs", "llvm-docs"}
+//  "cmake-docs", "sqlalchemy-docs", "llvm-docs", "clang-docs"}
 std::vector<std::string> packaged_corpus_names();
 
 // Brown with its part-of-speech tags kept: one entry per sentence, words and tags aligned.

@@ -36,6 +36,8 @@ Corpus load_cmake_docs(const CorpusPaths& paths);
 Corpus load_sqlalchemy_docs(const CorpusPaths& paths);
 // LLVM's documentation (llvm-15-doc), likewise (corpus_sphinx_docs.cpp).
 Corpus load_llvm_docs(const CorpusPaths& paths);
+// Clang's documentation (clang-15-doc), likewise (corpus_sphinx_docs.cpp).
+Corpus load_clang_docs(const CorpusPaths& paths);
 std::vector<std::string> split_fortunes(const std::string& text);
 // The PostgreSQL documentation's HTML pages (DocBook), one document per page (corpus_postgres_docs.cpp).
 Corpus load_postgres_docs(const CorpusPaths& paths);

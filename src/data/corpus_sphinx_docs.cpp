@@ -160,4 +160,18 @@ Corpus load_llvm_docs(const CorpusPaths& paths) {
                            {"AMDGPU/"}});
 }
 
+// Clang's documentation, under /usr/share/doc/clang-15/html (where clang-15-doc puts it): the
+// user's manual, the language extensions, the sanitizers, the static analyzer, the internals. Two
+// generated pages are listings: ClangCommandLineReference (every driver option, most with no
+// description) and ClangFormattedStatus (a table of source folders and their clang-format
+// percentages).
+Corpus load_clang_docs(const CorpusPaths& paths) {
+  return load_sphinx_tree(paths.clang_docs_dir,
+                          {"clang-docs", "install the Debian package clang-15-doc (scripts/setup.sh --corpus clang-docs)",
+                           HtmlTextRules{{"headerlink", "toctree-wrapper", "contents"}, /*keep_code_blocks=*/false,
+                                         /*main_class=*/{}},
+                           {"ClangCommandLineReference", "ClangFormattedStatus"},
+                           {}});
+}
+
 }  // namespace structlm::data::detail

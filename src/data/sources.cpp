@@ -49,6 +49,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.sqlalchemy_docs_dir + "/orm/quickstart.html", true},
       {"llvm-docs", "apt llvm-15-doc", "Apache-2.0 with LLVM exceptions (LLVM documentation)", "technical",
        p.llvm_docs_dir + "/LangRef.html", true},
+      {"clang-docs", "apt clang-15-doc", "Apache-2.0 with LLVM exceptions (Clang documentation)", "technical",
+       p.clang_docs_dir + "/UsersManual.html", true},
   };
 }
 

@@ -331,3 +331,24 @@ TEST(LlvmDocsCorpus, TheAssemblerSyntaxFolderIsLeftOut) {
   p.llvm_docs_dir = t / "nowhere";
   EXPECT_NE(error_of([&] { load_corpus("llvm-docs", p); }).find("llvm-15-doc"), std::string::npos);
 }
+
+// Clang's documentation: the two generated listings are not documents.
+TEST(ClangDocsCorpus, GeneratedListingsAreLeftOut) {
+  TempDir t;
+  write_file_atomic(t / "UsersManual.html",
+                    sphinx_page("<h1>Clang Compiler User\xe2\x80\x99s Manual</h1><p>The Clang Compiler is an open-source "
+                                "compiler for the C family of programming languages.</p>"));
+  write_file_atomic(t / "ClangCommandLineReference.html", sphinx_page("<p>-fno-foo</p>"));
+  write_file_atomic(t / "ClangFormattedStatus.html", sphinx_page("<table><tr><td>clang/lib</td><td>50%</td></tr></table>"));
+  CorpusPaths p;
+  p.clang_docs_dir = t.path();
+  const Corpus c = load_corpus("clang-docs", p);
+  ASSERT_EQ(c.docs.size(), 1u);
+  EXPECT_EQ(c.name, "clang-docs");
+  EXPECT_EQ(c.docs[0].id, "UsersManual");
+  EXPECT_EQ(c.docs[0].text,
+            "Clang Compiler User\xe2\x80\x99s Manual\n\nThe Clang Compiler is an open-source compiler for the C family "
+            "of programming languages.");
+  p.clang_docs_dir = t / "nowhere";
+  EXPECT_NE(error_of([&] { load_corpus("clang-docs", p); }).find("clang-15-doc"), std::string::npos);
+}
