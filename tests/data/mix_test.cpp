@@ -220,6 +220,23 @@ TEST(Mix, RefusesARecipeThatDiffersFromTheFinishedOneOrFromAFinishedSource) {
   EXPECT_NE(e.find("source order"), std::string::npos) << e;
 }
 
+// A finished source whose file was cut short (a disk filled, a copy interrupted) is named when
+// the mix resumes, rather than read as fewer documents.
+TEST(Mix, ADamagedFinishedSourceIsNamedOnResume) {
+  Fixture fx;
+  TempDir out{"mix"};
+  build_mix(recipe(), fx.paths, out.path());
+  for (const char* f : {"mix.json", "split.json", "train.jsonl", "val.jsonl", "test.jsonl"})
+    std::filesystem::remove(out / f);
+  const std::string path = out / "sources/devil/train.jsonl";
+  const std::string text = read_file(path);
+  write_file_atomic(path, text.substr(0, text.size() / 2));
+  const std::string e = error_of([&] { build_mix(recipe(), fx.paths, out.path()); });
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+  EXPECT_NE(e.find("invalid JSON"), std::string::npos) << e;
+  EXPECT_FALSE(file_exists(out / "mix.json"));
+}
+
 TEST(Mix, NamesAMissingPackageBeforeWritingAnything) {
   Fixture fx;
   TempDir out{"mix"};
