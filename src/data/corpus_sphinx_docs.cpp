@@ -14,10 +14,11 @@
 //     name what the paragraph below describes;
 //   - the index pages (genindex*, py-modindex, search, contents) and the Sphinx folders (_static,
 //     _sources, _images, _downloads, _modules: highlighted source code) are not documents.
-// linux-docs only: the tables of contents that index pages are made of (div.toctree-wrapper: a
-// list of page titles, repeated from the pages themselves) go, and so do four generated pages
-// that are listings rather than prose: process/maintainers (names and e-mail addresses of the
-// MAINTAINERS file), admin-guide/abi-{testing,stable,obsolete,removed} (sysfs attribute tables).
+// linux-docs (and the newer sources, each with rules of its own): the tables of contents that
+// index pages are made of (div.toctree-wrapper: a list of page titles, repeated from the pages
+// themselves) go. linux-docs only: five generated pages are listings rather than prose,
+// process/maintainers (names and e-mail addresses of the MAINTAINERS file) and
+// admin-guide/abi-{testing,stable,obsolete,removed} (sysfs attribute tables).
 // django-docs (python-django-doc, BSD-3-Clause, Django 3.2), under
 // /usr/share/doc/python-django-doc/html: its own theme's content element, above its loader.
 // cmake-docs (cmake-doc, BSD-3-Clause, CMake 3.25), sqlalchemy-docs (python-sqlalchemy-doc, MIT,
