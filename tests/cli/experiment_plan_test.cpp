@@ -14,6 +14,7 @@
 #include "cli_support.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using structlm::json;
@@ -23,17 +24,11 @@ namespace {
 using cli_test::run;
 using cli_test::run_shell;
 
+// A fresh directory per test, removed afterwards (support/temp_dir.h).
 class ExperimentPlan : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir = fs::temp_directory_path() / ("structlm_plan_" + std::to_string(::getpid()) + "_" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  void TearDown() override { fs::remove_all(dir); }
-  std::string path(const std::string& name) const { return (dir / name).string(); }
-  fs::path dir;
+  std::string path(const std::string& name) const { return tmp / name; }
+  structlm::test_util::TempDir tmp;
 };
 
 // The lines of a plan: commands, and "# stage N" lines between stages.
