@@ -84,13 +84,13 @@ put("tokenizer", "bytes_only", tokenizer([]))
 put("tokenizer", "few_merges", tokenizer([("t", "h"), ("th", "e"), ("Ġ", "the"), ("i", "n"), ("Ġ", "in"), ("e", "r")]))
 
 # ---- Hugging Face tokenizer.json (byte-level BPE) ---------------------------------------------
-def tokenizer_json(merges, pre_tokenizer, added, ignore_merges=False, pairs=False):
+def tokenizer_json(merges, pre_tokenizer, added, ignore_merges=False, pairs=False, normalizer=None):
     alphabet = bytes_to_unicode()
     vocab = {alphabet[b]: b for b in range(256)}
     for left, right in merges:
         vocab.setdefault(left + right, len(vocab))
     added_tokens = [{"id": len(vocab) + i, "content": c, "special": True} for i, c in enumerate(added)]
-    return json.dumps({"version": "1.0", "added_tokens": added_tokens, "normalizer": None,
+    return json.dumps({"version": "1.0", "added_tokens": added_tokens, "normalizer": normalizer,
                        "pre_tokenizer": pre_tokenizer, "post_processor": None, "decoder": {"type": "ByteLevel"},
                        "model": {"type": "BPE", "dropout": None, "byte_fallback": False, "ignore_merges": ignore_merges,
                                  "vocab": vocab,
@@ -109,6 +109,37 @@ put("tokenizer_json", "llama3_like", tokenizer_json(
         {"type": "Split", "pattern": {"Regex": LLAMA3_REGEX}, "behavior": "Isolated", "invert": False},
         {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
     ["<|begin_of_text|>", "<|end_of_text|>"], ignore_merges=True, pairs=True))
+
+# ---- Hugging Face tokenizer.json (SentencePiece-style BPE with byte fallback, Llama 2) -------
+def sp_tokenizer_json(pieces, merges, normalizer, pre_tokenizer, pairs=False):
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    for b in range(256):
+        vocab["<0x%02X>" % b] = len(vocab)
+    for p in pieces:
+        vocab.setdefault(p, len(vocab))
+    added = [{"id": i, "content": c, "special": True} for i, c in enumerate(["<unk>", "<s>", "</s>"])]
+    decoder = {"type": "Sequence", "decoders": [
+        {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "}, {"type": "ByteFallback"},
+        {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+    return json.dumps({"version": "1.0", "added_tokens": added, "normalizer": normalizer,
+                       "pre_tokenizer": pre_tokenizer, "post_processor": None, "decoder": decoder,
+                       "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>", "byte_fallback": True,
+                                 "fuse_unk": True, "vocab": vocab,
+                                 "merges": [[l, r] if pairs else f"{l} {r}" for l, r in merges]}},
+                      ensure_ascii=False)
+
+
+SP_PIECES = ["\u2581", "t", "h", "e", "\u2581t", "he", "\u2581the", "\"", ":", "{", "}"]
+SP_MERGES = [("h", "e"), ("\u2581", "t"), ("\u2581t", "he")]
+put("tokenizer_json", "llama2_like", sp_tokenizer_json(SP_PIECES, SP_MERGES, {"type": "Sequence", "normalizers": [
+    {"type": "Prepend", "prepend": "\u2581"}, {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+    None))
+put("tokenizer_json", "metaspace_like", sp_tokenizer_json(SP_PIECES, SP_MERGES, None, {
+    "type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True}, pairs=True))
+put("tokenizer_json", "qwen2_nfc_like", tokenizer_json(
+    [("t", "h"), ("th", "e"), ("Ġ", "the")],
+    {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}, ["<|endoftext|>"],
+    normalizer={"type": "NFC"}))
 
 # ---- run configs -----------------------------------------------------------------------------
 put("config", "empty_object", "{}")

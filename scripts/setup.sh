@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libgloo-dev                           # gloo's headers, which c10d's ProcessGroupGloo includes
                                         # (libtorch ships the symbols, not the headers)
   libxml2-dev                           # HTML parsing of the documentation corpora
+  libicu-dev                            # NFC for tokenizer.json normalisers (Qwen2)
   libpcre2-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev liblzma-dev zlib1g-dev
   bible-kjv bible-kjv-text wordnet-base # corpora (the `bible` tool reads the compressed KJV)
   liblink-grammar-dev link-grammar      # reference parser (CSTDE evaluation)

@@ -1,5 +1,7 @@
-// Encoding: pre-tokenise with GPT-2's regex, then byte-level BPE inside each piece, with a
-// per-thread cache of finished pieces (natural text repeats its words: most pieces are hits).
+// Encoding: normalise (tokenizer.json's normaliser, if any), pre-tokenise with GPT-2's regex (or
+// the file's), then byte-level BPE inside each piece, with a per-thread cache of finished pieces
+// (natural text repeats its words: most pieces are hits). The SentencePiece kind (sp_encode.cpp)
+// cuts its pieces at Metaspace's replacement character instead, and shares the cache.
 #include <algorithm>
 #include <climits>
 
@@ -125,6 +127,32 @@ EncodeCache& cache_for(ThreadCaches& tc, std::uint64_t instance) {
   return *victim;
 }
 
+
+// A SentencePiece-style text cut into pieces: the whole text, or with Metaspace's split a new
+// piece before every replacement character (tokenizers' MergedWithNext: the delimiter begins
+// the piece that follows it).
+class MetaspacePieces {
+ public:
+  MetaspacePieces(std::string_view text, std::string_view replacement, bool split)
+      : text_(text), r_(replacement), split_(split) {}
+  bool next(std::string_view& piece) {
+    if (pos_ >= text_.size()) return false;
+    std::size_t end = text_.size();
+    if (split_) {
+      const std::size_t at = text_.find(r_, text_.compare(pos_, r_.size(), r_) == 0 ? pos_ + r_.size() : pos_);
+      if (at != std::string_view::npos) end = at;
+    }
+    piece = text_.substr(pos_, end - pos_);
+    pos_ = end;
+    return true;
+  }
+
+ private:
+  std::string_view text_, r_;
+  bool split_;
+  std::size_t pos_ = 0;
+};
+
 }  // namespace
 
 std::vector<TokenId> Tokenizer::encode(std::string_view text) const {
@@ -132,16 +160,25 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text) const {
   const Impl& im = *impl_;
   ThreadCaches& tc = thread_caches();
   EncodeCache& cache = cache_for(tc, im.instance);
+  // The normaliser (tokenizer.json: NFC, or a SentencePiece file's Prepend and Replace), then
+  // Metaspace's replacement and prepend: the encoder works on that text.
+  std::string normalized, spaced;
+  if (!im.normalizer.empty() && detail::normalize(text, im.normalizer, normalized)) text = normalized;
+  if (im.sentencepiece && im.metaspace_text(text, spaced)) text = spaced;
 
   std::vector<TokenId> out;
   out.reserve(text.size() / 4 + 16);
+  auto run_bpe = [&](std::string_view piece) {
+    if (im.sentencepiece) im.sp_bpe(piece, out, tc.scratch);
+    else im.bpe(piece, out, tc.scratch);
+  };
   auto encode_piece = [&](std::string_view piece, std::uint64_t h) {
-    if (piece.size() == 1) {
+    if (piece.size() == 1 && !im.sentencepiece) {
       out.push_back(im.byte_ids[static_cast<unsigned char>(piece[0])]);
       return;
     }
     if (piece.size() > kMaxCachedPiece) {
-      im.bpe(piece, out, tc.scratch);
+      run_bpe(piece);
       return;
     }
     std::uint32_t n = 0;
@@ -150,10 +187,17 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text) const {
       return;
     }
     const std::size_t first = out.size();
-    im.bpe(piece, out, tc.scratch);
+    run_bpe(piece);
     if (cache.pieces.memory_bytes() > kMaxCachedBytes) cache.pieces.clear();
     cache.pieces.insert(piece, h, out.data() + first, std::uint32_t(out.size() - first));
   };
+  if (im.sentencepiece) {
+    MetaspacePieces sp_pieces(text, im.metaspace.replacement, !im.metaspace.replacement.empty() && im.metaspace.split);
+    std::string_view piece;
+    while (sp_pieces.next(piece))
+      encode_piece(piece, piece.size() <= kMaxCachedPiece ? detail::StringTable::hash(piece) : 0);
+    return out;
+  }
   // Pieces are cut a batch ahead and their cache lookups prefetched in two stages (slot, then
   // record): on a real corpus the cache outgrows the CPU caches, and overlapping the misses of
   // a batch instead of paying them one after another is worth about a third of the run time.

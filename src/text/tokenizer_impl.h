@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "text/normalize.h"
 #include "text/pair_table.h"
 #include "text/tokenizer.h"
 
@@ -29,6 +30,22 @@ struct BpeScratch {
   std::vector<Candidate> heap, deferred;
 };
 
+// The SentencePiece kind's Metaspace pre-tokenizer, when the file has one.
+struct MetaspaceSpec {
+  std::string replacement;  // "▁" as UTF-8; empty: no Metaspace pre-tokenizer
+  enum class Prepend { kAlways, kFirst, kNever } prepend = Prepend::kAlways;
+  bool split = true;  // cut before every replacement character
+};
+
+// The SentencePiece kind's decoder, per token and then on the joined text: Replace steps
+// (pattern -> content) on every token string, a byte token <0xXX> to its byte, then up to
+// strip_start leading copies of strip_content removed from the joined text.
+struct SpDecoder {
+  std::vector<std::pair<std::string, std::string>> replace;
+  std::size_t strip_start = 0;
+  std::string strip_content;
+};
+
 struct Tokenizer::Impl {
   static constexpr TokenId kDead = ~TokenId(0);
 
@@ -45,6 +62,26 @@ struct Tokenizer::Impl {
   const detail::Pattern* pattern = nullptr;
   std::vector<bool> special;  // by id; empty: none
   bool ignore_merges = false;
+  // Its normaliser, applied to the text before anything else (empty: none).
+  std::vector<detail::NormalizerStep> normalizer;
+
+  // SentencePiece-style BPE with byte fallback (Llama 2, TinyLlama, Mistral v0.1), when
+  // `sentencepiece` is set; tokenizer_json.cpp reads it, sp_encode.cpp encodes with it. Token
+  // strings are then Unicode pieces ("▁the"), not byte-alphabet strings, and byte_ids holds
+  // the ids of <0x00>..<0xFF>.
+  bool sentencepiece = false;
+  MetaspaceSpec metaspace;
+  SpDecoder decoder;
+  std::unordered_map<std::string, TokenId> piece_ids;  // model.vocab only (not added tokens)
+
+  // Derived by finish() for the SentencePiece kind: one-character pieces by code point.
+  std::array<TokenId, 128> ascii_ids{};  // kDead: not in the vocabulary
+  std::unordered_map<std::uint32_t, TokenId> char_ids;  // longer characters, UTF-8 packed (char_key)
+  static std::uint32_t char_key(std::string_view c) {  // 2 to 4 bytes, big-endian
+    std::uint32_t k = 0;
+    for (char b : c) k = (k << 8) | static_cast<unsigned char>(b);
+    return k;
+  }
 
   // Derived by finish().
   std::unordered_map<std::string, TokenId> whole_ids;  // raw bytes -> id, with ignore_merges
@@ -59,8 +96,14 @@ struct Tokenizer::Impl {
   void read_vocab_bpe(const std::string& path, const std::string& encoder_path);
   void read_tokenizer_json(const std::string& path);
   void finish();
+  void finish_sentencepiece();  // finish() for the SentencePiece kind (tokenizer.cpp)
   // Appends the ids of one pre-token, merging exactly as GPT-2's bpe() does.
   void bpe(std::string_view piece, std::vector<TokenId>& out, BpeScratch& scratch) const;
+  // The SentencePiece kind (sp_encode.cpp): the normalised text after the Metaspace
+  // pre-tokenizer's replacement and prepend (false: unchanged), then one piece as `tokenizers`'
+  // BPE model does it: characters, byte fallback, merges.
+  bool metaspace_text(std::string_view text, std::string& out) const;
+  void sp_bpe(std::string_view piece, std::vector<TokenId>& out, BpeScratch& scratch) const;
 };
 
 }  // namespace structlm::text

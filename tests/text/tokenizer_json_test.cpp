@@ -1,4 +1,5 @@
-// Hugging Face tokenizer.json (byte-level BPE): GPT-2's own files rewritten in that format encode
+// Hugging Face tokenizer.json (byte-level BPE; the SentencePiece kind and NFC are in
+// sp_tokenizer_json_test.cpp): GPT-2's own files rewritten in that format encode
 // exactly as GPT-2's loader does; Llama 3's pre-tokenizer regex cuts text as Python's `regex`
 // module does (the pieces below were produced with it); ignore_merges, special tokens, and every
 // setting this reader does not implement refused by name.
@@ -133,11 +134,12 @@ TEST(TokenizerJson, WhatThisReaderDoesNotImplementIsRefusedByField) {
     return error_of([&] { Tokenizer::load_hf(dir / "t.json"); });
   };
   json j = tiny_llama3(true);
-  j["normalizer"] = {{"type", "NFC"}};
-  EXPECT_NE(error_for(j).find("'normalizer' is NFC"), std::string::npos) << error_for(j);
+  j["normalizer"] = {{"type", "NFKC"}};  // NFC is read (sp_tokenizer_json_test.cpp); nothing else
+  EXPECT_NE(error_for(j).find("'normalizer.type' is 'NFKC'"), std::string::npos) << error_for(j);
   j = tiny_llama3(true);
-  j["model"]["byte_fallback"] = true;
-  EXPECT_NE(error_for(j).find("byte fallback"), std::string::npos);
+  j["model"]["byte_fallback"] = true;  // the SentencePiece kind, which takes no ByteLevel
+  EXPECT_NE(error_for(j).find("'pre_tokenizer.type' is 'Sequence': a SentencePiece-style file"), std::string::npos)
+      << error_for(j);
   j = tiny_llama3(true);
   j["model"]["type"] = "Unigram";
   EXPECT_NE(error_for(j).find("'model.type' is Unigram"), std::string::npos);
