@@ -49,6 +49,7 @@ corpus_packages() {
     sqlalchemy-docs) echo python-sqlalchemy-doc ;;
     llvm-docs) echo llvm-15-doc ;;
     clang-docs) echo clang-15-doc ;;
+    libreoffice-help) echo libreoffice-help-en-us ;;
     *) return 1 ;;
   esac
 }
@@ -67,7 +68,7 @@ while (($#)); do
       elif pkgs=$(corpus_packages "${2:-}") && [[ -n "$pkgs" ]]; then
         APT_PACKAGES+=($pkgs)
       else
-        echo "setup: --corpus takes mix or one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs, rust-books, django-docs, cmake-docs, sqlalchemy-docs, llvm-docs, clang-docs (got '${2:-}')" >&2; exit 2
+        echo "setup: --corpus takes mix or one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs, rust-books, django-docs, cmake-docs, sqlalchemy-docs, llvm-docs, clang-docs, libreoffice-help (got '${2:-}')" >&2; exit 2
       fi
       shift ;;
     *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;

@@ -38,6 +38,8 @@ Corpus load_sqlalchemy_docs(const CorpusPaths& paths);
 Corpus load_llvm_docs(const CorpusPaths& paths);
 // Clang's documentation (clang-15-doc), likewise (corpus_sphinx_docs.cpp).
 Corpus load_clang_docs(const CorpusPaths& paths);
+// The LibreOffice help in English, one document per page (corpus_libreoffice_help.cpp).
+Corpus load_libreoffice_help(const CorpusPaths& paths);
 std::vector<std::string> split_fortunes(const std::string& text);
 // The PostgreSQL documentation's HTML pages (DocBook), one document per page (corpus_postgres_docs.cpp).
 Corpus load_postgres_docs(const CorpusPaths& paths);

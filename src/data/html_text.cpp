@@ -26,11 +26,17 @@ std::string attribute(xmlNode* n, const char* attr) {
   return s;
 }
 
+// An entry "#name" matches the element whose id is `name`; any other entry, a class it holds.
 bool has_class(xmlNode* n, const std::vector<std::string>& classes) {
   if (classes.empty()) return false;
   const std::string cls = " " + attribute(n, "class") + " ";
-  for (const auto& c : classes)
-    if (cls.find(" " + c + " ") != std::string::npos) return true;
+  for (const auto& c : classes) {
+    if (!c.empty() && c[0] == '#') {
+      if (attribute(n, "id") == c.substr(1)) return true;
+    } else if (cls.find(" " + c + " ") != std::string::npos) {
+      return true;
+    }
+  }
   return false;
 }
 
@@ -157,7 +163,10 @@ std::string html_to_text(const std::string& html, const std::string& name, const
   xmlNode* main = nullptr;
   if (!rules.main_class.empty()) {
     main = find_class(root, {rules.main_class});
-    if (!main) fail(name, "HTML page without its main content (no element of class \"" + rules.main_class + "\")");
+    if (!main)
+      fail(name, "HTML page without its main content (no element " +
+                     (rules.main_class[0] == '#' ? "with id \"" + rules.main_class.substr(1) : "of class \"" + rules.main_class) +
+                     "\")");
   } else {
     main = find_main(root);
     if (!main) main = find_element(root, "main");  // mdBook's pages: <main>, no role

@@ -8,12 +8,14 @@ namespace structlm::data::detail {
 
 struct HtmlTextRules {
   // Elements holding one of these classes are dropped with all they contain (navigation,
-  // permalink marks, ...). script, style, nav, form, header, footer, noscript, svg and img always go.
+  // permalink marks, ...); an entry "#name" names an element by its id instead (asciidoc's
+  // div#footer). script, style, nav, form, header, footer, noscript, svg and img always go.
   std::vector<std::string> drop_classes;
   bool keep_code_blocks = false;  // <pre> (code examples, doctests, console sessions)
   // For themes that mark no element role="main" (Django's): the main content is the first
   // element holding this class, and a page without one is an error (a theme change would
-  // otherwise let navigation and sidebars through unnoticed). Empty: the rule below.
+  // otherwise let navigation and sidebars through unnoticed). "#name": the element with that id
+  // (LibreOffice's div#DisplayArea). Empty: the rule below.
   std::string main_class;
 };
 

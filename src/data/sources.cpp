@@ -51,6 +51,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.llvm_docs_dir + "/LangRef.html", true},
       {"clang-docs", "apt clang-15-doc", "Apache-2.0 with LLVM exceptions (Clang documentation)", "technical",
        p.clang_docs_dir + "/UsersManual.html", true},
+      {"libreoffice-help", "apt libreoffice-help-en-us", "MPL-2.0 (LibreOffice help; parts Apache-2.0)", "technical",
+       p.libreoffice_help_dir + "/text/shared/guide/autocorr_url.html", true},
   };
 }
 
