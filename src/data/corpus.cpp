@@ -16,7 +16,7 @@ namespace structlm::data {
 std::vector<std::string> packaged_corpus_names() {
   return {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil",
           "fortunes", "python-docs", "linux-docs", "web", "tdavid", "mhcc", "scofield",
-          "postgres-docs", "perl-docs", "rust-books", "django-docs", "cmake-docs", "sqlalchemy-docs", "llvm-docs", "clang-docs", "libreoffice-help"};
+          "postgres-docs", "perl-docs", "rust-books", "django-docs", "cmake-docs", "sqlalchemy-docs", "llvm-docs", "clang-docs", "libreoffice-help", "octave-docs", "maxima-docs"};
 }
 
 static std::string lower_ext(const std::string& path) {
@@ -60,6 +60,8 @@ static Corpus load_any(const std::string& spec, const CorpusPaths& paths) {
   if (spec == "llvm-docs") return load_llvm_docs(paths);
   if (spec == "clang-docs") return load_clang_docs(paths);
   if (spec == "libreoffice-help") return load_libreoffice_help(paths);
+  if (spec == "octave-docs") return load_octave_docs(paths);
+  if (spec == "maxima-docs") return load_maxima_docs(paths);
   if (is_directory(spec)) return load_directory(spec);
   if (!file_exists(spec))
     fail(spec, "no such file or directory, and not a packaged corpus (" + packaged_list() + ")");

@@ -40,6 +40,10 @@ Corpus load_llvm_docs(const CorpusPaths& paths);
 Corpus load_clang_docs(const CorpusPaths& paths);
 // The LibreOffice help in English, one document per page (corpus_libreoffice_help.cpp).
 Corpus load_libreoffice_help(const CorpusPaths& paths);
+// The GNU Octave manual (makeinfo HTML), one document per node (corpus_texinfo_docs.cpp).
+Corpus load_octave_docs(const CorpusPaths& paths);
+// The Maxima manual (makeinfo HTML), likewise (corpus_texinfo_docs.cpp).
+Corpus load_maxima_docs(const CorpusPaths& paths);
 std::vector<std::string> split_fortunes(const std::string& text);
 // The PostgreSQL documentation's HTML pages (DocBook), one document per page (corpus_postgres_docs.cpp).
 Corpus load_postgres_docs(const CorpusPaths& paths);

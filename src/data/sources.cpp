@@ -53,6 +53,10 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.clang_docs_dir + "/UsersManual.html", true},
       {"libreoffice-help", "apt libreoffice-help-en-us", "MPL-2.0 (LibreOffice help; parts Apache-2.0)", "technical",
        p.libreoffice_help_dir + "/text/shared/guide/autocorr_url.html", true},
+      {"octave-docs", "apt octave-doc", "GPL-3+ (GNU Octave manual)", "technical",
+       p.octave_docs_dir + "/Basic-Vectorization.html", true},
+      {"maxima-docs", "apt maxima-doc", "GPL-2 (Maxima manual)", "technical",
+       p.maxima_docs_dir + "/maxima_50.html", true},
   };
 }
 
