@@ -44,6 +44,8 @@ Corpus load_libreoffice_help(const CorpusPaths& paths);
 Corpus load_octave_docs(const CorpusPaths& paths);
 // The Maxima manual (makeinfo HTML), likewise (corpus_texinfo_docs.cpp).
 Corpus load_maxima_docs(const CorpusPaths& paths);
+// Git's documentation (asciidoc HTML: manual pages, how-tos, technical notes, the user manual), one document per page (corpus_git_docs.cpp).
+Corpus load_git_docs(const CorpusPaths& paths);
 std::vector<std::string> split_fortunes(const std::string& text);
 // The PostgreSQL documentation's HTML pages (DocBook), one document per page (corpus_postgres_docs.cpp).
 Corpus load_postgres_docs(const CorpusPaths& paths);

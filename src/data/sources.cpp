@@ -57,6 +57,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.octave_docs_dir + "/Basic-Vectorization.html", true},
       {"maxima-docs", "apt maxima-doc", "GPL-2 (Maxima manual)", "technical",
        p.maxima_docs_dir + "/maxima_50.html", true},
+      {"git-docs", "apt git-doc", "GPL-2 (Git documentation)", "technical",
+       p.git_docs_dir + "/git-rebase.html", true},
   };
 }
 
