@@ -53,6 +53,8 @@ corpus_packages() {
     octave-docs) echo octave-doc ;;
     maxima-docs) echo maxima-doc ;;
     git-docs) echo git-doc ;;
+    pandas-docs) echo python-pandas-doc ;;
+    sphinx-docs) echo sphinx-doc ;;
     *) return 1 ;;
   esac
 }
@@ -71,7 +73,7 @@ while (($#)); do
       elif pkgs=$(corpus_packages "${2:-}") && [[ -n "$pkgs" ]]; then
         APT_PACKAGES+=($pkgs)
       else
-        echo "setup: --corpus takes mix or one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs, rust-books, django-docs, cmake-docs, sqlalchemy-docs, llvm-docs, clang-docs, libreoffice-help, octave-docs, maxima-docs, git-docs (got '${2:-}')" >&2; exit 2
+        echo "setup: --corpus takes mix or one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs, rust-books, django-docs, cmake-docs, sqlalchemy-docs, llvm-docs, clang-docs, libreoffice-help, octave-docs, maxima-docs, git-docs, pandas-docs, sphinx-docs (got '${2:-}')" >&2; exit 2
       fi
       shift ;;
     *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;

@@ -37,6 +37,8 @@ inline constexpr const char* kLibreofficeHelpDir = "/usr/share/libreoffice/help/
 inline constexpr const char* kOctaveDocsDir = "/usr/share/doc/octave/octave.html";  // Debian octave-doc
 inline constexpr const char* kMaximaDocsDir = "/usr/share/doc/maxima-doc/html";  // Debian maxima-doc
 inline constexpr const char* kGitDocsDir = "/usr/share/doc/git-doc";  // Debian git-doc
+inline constexpr const char* kPandasDocsDir = "/usr/share/doc/python-pandas-doc/html";  // Debian python-pandas-doc
+inline constexpr const char* kSphinxDocsDir = "/usr/share/doc/sphinx-doc/html";  // Debian sphinx-doc
 inline constexpr const char* kSwordDir = "/usr/share/sword";  // Debian sword-text-web, sword-comm-mhcc, ...
 
 // Where the packaged corpora live. npm_root (the repository's deps/node_modules) is set by the
@@ -61,6 +63,8 @@ struct CorpusPaths {
   std::string octave_docs_dir = kOctaveDocsDir;
   std::string maxima_docs_dir = kMaximaDocsDir;
   std::string git_docs_dir = kGitDocsDir;
+  std::string pandas_docs_dir = kPandasDocsDir;
+  std::string sphinx_docs_dir = kSphinxDocsDir;
   std::string bible_tool = "bible";
   std::string sword_dir = kSwordDir;       // SWORD modules: mods.d/*.conf and modules/
   std::string diatheke_tool = "diatheke";  // their reader (Debian diatheke)
@@ -75,7 +79,7 @@ Corpus load_corpus(const std::string& spec, const CorpusPaths& paths = {});
 // {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes", "python-docs",
 //  "linux-docs", "web", "tdavid", "mhcc", "scofield", "postgres-docs", "perl-docs", "rust-books",
 //  "django-docs", "cmake-docs", "sqlalchemy-docs", "llvm-docs", "clang-docs", "libreoffice-help",
-//  "octave-docs", "maxima-docs", "git-docs"}
+//  "octave-docs", "maxima-docs", "git-docs", "pandas-docs", "sphinx-docs"}
 std::vector<std::string> packaged_corpus_names();
 
 // Brown with its part-of-speech tags kept: one entry per sentence, words and tags aligned.

@@ -46,6 +46,10 @@ Corpus load_octave_docs(const CorpusPaths& paths);
 Corpus load_maxima_docs(const CorpusPaths& paths);
 // Git's documentation (asciidoc HTML: manual pages, how-tos, technical notes, the user manual), one document per page (corpus_git_docs.cpp).
 Corpus load_git_docs(const CorpusPaths& paths);
+// pandas' documentation (python-pandas-doc), likewise (corpus_sphinx_docs.cpp).
+Corpus load_pandas_docs(const CorpusPaths& paths);
+// Sphinx's own documentation (sphinx-doc), likewise (corpus_sphinx_docs.cpp).
+Corpus load_sphinx_docs(const CorpusPaths& paths);
 std::vector<std::string> split_fortunes(const std::string& text);
 // The PostgreSQL documentation's HTML pages (DocBook), one document per page (corpus_postgres_docs.cpp).
 Corpus load_postgres_docs(const CorpusPaths& paths);

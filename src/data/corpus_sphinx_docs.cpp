@@ -12,8 +12,9 @@
 //     rule for technical text; inline code inside a sentence (`lru_cache()`, `CONFIG_SMP`) stays,
 //     as do API signatures (dt: `functools.cache(user_function)`, `int kthread_stop(...)`), which
 //     name what the paragraph below describes;
-//   - the index pages (genindex*, py-modindex, search, contents) and the Sphinx folders (_static,
-//     _sources, _images, _downloads, _modules: highlighted source code) are not documents.
+//   - the index pages (genindex*, py-modindex, search, contents), the Sphinx folders (_static,
+//     _sources, _images, _downloads, _modules: highlighted source code) and redirects (a page
+//     whose head holds <meta http-equiv="refresh">) are not documents.
 // linux-docs (and the newer sources, each with rules of its own): the tables of contents that
 // index pages are made of (div.toctree-wrapper: a list of page titles, repeated from the pages
 // themselves) go. linux-docs only: five generated pages are listings rather than prose,
@@ -25,6 +26,7 @@
 // SQLAlchemy 1.4), llvm-docs (llvm-15-doc) and clang-docs (clang-15-doc; both Apache-2.0 with LLVM
 // exceptions): role="main" pages; their rules, above their loaders.
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <set>
 
@@ -47,6 +49,15 @@ struct SphinxSource {
   std::set<std::string> skipped_pages;  // page ids that are listings, not text
   std::vector<std::string> skipped_folders;  // folders (id prefixes, "releases/") left out whole
 };
+
+// A page that only sends the browser elsewhere (<meta http-equiv="refresh">: pandas leaves one where
+// each page used to be, "The page has been moved to this page", some without their </html>).
+bool redirect_page(const std::string& html) {
+  const auto head_end = html.find("<body");
+  std::string head = html.substr(0, head_end == std::string::npos ? html.size() : head_end);
+  for (auto& ch : head) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  return head.find("http-equiv=\"refresh\"") != std::string::npos;
+}
 
 bool index_page(const std::string& file) {
   return file.rfind("genindex", 0) == 0 || file == "py-modindex.html" || file == "search.html" || file == "contents.html";
@@ -76,6 +87,7 @@ Corpus load_sphinx_tree(const std::string& root, const SphinxSource& src) {
     const std::string path = root + "/" + page;
     const std::string html = read_file(path);
     check_is_text(html, path);
+    if (redirect_page(html)) continue;
     std::string text = html_to_text(html, path, src.rules);
     if (!text.empty()) c.docs.push_back({std::move(id), std::move(text)});
   }
@@ -172,6 +184,42 @@ Corpus load_clang_docs(const CorpusPaths& paths) {
                            HtmlTextRules{{"headerlink", "toctree-wrapper", "contents"}, /*keep_code_blocks=*/false,
                                          /*main_class=*/{}},
                            {"ClangCommandLineReference", "ClangFormattedStatus"},
+                           {}});
+}
+
+// pandas' documentation (python-pandas-doc, BSD-3-Clause, pandas 1.5), under
+// /usr/share/doc/python-pandas-doc/html: the user guide, the getting-started tutorials, the API
+// reference (a page per function, method and attribute: its signature, its description, its
+// parameters and what it returns, its examples), the development guide and the release notes.
+// The PyData theme marks its <main> role="main"; the previous/next links at its foot
+// (div.prev-next-area) go, as do the "[source]" links (span.viewcode-link), the local tables of
+// contents and the toctrees. The API reference's summary tables (table.autosummary: every
+// function's name and first line, each repeated on the function's own page) go. Redirects
+// (<meta http-equiv="refresh">: "The page has been moved to this page", 1,455 in `generated/`
+// and one where each user guide page used to be) are not documents, in this walk as a whole;
+// nor is user_guide/style (the Styler's rendered example tables: numbers, not text).
+Corpus load_pandas_docs(const CorpusPaths& paths) {
+  return load_sphinx_tree(paths.pandas_docs_dir,
+                          {"pandas-docs", "install the Debian package python-pandas-doc (scripts/setup.sh --corpus pandas-docs)",
+                           HtmlTextRules{{"headerlink", "toctree-wrapper", "contents", "prev-next-area", "viewcode-link",
+                                          "autosummary"},
+                                         /*keep_code_blocks=*/false, /*main_class=*/{}},
+                           {"user_guide/style"},
+                           {}});
+}
+
+// Sphinx's own documentation (sphinx-doc, BSD-2-Clause, Sphinx 5.3), under
+// /usr/share/doc/sphinx-doc/html: the tutorial, the usage guides (reStructuredText, the
+// configuration values, the builders, the extensions), the extension API, the FAQ and the
+// changelog (`changes`: an entry is a sentence, "#10759: LaTeX: fix ..."). Local tables of
+// contents and toctrees go. `examples` (the names and links of projects that use Sphinx) is a
+// listing and left out.
+Corpus load_sphinx_docs(const CorpusPaths& paths) {
+  return load_sphinx_tree(paths.sphinx_docs_dir,
+                          {"sphinx-docs", "install the Debian package sphinx-doc (scripts/setup.sh --corpus sphinx-docs)",
+                           HtmlTextRules{{"headerlink", "toctree-wrapper", "contents"}, /*keep_code_blocks=*/false,
+                                         /*main_class=*/{}},
+                           {"examples"},
                            {}});
 }
 

@@ -59,6 +59,10 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.maxima_docs_dir + "/maxima_50.html", true},
       {"git-docs", "apt git-doc", "GPL-2 (Git documentation)", "technical",
        p.git_docs_dir + "/git-rebase.html", true},
+      {"pandas-docs", "apt python-pandas-doc", "BSD-3-Clause (pandas documentation)", "technical",
+       p.pandas_docs_dir + "/user_guide/merging.html", true},
+      {"sphinx-docs", "apt sphinx-doc", "BSD-2-Clause (Sphinx documentation)", "technical",
+       p.sphinx_docs_dir + "/usage/quickstart.html", true},
   };
 }
 

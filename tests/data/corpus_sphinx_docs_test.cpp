@@ -352,3 +352,72 @@ TEST(ClangDocsCorpus, GeneratedListingsAreLeftOut) {
   p.clang_docs_dir = t / "nowhere";
   EXPECT_NE(error_of([&] { load_corpus("clang-docs", p); }).find("clang-15-doc"), std::string::npos);
 }
+
+// pandas' documentation: the PyData theme's <main role="main">, without its previous/next links,
+// "[source]" links or the API reference's summary tables; redirects (generated/ and the old places
+// of moved pages) and the Styler's example tables are not documents.
+TEST(PandasDocsCorpus, MainWithoutPrevNextSourceLinksOrSummaryTables) {
+  TempDir t;
+  const std::string api = R"(<!DOCTYPE html><html><head><title>t</title></head><body>
+<div class="bd-sidebar"><nav class="bd-links"><ul><li class="toctree-l1"><a href="io.html">Input/output</a></li></ul></nav></div>
+<main class="col-12 col-md-9 bd-content" role="main"><div>
+<section id="pandas-dataframe-merge">
+<h1>pandas.DataFrame.merge<a class="headerlink" href="#pandas-dataframe-merge">¶</a></h1>
+<dl class="py method"><dt class="sig sig-object py" id="pandas.DataFrame.merge"><span class="sig-prename descclassname"><span class="pre">DataFrame.</span></span><span class="sig-name descname"><span class="pre">merge</span></span><span class="sig-paren">(</span><em class="sig-param"><span class="n"><span class="pre">right</span></span></em><span class="sig-paren">)</span><a class="reference external" href="https://github.com/pandas-dev/pandas/blob/v1.5.3/pandas/core/frame.py#L10074"><span class="viewcode-link"><span class="pre">[source]</span></span></a><a class="headerlink" href="#pandas.DataFrame.merge">¶</a></dt>
+<dd><p>Merge DataFrame or named Series objects with a database-style join.</p>
+<div class="doctest highlight-default notranslate"><div class="highlight"><pre><span class="gp">&gt;&gt;&gt; </span>df1.merge(df2, how='cross')</pre></div></div>
+</dd></dl></section></div>
+<div class='prev-next-area'><a class='left-prev' id="prev-link" href="pandas.DataFrame.memory_usage.html" title="previous page">
+<div class="prev-next-info"><p class="prev-next-subtitle">previous</p><p class="prev-next-title">pandas.DataFrame.memory_usage</p></div></a></div>
+</main></body></html>
+)";
+  write_file_atomic(t / "reference/api/pandas.DataFrame.merge.html", api);
+  write_file_atomic(t / "reference/frame.html", sphinx_page(R"(<h1>DataFrame</h1><p>Combining / joining / merging</p>
+<table class="autosummary longtable table autosummary"><tbody><tr class="row-odd"><td><p><a class="reference internal" href="api/pandas.DataFrame.merge.html"><code>DataFrame.merge</code></a>(right[, how, on, ...])</p></td>
+<td><p>Merge DataFrame or named Series objects with a database-style join.</p></td></tr></tbody></table>)"));
+  write_file_atomic(t / "generated/pandas.DataFrame.merge.html",
+                    "<html><head><meta http-equiv=\"refresh\" content=\"0;URL=../reference/api/pandas.DataFrame.merge.html\"/>"
+                    "</head><body><p>The page has been moved to <a href=\"../reference/api/pandas.DataFrame.merge.html\">this "
+                    "page</a></p></body></html>\n");
+  write_file_atomic(t / "merging.html",  // a redirect left at the page's old place, its </html> miswritten
+                    "<html>\n<head>\n<meta http-equiv=\"refresh\" content=\"0;URL=user_guide/merging.html\"/>\n</head>\n"
+                    "<body>\n<p>The page has been moved to <a href=\"user_guide/merging.html\">Merge</a></p>\n</body>\n<html>\n");
+  write_file_atomic(t / "user_guide/style.html", sphinx_page("<h1>Table Visualization</h1><table><tr><td>1.0</td></tr></table>"));
+  CorpusPaths p;
+  p.pandas_docs_dir = t.path();
+  const Corpus c = load_corpus("pandas-docs", p);
+  EXPECT_EQ(c.name, "pandas-docs");
+  ASSERT_EQ(c.docs.size(), 2u);
+  EXPECT_EQ(c.docs[0].id, "reference/api/pandas.DataFrame.merge");
+  EXPECT_EQ(c.docs[0].text,
+            "pandas.DataFrame.merge\n\nDataFrame.merge(right)\n\n"
+            "Merge DataFrame or named Series objects with a database-style join.");
+  EXPECT_EQ(c.docs[1].id, "reference/frame");
+  EXPECT_EQ(c.docs[1].text, "DataFrame\n\nCombining / joining / merging");
+  write_file_atomic(t / "whatsnew/v1.5.3.html", api.substr(0, 600));  // cut short
+  const std::string e = error_of([&] { load_corpus("pandas-docs", p); });
+  EXPECT_NE(e.find(t / "whatsnew/v1.5.3.html"), std::string::npos) << e;
+  EXPECT_NE(e.find("cut short"), std::string::npos) << e;
+  p.pandas_docs_dir = t / "nowhere";
+  EXPECT_NE(error_of([&] { load_corpus("pandas-docs", p); }).find("python-pandas-doc"), std::string::npos);
+}
+
+// Sphinx's own documentation: the list of projects using Sphinx is not a document.
+TEST(SphinxDocsCorpus, TheProjectListIsLeftOut) {
+  TempDir t;
+  write_file_atomic(t / "usage/quickstart.html",
+                    sphinx_page("<h1>Getting Started</h1><p>Sphinx is a <em>documentation generator</em> or a tool that "
+                                "translates a set of plain text source files into various output formats.</p>"));
+  write_file_atomic(t / "examples.html", sphinx_page("<h1>Projects using Sphinx</h1><ul><li><p>Alabaster</p></li></ul>"));
+  CorpusPaths p;
+  p.sphinx_docs_dir = t.path();
+  const Corpus c = load_corpus("sphinx-docs", p);
+  ASSERT_EQ(c.docs.size(), 1u);
+  EXPECT_EQ(c.name, "sphinx-docs");
+  EXPECT_EQ(c.docs[0].id, "usage/quickstart");
+  EXPECT_EQ(c.docs[0].text,
+            "Getting Started\n\nSphinx is a documentation generator or a tool that translates a set of plain text source "
+            "files into various output formats.");
+  p.sphinx_docs_dir = t / "nowhere";
+  EXPECT_NE(error_of([&] { load_corpus("sphinx-docs", p); }).find("sphinx-doc"), std::string::npos);
+}
