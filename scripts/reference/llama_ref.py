@@ -32,8 +32,10 @@ Files, written from the formats' own descriptions with struct/json/numpy:
     names, keys and the q/k permutation; see write_gguf).
 
 Command line:  python3 llama_ref.py make --arch qwen2 --seed 1 --dtype f32 --shards 2 --out DIR
-writes DIR/hf/, DIR/model.gguf (llama-shaped archs), DIR/tokens.json and DIR/expected.safetensors
-(input_ids I64 [2, 12], logits F32 [2, 12, V] computed in float64 from exactly the stored weights).
+writes DIR/hf/ (with a tokenizer.json of a tiny byte-level BPE vocabulary), DIR/model.gguf
+(llama-shaped archs), DIR/tokens.json and DIR/expected.safetensors (input_ids I64 [2, 12], logits F32
+[2, 12, V] computed in float64 from exactly the stored weights, greedy I64 [12]: the greedy
+continuation of input_ids[0, :5], decoded through the KV cache).
 """
 import argparse
 import json
@@ -437,6 +439,38 @@ def tiny_vocab(vocab_size):
     return tokens, types, merges, vocab_size - 2, vocab_size - 1
 
 
+def tokenizer_json(vocab_size):
+    """The same tiny vocabulary as a Hugging Face tokenizer.json (byte-level BPE, GPT-2's regex
+    through a lone ByteLevel pre-tokenizer; the control tokens as added special tokens), written
+    from the format's description: {"model": {"type": "BPE", "vocab", "merges"}, ...}."""
+    tokens, types, merges, _, _ = tiny_vocab(vocab_size)
+    added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": True} for i, (t, k) in enumerate(zip(tokens, types)) if k == 3]
+    vocab = {t: i for i, (t, k) in enumerate(zip(tokens, types)) if k != 3}
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+    return {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+            "pre_tokenizer": byte_level, "post_processor": None, "decoder": dict(byte_level),
+            "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                      "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
+                      "ignore_merges": False, "vocab": vocab, "merges": merges}}
+
+
+def greedy(model, prompt, n):
+    """n greedy tokens after `prompt` (a list of ids), decoded one position at a time through the
+    KV cache (past/present), each step checked against a full forward of the whole sequence."""
+    seq, out = list(prompt), []
+    with torch.no_grad():
+        logits, past = model(torch.tensor([seq]))
+        for _ in range(n):
+            nxt = int(torch.argmax(logits[0, -1]))
+            full = model(torch.tensor([seq]))[0][0, -1]
+            assert torch.allclose(full, logits[0, -1], atol=1e-9), "KV-cached logits differ from a full forward"
+            out.append(nxt)
+            seq.append(nxt)
+            logits, past = model(torch.tensor([[nxt]]), past)
+    return out
+
+
 # ---- GGUF v3 ----
 # Metadata value types (gguf.md): 4 UINT32, 5 INT32, 6 FLOAT32, 7 BOOL, 8 STRING, 9 ARRAY, 10 UINT64.
 # Tensor types (ggml_type): 0 F32, 1 F16.
@@ -567,16 +601,21 @@ def make(arch, seed, dtype, shards, out, alignment=32):
     cfg = model.config
     W = stored_tensors(model, dtype)
     write_hf(os.path.join(out, "hf"), cfg, W, dtype, shards)
+    with open(os.path.join(out, "hf", "tokenizer.json"), "w") as f:
+        json.dump(tokenizer_json(cfg["vocab_size"]), f, indent=1)
     if ARCHS[arch]["gguf"]:
         write_gguf(os.path.join(out, "model.gguf"), cfg, W, dtype, alignment)
     ids = fixed_tokens(cfg["vocab_size"])
+    stored = model_from(cfg, W, torch.float64)
     with torch.no_grad():
-        logits = model_from(cfg, W, torch.float64)(ids)[0]
+        logits = stored(ids)[0]
+    # Greedy decoding from the first row's first 5 tokens: what `structlm sample -t 0` must emit.
+    cont = torch.tensor(greedy(stored, ids[0, :5].tolist(), 12), dtype=torch.int64)
     with open(os.path.join(out, "tokens.json"), "w") as f:
         json.dump(ids.tolist(), f)
     meta = {"format": "pt", "arch": arch, "seed": str(seed), "dtype": dtype, "computed_in": "float64"}
     write_safetensors(os.path.join(out, "expected.safetensors"),
-                      [("input_ids", "I64", ids), ("logits", "F32", logits)], meta)
+                      [("input_ids", "I64", ids), ("logits", "F32", logits), ("greedy", "I64", cont)], meta)
     return model, W, ids, logits
 
 

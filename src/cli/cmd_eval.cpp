@@ -58,6 +58,10 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--split", o->eval.split, "train, val or test")->capture_default_str();
   add_data_dir_option(cmd, o->data_dir);
   cmd->add_option("--max-tokens", o->eval.max_tokens, "Cap tokens scored per corpus (0: all)")->capture_default_str();
+  cmd->add_option("--context", o->eval.context,
+                  "Scoring window in tokens (0: the model's context; a Llama-family model's is max_position_embeddings)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("!--no-xz", o->eval.xz, "Skip the xz -9 reference");
   cmd->add_option("--json", o->out, "Also write the results as JSON here");
   cmd->add_option("--device", o->device, "auto, cpu, cuda, cuda:N")->capture_default_str();
@@ -80,19 +84,21 @@ void add_eval(CLI::App& app) {
     auto files = workspace::resolve_run(o->model, o->tokenizer);
     model::init_threads();
     const auto device = model::resolve_device(o->device);
-    auto net = zoo::load_model(files.checkpoint, device);
+    auto loaded = zoo::load_any_model(files.checkpoint, device);
     json result;
     if (o->suite == "hcma") {
+      if (loaded.arch != "gpt")
+        fail(files.checkpoint, "--suite hcma runs on GPT checkpoints only; this one holds a " + loaded.arch + " model");
       // The suite runs the model under autocast and the table's geometry outside it.
       o->hcma.precision = o->precision;
-      result = run_suite(*o, net, ws, files);
+      result = run_suite(*o, loaded.gpt, ws, files);
     } else {
       const auto precision = announce_precision(o->precision, device);
       // One autocast region for the whole command: evaluation never changes a weight, so
       // autocast's bf16 copies of them stay valid throughout.
       model::AutocastGuard autocast(precision.precision, device);
       o->eval.tokenizer = files.tokenizer;
-      result = experiment::corpus_scores_json(experiment::evaluate_corpora(net, ws, o->eval));
+      result = experiment::corpus_scores_json(experiment::evaluate_corpora(loaded.lm(), ws, o->eval));
       result["checkpoint"] = files.checkpoint;
       result["precision"] = precision.name();
     }

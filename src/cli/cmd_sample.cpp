@@ -38,11 +38,12 @@ void add_sample(CLI::App& app) {
     auto files = workspace::resolve_run(o->model, o->tokenizer);
     model::init_threads();
     const auto device = model::resolve_device(o->device);
-    auto net = zoo::load_model(files.checkpoint, device);
+    auto loaded = zoo::load_any_model(files.checkpoint, device);
+    auto& net = loaded.lm();
     // Not announced: stdout is the text; weights never change, so one autocast region serves.
     model::AutocastGuard autocast(model::resolve_precision(o->precision, device).precision, device);
     auto tok = make_workspace().load_tokenizer(files.tokenizer);
-    workspace::check_model_fits_tokenizer(net->config().vocab_size, tok.vocab_size(), files.checkpoint, files.tokenizer);
+    workspace::check_model_fits_tokenizer(net.vocabulary_rows(), tok.vocab_size(), files.checkpoint, files.tokenizer);
     for (int i = 0; i < o->n; ++i) {
       auto opt = o->s;
       opt.seed = o->s.seed + i;

@@ -11,12 +11,15 @@ namespace structlm::eval {
 
 namespace F = torch::nn::functional;
 
-EvalResult evaluate(model::GPT& model, const data::TokenStream& stream, const text::Tokenizer& tok,
-                    std::size_t max_tokens, int batch_size) {
+EvalResult evaluate(model::CausalLM& model, const data::TokenStream& stream, const text::Tokenizer& tok,
+                    std::size_t max_tokens, int batch_size, std::int64_t context) {
   const std::string where = "evaluation data";
   const std::size_t N = stream.size();
   if (N < 2) fail(where, "has " + std::to_string(N) + " tokens; scoring needs at least 2");
   if (batch_size <= 0) fail(where, "batch size must be > 0");
+  if (context < 0 || context > model.context_length())
+    fail(where, "context " + std::to_string(context) + " is outside 1.." + std::to_string(model.context_length()) +
+                    " (the model's context length)");
   std::size_t n_targets = N - 1;  // every token after the first
   if (max_tokens > 0 && max_tokens < n_targets) n_targets = max_tokens;
 
@@ -26,8 +29,8 @@ EvalResult evaluate(model::GPT& model, const data::TokenStream& stream, const te
   for (std::size_t id = 0; id < tok_vocab; ++id) byte_len[id] = std::uint32_t(tok.token_bytes(text::TokenId(id)).size());
 
   EvalGuard guard(model);  // eval mode + no grad, training mode restored on return
-  const torch::Device device = model->parameters().front().device();
-  const std::int64_t T = model->config().block_size, V = model->config().vocab_size;
+  const torch::Device device = model.module().parameters().front().device();
+  const std::int64_t T = context > 0 ? context : model.context_length(), V = model.vocabulary_rows();
 
   EvalResult r;
   double total_nats = 0;
@@ -46,7 +49,7 @@ EvalResult evaluate(model::GPT& model, const data::TokenStream& stream, const te
       }
     auto batch = torch::from_blob(const_cast<std::int64_t*>(buf.data()), {rows, len + 1}, torch::kLong)
                      .to(device, false, /*copy=*/true);
-    auto logits = model->forward(batch.slice(1, 0, len));
+    auto logits = model.next_token_logits(batch.slice(1, 0, len), nullptr);
     // Per-token losses summed in double: a float sum over millions of tokens drifts.
     auto nll = F::cross_entropy(logits.reshape({-1, V}).to(torch::kFloat), batch.slice(1, 1, len + 1).reshape({-1}),
                                 F::CrossEntropyFuncOptions().reduction(torch::kNone));

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "data/shard.h"
+#include "model/causal_lm.h"
 #include "model/gpt.h"
 #include "text/tokenizer.h"
 
@@ -17,10 +18,15 @@ struct EvalResult {
   std::size_t tokens = 0, bytes = 0;
 };
 
-// Scores every token of `stream` after the first, in non-overlapping windows of the model's
-// context (each window's first token is context only). `max_tokens` > 0 caps the work.
-EvalResult evaluate(model::GPT& model, const data::TokenStream& stream, const text::Tokenizer& tok,
-                    std::size_t max_tokens = 0, int batch_size = 8);
+// Scores every token of `stream` after the first, in non-overlapping windows of `context` tokens
+// (0: the model's context length; each window's first token is context only). `max_tokens` > 0
+// caps the work. Any architecture (model/causal_lm.h).
+EvalResult evaluate(model::CausalLM& model, const data::TokenStream& stream, const text::Tokenizer& tok,
+                    std::size_t max_tokens = 0, int batch_size = 8, std::int64_t context = 0);
+inline EvalResult evaluate(model::GPT& model, const data::TokenStream& stream, const text::Tokenizer& tok,
+                           std::size_t max_tokens = 0, int batch_size = 8) {
+  return evaluate(*model, stream, tok, max_tokens, batch_size);
+}
 
 // 8 * |xz -9 (text)| / |text|.
 double xz_bits_per_byte(const std::string& text);

@@ -80,21 +80,21 @@ std::size_t draw(const std::vector<double>& dist, double u) {
 }
 
 // Runs `ids` through the model on top of `cache` and returns the last position's logits.
-std::vector<float> step_logits(model::GPT& model, const std::vector<text::TokenId>& ids, std::size_t from,
+std::vector<float> step_logits(model::CausalLM& model, const std::vector<text::TokenId>& ids, std::size_t from,
                                model::KVCache& cache, torch::Device device) {
   std::vector<std::int64_t> v(ids.begin() + std::ptrdiff_t(from), ids.end());
   auto idx = torch::tensor(v, torch::kLong).view({1, -1}).to(device);
-  auto last = model->forward(idx, &cache).select(1, -1).squeeze(0).to(torch::kCPU, torch::kFloat).contiguous();
+  auto last = model.next_token_logits(idx, &cache).select(1, -1).squeeze(0).to(torch::kCPU, torch::kFloat).contiguous();
   return std::vector<float>(last.data_ptr<float>(), last.data_ptr<float>() + last.numel());
 }
 
 }  // namespace
 
-std::vector<text::TokenId> sample_tokens(model::GPT& model, const std::vector<text::TokenId>& prompt,
+std::vector<text::TokenId> sample_tokens(model::CausalLM& model, const std::vector<text::TokenId>& prompt,
                                          const SampleOptions& opt) {
   if (prompt.empty()) throw Error("sample: the prompt must hold at least one token");
-  const std::int64_t V = model->config().vocab_size;
-  const std::size_t ctx = std::size_t(model->config().block_size);
+  const std::int64_t V = model.vocabulary_rows();
+  const std::size_t ctx = std::size_t(model.context_length());
   for (auto id : prompt)
     if (std::int64_t(id) >= V)
       throw Error("sample: prompt token " + std::to_string(id) + " is outside the model's vocabulary (" + std::to_string(V) + ")");
@@ -102,7 +102,7 @@ std::vector<text::TokenId> sample_tokens(model::GPT& model, const std::vector<te
   if (opt.max_new_tokens <= 0) return out;
 
   EvalGuard guard(model);
-  const torch::Device device = model->parameters().front().device();
+  const torch::Device device = model.module().parameters().front().device();
   SplitMix64 rng(opt.seed);
   std::vector<text::TokenId> seq = prompt;
   model::KVCache cache;
@@ -128,7 +128,7 @@ std::vector<text::TokenId> sample_tokens(model::GPT& model, const std::vector<te
   return out;
 }
 
-std::string sample_text(model::GPT& model, const text::Tokenizer& tok, const std::string& prompt,
+std::string sample_text(model::CausalLM& model, const text::Tokenizer& tok, const std::string& prompt,
                         const SampleOptions& opt) {
   // An empty prompt starts from <|endoftext|>, as GPT-2's unconditional samples do.
   std::vector<text::TokenId> ids = prompt.empty() ? std::vector<text::TokenId>{tok.eot()} : tok.encode(prompt);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "model/causal_lm.h"
 #include "model/gpt.h"
 #include "text/tokenizer.h"
 
@@ -31,10 +32,19 @@ std::vector<double> next_token_distribution(const std::vector<float>& logits, co
 // draws come from a SplitMix64 stream seeded with opt.seed: torch's global generator is untouched.
 // A prompt longer than the context keeps its last block_size tokens. When the context fills, the
 // oldest positions are dropped and the cache rebuilt from the last block_size - 1 tokens (learned
-// positions cannot be shifted), leaving room for one more.
-std::vector<text::TokenId> sample_tokens(model::GPT& model, const std::vector<text::TokenId>& prompt,
+// positions cannot be shifted; rotary ones are recomputed the same way), leaving room for one more.
+// Any architecture (model/causal_lm.h); the GPT overloads pass the module.
+std::vector<text::TokenId> sample_tokens(model::CausalLM& model, const std::vector<text::TokenId>& prompt,
                                          const SampleOptions& opt);
-std::string sample_text(model::GPT& model, const text::Tokenizer& tok, const std::string& prompt,
+std::string sample_text(model::CausalLM& model, const text::Tokenizer& tok, const std::string& prompt,
                         const SampleOptions& opt);
+inline std::vector<text::TokenId> sample_tokens(model::GPT& model, const std::vector<text::TokenId>& prompt,
+                                                const SampleOptions& opt) {
+  return sample_tokens(*model, prompt, opt);
+}
+inline std::string sample_text(model::GPT& model, const text::Tokenizer& tok, const std::string& prompt,
+                               const SampleOptions& opt) {
+  return sample_text(*model, tok, prompt, opt);
+}
 
 }  // namespace structlm::eval

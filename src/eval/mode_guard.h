@@ -3,19 +3,22 @@
 #pragma once
 #include <torch/torch.h>
 
-#include "model/gpt.h"
+#include "model/causal_lm.h"
 
 namespace structlm::eval {
 
 class EvalGuard {
  public:
-  explicit EvalGuard(model::GPT& m) : model_(m), was_training_(m->is_training()) { model_->eval(); }
-  ~EvalGuard() { model_->train(was_training_); }
+  explicit EvalGuard(torch::nn::Module& m) : model_(m), was_training_(m.is_training()) { model_.eval(); }
+  explicit EvalGuard(model::CausalLM& m) : EvalGuard(m.module()) {}
+  template <class Holder, class = decltype(std::declval<Holder&>().ptr())>
+  explicit EvalGuard(Holder& m) : EvalGuard(static_cast<torch::nn::Module&>(*m)) {}
+  ~EvalGuard() { model_.train(was_training_); }
   EvalGuard(const EvalGuard&) = delete;
   EvalGuard& operator=(const EvalGuard&) = delete;
 
  private:
-  model::GPT& model_;
+  torch::nn::Module& model_;
   bool was_training_;
   torch::NoGradGuard no_grad_;
 };

@@ -34,16 +34,17 @@ json corpus_scores_json(const std::vector<CorpusScore>& scores) {
   return json{{"corpora", rows}};
 }
 
-std::vector<CorpusScore> evaluate_corpora(model::GPT& model, const workspace::Workspace& ws, const CorpusEvalOptions& opt) {
+std::vector<CorpusScore> evaluate_corpora(model::CausalLM& model, const workspace::Workspace& ws,
+                                          const CorpusEvalOptions& opt) {
   const auto split = workspace::parse_split(opt.split, "--split");
   auto tok = ws.load_tokenizer(opt.tokenizer);
-  workspace::check_model_fits_tokenizer(model->cfg.vocab_size, tok.vocab_size(), "the model", opt.tokenizer);
+  workspace::check_model_fits_tokenizer(model.vocabulary_rows(), tok.vocab_size(), "the model", opt.tokenizer);
   std::vector<CorpusScore> rows;
   std::printf("%-12s %-5s %10s %8s %10s %8s %8s\n", "corpus", "split", "tokens", "loss", "perplexity", "bpb", "xz bpb");
   for (const auto& spec : opt.corpora) {
     data::TokenStream stream({ws.ensure_shards(spec, opt.tokenizer).of(split)});
-    stream.check_ids_below(std::size_t(model->cfg.vocab_size), "the model's vocabulary");
-    auto r = eval::evaluate(model, stream, tok, opt.max_tokens);
+    stream.check_ids_below(std::size_t(model.vocabulary_rows()), "the model's vocabulary");
+    auto r = eval::evaluate(model, stream, tok, opt.max_tokens, /*batch_size=*/8, opt.context);
     const std::string name = ws.corpus_name(spec);
     CorpusScore row{name, opt.split, r.tokens, r.bytes, r.loss, r.perplexity, r.bits_per_byte, std::nullopt};
     double xz = 0;

@@ -15,6 +15,7 @@ struct CorpusEvalOptions {
   std::vector<std::string> corpora;
   std::string split = "test", tokenizer;
   std::size_t max_tokens = 0;  // per corpus; 0 = all
+  std::int64_t context = 0;    // scoring window; 0 = the model's context length
   bool xz = true;
 };
 
@@ -29,7 +30,13 @@ struct CorpusScore {
 };
 
 // One score per corpus, in order; prints a table as it goes.
-std::vector<CorpusScore> evaluate_corpora(model::GPT& model, const workspace::Workspace& ws, const CorpusEvalOptions& opt);
+// Any architecture (model/causal_lm.h).
+std::vector<CorpusScore> evaluate_corpora(model::CausalLM& model, const workspace::Workspace& ws,
+                                          const CorpusEvalOptions& opt);
+inline std::vector<CorpusScore> evaluate_corpora(model::GPT& model, const workspace::Workspace& ws,
+                                                 const CorpusEvalOptions& opt) {
+  return evaluate_corpora(*model, ws, opt);
+}
 // {"corpora": [score...]}: the eval.json that `eval --json`, the demo and the experiments write.
 json corpus_scores_json(const std::vector<CorpusScore>& scores);
 

@@ -1,6 +1,8 @@
 // Llama-family config.json as transformers writes it; see hf_llama_config.h for what is accepted.
 #include "formats/hf_llama_config.h"
 
+#include <map>
+
 #include "formats/config_json.h"
 
 namespace structlm::formats {
@@ -113,6 +115,39 @@ HfLlamaConfig parse_hf_llama_config(const std::uint8_t* data, std::size_t size, 
   c.bos_token_id = token_id(j, "bos_token_id", name);
   c.eos_token_id = token_id(j, "eos_token_id", name);
   return c;
+}
+
+json hf_llama_config_json(const HfLlamaConfig& c) {
+  static const std::map<std::string, std::string> kClass = {
+      {"llama", "LlamaForCausalLM"}, {"mistral", "MistralForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}};
+  json j = {{"architectures", {kClass.at(c.model_type)}},
+            {"model_type", c.model_type},
+            {"vocab_size", c.vocab_size},
+            {"hidden_size", c.hidden_size},
+            {"intermediate_size", c.intermediate_size},
+            {"num_hidden_layers", c.num_hidden_layers},
+            {"num_attention_heads", c.num_attention_heads},
+            {"num_key_value_heads", c.num_key_value_heads},
+            {"head_dim", c.head_dim},
+            {"max_position_embeddings", c.max_position_embeddings},
+            {"rms_norm_eps", c.rms_norm_eps},
+            {"rope_theta", c.rope_theta},
+            {"hidden_act", "silu"},
+            {"mlp_bias", c.mlp_bias},
+            {"tie_word_embeddings", c.tie_word_embeddings},
+            {"rope_scaling", nullptr}};
+  if (c.rope_factor > 0)
+    j["rope_scaling"] = {{"rope_type", "llama3"},
+                         {"factor", c.rope_factor},
+                         {"low_freq_factor", c.rope_low_freq_factor},
+                         {"high_freq_factor", c.rope_high_freq_factor},
+                         {"original_max_position_embeddings", c.rope_original_max_positions}};
+  if (c.model_type != "qwen2") j["attention_bias"] = c.attention_bias;  // Qwen2: implied by the type
+  if (c.model_type == "qwen2") j["use_sliding_window"] = false;
+  if (c.model_type != "llama") j["sliding_window"] = nullptr;
+  if (c.bos_token_id >= 0) j["bos_token_id"] = c.bos_token_id;
+  if (c.eos_token_id >= 0) j["eos_token_id"] = c.eos_token_id;
+  return j;
 }
 
 std::map<std::string, std::string> parse_safetensors_index(const std::uint8_t* data, std::size_t size,

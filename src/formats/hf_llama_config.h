@@ -10,6 +10,8 @@
 #include <map>
 #include <string>
 
+#include "core/json.h"
+
 namespace structlm::formats {
 
 struct HfLlamaConfig {
@@ -37,6 +39,11 @@ struct HfLlamaConfig {
 // Sizes in 1..2^31-1; num_key_value_heads divides num_attention_heads; head_dim even (rotary
 // pairs); hidden_act "silu".
 HfLlamaConfig parse_hf_llama_config(const std::uint8_t* data, std::size_t size, const std::string& name);
+
+// The config.json transformers reads back as the same model (architectures, model_type and every
+// field above; rope_scaling null or Llama 3's; bos/eos only when set): parse(write(c)) == c.
+// What structlm stores as a Llama checkpoint's "config" and what `export` writes.
+json hf_llama_config_json(const HfLlamaConfig& c);
 
 // model.safetensors.index.json: tensor name -> shard file name. Shard names must be plain file
 // names in the same folder (no '/', no '..'); an empty weight_map is an error.

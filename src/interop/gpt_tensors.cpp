@@ -58,14 +58,7 @@ model::GPT build_model(const GptTensors& m, const std::string& source) {
   model::Checkpoint ck;
   ck.config = m.config;
   ck.tensors = m.tensors;
-  try {
-    model::load_weights(net, ck);
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    const std::string prefix = "checkpoint: ";
-    if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
-    fail(source, msg);
-  }
+  model::load_weights(net, ck, source);
   net->eval();
   return net;
 }

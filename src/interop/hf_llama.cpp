@@ -1,5 +1,6 @@
 #include "interop/hf_llama.h"
 
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -8,6 +9,7 @@
 #include "formats/hf_llama_config.h"
 #include "formats/safetensors.h"
 #include "interop/gpt_tensors.h"
+#include "text/tokenizer.h"
 
 namespace structlm::interop {
 
@@ -77,6 +79,51 @@ model::LlamaForCausalLM import_hf_llama(const std::string& dir) {
       fail(dir, "tensor '" + name + "' of the " + cfg.model_type + " model is in none of its safetensors files");
   net->eval();
   return net;
+}
+
+ImportedLlama import_hf_llama_folder(const std::string& dir, const std::string& tokenizer_dir) {
+  ImportedLlama out;
+  out.model = import_hf_llama(dir);
+  const std::string tokenizer_json = dir + "/tokenizer.json";
+  if (!file_exists(tokenizer_json)) return out;
+  try {
+    const auto tok = text::Tokenizer::load_hf(tokenizer_json);
+    if (std::int64_t(tok.vocab_size()) > out.model->config().vocab_size)
+      fail(tokenizer_json, "has " + std::to_string(tok.vocab_size()) + " tokens, more than the model's " +
+                               std::to_string(out.model->config().vocab_size) + " rows");
+  } catch (const Error& e) {
+    out.tokenizer_problem = e.what();
+    return out;
+  }
+  std::filesystem::create_directories(tokenizer_dir);
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "generation_config.json"})
+    if (file_exists(dir + "/" + name)) write_file_atomic(tokenizer_dir + "/" + name, read_file(dir + "/" + name));
+  out.wrote_tokenizer = true;
+  return out;
+}
+
+void export_hf_llama(model::LlamaForCausalLM& model, const std::string& tokenizer_dir, const std::string& path,
+                     FloatType dtype) {
+  const auto st = dtype == FloatType::F32 ? formats::DType::F32
+                  : dtype == FloatType::F16 ? formats::DType::F16
+                                            : formats::DType::BF16;
+  formats::SafetensorsWriter w;
+  w.set_metadata("format", "pt");  // what transformers writes and checks
+  torch::NoGradGuard no_grad;
+  for (auto& item : model->named_parameters()) {
+    const torch::Tensor x = item.value().detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    const std::string bytes = tensor_bytes(x, dtype);
+    w.add(item.key(), st, x.sizes().vec(), bytes.data(), bytes.size());
+  }
+  w.write(path);
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  json cfg = formats::hf_llama_config_json(model->config());
+  cfg["torch_dtype"] = dtype == FloatType::F32 ? "float32" : dtype == FloatType::F16 ? "float16" : "bfloat16";
+  write_file_atomic((dir / "config.json").string(), cfg.dump(2) + "\n");
+  if (!tokenizer_dir.empty() && file_exists(tokenizer_dir + "/tokenizer.json"))
+    for (const char* name : {"tokenizer.json", "tokenizer_config.json", "generation_config.json"})
+      if (file_exists(tokenizer_dir + "/" + name))
+        write_file_atomic((dir / name).string(), read_file(tokenizer_dir + "/" + name));
 }
 
 }  // namespace structlm::interop

@@ -56,7 +56,7 @@ void add_tensor(formats::SafetensorsWriter& w, const std::string& path, const st
 
 // Every tensor the model owns, by its module path: parameters (frozen ones included, e.g. the
 // zero LayerNorm biases of a bias-free model) and buffers.
-std::vector<std::pair<std::string, torch::Tensor>> model_tensors(GPTImpl& m) {
+std::vector<std::pair<std::string, torch::Tensor>> model_tensors(torch::nn::Module& m) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (auto& item : m.named_parameters(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
   for (auto& item : m.named_buffers(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
@@ -68,6 +68,22 @@ std::vector<std::pair<std::string, torch::Tensor>> model_tensors(GPTImpl& m) {
 void save_checkpoint(const std::string& path, GPT& model, const std::map<std::string, torch::Tensor>& extra,
                      const json& meta) {
   if (!meta.is_null() && !meta.is_object()) fail(path, "checkpoint metadata must be a JSON object");
+  json m = meta.is_null() ? json::object() : meta;
+  m["config"] = model->config().to_json();  // what zoo::load_model builds from
+  save_module_checkpoint(path, *model, extra, m);
+}
+
+void save_checkpoint(const std::string& path, LlamaForCausalLM& model, const json& meta) {
+  if (!meta.is_null() && !meta.is_object()) fail(path, "checkpoint metadata must be a JSON object");
+  json m = meta.is_null() ? json::object() : meta;
+  m["arch"] = "llama";
+  m["config"] = formats::hf_llama_config_json(model->config());
+  save_module_checkpoint(path, *model, {}, m);
+}
+
+void save_module_checkpoint(const std::string& path, torch::nn::Module& model,
+                            const std::map<std::string, torch::Tensor>& extra, const json& meta) {
+  if (!meta.is_object() || !meta.contains("config")) fail(path, "checkpoint metadata must be a JSON object with a 'config'");
   formats::SafetensorsWriter w;
   std::map<std::string, bool> seen;
   auto add = [&](const std::string& name, const torch::Tensor& t) {
@@ -75,17 +91,22 @@ void save_checkpoint(const std::string& path, GPT& model, const std::map<std::st
     seen[name] = true;
     add_tensor(w, path, name, t);
   };
-  for (auto& [name, t] : model_tensors(*model)) add(name, t);
+  for (auto& [name, t] : model_tensors(model)) add(name, t);
   for (auto& [name, t] : extra) add(name, t);
 
   // Metadata values are JSON text, so numbers, objects and strings all come back as they went in.
-  if (meta.is_object())
-    for (auto it = meta.begin(); it != meta.end(); ++it) w.set_metadata(it.key(), it.value().dump());
-  w.set_metadata("config", model->config().to_json().dump());  // what zoo::load_model builds from
+  for (auto it = meta.begin(); it != meta.end(); ++it) w.set_metadata(it.key(), it.value().dump());
   w.write(path);
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
+  Checkpoint ck = read_any_checkpoint(path);
+  if (ck.arch != "gpt")
+    fail(path, "holds a " + ck.arch + " model (metadata 'arch'); this command reads GPT checkpoints only");
+  return ck;
+}
+
+Checkpoint read_any_checkpoint(const std::string& path) {
   formats::SafetensorsReader r(path);  // validates header, offsets and sizes; errors name the file
   Checkpoint ck;
   for (const auto& [key, value] : r.metadata()) {
@@ -97,7 +118,12 @@ Checkpoint read_checkpoint(const std::string& path) {
   }
   if (!ck.meta.contains("config") || !ck.meta["config"].is_object())
     fail(path, "metadata has no model 'config' (not a structlm checkpoint?)");
-  ck.config = GPTConfig::from_json(ck.meta["config"], path + " (metadata 'config')");
+  if (ck.meta.contains("arch")) {
+    if (!ck.meta["arch"].is_string() || (ck.meta["arch"] != "gpt" && ck.meta["arch"] != "llama"))
+      fail(path, "metadata 'arch' = " + ck.meta["arch"].dump() + ": expected \"gpt\" or \"llama\"");
+    ck.arch = ck.meta["arch"].get<std::string>();
+  }
+  if (ck.arch == "gpt") ck.config = GPTConfig::from_json(ck.meta["config"], path + " (metadata 'config')");
 
   for (const auto& info : r.tensors()) {
     const auto dtype = to_torch_dtype(info.dtype);
@@ -112,11 +138,15 @@ Checkpoint read_checkpoint(const std::string& path) {
   return ck;
 }
 
-void load_weights(GPT& model, const Checkpoint& ckpt) {
+void load_weights(GPT& model, const Checkpoint& ckpt, const std::string& source) {
+  load_module_weights(*model, ckpt, source);
+}
+
+void load_module_weights(torch::nn::Module& model, const Checkpoint& ckpt, const std::string& source) {
   torch::NoGradGuard no_grad;
-  const std::string where = "checkpoint";
+  const std::string& where = source;
   std::map<std::string, bool> model_names;
-  for (auto& [name, dst] : model_tensors(*model)) {
+  for (auto& [name, dst] : model_tensors(model)) {
     model_names[name] = true;
     auto it = ckpt.tensors.find(name);
     if (it == ckpt.tensors.end()) fail(where, "tensor '" + name + "' is missing (the model needs it)");
@@ -132,7 +162,7 @@ void load_weights(GPT& model, const Checkpoint& ckpt) {
   // Tensors under the model's own module names that the model lacks mean a different shape of
   // model (untied vs tied, more layers); other names (e.g. "optim.*") are extras, left alone.
   std::map<std::string, bool> roots;
-  for (auto& item : model->named_children()) roots[item.key()] = true;
+  for (auto& item : model.named_children()) roots[item.key()] = true;
   roots["lm_head"] = true;
   for (const auto& [name, t] : ckpt.tensors) {
     std::string root = name.substr(0, name.find('.'));

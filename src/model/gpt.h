@@ -9,18 +9,11 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "model/causal_lm.h"
 #include "model/config.h"
 #include "model/key_prior.h"
 
 namespace structlm::model {
-
-// Per-layer keys and values of the positions seen so far, for incremental decoding.
-struct KVCache {
-  std::vector<torch::Tensor> k, v;  // per layer: [B, n_head, t, head_dim]
-  std::vector<torch::Tensor> dep_v; // per layer, CSTDE only: the scorer's keys [B, t, r]
-  std::int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
-  void clear() { k.clear(); v.clear(); dep_v.clear(); }
-};
 
 // What a forward pass can record for inspection (structlm parse, UAS): per layer, the dependency
 // distribution D^l (CSTDE only) and the attention probabilities averaged over heads, [B, T, Tk].
@@ -74,7 +67,7 @@ class BlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Block);
 
-class GPTImpl : public torch::nn::Module {
+class GPTImpl : public torch::nn::Module, public CausalLM {
  public:
   // `prior` builds each block's key prior; a config with model.cstde.attention on needs one
   // (zoo::make_gpt supplies CSTDE's), a plain config ignores it.
@@ -99,6 +92,12 @@ class GPTImpl : public torch::nn::Module {
   std::vector<torch::Tensor> no_decay_params();
   std::int64_t num_params();  // counts a tied matrix once
   const GPTConfig& config() const { return cfg; }
+
+  // CausalLM (model/causal_lm.h): forward without a trace; block_size; vocab_size.
+  torch::Tensor next_token_logits(const torch::Tensor& ids, KVCache* cache) override { return forward(ids, cache); }
+  std::int64_t context_length() const override { return cfg.block_size; }
+  std::int64_t vocabulary_rows() const override { return cfg.vocab_size; }
+  torch::nn::Module& module() override { return *this; }
 
   GPTConfig cfg;
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};

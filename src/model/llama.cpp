@@ -56,18 +56,37 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c)
   o_proj = register_module("o_proj", linear(n_head * head_dim, C, o_bias));
 }
 
-torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                         KVCache* cache, int layer) {
   const auto B = x.size(0), T = x.size(1);
   auto q = rope(q_proj(x).view({B, T, n_head, head_dim}).transpose(1, 2), cos, sin);  // [B, H, T, d]
   auto k = rope(k_proj(x).view({B, T, n_kv, head_dim}).transpose(1, 2), cos, sin);   // [B, KV, T, d]
   auto v = v_proj(x).view({B, T, n_kv, head_dim}).transpose(1, 2);
+  std::int64_t past = 0;
+  if (cache) {  // the cache holds the kv heads as computed (rotated keys), before any repeat
+    if (cache->k.size() <= std::size_t(layer)) {
+      cache->k.resize(layer + 1);
+      cache->v.resize(layer + 1);
+    }
+    auto& ck = cache->k[layer];
+    auto& cv = cache->v[layer];
+    if (ck.defined()) {
+      past = ck.size(2);
+      k = torch::cat({ck, k}, 2);
+      v = torch::cat({cv, v}, 2);
+    }
+    ck = k;
+    cv = v;
+  }
   const auto rep = n_head / n_kv;  // query head h reads key/value head h / rep
   k = k.repeat_interleave(rep, 1);
   v = v.repeat_interleave(rep, 1);
   auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(head_dim));
-  auto future = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
+  // Query i (position past + i) sees keys 0 .. past + i.
+  auto future = torch::ones({T, past + T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(past + 1);
   scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
-  auto y = torch::matmul(torch::softmax(scores, -1), v);
+  // The softmax in float32 whatever the scores' dtype (bf16 under autocast), as transformers does.
+  auto y = torch::matmul(torch::softmax(scores, -1, torch::kFloat32).to(v.scalar_type()), v);
   return o_proj(y.transpose(1, 2).reshape({B, T, n_head * head_dim}));
 }
 
@@ -86,8 +105,9 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& c) {
   mlp = register_module("mlp", LlamaMLP(c));
 }
 
-torch::Tensor LlamaDecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-  auto h = x + self_attn(input_layernorm(x), cos, sin);
+torch::Tensor LlamaDecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                            KVCache* cache, int layer) {
+  auto h = x + self_attn(input_layernorm(x), cos, sin, cache, layer);
   return h + mlp(post_attention_layernorm(h));
 }
 
@@ -112,15 +132,17 @@ torch::Tensor LlamaForCausalLMImpl::output_weight() {
   return cfg.tie_word_embeddings ? model->embed_tokens->weight : lm_head->weight;
 }
 
-torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& ids) {
+torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& ids, KVCache* cache) {
   const auto T = ids.size(1);
-  TORCH_CHECK(T <= cfg.max_position_embeddings, "sequence of ", T, " tokens exceeds max_position_embeddings ",
-              cfg.max_position_embeddings);
+  const std::int64_t past = cache ? cache->length() : 0;
+  TORCH_CHECK(past + T <= cfg.max_position_embeddings, "sequence of ", past + T,
+              " tokens exceeds max_position_embeddings ", cfg.max_position_embeddings);
   auto x = model->embed_tokens(ids);
   // Angles in float64, then cast to the model's dtype (as the reference and HF do).
-  auto angles = torch::arange(T, torch::kFloat64).unsqueeze(1) * inv_freq.unsqueeze(0);  // [T, d/2]
+  auto angles = torch::arange(past, past + T, torch::kFloat64).unsqueeze(1) * inv_freq.unsqueeze(0);  // [T, d/2]
   auto cos = angles.cos().to(x.options()), sin = angles.sin().to(x.options());
-  for (auto& layer : model->blocks) x = layer->forward(x, cos, sin);
+  int layer = 0;
+  for (auto& block : model->blocks) x = block->forward(x, cos, sin, cache, layer++);
   return F::linear(model->norm(x), output_weight());
 }
 

@@ -15,6 +15,7 @@
 #include <torch/torch.h>
 
 #include "formats/hf_llama_config.h"
+#include "model/causal_lm.h"
 
 namespace structlm::model {
 
@@ -36,8 +37,10 @@ TORCH_MODULE(RMSNorm);
 class LlamaAttentionImpl : public torch::nn::Module {
  public:
   explicit LlamaAttentionImpl(const LlamaConfig& c);
-  // x [B, T, C]; cos, sin [T, d/2] for positions 0 .. T-1.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+  // x [B, T, C]; cos, sin [T, d/2] for the positions of x (past .. past+T-1 with a cache of
+  // `past` positions; `cache`'s layer `layer` then grows by T).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        KVCache* cache = nullptr, int layer = 0);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   std::int64_t n_head, n_kv, head_dim;
 };
@@ -54,7 +57,8 @@ TORCH_MODULE(LlamaMLP);
 class LlamaDecoderLayerImpl : public torch::nn::Module {
  public:
   explicit LlamaDecoderLayerImpl(const LlamaConfig& c);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        KVCache* cache = nullptr, int layer = 0);
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   LlamaAttention self_attn{nullptr};
   LlamaMLP mlp{nullptr};
@@ -71,13 +75,21 @@ class LlamaBackboneImpl : public torch::nn::Module {  // HF's LlamaModel: the "m
 };
 TORCH_MODULE(LlamaBackbone);
 
-class LlamaForCausalLMImpl : public torch::nn::Module {
+class LlamaForCausalLMImpl : public torch::nn::Module, public CausalLM {
  public:
   explicit LlamaForCausalLMImpl(const LlamaConfig& c);
-  // ids [B, T] int64 -> logits [B, T, V], in the parameters' dtype.
-  torch::Tensor forward(const torch::Tensor& ids);
+  // ids [B, T] int64 -> logits [B, T, V], in the parameters' dtype. With a cache, ids hold only
+  // the new positions (rotary angles continue from the cache's length).
+  torch::Tensor forward(const torch::Tensor& ids, KVCache* cache = nullptr);
   torch::Tensor output_weight();  // lm_head's, or embed_tokens' when tied
   const LlamaConfig& config() const { return cfg; }
+
+  // CausalLM (model/causal_lm.h).
+  torch::Tensor next_token_logits(const torch::Tensor& ids, KVCache* cache) override { return forward(ids, cache); }
+  std::int64_t context_length() const override { return cfg.max_position_embeddings; }
+  std::int64_t vocabulary_rows() const override { return cfg.vocab_size; }
+  torch::nn::Module& module() override { return *this; }
+
   LlamaConfig cfg;
   LlamaBackbone model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // only when untied

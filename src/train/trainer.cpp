@@ -59,18 +59,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// load_weights names no file ("checkpoint: ..."); put the checkpoint's path in front.
-void load_weights_from(model::GPT& model, const model::Checkpoint& ck, const std::string& path) {
-  try {
-    model::load_weights(model, ck);
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    const std::string prefix = "checkpoint: ";
-    if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
-    fail(path, msg);
-  }
-}
-
 // A resumed run's log continues from the checkpoint: lines of steps after it (logged by the
 // interrupted run before it died) are dropped, so the file reads as one uninterrupted run.
 void truncate_metrics(const std::string& path, std::int64_t step) {
@@ -257,7 +245,7 @@ TrainState restore_run(const std::string& latest, const RunConfig& cfg, int worl
   RunConfig saved = RunConfig::from_json(ck.meta["run_config"], latest + " (metadata 'run_config')");
   TrainState state = TrainState::from_json(ck.meta.value("train_state", json()), latest);
   check_resume_config(saved, cfg, latest, state.world_size, world_size);
-  load_weights_from(model, ck, latest);
+  model::load_weights(model, ck, latest);
   opt.load_state(ck.tensors, latest);
   state.world_size = world_size;
   return state;

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "cstde/dependency.h"
+#include "formats/hf_llama_config.h"
 
 namespace structlm::zoo {
 
@@ -14,18 +15,29 @@ model::GPT make_gpt(const model::GPTConfig& c) { return model::GPT(c, key_prior_
 model::GPT load_model(const std::string& path, torch::Device device) {
   model::Checkpoint ck = model::read_checkpoint(path);
   model::GPT net = make_gpt(ck.config);
-  try {
-    model::load_weights(net, ck);
-  } catch (const Error& e) {
-    // load_weights does not know the path; put it in front, as every file error has it.
-    std::string msg = e.what();
-    const std::string prefix = "checkpoint: ";
-    if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
-    fail(path, msg);
-  }
+  model::load_weights(net, ck, path);
   net->to(device);
   net->eval();
   return net;
+}
+
+LoadedModel load_any_model(const std::string& path, torch::Device device) {
+  model::Checkpoint ck = model::read_any_checkpoint(path);
+  LoadedModel out;
+  out.arch = ck.arch;
+  if (ck.arch == "gpt") {
+    out.gpt = make_gpt(ck.config);
+    model::load_weights(out.gpt, ck, path);
+  } else {
+    // The stored config.json is read as hostile input, like the one it was imported from.
+    const std::string text = ck.meta["config"].dump();
+    out.llama = model::LlamaForCausalLM(formats::parse_hf_llama_config(
+        reinterpret_cast<const std::uint8_t*>(text.data()), text.size(), path + " (metadata 'config')"));
+    model::load_module_weights(*out.llama, ck, path);
+  }
+  out.lm().module().to(device);
+  out.lm().module().eval();
+  return out;
 }
 
 }  // namespace structlm::zoo

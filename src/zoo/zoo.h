@@ -9,6 +9,7 @@
 
 #include "model/checkpoint.h"
 #include "model/gpt.h"
+#include "model/llama.h"
 
 namespace structlm::zoo {
 
@@ -21,5 +22,17 @@ model::GPT make_gpt(const model::GPTConfig& c);
 // Builds the model a checkpoint describes and loads its weights (shapes checked, names must
 // match), on `device`, in eval mode. Errors name the file.
 model::GPT load_model(const std::string& path, torch::Device device = torch::kCPU);
+
+// A model of any architecture (model/checkpoint.h's "arch"), as `eval` and `sample` use it.
+struct LoadedModel {
+  std::string arch;                        // "gpt" or "llama"
+  model::GPT gpt{nullptr};                 // arch "gpt"
+  model::LlamaForCausalLM llama{nullptr};  // arch "llama"
+  model::CausalLM& lm() { return arch == "gpt" ? static_cast<model::CausalLM&>(*gpt) : *llama; }
+};
+
+// Builds the model a checkpoint of any architecture describes, loads its weights, on `device`,
+// in eval mode. Errors name the file.
+LoadedModel load_any_model(const std::string& path, torch::Device device = torch::kCPU);
 
 }  // namespace structlm::zoo

@@ -132,3 +132,37 @@ TEST(SafetensorsIndex, MapsTensorsToShardsInTheSameFolder) {
   EXPECT_NE(error_of([&] { parse_index(R"({"weights": {}})"); }).find("index.json: expected an object"),
             std::string::npos);
 }
+
+// What a Llama checkpoint stores as its config (and `export` will write): read back, the same model.
+TEST(HfLlamaConfig, WrittenConfigReadsBackAsTheSameModel) {
+  for (const char* text : {kTinyLlama, kLlama31, kMistral, kQwen2}) {
+    const HfLlamaConfig c = parse(text);
+    const std::string written = hf_llama_config_json(c).dump();
+    const HfLlamaConfig d = parse(written);
+    EXPECT_EQ(d.model_type, c.model_type);
+    EXPECT_EQ(d.vocab_size, c.vocab_size);
+    EXPECT_EQ(d.hidden_size, c.hidden_size);
+    EXPECT_EQ(d.intermediate_size, c.intermediate_size);
+    EXPECT_EQ(d.num_hidden_layers, c.num_hidden_layers);
+    EXPECT_EQ(d.num_attention_heads, c.num_attention_heads);
+    EXPECT_EQ(d.num_key_value_heads, c.num_key_value_heads);
+    EXPECT_EQ(d.head_dim, c.head_dim);
+    EXPECT_EQ(d.max_position_embeddings, c.max_position_embeddings);
+    EXPECT_EQ(d.rms_norm_eps, c.rms_norm_eps);
+    EXPECT_EQ(d.rope_theta, c.rope_theta);
+    EXPECT_EQ(d.rope_factor, c.rope_factor);
+    EXPECT_EQ(d.rope_low_freq_factor, c.rope_low_freq_factor);
+    EXPECT_EQ(d.rope_high_freq_factor, c.rope_high_freq_factor);
+    EXPECT_EQ(d.rope_original_max_positions, c.rope_original_max_positions);
+    EXPECT_EQ(d.attention_bias, c.attention_bias);
+    EXPECT_EQ(d.qkv_bias_only, c.qkv_bias_only);
+    EXPECT_EQ(d.mlp_bias, c.mlp_bias);
+    EXPECT_EQ(d.tie_word_embeddings, c.tie_word_embeddings);
+    EXPECT_EQ(d.bos_token_id, c.bos_token_id);
+    EXPECT_EQ(d.eos_token_id, c.eos_token_id);
+    EXPECT_EQ(hf_llama_config_json(d), hf_llama_config_json(c)) << written;
+  }
+  // The class transformers builds from it.
+  EXPECT_EQ(hf_llama_config_json(parse(kQwen2))["architectures"][0], "Qwen2ForCausalLM");
+  EXPECT_EQ(hf_llama_config_json(parse(kLlama31))["rope_scaling"]["rope_type"], "llama3");
+}

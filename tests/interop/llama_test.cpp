@@ -10,9 +10,15 @@
 #include <filesystem>
 
 #include "core/io.h"
+#include "eval/generate.h"
 #include "formats/safetensors.h"
+#include "interop/gguf_llama.h"
 #include "interop/hf_llama.h"
+#include "model/checkpoint.h"
+#include "model/precision.h"
 #include "support/temp_dir.h"
+#include "text/tokenizer.h"
+#include "zoo/zoo.h"
 
 using namespace structlm;
 using structlm::test_util::error_of;
@@ -100,4 +106,165 @@ TEST(LlamaImport, DamagedFoldersAreErrorsNamingTheFileAndTensor) {
   write_file_atomic(hf + "/config.json", cfg);
   e = error_of([&] { interop::import_hf_llama(hf); });
   EXPECT_NE(e.find("mlp.gate_proj.weight' has shape [176, 64], expected [170, 64]"), std::string::npos) << e;
+}
+
+// The path `structlm import DIR`, `eval` and `sample` take: the folder imported with its
+// tokenizer.json, stored as a structlm checkpoint (arch "llama"), loaded back by
+// zoo::load_any_model and run in float32. The logits are the reference's within 1e-4; decoding
+// through the KV cache gives the logits of full passes; greedy sampling emits the tokens the
+// reference's own cached greedy decoding chose.
+class LlamaCheckpoint : public ::testing::TestWithParam<std::tuple<const char*, const char*, int>> {};
+
+TEST_P(LlamaCheckpoint, StoredAndLoadedItGivesTheReferenceLogitsAndGreedyTokens) {
+  const auto [arch, dtype, shards] = GetParam();
+  TempDir t;
+  const std::string dir = t / "ref";
+  ASSERT_TRUE(make_reference(arch, dtype, shards, dir)) << read_file(dir + ".log");
+  auto imported = interop::import_hf_llama_folder(dir + "/hf", t / "tok");
+  ASSERT_TRUE(imported.wrote_tokenizer) << imported.tokenizer_problem;
+  EXPECT_EQ(text::Tokenizer::load(t / "tok").vocab_size(), 300u);
+  model::save_checkpoint(t / "m.safetensors", imported.model, json{{"note", "test"}});
+  auto loaded = zoo::load_any_model(t / "m.safetensors");
+  ASSERT_EQ(loaded.arch, "llama");
+  model::CausalLM& lm = loaded.lm();
+  EXPECT_EQ(lm.vocabulary_rows(), 300);
+  EXPECT_EQ(lm.context_length(), 256);
+
+  formats::SafetensorsReader expected(dir + "/expected.safetensors");
+  const torch::Tensor ids = read_tensor(expected, "input_ids", torch::kLong);
+  const torch::Tensor want = read_tensor(expected, "logits", torch::kFloat32);
+  torch::NoGradGuard g;
+  const torch::Tensor got = lm.next_token_logits(ids, nullptr);
+  EXPECT_LT((got - want).abs().max().item<double>(), 1e-4 * std::max(1.0, want.abs().max().item<double>())) << arch;
+
+  // Incremental decoding: 5 positions, then 1, 4 and 2 more through the cache.
+  model::KVCache cache;
+  std::vector<torch::Tensor> parts;
+  std::int64_t at = 0;
+  for (std::int64_t n : {5, 1, 4, 2}) {
+    parts.push_back(lm.next_token_logits(ids.slice(1, at, at + n), &cache));
+    at += n;
+  }
+  EXPECT_EQ(cache.length(), 12);
+  EXPECT_LT((torch::cat(parts, 1) - got).abs().max().item<double>(), 1e-5 * std::max(1.0, got.abs().max().item<double>()));
+
+  const torch::Tensor greedy = read_tensor(expected, "greedy", torch::kLong);
+  std::vector<text::TokenId> prompt;
+  for (std::int64_t i = 0; i < 5; ++i) prompt.push_back(text::TokenId(ids[0][i].item<std::int64_t>()));
+  eval::SampleOptions opt;
+  opt.temperature = 0;
+  opt.max_new_tokens = int(greedy.numel());
+  opt.stop_at_eot = false;
+  const auto tokens = eval::sample_tokens(lm, prompt, opt);
+  ASSERT_EQ(tokens.size(), std::size_t(greedy.numel()));
+  for (std::int64_t i = 0; i < greedy.numel(); ++i) EXPECT_EQ(std::int64_t(tokens[i]), greedy[i].item<std::int64_t>()) << i;
+
+  // bf16 autocast (what `--precision bf16` runs): the same model within bf16's precision, not
+  // the same bits.
+  {
+    model::AutocastGuard bf16(model::Precision::bf16, torch::kCPU);
+    const torch::Tensor low = lm.next_token_logits(ids, nullptr).to(torch::kFloat32);
+    const double err = (low - want).abs().max().item<double>(), scale = want.abs().max().item<double>();
+    EXPECT_LT(err, 5e-2 * scale) << arch;
+    EXPECT_GT(err, 1e-6 * scale) << arch << ": autocast did not run in bf16";
+  }
+
+  // The GPT-only readers name the architecture instead of failing on its config.
+  const std::string e = error_of([&] { model::read_checkpoint(t / "m.safetensors"); });
+  EXPECT_NE(e.find("holds a llama model"), std::string::npos) << e;
+}
+
+INSTANTIATE_TEST_SUITE_P(Archs, LlamaCheckpoint,
+                         ::testing::Values(std::make_tuple("llama", "f32", 2), std::make_tuple("llama3", "f32", 1),
+                                           std::make_tuple("qwen2", "bf16", 1),
+                                           std::make_tuple("tinyllama-like", "f16", 1)));
+
+TEST(LlamaImport, AFolderWithoutAUsableTokenizerImportsTheModelAndSaysWhy) {
+  TempDir t;
+  const std::string dir = t / "ref";
+  ASSERT_TRUE(make_reference("llama", "f32", 1, dir)) << read_file(dir + ".log");
+  std::string tok = read_file(dir + "/hf/tokenizer.json");
+  const auto at = tok.find("\"normalizer\": null");
+  ASSERT_NE(at, std::string::npos);
+  tok.replace(at, std::strlen("\"normalizer\": null"), "\"normalizer\": {\"type\": \"NFKC\"}");
+  write_file_atomic(dir + "/hf/tokenizer.json", tok);
+  auto imported = interop::import_hf_llama_folder(dir + "/hf", t / "tok");
+  EXPECT_FALSE(imported.wrote_tokenizer);
+  EXPECT_NE(imported.tokenizer_problem.find("NFKC"), std::string::npos) << imported.tokenizer_problem;
+  EXPECT_FALSE(std::filesystem::exists(t / "tok"));
+  EXPECT_TRUE(imported.model);
+}
+
+// Export writes a folder import_hf_llama reads back as the same model: exactly in F32, each
+// weight rounded once to bf16 in BF16; config.json and tokenizer.json go with it.
+TEST(LlamaExport, TheFolderReadsBackAsTheSameModel) {
+  TempDir t;
+  const std::string dir = t / "ref";
+  ASSERT_TRUE(make_reference("qwen2", "f32", 1, dir)) << read_file(dir + ".log");
+  auto imported = interop::import_hf_llama_folder(dir + "/hf", t / "tok");
+  ASSERT_TRUE(imported.wrote_tokenizer);
+  std::filesystem::create_directories(t / "f32");
+  std::filesystem::create_directories(t / "bf16");
+  interop::export_hf_llama(imported.model, t / "tok", t / "f32/model.safetensors", interop::FloatType::F32);
+  interop::export_hf_llama(imported.model, "", t / "bf16/model.safetensors", interop::FloatType::BF16);
+  EXPECT_EQ(read_file(t / "f32/tokenizer.json"), read_file(dir + "/hf/tokenizer.json"));
+  EXPECT_FALSE(std::filesystem::exists(t / "bf16/tokenizer.json"));
+  EXPECT_NE(read_file(t / "bf16/config.json").find("\"torch_dtype\": \"bfloat16\""), std::string::npos);
+  auto f32 = interop::import_hf_llama(t / "f32");
+  auto bf16 = interop::import_hf_llama(t / "bf16");
+  auto want = imported.model->named_parameters();
+  auto got32 = f32->named_parameters(), got16 = bf16->named_parameters();
+  ASSERT_EQ(got32.size(), want.size());
+  for (auto& item : want) {
+    EXPECT_TRUE(torch::equal(got32[item.key()], item.value())) << item.key();
+    EXPECT_TRUE(torch::equal(got16[item.key()], item.value().to(torch::kBFloat16).to(torch::kFloat32))) << item.key();
+  }
+  EXPECT_EQ(f32->config().qkv_bias_only, true);
+  EXPECT_EQ(f32->config().tie_word_embeddings, true);
+}
+
+// llama.cpp's `llama` GGUF (the reference writes it as convert_hf_to_gguf.py does: q/k rows
+// permuted into adjacent pairs, 1-D tensors F32, matrices F32 or F16, the tiny vocabulary in the
+// metadata) reads back as the Hugging Face folder's model: the same logits, the same tokenizer.
+class LlamaGguf : public ::testing::TestWithParam<std::tuple<const char*, const char*>> {};
+
+TEST_P(LlamaGguf, ImportedModelGivesTheReferenceLogits) {
+  const auto [arch, dtype] = GetParam();
+  TempDir t;
+  const std::string dir = t / "ref";
+  ASSERT_TRUE(make_reference(arch, dtype, 1, dir)) << read_file(dir + ".log");
+  auto imported = interop::import_gguf_llama(dir + "/model.gguf", t / "tok");
+  ASSERT_TRUE(imported.wrote_tokenizer) << imported.tokenizer_problem;
+  auto net = imported.model;
+  net->to(torch::kFloat64);
+  formats::SafetensorsReader expected(dir + "/expected.safetensors");
+  const torch::Tensor ids = read_tensor(expected, "input_ids", torch::kLong);
+  const torch::Tensor want = read_tensor(expected, "logits", torch::kFloat32).to(torch::kFloat64);
+  torch::NoGradGuard g;
+  const torch::Tensor got = net->forward(ids);
+  // f16 matrices in the GGUF of an f16 reference are the same values; f32 the same too.
+  EXPECT_LT((got - want).abs().max().item<double>(), 1e-5 * want.abs().max().item<double>()) << arch << " " << dtype;
+  // The tokenizer the file carries encodes as the folder's tokenizer.json does.
+  const auto from_gguf = text::Tokenizer::load(t / "tok");
+  const auto from_json = text::Tokenizer::load_hf(dir + "/hf/tokenizer.json");
+  const std::string sample = "the cat sat on the mat, then the dog ran in the rain: 123 tents!";
+  EXPECT_EQ(from_gguf.encode(sample), from_json.encode(sample));
+  EXPECT_EQ(from_gguf.vocab_size(), from_json.vocab_size());
+}
+
+INSTANTIATE_TEST_SUITE_P(Archs, LlamaGguf,
+                         ::testing::Values(std::make_tuple("llama", "f32"), std::make_tuple("mistral", "f32"),
+                                           std::make_tuple("tinyllama-like", "f16")));
+
+TEST(LlamaGgufImport, WhatItCannotReadIsNamed) {
+  TempDir t;
+  const std::string dir = t / "ref";
+  ASSERT_TRUE(make_reference("llama3", "f32", 1, dir)) << read_file(dir + ".log");
+  std::string e = error_of([&] { interop::import_gguf_llama(dir + "/model.gguf", ""); });
+  EXPECT_NE(e.find("rope_freqs.weight"), std::string::npos) << e;
+  // A truncated file: the parser names it.
+  const std::string bytes = read_file(dir + "/model.gguf");
+  write_file_atomic(t / "cut.gguf", bytes.substr(0, bytes.size() / 2));
+  e = error_of([&] { interop::import_gguf_llama(t / "cut.gguf", ""); });
+  EXPECT_NE(e.find("cut.gguf"), std::string::npos) << e;
 }

@@ -1,0 +1,227 @@
+// GGUF files of llama.cpp's `llama` architecture (Llama, Mistral, TinyLlama, SmolLM as
+// convert_hf_to_gguf.py writes them) into model::LlamaForCausalLM (issue 16). The names map as
+// the converter's (token_embd, blk.N.attn_q, ..., output_norm, output), the dims are ggml's
+// (innermost first), and the q/k rows are un-permuted: the converter regroups each head's rows
+// from Hugging Face's rotate-half order (i with i + d/2) into llama.cpp's adjacent pairs
+// (new row 2i = old row i, new row 2i+1 = old row i + d/2), so the inverse gives back HF's
+// layout, which model/llama.h computes. The embedded tokenizer (tokenizer.ggml.model "gpt2")
+// becomes a tokenizer.json with the pre-tokenizer that `tokenizer.ggml.pre` names.
+#include <filesystem>
+#include <map>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "formats/gguf.h"
+#include "interop/gguf_llama.h"
+#include "text/tokenizer.h"
+
+namespace structlm::interop {
+
+namespace {
+
+using formats::GgmlType;
+
+constexpr std::int64_t kTokenNormal = 1, kTokenControl = 3, kTokenUserDefined = 4, kTokenUnused = 5;
+
+std::int64_t hparam(const formats::GgufFile& f, const std::string& key) {
+  const std::uint64_t v = f.get_uint(key);
+  if (v < 1 || v > 0x7fffffff) fail(f.name, "metadata key '" + key + "': " + std::to_string(v) + " is outside 1..2^31-1");
+  return static_cast<std::int64_t>(v);
+}
+
+FloatType float_of(GgmlType t) {
+  return t == GgmlType::F32 ? FloatType::F32 : t == GgmlType::F16 ? FloatType::F16 : FloatType::BF16;
+}
+
+// HF name of a GGUF tensor, or "" when the name is not one of a llama model's.
+std::string hf_name(const std::string& g) {
+  static const std::map<std::string, std::string> kFixed = {
+      {"token_embd.weight", "model.embed_tokens.weight"},
+      {"output_norm.weight", "model.norm.weight"},
+      {"output.weight", "lm_head.weight"}};
+  static const std::map<std::string, std::string> kLayer = {
+      {"attn_norm", "input_layernorm"},       {"attn_q", "self_attn.q_proj"},  {"attn_k", "self_attn.k_proj"},
+      {"attn_v", "self_attn.v_proj"},         {"attn_output", "self_attn.o_proj"},
+      {"ffn_norm", "post_attention_layernorm"}, {"ffn_gate", "mlp.gate_proj"}, {"ffn_up", "mlp.up_proj"},
+      {"ffn_down", "mlp.down_proj"}};
+  if (auto it = kFixed.find(g); it != kFixed.end()) return it->second;
+  if (g.rfind("blk.", 0) != 0) return "";
+  const auto dot = g.find('.', 4);
+  if (dot == std::string::npos || dot == 4 || dot > 10) return "";
+  for (std::size_t i = 4; i < dot; ++i)
+    if (g[i] < '0' || g[i] > '9') return "";
+  const auto last = g.rfind('.');
+  if (last <= dot) return "";
+  auto it = kLayer.find(g.substr(dot + 1, last - dot - 1));
+  if (it == kLayer.end()) return "";
+  return "model.layers." + g.substr(4, dot - 4) + "." + it->second + g.substr(last);
+}
+
+// The converter's permutation undone: rows [heads, d/2, 2, ...] -> [heads, 2, d/2, ...].
+torch::Tensor unpermute_qk(const torch::Tensor& w, std::int64_t heads) {
+  std::vector<std::int64_t> shape = {heads, w.size(0) / heads / 2, 2};
+  for (std::int64_t d = 1; d < w.dim(); ++d) shape.push_back(w.size(d));
+  return w.reshape(shape).transpose(1, 2).reshape(w.sizes()).contiguous();
+}
+
+// The pre-tokenizer regex of llama.cpp's `tokenizer.ggml.pre` names this reader knows.
+const char* const kLlama3Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+// tokenizer.json for the file's GPT-2-style vocabulary; throws Error when it cannot be written.
+json tokenizer_json_of(const formats::GgufFile& f, std::int64_t rows) {
+  const std::string& model = f.get_string("tokenizer.ggml.model");
+  if (model != "gpt2")
+    fail(f.name, "metadata key 'tokenizer.ggml.model' is '" + model +
+                     "': only byte-level BPE ('gpt2') is read; SentencePiece ('llama') is not implemented yet");
+  const auto& tokens = f.get_string_array("tokenizer.ggml.tokens");
+  if (std::int64_t(tokens.size()) > rows)
+    fail(f.name, "metadata key 'tokenizer.ggml.tokens': " + std::to_string(tokens.size()) + " tokens for " +
+                     std::to_string(rows) + " embedding rows");
+  std::vector<std::int64_t> types(tokens.size(), kTokenNormal);
+  if (f.find("tokenizer.ggml.token_type")) {
+    types = f.get_int_array("tokenizer.ggml.token_type");
+    if (types.size() != tokens.size())
+      fail(f.name, "metadata key 'tokenizer.ggml.token_type': " + std::to_string(types.size()) + " entries for " +
+                       std::to_string(tokens.size()) + " tokens");
+  }
+  std::size_t n = tokens.size();
+  while (n > 0 && types[n - 1] == kTokenUnused) --n;  // padding rows are model rows, not tokens
+  json vocab = json::object(), added = json::array();
+  for (std::size_t id = 0; id < n; ++id) {
+    if (types[id] == kTokenControl || types[id] == kTokenUserDefined || types[id] == kTokenUnused)
+      added.push_back({{"id", id}, {"content", tokens[id]}, {"special", true}, {"normalized", false}});
+    else
+      vocab[tokens[id]] = id;
+  }
+  json merges = f.find("tokenizer.ggml.merges") ? json(f.get_string_array("tokenizer.ggml.merges")) : json::array();
+  const std::string pre = f.find("tokenizer.ggml.pre") ? f.get_string("tokenizer.ggml.pre") : "default";
+  json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  json pre_tokenizer;
+  bool ignore_merges = false;
+  if (pre == "default" || pre == "gpt-2" || pre == "gpt2") {
+    pre_tokenizer = byte_level;
+  } else if (pre == "llama-bpe" || pre == "llama3") {
+    json split = {{"type", "Split"}, {"pattern", {{"Regex", kLlama3Regex}}}, {"behavior", "Isolated"}, {"invert", false}};
+    byte_level["use_regex"] = false;
+    pre_tokenizer = {{"type", "Sequence"}, {"pretokenizers", {split, byte_level}}};
+    ignore_merges = true;  // as llama.cpp's llama-bpe vocabulary (and Llama 3's tokenizer.json)
+  } else {
+    fail(f.name, "metadata key 'tokenizer.ggml.pre' is '" + pre + "': its pre-tokenizer is not known to this reader");
+  }
+  return {{"version", "1.0"},
+          {"added_tokens", added},
+          {"normalizer", nullptr},
+          {"pre_tokenizer", pre_tokenizer},
+          {"post_processor", nullptr},
+          {"decoder", {{"type", "ByteLevel"}}},
+          {"model",
+           {{"type", "BPE"}, {"dropout", nullptr}, {"byte_fallback", false}, {"ignore_merges", ignore_merges},
+            {"vocab", vocab}, {"merges", merges}}}};
+}
+
+}  // namespace
+
+std::string gguf_architecture(const std::string& path) {
+  MappedFile file(path);
+  return formats::parse_gguf(file.data(), file.size(), path).get_string("general.architecture");
+}
+
+ImportedLlama import_gguf_llama(const std::string& path, const std::string& tokenizer_dir) {
+  MappedFile file(path);
+  const formats::GgufFile f = formats::parse_gguf(file.data(), file.size(), path);
+  const std::string arch = f.get_string("general.architecture");
+  if (arch != "llama") fail(path, "metadata key 'general.architecture': '" + arch + "' is not 'llama'");
+
+  formats::HfLlamaConfig c;
+  c.model_type = "llama";
+  c.num_hidden_layers = hparam(f, "llama.block_count");
+  c.max_position_embeddings = hparam(f, "llama.context_length");
+  c.hidden_size = hparam(f, "llama.embedding_length");
+  c.intermediate_size = hparam(f, "llama.feed_forward_length");
+  c.num_attention_heads = hparam(f, "llama.attention.head_count");
+  c.num_key_value_heads =
+      f.find("llama.attention.head_count_kv") ? hparam(f, "llama.attention.head_count_kv") : c.num_attention_heads;
+  if (c.num_attention_heads % c.num_key_value_heads != 0)
+    fail(path, "metadata key 'llama.attention.head_count_kv': " + std::to_string(c.num_key_value_heads) +
+                   " does not divide the head count " + std::to_string(c.num_attention_heads));
+  c.head_dim = f.find("llama.attention.key_length") ? hparam(f, "llama.attention.key_length")
+                                                    : c.hidden_size / c.num_attention_heads;
+  if (f.find("llama.attention.value_length") && hparam(f, "llama.attention.value_length") != c.head_dim)
+    fail(path, "metadata key 'llama.attention.value_length' differs from key_length: not a Llama block");
+  if (!f.find("llama.attention.key_length") && c.hidden_size % c.num_attention_heads != 0)
+    fail(path, "metadata key 'llama.attention.head_count' does not divide embedding_length and no key_length is given");
+  if (c.head_dim % 2 != 0) fail(path, "head size " + std::to_string(c.head_dim) + " is odd: rotary positions rotate pairs");
+  if (f.find("llama.rope.dimension_count") && hparam(f, "llama.rope.dimension_count") != c.head_dim)
+    fail(path, "metadata key 'llama.rope.dimension_count': rotary positions on part of a head are not implemented");
+  c.rope_theta = f.find("llama.rope.freq_base") ? f.get_float("llama.rope.freq_base") : 10000.0;
+  c.rms_norm_eps = f.get_float("llama.attention.layer_norm_rms_epsilon");
+  if (!(c.rope_theta > 0) || !(c.rms_norm_eps > 0)) fail(path, "rope.freq_base and layer_norm_rms_epsilon must be > 0");
+  if (f.find("llama.rope.scaling.type") && f.get_string("llama.rope.scaling.type") != "none")
+    fail(path, "metadata key 'llama.rope.scaling.type' = '" + f.get_string("llama.rope.scaling.type") +
+                   "': rope scaling from GGUF is not implemented yet");
+  if (f.find_tensor("rope_freqs.weight"))
+    fail(path, "tensor 'rope_freqs.weight' (Llama 3's rope scaling): not implemented yet for GGUF; "
+               "import the Hugging Face folder instead");
+  if (f.find_tensor("token_embd.weight") == nullptr) fail(path, "tensor 'token_embd.weight' is missing");
+  const auto& embd = *f.find_tensor("token_embd.weight");
+  if (embd.ne.size() != 2 || embd.ne[0] != std::uint64_t(c.hidden_size) || embd.ne[1] > 0x7fffffff)
+    fail(path, "tensor 'token_embd.weight': expected ne (embedding_length, n_vocab)");
+  c.vocab_size = std::int64_t(embd.ne[1]);
+  c.tie_word_embeddings = f.find_tensor("output.weight") == nullptr;
+  if (f.find("tokenizer.ggml.bos_token_id")) c.bos_token_id = std::int64_t(f.get_uint("tokenizer.ggml.bos_token_id"));
+  if (f.find("tokenizer.ggml.eos_token_id")) c.eos_token_id = std::int64_t(f.get_uint("tokenizer.ggml.eos_token_id"));
+  // Biases: llama.cpp's llama graph adds them when present (attention_bias / mlp_bias models).
+  c.attention_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
+  c.mlp_bias = f.find_tensor("blk.0.ffn_gate.bias") != nullptr;
+  // Bounded by the tensors present before any model is built: 9 tensors per layer at least.
+  if (std::uint64_t(c.num_hidden_layers) > f.tensors.size() / 9)
+    fail(path, "metadata key 'llama.block_count': " + std::to_string(c.num_hidden_layers) +
+                   " layers, but the file has only " + std::to_string(f.tensors.size()) + " tensors");
+
+  ImportedLlama out;
+  out.model = model::LlamaForCausalLM(c);
+  torch::NoGradGuard no_grad;
+  std::map<std::string, torch::Tensor> params;
+  for (auto& item : out.model->named_parameters()) params[item.key()] = item.value();
+  std::map<std::string, bool> loaded;
+  for (const auto& t : f.tensors) {
+    const std::string ours = hf_name(t.name);
+    auto p = params.find(ours);
+    if (ours.empty() || p == params.end())
+      fail(path, "tensor '" + t.name + "' is not part of a llama model of this file's metadata");
+    std::vector<std::int64_t> shape;
+    for (auto it = t.ne.rbegin(); it != t.ne.rend(); ++it) shape.push_back(std::int64_t(*it));
+    if (shape != p->second.sizes().vec())
+      fail(path, "tensor '" + t.name + "' has shape " + c10::str(c10::IntArrayRef(shape)) + ", the metadata implies " +
+                     c10::str(p->second.sizes()));
+    torch::Tensor x = tensor_from_bytes(file.data() + f.data_offset + t.offset, float_of(t.type), shape);
+    if (ours.find(".self_attn.q_proj.") != std::string::npos) x = unpermute_qk(x, c.num_attention_heads);
+    if (ours.find(".self_attn.k_proj.") != std::string::npos) x = unpermute_qk(x, c.num_key_value_heads);
+    p->second.copy_(x);
+    loaded[ours] = true;
+  }
+  for (const auto& [name, t] : params)
+    if (!loaded.count(name)) fail(path, "tensor for '" + name + "' is missing");
+  out.model->eval();
+
+  if (tokenizer_dir.empty()) return out;
+  try {
+    const json tok = tokenizer_json_of(f, c.vocab_size);
+    std::filesystem::create_directories(tokenizer_dir);
+    const std::string file_path = tokenizer_dir + "/tokenizer.json";
+    write_file_atomic(file_path, tok.dump());
+    try {
+      text::Tokenizer::load_hf(file_path);  // the reader's own checks: ids, merges, byte alphabet
+    } catch (...) {
+      std::filesystem::remove(file_path);
+      throw;
+    }
+    out.wrote_tokenizer = true;
+  } catch (const Error& e) {
+    out.tokenizer_problem = e.what();
+  }
+  return out;
+}
+
+}  // namespace structlm::interop
