@@ -55,6 +55,7 @@ corpus_packages() {
     git-docs) echo git-doc ;;
     pandas-docs) echo python-pandas-doc ;;
     sphinx-docs) echo sphinx-doc ;;
+    erlang-docs) echo erlang-doc ;;
     *) return 1 ;;
   esac
 }
@@ -73,7 +74,7 @@ while (($#)); do
       elif pkgs=$(corpus_packages "${2:-}") && [[ -n "$pkgs" ]]; then
         APT_PACKAGES+=($pkgs)
       else
-        echo "setup: --corpus takes mix or one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs, rust-books, django-docs, cmake-docs, sqlalchemy-docs, llvm-docs, clang-docs, libreoffice-help, octave-docs, maxima-docs, git-docs, pandas-docs, sphinx-docs (got '${2:-}')" >&2; exit 2
+        echo "setup: --corpus takes mix or one of: gcide, foldoc, jargon, devil, fortunes, python-docs, linux-docs, web, tdavid, mhcc, scofield, postgres-docs, perl-docs, rust-books, django-docs, cmake-docs, sqlalchemy-docs, llvm-docs, clang-docs, libreoffice-help, octave-docs, maxima-docs, git-docs, pandas-docs, sphinx-docs, erlang-docs (got '${2:-}')" >&2; exit 2
       fi
       shift ;;
     *) echo "setup: unknown option '$1' (known: --fuzz, --corpus NAME)" >&2; exit 2 ;;

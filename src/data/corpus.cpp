@@ -14,9 +14,11 @@ namespace fs = std::filesystem;
 namespace structlm::data {
 
 std::vector<std::string> packaged_corpus_names() {
-  return {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil",
-          "fortunes", "python-docs", "linux-docs", "web", "tdavid", "mhcc", "scofield",
-          "postgres-docs", "perl-docs", "rust-books", "django-docs", "cmake-docs", "sqlalchemy-docs", "llvm-docs", "clang-docs", "libreoffice-help", "octave-docs", "maxima-docs", "git-docs", "pandas-docs", "sphinx-docs"};
+  return {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes",
+          "python-docs", "linux-docs", "web", "tdavid", "mhcc", "scofield", "postgres-docs", "perl-docs",
+          "rust-books", "django-docs", "cmake-docs", "sqlalchemy-docs", "llvm-docs", "clang-docs",
+          "libreoffice-help", "octave-docs", "maxima-docs", "git-docs", "pandas-docs", "sphinx-docs",
+          "erlang-docs"};
 }
 
 static std::string lower_ext(const std::string& path) {
@@ -65,6 +67,7 @@ static Corpus load_any(const std::string& spec, const CorpusPaths& paths) {
   if (spec == "git-docs") return load_git_docs(paths);
   if (spec == "pandas-docs") return load_pandas_docs(paths);
   if (spec == "sphinx-docs") return load_sphinx_docs(paths);
+  if (spec == "erlang-docs") return load_erlang_docs(paths);
   if (is_directory(spec)) return load_directory(spec);
   if (!file_exists(spec))
     fail(spec, "no such file or directory, and not a packaged corpus (" + packaged_list() + ")");

@@ -1,8 +1,9 @@
 // Corpora as lists of documents of plain UTF-8 text. Adapters for the corpora the registries
 // ship (Brown, nlp-corpus, the King James Bible, WordNet glosses, GCIDE, FOLDOC, the Jargon File,
 // The Devil's Dictionary, the fortunes, the Python, Linux, PostgreSQL, Perl, Django, CMake,
-// SQLAlchemy, LLVM and Clang documentation, the Rust books, the World English Bible and three
-// Bible commentaries) and for any text file, directory or JSONL file a user points at. No torch here.
+// SQLAlchemy, LLVM, Clang, Git, pandas, Sphinx and Erlang/OTP documentation, the LibreOffice help,
+// the Octave and Maxima manuals, the Rust books, the World English Bible and three Bible
+// commentaries) and for any text file, directory or JSONL file a user points at. No torch here.
 #pragma once
 #include <string>
 #include <vector>
@@ -39,6 +40,7 @@ inline constexpr const char* kMaximaDocsDir = "/usr/share/doc/maxima-doc/html"; 
 inline constexpr const char* kGitDocsDir = "/usr/share/doc/git-doc";  // Debian git-doc
 inline constexpr const char* kPandasDocsDir = "/usr/share/doc/python-pandas-doc/html";  // Debian python-pandas-doc
 inline constexpr const char* kSphinxDocsDir = "/usr/share/doc/sphinx-doc/html";  // Debian sphinx-doc
+inline constexpr const char* kErlangDocsDir = "/usr/share/doc/erlang-doc";  // Debian erlang-doc
 inline constexpr const char* kSwordDir = "/usr/share/sword";  // Debian sword-text-web, sword-comm-mhcc, ...
 
 // Where the packaged corpora live. npm_root (the repository's deps/node_modules) is set by the
@@ -65,6 +67,7 @@ struct CorpusPaths {
   std::string git_docs_dir = kGitDocsDir;
   std::string pandas_docs_dir = kPandasDocsDir;
   std::string sphinx_docs_dir = kSphinxDocsDir;
+  std::string erlang_docs_dir = kErlangDocsDir;
   std::string bible_tool = "bible";
   std::string sword_dir = kSwordDir;       // SWORD modules: mods.d/*.conf and modules/
   std::string diatheke_tool = "diatheke";  // their reader (Debian diatheke)
@@ -79,7 +82,7 @@ Corpus load_corpus(const std::string& spec, const CorpusPaths& paths = {});
 // {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes", "python-docs",
 //  "linux-docs", "web", "tdavid", "mhcc", "scofield", "postgres-docs", "perl-docs", "rust-books",
 //  "django-docs", "cmake-docs", "sqlalchemy-docs", "llvm-docs", "clang-docs", "libreoffice-help",
-//  "octave-docs", "maxima-docs", "git-docs", "pandas-docs", "sphinx-docs"}
+//  "octave-docs", "maxima-docs", "git-docs", "pandas-docs", "sphinx-docs", "erlang-docs"}
 std::vector<std::string> packaged_corpus_names();
 
 // Brown with its part-of-speech tags kept: one entry per sentence, words and tags aligned.

@@ -50,6 +50,8 @@ Corpus load_git_docs(const CorpusPaths& paths);
 Corpus load_pandas_docs(const CorpusPaths& paths);
 // Sphinx's own documentation (sphinx-doc), likewise (corpus_sphinx_docs.cpp).
 Corpus load_sphinx_docs(const CorpusPaths& paths);
+// The Erlang/OTP documentation (erlang-doc: guides, reference manuals, release notes), one document per page (corpus_erlang_docs.cpp).
+Corpus load_erlang_docs(const CorpusPaths& paths);
 std::vector<std::string> split_fortunes(const std::string& text);
 // The PostgreSQL documentation's HTML pages (DocBook), one document per page (corpus_postgres_docs.cpp).
 Corpus load_postgres_docs(const CorpusPaths& paths);

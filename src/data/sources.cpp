@@ -63,6 +63,8 @@ std::vector<CorpusSource> corpus_sources(const CorpusPaths& p) {
        p.pandas_docs_dir + "/user_guide/merging.html", true},
       {"sphinx-docs", "apt sphinx-doc", "BSD-2-Clause (Sphinx documentation)", "technical",
        p.sphinx_docs_dir + "/usage/quickstart.html", true},
+      {"erlang-docs", "apt erlang-doc", "Apache-2.0 (Erlang/OTP documentation)", "technical",
+       p.erlang_docs_dir + "/lib/stdlib-4.2/doc/html/lists.html", true},
   };
 }
 
