@@ -23,7 +23,10 @@ void add_train(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   cmd->add_option(flag::kConfig, o->r.config, "Run config JSON {model, train, data}; defaults to RUN_DIR/config.json on --resume");
   cmd->add_option(flag::kRunDir, o->r.run_dir, "Run directory (config, metrics.jsonl, checkpoints/)")->required();
-  cmd->add_flag(flag::kResume, o->r.resume, "Continue from RUN_DIR/checkpoints/latest.safetensors");
+  auto* resume = cmd->add_flag(flag::kResume, o->r.resume, "Continue from RUN_DIR/checkpoints/latest.safetensors");
+  cmd->add_flag(flag::kAutoResume, o->r.auto_resume,
+                "Continue when RUN_DIR has a checkpoint, else start a new run (one command line for a job and its requeues)")
+      ->excludes(resume);
   cmd->add_option(flag::kSet, o->r.overrides, "Override a config field, e.g. --set train.max_steps=500 --set model.n_layer=2");
   cmd->add_option(flag::kCorpus, o->r.corpora, "Train on these corpora's train splits (fills the config's data section)");
   cmd->add_option(flag::kTokenizer, o->r.tokenizer,

@@ -235,7 +235,9 @@ std::string run_dir_of(const CstdeExperimentOptions& o, const std::string& varia
 ChildUsage start_training(const std::string& dir, const train::RunConfig& cfg, StepRunner& runner) {
   make_dirs(dir);
   save_json(dir + "/requested_config.json", cfg.to_json());
-  return runner.train({dir + "/requested_config.json", dir, "", {}, {}, file_exists(dir + "/checkpoints/latest.safetensors")});
+  // --auto-resume: the child resumes when a checkpoint is there, so a planned command rerun by
+  // a requeued job continues rather than being refused.
+  return runner.train({dir + "/requested_config.json", dir, "", {}, {}, /*resume=*/false, /*auto_resume=*/true});
 }
 
 // Seeds outermost: each seed trains every variant back to back, so slow phases of a shared

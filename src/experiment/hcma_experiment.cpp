@@ -91,7 +91,7 @@ BaseModel base_model(const Setup& s, const HcmaExperimentOptions& o, const works
   make_dirs(base);
   save_json(base + "/requested_config.json", cfg.to_json());
   if (mode == StepMode::run) std::fprintf(stderr, "experiment hcma: training the model (%s)\n", base.c_str());
-  auto usage = runner.train({base + "/requested_config.json", base, "", {}, {}, file_exists(b.checkpoint)});
+  auto usage = runner.train({base + "/requested_config.json", base, "", {}, {}, /*resume=*/false, /*auto_resume=*/true});
   if (mode != StepMode::run) {
     b.pending = true;
     return b;

@@ -13,6 +13,7 @@ inline constexpr const char* kDataDir = "--data-dir";
 inline constexpr const char* kConfig = "--config";
 inline constexpr const char* kRunDir = "--run-dir";
 inline constexpr const char* kResume = "--resume";
+inline constexpr const char* kAutoResume = "--auto-resume";
 inline constexpr const char* kSet = "--set";
 inline constexpr const char* kCorpus = "--corpus";
 inline constexpr const char* kTokenizer = "--tokenizer";

@@ -58,8 +58,10 @@ Vocabulary settle_vocabulary(train::RunConfig& cfg, bool vocab_given, const std:
 
 std::string train_usage_path(const std::string& run_dir) { return run_dir + "/step_usage.json"; }
 
-train::TrainResult run_training(const workspace::Workspace& ws, const TrainRequest& r, dist::ProcessGroup* group) {
+train::TrainResult run_training(const workspace::Workspace& ws, const TrainRequest& request, dist::ProcessGroup* group) {
   const auto t0 = std::chrono::steady_clock::now();
+  TrainRequest r = request;
+  if (r.auto_resume && !r.resume) r.resume = file_exists(r.run_dir + "/checkpoints/latest.safetensors");
   const bool lead = !group || group->rank() == 0;
   if (!lead) group->barrier();  // until rank 0 has prepared the data (a rank 0 that fails ends this wait)
   std::string config_path = r.config;
@@ -170,6 +172,7 @@ std::vector<std::string> train_args(const TrainRequest& r) {
   for (const auto& c : r.corpora) a.insert(a.end(), {flag::kCorpus, c});
   for (const auto& s : r.overrides) a.insert(a.end(), {flag::kSet, s});
   if (r.resume) a.push_back(flag::kResume);
+  if (r.auto_resume) a.push_back(flag::kAutoResume);
   return a;
 }
 

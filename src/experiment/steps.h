@@ -19,6 +19,9 @@ struct TrainRequest {
   std::string config, run_dir, tokenizer;
   std::vector<std::string> overrides, corpora;
   bool resume = false;
+  // Resume when RUN_DIR holds a checkpoint, else start: the same command line serves a first
+  // run and a requeued one (Slurm --requeue, a queue's retry), which --plan relies on.
+  bool auto_resume = false;
 };
 // Runs it: writes run_info.json, checks the model's vocabulary against the tokenizer's (a model
 // smaller than its tokenizer is refused naming both; one the config leaves unset takes the

@@ -20,6 +20,9 @@ TEST(StepArgs, TrainCarriesEverySetFieldUnderItsFlag) {
   r.resume = true;
   EXPECT_EQ(train_args(r), (Args{"--run-dir", "/r", "--config", "/r/requested_config.json", "--tokenizer", "gpt2", "--corpus",
                                  "brown", "--corpus", "kjv", "--set", "train.max_steps=5", "--resume"}));
+  r.resume = false;
+  r.auto_resume = true;
+  EXPECT_EQ(train_args(r).back(), "--auto-resume");
 }
 
 TEST(StepArgs, AlignCarriesTheOptionsFileAndEverySetField) {

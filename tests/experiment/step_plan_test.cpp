@@ -100,8 +100,10 @@ TEST(StepPlan, TrainingIsFinishedOnlyAtItsLastStep) {
   EXPECT_TRUE(training_finished(r.run_dir, tc));  // the step it was asked to stop at
   tc.stop_at_step = 0;
 
-  r.resume = true;
+  // The same command again (a requeued job): refused without --auto-resume, continued with it.
   r.overrides = {"train.stop_at_step=0"};
+  EXPECT_NE(error_of([&] { run_training(ws, r); }).find("already holds a training run"), std::string::npos);
+  r.auto_resume = true;
   run_training(ws, r);
   EXPECT_TRUE(training_finished(r.run_dir, tc));
   const ChildUsage u = recorded_train_usage(r.run_dir);
