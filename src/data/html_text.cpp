@@ -92,6 +92,13 @@ class Extractor {
         pre_ = false;
         continue;
       }
+      // A field's type after its name (Sphinx's span.classifier: `right : DataFrame`), the colon
+      // that basic.css adds before it (::before) written out, lest the two words run together.
+      if (std::strcmp(name, "span") == 0 && has_class(n, {"classifier"})) {
+        add_text(" : ");
+        walk(n->children);
+        continue;
+      }
       if (std::strcmp(name, "br") == 0) {
         add_text(" ");
         continue;

@@ -21,7 +21,8 @@ struct HtmlTextRules {
 
 // The text under the page's main element (the first with class `rules.main_class` where that is
 // set; else the first with role="main", else the first <main>, else <body>): every block element (p, div, li, dt, dd, h1-h6, pre, tr, blockquote, ...) a paragraph
-// of its own, inline text joined (the cells of a row, td and th, a space apart) and each run of
+// of its own, inline text joined (the cells of a row, td and th, a space apart; a Sphinx field's
+// type, span.classifier, after " : ", the colon its stylesheet draws) and each run of
 // whitespace one space; paragraphs separated by a blank line (a <pre> kept keeps its lines). A
 // page with neither a main element nor a body, or cut short (no closing </html>), is an error
 // naming `name`.

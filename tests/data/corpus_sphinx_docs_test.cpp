@@ -365,6 +365,8 @@ TEST(PandasDocsCorpus, MainWithoutPrevNextSourceLinksOrSummaryTables) {
 <h1>pandas.DataFrame.merge<a class="headerlink" href="#pandas-dataframe-merge">¶</a></h1>
 <dl class="py method"><dt class="sig sig-object py" id="pandas.DataFrame.merge"><span class="sig-prename descclassname"><span class="pre">DataFrame.</span></span><span class="sig-name descname"><span class="pre">merge</span></span><span class="sig-paren">(</span><em class="sig-param"><span class="n"><span class="pre">right</span></span></em><span class="sig-paren">)</span><a class="reference external" href="https://github.com/pandas-dev/pandas/blob/v1.5.3/pandas/core/frame.py#L10074"><span class="viewcode-link"><span class="pre">[source]</span></span></a><a class="headerlink" href="#pandas.DataFrame.merge">¶</a></dt>
 <dd><p>Merge DataFrame or named Series objects with a database-style join.</p>
+<dl class="field-list"><dt class="field-odd">Parameters<span class="colon">:</span></dt>
+<dd class="field-odd"><dl><dt><strong>right</strong><span class="classifier">DataFrame or named Series</span></dt><dd><p>Object to merge with.</p></dd></dl></dd></dl>
 <div class="doctest highlight-default notranslate"><div class="highlight"><pre><span class="gp">&gt;&gt;&gt; </span>df1.merge(df2, how='cross')</pre></div></div>
 </dd></dl></section></div>
 <div class='prev-next-area'><a class='left-prev' id="prev-link" href="pandas.DataFrame.memory_usage.html" title="previous page">
@@ -391,7 +393,8 @@ TEST(PandasDocsCorpus, MainWithoutPrevNextSourceLinksOrSummaryTables) {
   EXPECT_EQ(c.docs[0].id, "reference/api/pandas.DataFrame.merge");
   EXPECT_EQ(c.docs[0].text,
             "pandas.DataFrame.merge\n\nDataFrame.merge(right)\n\n"
-            "Merge DataFrame or named Series objects with a database-style join.");
+            "Merge DataFrame or named Series objects with a database-style join.\n\nParameters:\n\n"
+            "right : DataFrame or named Series\n\nObject to merge with.");
   EXPECT_EQ(c.docs[1].id, "reference/frame");
   EXPECT_EQ(c.docs[1].text, "DataFrame\n\nCombining / joining / merging");
   write_file_atomic(t / "whatsnew/v1.5.3.html", api.substr(0, 600));  // cut short
