@@ -26,7 +26,7 @@ std::string page(const std::string& content) {
 <div id="container">
 <script id="js" type="text/javascript" language="JavaScript" src="../../../../doc/js/flipmenu/flipmenu.js"></script>
 <div class="topbar"><div class="topbar-title"><a href="../../../../doc/index.html">Erlang/OTP 25.2.3</a></div></div>
-<div class="leftnav"><div class="innertube"><ul class="flipMenu"><li title="lists"><a href="lists.html">lists</a></li></ul></div></div>
+<aside class="hide-mobile" id="leftnav"><nav class="leftnav-tube"><p class="section-title">STDLIB</p><ul class="panel-sections"><li title="lists"><a href="lists.html">lists</a></li></ul></nav></aside>
 <div id="content">
 )" + content + R"(
 <div class="footer">
