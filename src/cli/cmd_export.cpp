@@ -66,9 +66,10 @@ void add_export(CLI::App& app) {
   cmd->add_option("--name", o->name, "GGUF general.name [default: OUT's file name]");
   cmd->callback([o] {
     const auto dtype = interop::parse_float_type(o->dtype, "--dtype");
-    auto loaded = zoo::load_any_model(workspace::resolve_run(o->model, o->tokenizer, /*require_tokenizer=*/false).checkpoint);
+    const auto found = workspace::resolve_run(o->model, o->tokenizer, /*require_tokenizer=*/false);
+    auto loaded = zoo::load_any_model(found.checkpoint);
     if (loaded.arch == "llama") {
-      const auto files = workspace::resolve_run(o->model, o->tokenizer, /*require_tokenizer=*/false);
+      const auto& files = found;
       // No extension: a folder.
       const std::string format = !o->to.empty()                  ? o->to
                                  : ends_with(o->out, ".gguf")    ? "gguf"

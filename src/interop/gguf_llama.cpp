@@ -19,19 +19,7 @@ namespace structlm::interop {
 
 namespace {
 
-using formats::GgmlType;
-
 constexpr std::int64_t kTokenNormal = 1, kTokenControl = 3, kTokenUserDefined = 4, kTokenUnused = 5;
-
-std::int64_t hparam(const formats::GgufFile& f, const std::string& key) {
-  const std::uint64_t v = f.get_uint(key);
-  if (v < 1 || v > 0x7fffffff) fail(f.name, "metadata key '" + key + "': " + std::to_string(v) + " is outside 1..2^31-1");
-  return static_cast<std::int64_t>(v);
-}
-
-FloatType float_of(GgmlType t) {
-  return t == GgmlType::F32 ? FloatType::F32 : t == GgmlType::F16 ? FloatType::F16 : FloatType::BF16;
-}
 
 // HF name of a GGUF tensor, or "" when the name is not one of a llama model's.
 std::string hf_name(const std::string& g) {
@@ -135,24 +123,24 @@ ImportedLlama import_gguf_llama(const std::string& path, const std::string& toke
 
   formats::HfLlamaConfig c;
   c.model_type = "llama";
-  c.num_hidden_layers = hparam(f, "llama.block_count");
-  c.max_position_embeddings = hparam(f, "llama.context_length");
-  c.hidden_size = hparam(f, "llama.embedding_length");
-  c.intermediate_size = hparam(f, "llama.feed_forward_length");
-  c.num_attention_heads = hparam(f, "llama.attention.head_count");
+  c.num_hidden_layers = gguf_hparam(f, "llama.block_count");
+  c.max_position_embeddings = gguf_hparam(f, "llama.context_length");
+  c.hidden_size = gguf_hparam(f, "llama.embedding_length");
+  c.intermediate_size = gguf_hparam(f, "llama.feed_forward_length");
+  c.num_attention_heads = gguf_hparam(f, "llama.attention.head_count");
   c.num_key_value_heads =
-      f.find("llama.attention.head_count_kv") ? hparam(f, "llama.attention.head_count_kv") : c.num_attention_heads;
+      f.find("llama.attention.head_count_kv") ? gguf_hparam(f, "llama.attention.head_count_kv") : c.num_attention_heads;
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     fail(path, "metadata key 'llama.attention.head_count_kv': " + std::to_string(c.num_key_value_heads) +
                    " does not divide the head count " + std::to_string(c.num_attention_heads));
-  c.head_dim = f.find("llama.attention.key_length") ? hparam(f, "llama.attention.key_length")
+  c.head_dim = f.find("llama.attention.key_length") ? gguf_hparam(f, "llama.attention.key_length")
                                                     : c.hidden_size / c.num_attention_heads;
-  if (f.find("llama.attention.value_length") && hparam(f, "llama.attention.value_length") != c.head_dim)
+  if (f.find("llama.attention.value_length") && gguf_hparam(f, "llama.attention.value_length") != c.head_dim)
     fail(path, "metadata key 'llama.attention.value_length' differs from key_length: not a Llama block");
   if (!f.find("llama.attention.key_length") && c.hidden_size % c.num_attention_heads != 0)
     fail(path, "metadata key 'llama.attention.head_count' does not divide embedding_length and no key_length is given");
   if (c.head_dim % 2 != 0) fail(path, "head size " + std::to_string(c.head_dim) + " is odd: rotary positions rotate pairs");
-  if (f.find("llama.rope.dimension_count") && hparam(f, "llama.rope.dimension_count") != c.head_dim)
+  if (f.find("llama.rope.dimension_count") && gguf_hparam(f, "llama.rope.dimension_count") != c.head_dim)
     fail(path, "metadata key 'llama.rope.dimension_count': rotary positions on part of a head are not implemented");
   c.rope_theta = f.find("llama.rope.freq_base") ? f.get_float("llama.rope.freq_base") : 10000.0;
   c.rms_norm_eps = f.get_float("llama.attention.layer_norm_rms_epsilon");
@@ -195,7 +183,7 @@ ImportedLlama import_gguf_llama(const std::string& path, const std::string& toke
     if (shape != p->second.sizes().vec())
       fail(path, "tensor '" + t.name + "' has shape " + c10::str(c10::IntArrayRef(shape)) + ", the metadata implies " +
                      c10::str(p->second.sizes()));
-    torch::Tensor x = tensor_from_bytes(file.data() + f.data_offset + t.offset, float_of(t.type), shape);
+    torch::Tensor x = tensor_from_bytes(file.data() + f.data_offset + t.offset, float_type_of(t.type), shape);
     if (ours.find(".self_attn.q_proj.") != std::string::npos) x = unpermute_qk(x, c.num_attention_heads);
     if (ours.find(".self_attn.k_proj.") != std::string::npos) x = unpermute_qk(x, c.num_key_value_heads);
     p->second.copy_(x);

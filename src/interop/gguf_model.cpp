@@ -43,15 +43,6 @@ GgmlType ggml_of(FloatType t) {
   return GgmlType::F32;
 }
 
-FloatType float_of(GgmlType t) {
-  switch (t) {
-    case GgmlType::F32: return FloatType::F32;
-    case GgmlType::F16: return FloatType::F16;
-    case GgmlType::BF16: return FloatType::BF16;
-  }
-  return FloatType::F32;
-}
-
 std::uint32_t file_type_of(FloatType t) {
   return t == FloatType::F32 ? kFileTypeF32 : t == FloatType::F16 ? kFileTypeF16 : kFileTypeBF16;
 }
@@ -63,12 +54,6 @@ std::vector<std::uint64_t> ne_of(const torch::Tensor& x) {
   return ne;
 }
 
-// An integer hyperparameter that must fit the model's int64 sizes and int32 range.
-std::int64_t hparam(const formats::GgufFile& f, const std::string& key) {
-  const std::uint64_t v = f.get_uint(key);
-  if (v < 1 || v > 0x7fffffff) fail(f.name, "metadata key '" + key + "': " + std::to_string(v) + " is outside 1..2^31-1");
-  return static_cast<std::int64_t>(v);
-}
 
 }  // namespace
 
@@ -133,14 +118,14 @@ Imported import_gguf(const std::string& path, const std::string& tokenizer_dir) 
 
   Imported out;
   model::GPTConfig& c = out.model.config;
-  c.n_layer = hparam(f, "gpt2.block_count");
-  c.n_embd = hparam(f, "gpt2.embedding_length");
-  c.n_head = hparam(f, "gpt2.attention.head_count");
-  c.block_size = hparam(f, "gpt2.context_length");
+  c.n_layer = gguf_hparam(f, "gpt2.block_count");
+  c.n_embd = gguf_hparam(f, "gpt2.embedding_length");
+  c.n_head = gguf_hparam(f, "gpt2.attention.head_count");
+  c.block_size = gguf_hparam(f, "gpt2.context_length");
   if (c.n_embd % c.n_head != 0)
     fail(path, "metadata key 'gpt2.attention.head_count': " + std::to_string(c.n_head) + " does not divide n_embd " +
                    std::to_string(c.n_embd));
-  if (hparam(f, "gpt2.feed_forward_length") != 4 * c.n_embd)
+  if (gguf_hparam(f, "gpt2.feed_forward_length") != 4 * c.n_embd)
     fail(path, "metadata key 'gpt2.feed_forward_length': structlm's MLP is 4 x n_embd = " + std::to_string(4 * c.n_embd));
   const double eps = f.get_float("gpt2.attention.layer_norm_epsilon");
   if (std::fabs(eps - 1e-5) > 1e-9)
@@ -185,7 +170,7 @@ Imported import_gguf(const std::string& path, const std::string& tokenizer_dir) 
   for (const auto& [ours, theirs] : names) {
     const formats::GgufTensorInfo* t = by_name.at(theirs);
     const auto& shape = want.at(ours);
-    out.model.tensors[ours] = tensor_from_bytes(file.data() + f.data_offset + t->offset, float_of(t->type), shape);
+    out.model.tensors[ours] = tensor_from_bytes(file.data() + f.data_offset + t->offset, float_type_of(t->type), shape);
   }
   // A file that stores the tied output matrix anyway (older llama.cpp converters did) is tied.
   if (!c.tied && torch::equal(out.model.tensors["lm_head.weight"], out.model.tensors["wte.weight"])) {

@@ -29,6 +29,25 @@ const char* float_type_name(FloatType t) {
   return "?";
 }
 
+formats::DType safetensors_dtype(FloatType t) {
+  return t == FloatType::F32 ? formats::DType::F32 : t == FloatType::F16 ? formats::DType::F16 : formats::DType::BF16;
+}
+
+FloatType float_type_of(formats::GgmlType t) {
+  switch (t) {
+    case formats::GgmlType::F32: return FloatType::F32;
+    case formats::GgmlType::F16: return FloatType::F16;
+    case formats::GgmlType::BF16: return FloatType::BF16;
+  }
+  return FloatType::F32;
+}
+
+std::int64_t gguf_hparam(const formats::GgufFile& f, const std::string& key) {
+  const std::uint64_t v = f.get_uint(key);
+  if (v < 1 || v > 0x7fffffff) fail(f.name, "metadata key '" + key + "': " + std::to_string(v) + " is outside 1..2^31-1");
+  return static_cast<std::int64_t>(v);
+}
+
 torch::ScalarType torch_type(FloatType t) {
   switch (t) {
     case FloatType::F32: return torch::kFloat32;

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "core/json.h"
+#include "formats/gguf.h"
+#include "formats/safetensors.h"
 #include "model/gpt.h"
 
 namespace structlm::interop {
@@ -17,6 +19,12 @@ enum class FloatType { F32, F16, BF16 };
 FloatType parse_float_type(const std::string& s, const std::string& option);  // "f32", "f16", "bf16"
 const char* float_type_name(FloatType t);
 torch::ScalarType torch_type(FloatType t);
+// The same type in the two file formats the converters read and write.
+formats::DType safetensors_dtype(FloatType t);
+FloatType float_type_of(formats::GgmlType t);
+// A GGUF integer hyperparameter that must fit the models' int64 sizes and int32 range (1..2^31-1);
+// errors name the file and the key.
+std::int64_t gguf_hparam(const formats::GgufFile& f, const std::string& key);
 
 struct GptTensors {
   model::GPTConfig config;

@@ -104,9 +104,7 @@ ImportedLlama import_hf_llama_folder(const std::string& dir, const std::string& 
 
 void export_hf_llama(model::LlamaForCausalLM& model, const std::string& tokenizer_dir, const std::string& path,
                      FloatType dtype) {
-  const auto st = dtype == FloatType::F32 ? formats::DType::F32
-                  : dtype == FloatType::F16 ? formats::DType::F16
-                                            : formats::DType::BF16;
+  const auto st = safetensors_dtype(dtype);
   formats::SafetensorsWriter w;
   w.set_metadata("format", "pt");  // what transformers writes and checks
   torch::NoGradGuard no_grad;

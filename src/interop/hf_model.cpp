@@ -29,10 +29,6 @@ std::string sibling(const std::string& path, const std::string& name) {
   return (std::filesystem::path(path).parent_path() / name).string();
 }
 
-formats::DType file_dtype(FloatType t) {
-  return t == FloatType::F32 ? formats::DType::F32 : t == FloatType::F16 ? formats::DType::F16 : formats::DType::BF16;
-}
-
 // The layer index of "h.<N>.<rest>", or -1 (N is at most 6 digits: no model has a million layers).
 std::int64_t layer_of(const std::string& ours) {
   if (ours.rfind("h.", 0) != 0) return -1;
@@ -57,7 +53,7 @@ void export_hf(const GptTensors& m, const text::Tokenizer* tok, const std::strin
     const std::string theirs = ours == "lm_head.weight" ? ours : "transformer." + ours;
     const torch::Tensor y = is_conv1d(ours) ? x.t().contiguous() : x;
     const std::string bytes = tensor_bytes(y, dtype);
-    w.add(theirs, file_dtype(dtype), y.sizes().vec(), bytes.data(), bytes.size());
+    w.add(theirs, safetensors_dtype(dtype), y.sizes().vec(), bytes.data(), bytes.size());
   }
   w.write(path);
 
