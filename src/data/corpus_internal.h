@@ -2,12 +2,15 @@
 // text helpers they have in common. Private to src/data.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "data/corpus.h"
 
 namespace structlm::data::detail {
+
+struct HtmlTextRules;  // data/html_text.h
 
 Corpus load_brown(const CorpusPaths& paths);
 Corpus load_nlp_corpus(const CorpusPaths& paths);
@@ -83,6 +86,12 @@ void pack_pieces(const std::vector<std::string>& pieces, const std::string& pref
 // keeps its inner newlines, without leading or trailing blank lines.
 std::vector<std::string> split_paragraphs(const std::string& text);
 
+// The HTML pages `pages` (paths relative to `root`, ending in .html) as documents of `c`, each
+// read, checked to be text (check_is_text) and converted by `rules` (html_to_text); a page that
+// `skip` accepts (a redirect, say) or that holds no text is left out. Document id: the path
+// without .html.
+void add_html_pages(Corpus& c, const std::string& root, const std::vector<std::string>& pages,
+                    const HtmlTextRules& rules, const std::function<bool(const std::string& html)>& skip = {});
 std::string trim(const std::string& s);
 
 // Appends code point `cp` (at most 0x10FFFF) to `out` as UTF-8: for markup's numeric character

@@ -20,7 +20,6 @@
 #include "core/io.h"
 #include "data/corpus_internal.h"
 #include "data/html_text.h"
-#include "data/text_check.h"
 
 namespace fs = std::filesystem;
 
@@ -39,13 +38,7 @@ Corpus load_postgres_docs(const CorpusPaths& paths) {
   const HtmlTextRules rules{{"navheader", "navfooter", "toc", "footnote", "refsynopsisdiv", "cmdsynopsis"},
                             /*keep_code_blocks=*/false, /*main_class=*/{}};
   Corpus c{"postgres-docs", root, {}};
-  for (const auto& page : pages) {
-    const std::string path = root + "/" + page;
-    const std::string html = read_file(path);
-    check_is_text(html, path);
-    std::string text = html_to_text(html, path, rules);
-    if (!text.empty()) c.docs.push_back({page.substr(0, page.size() - 5), std::move(text)});
-  }
+  add_html_pages(c, root, pages, rules);
   if (c.docs.empty()) fail(root, "holds no documentation pages");
   return c;
 }

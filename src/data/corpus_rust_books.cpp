@@ -21,7 +21,6 @@
 #include "core/io.h"
 #include "data/corpus_internal.h"
 #include "data/html_text.h"
-#include "data/text_check.h"
 
 namespace fs = std::filesystem;
 
@@ -59,14 +58,9 @@ Corpus load_rust_books(const CorpusPaths& paths) {
   std::sort(pages.begin(), pages.end());
   const HtmlTextRules rules{{"filename"}, /*keep_code_blocks=*/false, /*main_class=*/{}};
   Corpus c{"rust-books", root, {}};
-  for (const auto& page : pages) {
-    const std::string path = root + "/" + page;
-    const std::string html = read_file(path);
-    check_is_text(html, path);
-    if (html.find("<main>") == std::string::npos && html.find("<main ") == std::string::npos) continue;  // a redirect
-    std::string text = html_to_text(html, path, rules);
-    if (!text.empty()) c.docs.push_back({page.substr(0, page.size() - 5), std::move(text)});
-  }
+  add_html_pages(c, root, pages, rules, [](const std::string& html) {  // a redirect page has no <main>
+    return html.find("<main>") == std::string::npos && html.find("<main ") == std::string::npos;
+  });
   if (c.docs.empty()) fail(root, "holds no book pages");
   return c;
 }

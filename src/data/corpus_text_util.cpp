@@ -1,7 +1,23 @@
 // Helpers shared by the corpus adapters: packing pieces into documents, paragraphs, trimming.
 #include "data/corpus_internal.h"
 
+#include "core/io.h"
+#include "data/html_text.h"
+#include "data/text_check.h"
+
 namespace structlm::data::detail {
+
+void add_html_pages(Corpus& c, const std::string& root, const std::vector<std::string>& pages,
+                    const HtmlTextRules& rules, const std::function<bool(const std::string& html)>& skip) {
+  for (const auto& page : pages) {
+    const std::string path = root + "/" + page;
+    const std::string html = read_file(path);
+    check_is_text(html, path);
+    if (skip && skip(html)) continue;
+    std::string text = html_to_text(html, path, rules);
+    if (!text.empty()) c.docs.push_back({page.substr(0, page.size() - 5), std::move(text)});
+  }
+}
 
 std::string trim(const std::string& s) {
   const char* ws = " \t\r\n\f\v";
