@@ -1,7 +1,6 @@
 // structlm prepare: corpora -> deterministic train/val/test splits by document, written once.
 #include <algorithm>
 #include <cstdio>
-#include <string_view>
 #include <vector>
 
 #include "cli/commands.h"
@@ -11,16 +10,11 @@
 #include "data/dedup.h"
 #include "data/mix.h"
 #include "data/sources.h"
+#include "data/split.h"
 
 namespace structlm::cli {
 
 namespace {
-
-std::size_t bytes_of(const std::vector<data::Document>& docs) {
-  std::size_t n = 0;
-  for (const auto& d : docs) n += d.text.size();
-  return n;
-}
 
 // The mix (configs/mix.json): how many of its sources are installed, and its size once built.
 std::vector<std::string> mix_row(const workspace::Workspace& ws) {
@@ -56,9 +50,9 @@ void print_sources(const workspace::Workspace& ws) {
   for (const auto& s : data::corpus_sources(ws.corpus_paths())) {
     std::string prepared = "no";
     if (file_exists(ws.corpus_dir(s.name) + "/split.json")) {
-      const auto sp = ws.prepare_corpus(s.name);  // already written: read back, not rebuilt
-      prepared = std::to_string(sp.train.size() + sp.val.size() + sp.test.size()) + " docs, " +
-                 std::to_string(bytes_of(sp.train) + bytes_of(sp.val) + bytes_of(sp.test)) + " bytes";
+      const auto sp = data::read_split_summary(ws.corpus_dir(s.name));  // its counts, not its documents
+      prepared = std::to_string(sp.docs[0] + sp.docs[1] + sp.docs[2]) + " docs, " +
+                 std::to_string(sp.bytes[0] + sp.bytes[1] + sp.bytes[2]) + " bytes";
     }
     std::string installed = s.installed() ? "yes" : s.optional ? "no (setup.sh --corpus " + s.name + ")" : "no";
     rows.push_back({s.name, s.package, s.licence, s.kind, installed, prepared});
@@ -91,6 +85,10 @@ void add_prepare(CLI::App& app) {
   cmd->add_flag("--duplicates", *duplicates,
                 "Also count exact and near duplicates (MinHash, docs/CORPORA.md) within each corpus and against the "
                 "corpora named before it; nothing is removed");
+  auto dedup = std::make_shared<bool>(false);
+  cmd->add_flag("--dedup", *dedup,
+                "Remove exact and near duplicates (MinHash, docs/CORPORA.md) from each corpus before splitting it; "
+                "the first copy stays. Recorded in its split.json; not for 'mix', which always removes them");
   add_data_dir_option(cmd, *data_dir);
   cmd->callback([=] {
     const auto ws = make_workspace(*data_dir);
@@ -98,16 +96,32 @@ void add_prepare(CLI::App& app) {
     if (corpora->empty()) throw Error("prepare: name at least one corpus (or --list to see the packaged ones)");
     data::DuplicateCensus census;
     for (const auto& spec : *corpora) {
-      auto s = ws.prepare_corpus(spec);
-      if (spec == workspace::kMixName) print_mix(ws.prepare_mix());  // read back: built just now
+      const std::string dir = ws.corpus_dir(spec);  // first: refuses a "mix:NAME" whose NAME is not a source
+      const bool mix = spec == workspace::kMixName || spec.rfind(std::string(workspace::kMixName) + ":", 0) == 0;
+      if (mix && *dedup) throw Error("prepare: --dedup is for single corpora; '" + spec + "' has its duplicates removed already");
+      // Streamed to disk and counted from split.json: no corpus is held in memory here.
+      data::SplitSummary s;
+      if (mix) {
+        const auto report = ws.prepare_mix();  // builds it, resumes it, or checks the finished one
+        if (spec == workspace::kMixName) print_mix(report);
+        s = data::read_split_summary(dir);
+      } else {
+        data::PrepareOptions o;
+        o.dedup = *dedup;
+        s = data::ensure_split(spec, dir, o, ws.corpus_paths());
+      }
+      if (s.dedup)
+        std::printf("%-12s %zu documents, removed %zu exact + %zu near duplicates\n", ws.corpus_name(spec).c_str(),
+                    s.documents_read, s.exact_removed, s.near_removed);
       std::printf("%-12s train %5zu docs %9zu bytes | val %4zu docs %8zu bytes | test %4zu docs %8zu bytes -> %s\n",
-                  ws.corpus_name(spec).c_str(), s.train.size(), bytes_of(s.train), s.val.size(), bytes_of(s.val),
-                  s.test.size(), bytes_of(s.test), ws.corpus_dir(spec).c_str());
+                  ws.corpus_name(spec).c_str(), s.docs[0], s.bytes[0], s.docs[1], s.bytes[1], s.docs[2], s.bytes[2],
+                  dir.c_str());
       if (!*duplicates) continue;
-      std::vector<std::string_view> texts;
-      for (const auto* part : {&s.train, &s.val, &s.test})
-        for (const auto& d : *part) texts.push_back(d.text);
-      const auto& r = census.add_source(ws.corpus_name(spec), texts);
+      census.start_source(ws.corpus_name(spec));
+      for (const char* part : {"train", "val", "test"})
+        data::for_each_jsonl_line(dir + "/" + part + ".jsonl",
+                                  [&](json& j) { census.add(j["text"].get_ref<const std::string&>()); });
+      const auto& r = census.finish_source();
       std::printf("%-12s duplicates: %zu exact, %zu near within its %zu documents; %zu more of earlier corpora\n",
                   r.name.c_str(), r.exact, r.near, r.documents, r.earlier);
     }

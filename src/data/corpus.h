@@ -5,6 +5,8 @@
 // the Octave and Maxima manuals, the Rust books, the World English Bible and three Bible
 // commentaries) and for any text file, directory or JSONL file a user points at. No torch here.
 #pragma once
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -79,6 +81,20 @@ struct CorpusPaths {
 // optional "id"), or a directory (every regular file one document, recursively, sorted).
 // Bad input (missing package, unreadable or malformed file) throws Error naming the file.
 Corpus load_corpus(const std::string& spec, const CorpusPaths& paths = {});
+
+// The same documents as load_corpus, in the same order, handed to `fn` one at a time. A user's
+// file or directory is read one document at a time (a JSONL file line by line, a text file
+// paragraph by paragraph, a directory file by file), so memory does not grow with its size; a
+// packaged corpus is read whole first (the largest holds tens of MB) and then handed out. Errors
+// are load_corpus's, thrown where they are met, so `fn` may have seen the documents before one.
+// Duplicate ids are found by 128-bit hashes of the ids (32 bytes or so per document, not the ids).
+// `progress`, when given, is called now and then with (bytes read, bytes in all) of a user's
+// file or directory; never for a packaged corpus. Returns the name and source (docs empty).
+using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
+Corpus stream_corpus(const std::string& spec, const CorpusPaths& paths, const std::function<void(Document&&)>& fn,
+                     const ProgressFn& progress = {});
+// The bytes of a user's file or directory (what `progress` counts to); 0 for a packaged corpus.
+std::uint64_t corpus_input_bytes(const std::string& spec);
 // {"brown", "nlp-corpus", "kjv", "wordnet", "gcide", "foldoc", "jargon", "devil", "fortunes", "python-docs",
 //  "linux-docs", "web", "tdavid", "mhcc", "scofield", "postgres-docs", "perl-docs", "rust-books",
 //  "django-docs", "cmake-docs", "sqlalchemy-docs", "llvm-docs", "clang-docs", "libreoffice-help",

@@ -72,9 +72,12 @@ Corpus load_scofield(const CorpusPaths& paths);
 // A module's conf as diatheke is to read it: a driver that does not match the module's data files
 // under `sword_dir` (zCom4 named for zCom's ot.bzv/nt.bzv) corrected, anything else as it is.
 std::string sword_conf_for(const std::string& conf, const std::string& sword_dir);
-Corpus load_text_file(const std::string& path, std::size_t doc_chars);
-Corpus load_jsonl_file(const std::string& path);
-Corpus load_directory(const std::string& path);
+// A user's own files, streamed (corpus_files.cpp): `fn` gets each document as it is read, the
+// Corpus returned holds the name and source only. `progress` as stream_corpus's (may be empty).
+using DocFn = std::function<void(Document&&)>;
+Corpus stream_text_file(const std::string& path, std::size_t doc_chars, const DocFn& fn, const ProgressFn& progress);
+Corpus stream_jsonl_file(const std::string& path, const DocFn& fn, const ProgressFn& progress);
+Corpus stream_directory(const std::string& path, const DocFn& fn, const ProgressFn& progress);
 
 // Packs consecutive pieces (sentences, glosses, paragraphs) into documents: a document is closed
 // once it holds `per_doc` pieces or `max_chars` bytes (whichever comes first; 0 = no limit), so a

@@ -55,19 +55,19 @@ std::vector<std::uint64_t> hash_seeds() {
   return s;
 }
 
-std::uint64_t band_key(const std::vector<std::uint32_t>& sig, int band) {
+double agreement(const std::uint32_t* a, const std::uint32_t* b) {
+  int same = 0;
+  for (int i = 0; i < Deduplicator::kHashes; ++i) same += a[i] == b[i];
+  return double(same) / double(Deduplicator::kHashes);
+}
+
+std::uint64_t band_key(const std::uint32_t* sig, int band) {
   std::uint64_t h = 0xcbf29ce484222325ull ^ std::uint64_t(band);
   for (int r = 0; r < Deduplicator::kRows; ++r) {
-    h ^= sig[std::size_t(band * Deduplicator::kRows + r)];
+    h ^= sig[band * Deduplicator::kRows + r];
     h *= 0x100000001b3ull;
   }
   return mix(h);
-}
-
-double agreement(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
-  int same = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
-  return double(same) / double(a.size());
 }
 
 }  // namespace
@@ -97,37 +97,63 @@ Deduplicator::Signature Deduplicator::signature(const std::string& norm) const {
   return sig;
 }
 
+void Deduplicator::band_insert(int band, std::uint64_t key, std::uint32_t index) {
+  auto& table = bands_[std::size_t(band)];
+  auto place = [](std::vector<std::uint64_t>& t, std::uint64_t key_bits, std::uint64_t slot) {
+    const std::size_t mask = t.size() - 1;
+    std::size_t i = std::size_t(key_bits) & mask;
+    while (t[i] != 0) i = (i + 1) & mask;
+    t[i] = slot;
+  };
+  if ((counts_.kept + 1) * 4 > table.size() * 3) {  // grow: 3/4 full at most
+    std::vector<std::uint64_t> bigger(table.empty() ? 1024 : table.size() * 2);
+    for (std::uint64_t slot : table)
+      if (slot) place(bigger, band_key(kept_sig(std::uint32_t(slot) - 1), band), slot);
+    table.swap(bigger);
+  }
+  place(table, key, (key >> 32) << 32 | (std::uint64_t(index) + 1));
+}
+
 Deduplicator::Verdict Deduplicator::add(std::string_view text) {
   const std::string norm = normalize_for_dedup(text);
   const std::uint64_t h1 = fnv1a(norm), h2 = mix(fnv1a(norm, 0x84222325cbf29ce4ull) ^ norm.size());
-  auto& second = text_keys_[h1];
-  if (std::find(second.begin(), second.end(), h2) != second.end()) {
+  if (text_keys_.contains(h1, h2)) {
     ++counts_.exact;
     return Verdict::exact_duplicate;
   }
-  Signature sig = signature(norm);
-  std::unordered_set<std::size_t> tried;
-  std::vector<std::uint64_t> keys(kBands);
+  const Signature sig = signature(norm);
+  // Every kept document sharing a band with this one is a candidate; the first whose estimate
+  // reaches the threshold makes it a near duplicate (the verdict does not depend on the order).
+  std::unordered_set<std::uint32_t> tried;
+  std::uint64_t keys[kBands];
   for (int b = 0; b < kBands; ++b) {
-    keys[std::size_t(b)] = band_key(sig, b);
-    auto range = bands_[std::size_t(b)].equal_range(keys[std::size_t(b)]);
-    for (auto it = range.first; it != range.second; ++it)
-      if (tried.insert(it->second).second && agreement(sig, kept_sig_[it->second]) >= opt_.threshold) {
+    const std::uint64_t key = keys[b] = band_key(sig.data(), b);
+    const auto& table = bands_[std::size_t(b)];
+    if (table.empty()) continue;
+    const std::size_t mask = table.size() - 1;
+    for (std::size_t i = std::size_t(key) & mask; table[i] != 0; i = (i + 1) & mask) {
+      if ((table[i] >> 32) != (key >> 32)) continue;
+      const std::uint32_t index = std::uint32_t(table[i]) - 1;
+      const std::uint32_t* other = kept_sig(index);
+      if (band_key(other, b) != key || !tried.insert(index).second) continue;
+      if (agreement(sig.data(), other) >= opt_.threshold) {
         ++counts_.near;
         return Verdict::near_duplicate;
       }
+    }
   }
-  second.push_back(h2);
-  const std::size_t index = kept_sig_.size();
-  for (int b = 0; b < kBands; ++b) bands_[std::size_t(b)].emplace(keys[std::size_t(b)], index);
-  kept_sig_.push_back(std::move(sig));
+  text_keys_.insert(h1, h2);
+  const std::size_t index = counts_.kept;
+  if (index % kBlock == 0) blocks_.emplace_back(new std::uint32_t[kBlock * std::size_t(kHashes)]);
+  std::copy(sig.begin(), sig.end(), blocks_.back().get() + (index % kBlock) * std::size_t(kHashes));
+  for (int b = 0; b < kBands; ++b) band_insert(b, keys[b], std::uint32_t(index));
   ++counts_.kept;
   return Verdict::keep;
 }
 
 double estimated_similarity(std::string_view a, std::string_view b, const DedupOptions& options) {
   const Deduplicator d(options);
-  return agreement(d.signature(normalize_for_dedup(a)), d.signature(normalize_for_dedup(b)));
+  return agreement(d.signature(normalize_for_dedup(a)).data(), d.signature(normalize_for_dedup(b)).data());
 }
 
 double shingle_jaccard(std::string_view a, std::string_view b, int shingle_words) {

@@ -182,7 +182,7 @@ SplitShards Workspace::ensure_shards(const std::string& corpus, const std::strin
   if (corpus == kMixName || !mix_source_of(corpus).empty())
     prepare_mix();
   else
-    prepare_corpus(corpus);
+    data::ensure_split(corpus, corpus_dir(corpus), {}, corpus_paths());  // streamed, not read back
   auto tok = load_tokenizer(tokenizer);
   make_dirs(dir);
   // test last: its presence marks the set complete (each file is written atomically).
