@@ -155,6 +155,9 @@ put("config", "full", json.dumps({
 put("config", "null_sections", json.dumps({"model": None, "train": {"device": "auto"}, "data": None}))
 put("config", "cstde", json.dumps({"model": {"n_layer": 2, "cstde": {"attention": True, "init": True, "rank": 8,
                                                                      "buckets": 16, "max_distance": 64}}}))
+put("config", "llama", json.dumps({"model": {"arch": "llama", "n_layer": 2, "n_head": 4, "n_embd": 64, "n_kv_head": 2,
+                                             "intermediate_size": 160, "rope_theta": 500000.0, "rms_eps": 1e-6,
+                                             "qkv_bias": True, "tied": False}}))
 
 # ---- GGUF v3 (docs/gguf.md): header, metadata, tensor infos, aligned data --------------------
 U8, I8, U16, I16, U32, I32, F32, BOOL, STRING, ARRAY, U64, I64, F64 = range(13)

@@ -72,6 +72,8 @@ train::RunConfig demo_run_config(const DemoConfig& c, const std::string& config_
   json run = {{"model", c.file.at("model")}, {"train", c.file.at("train")}, {"data", data}};
   run["model"]["vocab_size"] = vocab;
   auto cfg = train::RunConfig::from_json(run, config_path);
+  check(!cfg.model.is_llama(), config_path,
+        "model field 'arch' is \"llama\": the demo trains a GPT (train a Llama with structlm train, e.g. configs/llama-tiny.json)");
   model::init_threads(cfg.train.threads);
   double tps = measure_tokens_per_s(cfg.model, cfg.train);
   std::int64_t tokens_per_step = cfg.train.batch_size * cfg.train.grad_accum * cfg.model.block_size;

@@ -83,6 +83,7 @@ BaseModel base_model(const Setup& s, const HcmaExperimentOptions& o, const works
   run["model"]["vocab_size"] = ws.load_tokenizer(b.tokenizer).vocab_size();
   if (o.threads > 0) run["train"]["threads"] = o.threads;
   auto cfg = train::RunConfig::from_json(run, s.cfg.path);
+  check(!cfg.model.is_llama(), s.cfg.path, "model field 'arch' is \"llama\": HCMA on a Llama-family model is not implemented yet");
   const bool finished = mode != StepMode::run && training_finished(base, cfg.train);
   if (finished) {
     if (mode == StepMode::collect) write_file_atomic(base + "/done", "");

@@ -74,11 +74,16 @@ void save_checkpoint(const std::string& path, GPT& model, const std::map<std::st
 }
 
 void save_checkpoint(const std::string& path, LlamaForCausalLM& model, const json& meta) {
+  save_checkpoint(path, model, {}, meta);
+}
+
+void save_checkpoint(const std::string& path, LlamaForCausalLM& model, const std::map<std::string, torch::Tensor>& extra,
+                     const json& meta) {
   if (!meta.is_null() && !meta.is_object()) fail(path, "checkpoint metadata must be a JSON object");
   json m = meta.is_null() ? json::object() : meta;
   m["arch"] = "llama";
   m["config"] = formats::hf_llama_config_json(model->config());
-  save_module_checkpoint(path, *model, {}, m);
+  save_module_checkpoint(path, *model, extra, m);
 }
 
 void save_module_checkpoint(const std::string& path, torch::nn::Module& model,

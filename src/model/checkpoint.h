@@ -27,6 +27,9 @@ void save_checkpoint(const std::string& path, GPT& model, const std::map<std::st
                      const json& meta);
 // A Llama-family model: arch "llama", config its Hugging Face config.json (formats/hf_llama_config.h).
 void save_checkpoint(const std::string& path, LlamaForCausalLM& model, const json& meta);
+// The same with `extra` tensors (a training run's optimizer state).
+void save_checkpoint(const std::string& path, LlamaForCausalLM& model, const std::map<std::string, torch::Tensor>& extra,
+                     const json& meta);
 // The same for any module: its parameters and buffers under their module paths; `meta` must
 // hold "config" (and "arch" for anything but a GPT).
 void save_module_checkpoint(const std::string& path, torch::nn::Module& model,

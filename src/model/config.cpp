@@ -1,6 +1,7 @@
 #include "model/config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace structlm::model {
@@ -104,6 +105,166 @@ std::int64_t GPTConfig::num_params() const {
     if (cstde.carry) n += n_layer - 1;
   }
   return n;
+}
+
+// ---- the run configuration's model section: arch "gpt" or "llama" ---------------------------
+
+const FieldTable<LlamaFields>& LlamaFields::fields() {
+  using C = LlamaFields;
+  static const auto t =
+      FieldTable<C>("model field")
+          .add("n_kv_head", +[](C& c) -> std::int64_t& { return c.n_kv_head; },
+               "llama: key/value heads, grouped-query attention (0: n_head)", ">= 0 (0: n_head)", non_negative)
+          .add("intermediate_size", +[](C& c) -> std::int64_t& { return c.intermediate_size; },
+               "llama: SwiGLU width (0: 8/3 n_embd rounded up to a multiple of 64)", ">= 0", non_negative)
+          .add("rope_theta", +[](C& c) -> double& { return c.rope_theta; }, "llama: rotary base theta", "a number > 0",
+               [](double v) { return std::isfinite(v) && v > 0; })
+          .add("rms_eps", +[](C& c) -> double& { return c.rms_eps; }, "llama: RMSNorm epsilon", "in (0, 1)",
+               [](double v) { return v > 0 && v < 1; })
+          .add("qkv_bias", +[](C& c) -> bool& { return c.qkv_bias; }, "llama: biases on q, k and v (Qwen2's layout)");
+  return t;
+}
+
+namespace {
+
+// The GPT's keys an arch "llama" section shares (the others are the GPT's own).
+const std::vector<std::string>& llama_shared_keys() {
+  static const std::vector<std::string> k = {"vocab_size", "block_size", "n_layer", "n_head", "n_embd", "tied"};
+  return k;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// LlamaFields with its "0: derived" defaults filled in from the shared fields.
+LlamaFields resolved(const ModelConfig& c) {
+  LlamaFields l = c.llama;
+  if (l.n_kv_head == 0) l.n_kv_head = c.n_head;
+  if (l.intermediate_size == 0) {
+    const std::int64_t swiglu = (8 * c.n_embd + 2) / 3;  // ceil(8/3 n_embd)
+    l.intermediate_size = (swiglu + 63) / 64 * 64;
+  }
+  return l;
+}
+
+// What a Llama of this section cannot be, named by key. `path` names the file.
+void check_llama(const ModelConfig& c, const std::string& path) {
+  if (c.cstde.init) fail(path, "model field 'cstde.init': CSTDE on model.arch \"llama\" is not implemented yet");
+  if (c.cstde.attention) fail(path, "model field 'cstde.attention': CSTDE on model.arch \"llama\" is not implemented yet");
+  check(c.dropout == 0, path, "model field 'dropout' is the GPT's: model.arch \"llama\" has no dropout");
+  const LlamaFields l = resolved(c);
+  check(l.n_kv_head > 0 && l.n_kv_head <= c.n_head && c.n_head % l.n_kv_head == 0, path,
+        "model field 'n_kv_head' (" + std::to_string(l.n_kv_head) + ") must divide 'n_head' (" + std::to_string(c.n_head) + ")");
+  check(c.n_head > 0 && c.n_embd % c.n_head == 0 && (c.n_embd / c.n_head) % 2 == 0, path,
+        "model field 'n_embd' / 'n_head' (" + std::to_string(c.n_embd) + " / " + std::to_string(c.n_head) +
+            ") must be an even head size: rotary positions rotate pairs");
+  check(l.intermediate_size > 0 && l.intermediate_size <= (std::int64_t(1) << 20), path,
+        "model field 'intermediate_size' is " + std::to_string(l.intermediate_size) + ", outside 1.." +
+            std::to_string(std::int64_t(1) << 20));
+  check(std::isfinite(l.rope_theta) && l.rope_theta > 0, path, "model field 'rope_theta' must be a number > 0");
+  check(l.rms_eps > 0 && l.rms_eps < 1, path, "model field 'rms_eps' must be in (0, 1)");
+}
+
+}  // namespace
+
+json ModelConfig::to_json() const {
+  if (!is_llama()) return GPTConfig::to_json();
+  json j = json::object();
+  const json gpt = GPTConfig::fields().to_json(*this);
+  for (const auto& k : llama_shared_keys()) j[k] = gpt[k];
+  j["arch"] = arch;
+  const json own = LlamaFields::fields().to_json(resolved(*this));
+  for (auto it = own.begin(); it != own.end(); ++it) j[it.key()] = it.value();
+  return j;
+}
+
+ModelConfig ModelConfig::from_json(const json& j, const std::string& path) {
+  check(j.is_object(), path, "field 'model' must be an object");
+  ModelConfig c;
+  if (auto it = j.find("arch"); it != j.end() && !it->is_null()) {
+    check(it->is_string() && (*it == "gpt" || *it == "llama"), path,
+          "model field 'arch' must be \"gpt\" or \"llama\", not " + it->dump());
+    c.arch = it->get<std::string>();
+  }
+  json rest = j;
+  rest.erase("arch");
+  const std::vector<std::string> own_keys = LlamaFields::fields().names();
+  if (!c.is_llama()) {
+    for (const auto& k : own_keys)
+      if (rest.contains(k))
+        fail(path, "model field '" + k + "' is a Llama field: it needs model.arch \"llama\" (the model is a GPT)");
+    static_cast<GPTConfig&>(c) = GPTConfig::from_json(rest, path);
+    return c;
+  }
+  // The GPT's own keys, named with what to do instead.
+  if (auto it = rest.find("cstde"); it != rest.end()) {
+    if (it->is_object())
+      for (const char* k : {"init", "attention"})
+        if (it->contains(k) && (*it)[k].is_boolean() && (*it)[k].get<bool>())
+          fail(path, std::string("model field 'cstde.") + k + "': CSTDE on model.arch \"llama\" is not implemented yet");
+    fail(path, "model field 'cstde' is the GPT's: CSTDE on model.arch \"llama\" is not implemented yet");
+  }
+  if (rest.contains("dropout"))
+    fail(path, "model field 'dropout' is the GPT's: model.arch \"llama\" has no dropout");
+  if (rest.contains("bias"))
+    fail(path, "model field 'bias' is the GPT's: model.arch \"llama\" has no LayerNorm or MLP biases (see qkv_bias)");
+  std::vector<std::string> known = {"arch"};
+  known.insert(known.end(), llama_shared_keys().begin(), llama_shared_keys().end());
+  known.insert(known.end(), own_keys.begin(), own_keys.end());
+  check_known_keys(j, known, path);
+  json shared = json::object(), own = json::object();
+  for (auto it = rest.begin(); it != rest.end(); ++it) (contains(own_keys, it.key()) ? own : shared)[it.key()] = it.value();
+  // Sizes, bounds and n_embd % n_head as the GPT's; then the Llama's own.
+  static_cast<GPTConfig&>(c) = GPTConfig::from_json(shared, path);
+  c.dropout = 0;
+  c.bias = false;
+  LlamaFields::fields().read(own, c.llama, path);
+  check_llama(c, path);
+  c.llama = resolved(c);
+  return c;
+}
+
+std::int64_t ModelConfig::num_params() const {
+  if (!is_llama()) return GPTConfig::num_params();
+  const LlamaFields l = resolved(*this);
+  const std::int64_t C = n_embd, d = n_embd / n_head, q = n_head * d, kv = l.n_kv_head * d, I = l.intermediate_size;
+  const std::int64_t attn = C * q + C * kv * 2 + q * C + (l.qkv_bias ? q + 2 * kv : 0);
+  const std::int64_t block = attn + 3 * C * I + 2 * C;  // SwiGLU's three matrices, two RMSNorms
+  std::int64_t n = vocab_size * C + n_layer * block + C;
+  if (!tied) n += vocab_size * C;
+  return n;
+}
+
+std::string ModelConfig::fields_help(const std::string& prefix) {
+  return "  " + prefix +
+         "arch  gpt (default) or llama (RMSNorm, rotary, SwiGLU, grouped-query attention; takes the llama: keys, "
+         "not dropout, bias or cstde)\n" +
+         GPTConfig::fields().help(prefix) + CstdeConfig::fields().help(prefix + "cstde.") +
+         LlamaFields::fields().help(prefix);
+}
+
+formats::HfLlamaConfig llama_config(const ModelConfig& c, const std::string& path) {
+  check(c.is_llama(), path, "model.arch is \"" + c.arch + "\", not \"llama\"");
+  check_llama(c, path);
+  const LlamaFields l = resolved(c);
+  formats::HfLlamaConfig h;
+  h.model_type = l.qkv_bias ? "qwen2" : "llama";  // transformers' class with q/k/v biases and no o bias
+  h.vocab_size = c.vocab_size;
+  h.hidden_size = c.n_embd;
+  h.intermediate_size = l.intermediate_size;
+  h.num_hidden_layers = c.n_layer;
+  h.num_attention_heads = c.n_head;
+  h.num_key_value_heads = l.n_kv_head;
+  h.head_dim = c.n_embd / c.n_head;
+  h.max_position_embeddings = c.block_size;
+  h.rms_norm_eps = l.rms_eps;
+  h.rope_theta = l.rope_theta;
+  h.attention_bias = l.qkv_bias;
+  h.qkv_bias_only = l.qkv_bias;
+  h.mlp_bias = false;
+  h.tie_word_embeddings = c.tied;
+  return h;
 }
 
 }  // namespace structlm::model

@@ -6,6 +6,7 @@
 
 #include "core/fields.h"
 #include "core/json.h"
+#include "formats/hf_llama_config.h"
 
 namespace structlm::model {
 
@@ -45,5 +46,42 @@ struct GPTConfig {
   static GPTConfig from_json(const json& j, const std::string& path);
   std::int64_t num_params() const;  // exact count, computed without building the model
 };
+
+// The Llama family's own fields of a run configuration's model section (model.arch "llama",
+// issue 16; model/llama.h computes them). With arch "gpt" none of these keys may appear.
+struct LlamaFields {
+  std::int64_t n_kv_head = 0;          // key/value heads (grouped-query attention); 0: n_head
+  std::int64_t intermediate_size = 0;  // SwiGLU width; 0: 8/3 n_embd rounded up to a multiple of 64
+  double rope_theta = 10000.0;         // rotary base
+  double rms_eps = 1e-5;               // RMSNorm epsilon
+  bool qkv_bias = false;               // biases on q, k and v (Qwen2's layout; o has none)
+
+  static const FieldTable<LlamaFields>& fields();
+};
+
+// A run configuration's "model" section: the GPT's fields (what every existing caller reads),
+// plus `arch` and, for arch "llama", the Llama family's own. With arch "gpt" (the default) the
+// JSON is GPTConfig's, byte for byte. With arch "llama" the section holds vocab_size,
+// block_size, n_layer, n_head, n_embd, tied and LlamaFields' keys; GPT-only keys (dropout, bias,
+// cstde) are errors naming them, as are Llama keys with arch "gpt".
+struct ModelConfig : GPTConfig {
+  std::string arch = "gpt";  // "gpt" (model/gpt.h) or "llama" (model/llama.h)
+  LlamaFields llama;         // arch "llama" only
+
+  ModelConfig() = default;
+  ModelConfig(const GPTConfig& gpt) : GPTConfig(gpt) {}  // NOLINT: a GPT's shape is an arch "gpt" section
+
+  bool is_llama() const { return arch == "llama"; }
+  json to_json() const;
+  static ModelConfig from_json(const json& j, const std::string& path);
+  std::int64_t num_params() const;  // exact, for either architecture
+  static std::string fields_help(const std::string& prefix);  // every key, for `train --help`
+};
+
+// The Hugging Face config (model/llama.h's LlamaConfig) of an arch "llama" model section:
+// model_type "llama" ("qwen2" with qkv_bias), max_position_embeddings = block_size, head_dim =
+// n_embd / n_head, no rope scaling. Errors name `path` for what a Llama cannot be (dropout > 0,
+// CSTDE switched on: not yet) and when arch is not "llama".
+formats::HfLlamaConfig llama_config(const ModelConfig& c, const std::string& path);
 
 }  // namespace structlm::model

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "model/cross_entropy.h"
+
 namespace structlm::model {
 
 namespace F = torch::nn::functional;
@@ -144,6 +146,46 @@ torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& ids, KVCache* c
   int layer = 0;
   for (auto& block : model->blocks) x = block->forward(x, cos, sin, cache, layer++);
   return F::linear(model->norm(x), output_weight());
+}
+
+torch::Tensor LlamaForCausalLMImpl::loss(const torch::Tensor& ids, const torch::Tensor& targets) {
+  auto logits = forward(ids);
+  return cross_entropy(logits.view({-1, logits.size(-1)}), targets.reshape({-1}));
+}
+
+std::vector<torch::Tensor> LlamaForCausalLMImpl::decay_params() {
+  std::vector<torch::Tensor> out;
+  for (auto& p : parameters())
+    if (p.requires_grad() && p.dim() >= 2) out.push_back(p);
+  return out;
+}
+
+std::vector<torch::Tensor> LlamaForCausalLMImpl::no_decay_params() {
+  std::vector<torch::Tensor> out;
+  for (auto& p : parameters())
+    if (p.requires_grad() && p.dim() < 2) out.push_back(p);
+  return out;
+}
+
+std::int64_t LlamaForCausalLMImpl::num_params() {
+  std::int64_t n = 0;
+  for (auto& p : parameters())
+    if (p.requires_grad()) n += p.numel();
+  return n;
+}
+
+void init_llama_weights(LlamaForCausalLMImpl& m) {
+  torch::NoGradGuard no_grad;
+  for (auto& item : m.named_parameters()) {
+    auto& p = item.value();
+    const std::string& name = item.key();
+    if (p.dim() >= 2)
+      p.normal_(0.0, 0.02);  // Linear weights and the embedding table
+    else if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0)
+      p.zero_();
+    else
+      p.fill_(1.0);  // RMSNorm gains
+  }
 }
 
 }  // namespace structlm::model

@@ -84,6 +84,15 @@ class LlamaForCausalLMImpl : public torch::nn::Module, public CausalLM {
   torch::Tensor output_weight();  // lm_head's, or embed_tokens' when tied
   const LlamaConfig& config() const { return cfg; }
 
+  // Training (train/trainer.h), as GPTImpl's: mean next-token cross-entropy (targets [B, T]),
+  // computed in fp32 inside the fused loss under bf16 autocast; AdamW's groups (matrices and
+  // embeddings decay; biases and RMSNorm weights do not), disjoint and together every
+  // parameter; the parameter count (a tied matrix once).
+  torch::Tensor loss(const torch::Tensor& ids, const torch::Tensor& targets);
+  std::vector<torch::Tensor> decay_params();
+  std::vector<torch::Tensor> no_decay_params();
+  std::int64_t num_params();
+
   // CausalLM (model/causal_lm.h).
   torch::Tensor next_token_logits(const torch::Tensor& ids, KVCache* cache) override { return forward(ids, cache); }
   std::int64_t context_length() const override { return cfg.max_position_embeddings; }
@@ -96,5 +105,9 @@ class LlamaForCausalLMImpl : public torch::nn::Module, public CausalLM {
   torch::Tensor inv_freq;              // float64 [d/2]; not a parameter, not saved
 };
 TORCH_MODULE(LlamaForCausalLM);
+
+// transformers' initialisation (_init_weights with initializer_range 0.02): every Linear weight
+// and the embedding table N(0, 0.02), biases 0, RMSNorm weights 1. Deterministic given torch's seed.
+void init_llama_weights(LlamaForCausalLMImpl& model);
 
 }  // namespace structlm::model

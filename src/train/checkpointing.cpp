@@ -65,16 +65,35 @@ static void copy_file_atomic(const std::string& from, const std::string& to) {
   }
 }
 
-std::string write_run_checkpoint(const std::string& run_dir, model::GPT& model, const AdamW& opt,
-                                 const RunConfig& cfg, const TrainState& state) {
+namespace {
+
+// The step file (written by `save`, given its path and metadata), then its atomic copy as latest.
+template <typename Save>
+std::string write_checkpoint_files(const std::string& run_dir, const RunConfig& cfg, const TrainState& state, Save save) {
   const std::string path = step_checkpoint_path(run_dir, state.step);
   make_dirs(checkpoint_dir(run_dir));
   json meta = {{"format", "structlm-checkpoint"},
                {"run_config", cfg.to_json()},
                {"train_state", state.to_json()}};
-  model::save_checkpoint(path, model, opt.state(), meta);
+  save(path, meta);
   copy_file_atomic(path, latest_checkpoint_path(run_dir));
   return path;
+}
+
+}  // namespace
+
+std::string write_run_checkpoint(const std::string& run_dir, model::GPT& model, const AdamW& opt,
+                                 const RunConfig& cfg, const TrainState& state) {
+  return write_checkpoint_files(run_dir, cfg, state, [&](const std::string& path, const json& meta) {
+    model::save_checkpoint(path, model, opt.state(), meta);
+  });
+}
+
+std::string write_run_checkpoint(const std::string& run_dir, model::LlamaForCausalLM& model, const AdamW& opt,
+                                 const RunConfig& cfg, const TrainState& state) {
+  return write_checkpoint_files(run_dir, cfg, state, [&](const std::string& path, const json& meta) {
+    model::save_checkpoint(path, model, opt.state(), meta);
+  });
 }
 
 void check_resume_config(const RunConfig& saved, const RunConfig& now, const std::string& path, int saved_world,
@@ -108,6 +127,10 @@ void check_resume_config(const RunConfig& saved, const RunConfig& now, const std
         diffs += std::string(diffs.empty() ? "" : "; ") + section + "." + it.key() + " was " + it.value().dump() +
                  ", now " + vb.dump();
     }
+    // Keys only the new config writes (model.arch and the Llama fields, a cstde section).
+    for (auto it = sb.begin(); it != sb.end(); ++it)
+      if (!sa.contains(it.key()))
+        diffs += std::string(diffs.empty() ? "" : "; ") + section + "." + it.key() + " was null, now " + it.value().dump();
   }
   if (!diffs.empty())
     fail(path, "cannot resume with a different configuration (" + diffs +

@@ -6,6 +6,7 @@
 
 #include "core/json.h"
 #include "model/gpt.h"
+#include "model/llama.h"
 #include "train/config.h"
 #include "train/optimizer.h"
 
@@ -28,6 +29,9 @@ struct TrainState {
 // Writes checkpoints/step_NNNNNNN.safetensors, then copies it atomically to latest.safetensors.
 // Returns the step file's path.
 std::string write_run_checkpoint(const std::string& run_dir, model::GPT& model, const AdamW& opt,
+                                 const RunConfig& cfg, const TrainState& state);
+// A Llama-family run's (metadata arch "llama", config its Hugging Face config.json).
+std::string write_run_checkpoint(const std::string& run_dir, model::LlamaForCausalLM& model, const AdamW& opt,
                                  const RunConfig& cfg, const TrainState& state);
 
 // Error naming `path` and every differing field if `saved` and `now` differ in anything a

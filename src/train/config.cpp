@@ -103,7 +103,7 @@ RunConfig RunConfig::from_json(const json& j, const std::string& path) {
     if (!j[key].is_object()) fail(path, std::string("field '") + key + "' must be an object");
     return j[key];
   };
-  c.model = model::GPTConfig::from_json(section("model"), path);
+  c.model = model::ModelConfig::from_json(section("model"), path);
   c.train = TrainConfig::from_json(section("train"), path);
   c.data = DataConfig::from_json(section("data"), path);
   return c;
@@ -112,8 +112,8 @@ RunConfig RunConfig::from_json(const json& j, const std::string& path) {
 RunConfig RunConfig::load(const std::string& path) { return from_json(load_json(path), path); }
 
 std::string RunConfig::fields_help() {
-  return "model:\n" + model::GPTConfig::fields().help("model.") + model::CstdeConfig::fields().help("model.cstde.") +
-         "train:\n" + TrainConfig::fields().help("train.") + "data:\n" + DataConfig::fields().help("data.");
+  return "model:\n" + model::ModelConfig::fields_help("model.") + "train:\n" + TrainConfig::fields().help("train.") +
+         "data:\n" + DataConfig::fields().help("data.");
 }
 
 // ---- schedule --------------------------------------------------------------------------------

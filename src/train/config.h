@@ -1,5 +1,6 @@
 // A training run's settings, as plain data. A run directory holds config.json with
-// {"model": GPTConfig, "train": TrainConfig, "data": DataConfig}.
+// {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}; model.arch picks the GPT
+// (default) or the Llama family's decoder (model/config.h).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -47,7 +48,7 @@ struct DataConfig {
 };
 
 struct RunConfig {
-  model::GPTConfig model;
+  model::ModelConfig model;
   TrainConfig train;
   DataConfig data;
   json to_json() const;

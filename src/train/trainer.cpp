@@ -55,6 +55,19 @@ class SigintGuard {
   bool installed_ = false;
 };
 
+// The model being trained, of the run configuration's architecture (model.arch): the GPT or the
+// Llama family's decoder, seen through what the loop needs.
+struct Net {
+  zoo::LoadedModel m;
+  torch::nn::Module& module() { return m.lm().module(); }
+  torch::Tensor loss(const torch::Tensor& ids, const torch::Tensor& targets) {
+    return m.gpt ? m.gpt->loss(ids, targets) : m.llama->loss(ids, targets);
+  }
+  std::vector<torch::Tensor> decay_params() { return m.gpt ? m.gpt->decay_params() : m.llama->decay_params(); }
+  std::vector<torch::Tensor> no_decay_params() { return m.gpt ? m.gpt->no_decay_params() : m.llama->no_decay_params(); }
+  std::int64_t num_params() { return m.gpt ? m.gpt->num_params() : m.llama->num_params(); }
+};
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -78,11 +91,11 @@ void truncate_metrics(const std::string& path, std::int64_t step) {
 // every evaluation (their own stream, keyed by the seed), so the curve shows the model changing,
 // not the sample.
 // With several ranks each computes every W-th batch and the sums are all-reduced.
-double validation_loss(model::GPT& model, const data::TokenStream& val, const TrainConfig& c, int T,
+double validation_loss(Net& model, const data::TokenStream& val, const TrainConfig& c, int T,
                        torch::Device device, model::Precision precision, dist::ProcessGroup* group) {
   torch::NoGradGuard no_grad;
   model::AutocastGuard autocast(precision, device);  // validated as trained
-  model->eval();
+  model.module().eval();
   const std::uint64_t val_seed = mix_seed(c.seed, 0x76616c /* "val" */);
   const int B = int(c.batch_size);
   std::vector<std::int64_t> buf(std::size_t(B) * (T + 1));
@@ -91,14 +104,14 @@ double validation_loss(model::GPT& model, const data::TokenStream& val, const Tr
   for (std::int64_t b = rank; b < c.eval_batches; b += W) {
     val.random_batch(val_seed, b, B, T, buf.data());
     auto batch = torch::from_blob(buf.data(), {B, T + 1}, torch::kLong).to(device, false, /*copy=*/true);
-    total += model->loss(batch.slice(1, 0, T), batch.slice(1, 1, T + 1)).item<double>();
+    total += model.loss(batch.slice(1, 0, T), batch.slice(1, 1, T + 1)).item<double>();
   }
   if (group) {
     std::vector<torch::Tensor> sum = {torch::full({1}, total, torch::kFloat64)};
     group->allreduce_mean(sum);
     total = sum[0].item<double>() * W;
   }
-  model->train();
+  model.module().train();
   return total / double(c.eval_batches);
 }
 
@@ -152,7 +165,7 @@ RunData open_data(const RunConfig& cfg) {
 // One optimizer step's gradients: the batch's A micro-batches of B rows, each 1/A of the step's
 // mean loss. Returns that mean loss. `first_micro`: the global index of the first micro-batch
 // (rank r of a data-parallel job starts at r A), which keys the dropout masks.
-torch::Tensor accumulate_gradients(model::GPT& model, const torch::Tensor& batch, int B, int A, int T, std::uint64_t seed,
+torch::Tensor accumulate_gradients(Net& model, const torch::Tensor& batch, int B, int A, int T, std::uint64_t seed,
                                    std::int64_t step, model::Precision precision, int first_micro) {
   torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(batch.device()));
   for (int micro = 0; micro < A; ++micro) {
@@ -165,7 +178,7 @@ torch::Tensor accumulate_gradients(model::GPT& model, const torch::Tensor& batch
       // Only the forward runs under autocast; backward follows the dtypes it recorded. The guard
       // ends before the optimizer step, so no bf16 copy of a weight outlives its update.
       model::AutocastGuard autocast(precision, batch.device());
-      loss = model->loss(rows.slice(1, 0, T), rows.slice(1, 1, T + 1));
+      loss = model.loss(rows.slice(1, 0, T), rows.slice(1, 1, T + 1));
     }
     (loss / A).backward();
     step_loss += loss.detach() / A;
@@ -181,7 +194,7 @@ struct LogClock {
 };
 
 // The metrics.jsonl record of a step that logs and/or evaluates (state.val_loss updated).
-report::MetricLine step_record(model::GPT& model, const data::TokenStream* val_data, const TrainConfig& tc, int T, torch::Device device,
+report::MetricLine step_record(Net& model, const data::TokenStream* val_data, const TrainConfig& tc, int T, torch::Device device,
                  model::Precision precision, TrainState& state, LogClock& clock, bool do_log, bool do_eval, double lr, double now_s,
                  std::int64_t tokens_per_step, const torch::Tensor& step_loss, const torch::Tensor& grad_norm,
                  dist::ProcessGroup* group) {
@@ -210,18 +223,28 @@ report::MetricLine step_record(model::GPT& model, const data::TokenStream* val_d
 }
 
 // Each parameter's name, by tensor, for the optimizer's state in checkpoints.
-std::map<const void*, std::string> parameter_names(model::GPT& model) {
+std::map<const void*, std::string> parameter_names(Net& model) {
   std::map<const void*, std::string> names;
-  for (auto& item : model->named_parameters()) names[item.value().unsafeGetTensorImpl()] = item.key();
+  for (auto& item : model.module().named_parameters()) names[item.value().unsafeGetTensorImpl()] = item.key();
   return names;
 }
 
-void print_model_line(model::GPT& model, const RunConfig& cfg, const torch::Device& device,
+void print_model_line(Net& model, const RunConfig& cfg, const torch::Device& device,
                       const model::PrecisionChoice& precision) {
-  std::fprintf(stderr, "model: %lld parameters (%lld layers, %lld wide, %lld heads, context %lld, vocabulary %lld) on %s, %d threads\n",
-               (long long)model->num_params(), (long long)cfg.model.n_layer, (long long)cfg.model.n_embd,
-               (long long)cfg.model.n_head, (long long)cfg.model.block_size, (long long)cfg.model.vocab_size,
-               device.str().c_str(), torch::get_num_threads());
+  if (cfg.model.is_llama())
+    std::fprintf(stderr,
+                 "model: llama, %lld parameters (%lld layers, %lld wide, %lld heads, %lld key/value heads, SwiGLU %lld, "
+                 "context %lld, vocabulary %lld, %s) on %s, %d threads\n",
+                 (long long)model.num_params(), (long long)cfg.model.n_layer, (long long)cfg.model.n_embd,
+                 (long long)cfg.model.n_head, (long long)cfg.model.llama.n_kv_head,
+                 (long long)cfg.model.llama.intermediate_size, (long long)cfg.model.block_size,
+                 (long long)cfg.model.vocab_size, cfg.model.tied ? "tied" : "untied", device.str().c_str(),
+                 torch::get_num_threads());
+  else
+    std::fprintf(stderr, "model: %lld parameters (%lld layers, %lld wide, %lld heads, context %lld, vocabulary %lld) on %s, %d threads\n",
+                 (long long)model.num_params(), (long long)cfg.model.n_layer, (long long)cfg.model.n_embd,
+                 (long long)cfg.model.n_head, (long long)cfg.model.block_size, (long long)cfg.model.vocab_size,
+                 device.str().c_str(), torch::get_num_threads());
   std::fprintf(stderr, "precision: %s (%s)\n", precision.name(), precision.why.c_str());
 }
 
@@ -239,13 +262,15 @@ void record_precision(const std::string& run_dir, const model::PrecisionChoice& 
 
 // Weights, optimizer moments and step from the checkpoint, whose run config must match `cfg`.
 // A run may resume on another number of ranks when grad_accum x ranks stays the same.
-TrainState restore_run(const std::string& latest, const RunConfig& cfg, int world_size, model::GPT& model, AdamW& opt) {
-  model::Checkpoint ck = model::read_checkpoint(latest);
+TrainState restore_run(const std::string& latest, const RunConfig& cfg, int world_size, Net& model, AdamW& opt) {
+  model::Checkpoint ck = model::read_any_checkpoint(latest);
   if (!ck.meta.contains("run_config")) fail(latest, "metadata has no 'run_config' (not a training checkpoint)");
   RunConfig saved = RunConfig::from_json(ck.meta["run_config"], latest + " (metadata 'run_config')");
   TrainState state = TrainState::from_json(ck.meta.value("train_state", json()), latest);
   check_resume_config(saved, cfg, latest, state.world_size, world_size);
-  model::load_weights(model, ck, latest);
+  check(ck.arch == cfg.model.arch, latest,
+        "holds a " + ck.arch + " model (metadata 'arch') but its run config says model.arch " + cfg.model.arch);
+  model::load_module_weights(model.module(), ck, latest);
   opt.load_state(ck.tensors, latest);
   state.world_size = world_size;
   return state;
@@ -277,10 +302,10 @@ StepEvents step_events(const TrainConfig& tc, std::int64_t step, std::int64_t en
 }
 
 // Every rank starts from rank 0's weights (its structured init, or its draw of the seed).
-void broadcast_weights(model::GPT& model, dist::ProcessGroup& group) {
+void broadcast_weights(Net& model, dist::ProcessGroup& group) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> params;
-  for (auto& p : model->parameters()) params.push_back(p.detach());
+  for (auto& p : model.module().parameters()) params.push_back(p.detach());
   group.broadcast(params, 0);
 }
 
@@ -332,9 +357,9 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
 
   // The initial weights depend only on the seed (a resumed run overwrites them anyway).
   torch::manual_seed(tc.seed);
-  model::GPT model = zoo::make_gpt(cfg.model);
-  model->to(device);
-  std::vector<torch::Tensor> decay = model->decay_params(), no_decay = model->no_decay_params(), all_params = decay;
+  Net model{zoo::make_model(cfg.model, run_dir)};
+  model.module().to(device);
+  std::vector<torch::Tensor> decay = model.decay_params(), no_decay = model.no_decay_params(), all_params = decay;
   all_params.insert(all_params.end(), no_decay.begin(), no_decay.end());
   AdamW opt(decay, no_decay, parameter_names(model), AdamWOptions{tc.beta1, tc.beta2, tc.eps, tc.weight_decay});
   if (lead) print_model_line(model, cfg, device, precision);
@@ -353,7 +378,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
     }
   } else if (lead) {
     if (file_exists(metrics_path)) write_file_atomic(metrics_path, "");  // a fresh run starts a fresh log
-    if (cfg.model.cstde.init) apply_structured_init(model, cfg, train_data, run_dir, eot);
+    if (cfg.model.cstde.init) apply_structured_init(model.m.gpt, cfg, train_data, run_dir, eot);
   }
   if (group) broadcast_weights(model, *group);
   if (lead) {
@@ -381,7 +406,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
   const std::int64_t first_step = state.step;
   LogClock clock;
   clock.last_log_step = state.step;
-  model->train();
+  model.module().train();
 
   while (state.step < end) {
     const std::int64_t step = state.step;  // 0-based index of the step being taken
@@ -418,7 +443,9 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
 
     if ((tc.ckpt_every > 0 && state.step % tc.ckpt_every == 0) || ev.stopping)
       result.last_checkpoint =
-          lead ? write_run_checkpoint(run_dir, model, opt, cfg, state) : step_checkpoint_path(run_dir, state.step);
+          lead ? (model.m.gpt ? write_run_checkpoint(run_dir, model.m.gpt, opt, cfg, state)
+                              : write_run_checkpoint(run_dir, model.m.llama, opt, cfg, state))
+               : step_checkpoint_path(run_dir, state.step);
     if (ev.stopping) {
       if (lead && (ev.interrupted || ev.out_of_time))
         std::fprintf(stderr, "\nstopped at step %lld (%s); checkpoint %s\n", (long long)state.step,

@@ -12,6 +12,22 @@ model::KeyPriorFactory key_prior_for(const model::GPTConfig& c) {
 
 model::GPT make_gpt(const model::GPTConfig& c) { return model::GPT(c, key_prior_for(c)); }
 
+model::LlamaForCausalLM make_llama(const model::LlamaConfig& c) {
+  model::LlamaForCausalLM net(c);
+  model::init_llama_weights(*net);
+  return net;
+}
+
+LoadedModel make_model(const model::ModelConfig& c, const std::string& path) {
+  LoadedModel out;
+  out.arch = c.arch;
+  if (c.is_llama())
+    out.llama = make_llama(model::llama_config(c, path));
+  else
+    out.gpt = make_gpt(c);
+  return out;
+}
+
 model::GPT load_model(const std::string& path, torch::Device device) {
   model::Checkpoint ck = model::read_checkpoint(path);
   model::GPT net = make_gpt(ck.config);

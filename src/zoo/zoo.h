@@ -19,6 +19,10 @@ model::KeyPriorFactory key_prior_for(const model::GPTConfig& c);
 // A freshly initialised GPT (init_gpt2_weights; deterministic given torch's seed).
 model::GPT make_gpt(const model::GPTConfig& c);
 
+// A freshly initialised Llama-family model (model::init_llama_weights; deterministic given
+// torch's seed).
+model::LlamaForCausalLM make_llama(const model::LlamaConfig& c);
+
 // Builds the model a checkpoint describes and loads its weights (shapes checked, names must
 // match), on `device`, in eval mode. Errors name the file.
 model::GPT load_model(const std::string& path, torch::Device device = torch::kCPU);
@@ -30,6 +34,10 @@ struct LoadedModel {
   model::LlamaForCausalLM llama{nullptr};  // arch "llama"
   model::CausalLM& lm() { return arch == "gpt" ? static_cast<model::CausalLM&>(*gpt) : *llama; }
 };
+
+// A freshly initialised model of a run configuration's architecture (model.arch): make_gpt, or
+// make_llama of model::llama_config (whose errors name `path`).
+LoadedModel make_model(const model::ModelConfig& c, const std::string& path);
 
 // Builds the model a checkpoint of any architecture describes, loads its weights, on `device`,
 // in eval mode. Errors name the file.
