@@ -14,6 +14,7 @@ APT_PACKAGES=(
                                         # (libtorch ships the symbols, not the headers)
   libxml2-dev                           # HTML parsing of the documentation corpora
   libicu-dev                            # NFC for tokenizer.json normalisers (Qwen2)
+  libboost-dev                          # Boost.Math's Student t for the tables' intervals (headers only)
   libpcre2-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev liblzma-dev zlib1g-dev
   bible-kjv bible-kjv-text wordnet-base # corpora (the `bible` tool reads the compressed KJV)
   liblink-grammar-dev link-grammar      # reference parser (CSTDE evaluation)

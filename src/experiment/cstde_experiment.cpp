@@ -370,8 +370,9 @@ Drive drive(const CstdeExperimentOptions& opts, const workspace::Workspace& ws, 
   const std::string table = "# CSTDE experiment\n\n" + description + ". " + std::to_string(s.e().seeds.size()) +
                             " seeds per variant; cells are mean ± sd over seeds (perplexities and ratios: geometric " +
                             "mean ×/÷ geometric sd); " +
-                            "changes are relative to the baseline's mean, and a verdict other than \"no significant " +
-                            "difference\" needs the two intervals not to overlap.\n\n" +
+                            "changes are relative to the baseline's mean; a verdict other than \"no significant " +
+                            "difference\" needs the paired test over seeds to hold after Holm's correction over " +
+                            "the table (below the table).\n\n" +
                             report::experiment_markdown(experiment);
   write_file_atomic(o.out + "/cstde/table.md", table);
 

@@ -336,8 +336,8 @@ Drive drive(const HcmaExperimentOptions& opts, const workspace::Workspace& ws, S
                       " seeds per variant (alignment seed and probe seed; abtt and whiten are deterministic, so only "
                       "the probes vary); cells are mean ± sd over seeds (perplexity: geometric mean ×/÷ "
                       "geometric sd); changes are relative to the original model, "
-                      "and a verdict other than \"no significant difference\" needs the two intervals not "
-                      "to overlap.\n\n" +
+                      "and a verdict other than \"no significant difference\" needs the paired test over seeds "
+                      "to hold after Holm's correction over the table (below the table).\n\n" +
                       report::experiment_markdown(experiment);
   write_file_atomic(o.out + "/hcma/table.md", table);
   std::vector<std::string> dirs = {o.out};

@@ -26,6 +26,45 @@ Spread Experiment::summary(const std::string& variant, const std::string& metric
   return aggregate(v, this->metric(metric).aggregation);
 }
 
+std::map<long long, double> Experiment::seed_values(const std::string& variant, const std::string& metric) const {
+  std::map<long long, double> v;
+  for (const auto& r : rows)
+    if (r.variant == variant && r.values.contains(metric) && !r.values[metric].is_null())
+      v[r.seed] = r.values[metric].get<double>();
+  return v;
+}
+
+std::size_t tested_count(const std::vector<Comparison>& c) {
+  std::size_t n = 0;
+  for (const auto& x : c) n += x.difference.n >= 2;
+  return n;
+}
+
+std::vector<Comparison> compare_to_baseline(const Experiment& e) {
+  std::vector<Comparison> out;
+  if (e.baseline.empty()) return out;
+  for (const auto& v : e.variants) {
+    if (v == e.baseline) continue;
+    for (const auto& m : e.metrics) {
+      auto d = paired_difference(e.seed_values(v, m.key), e.seed_values(e.baseline, m.key),
+                                 m.aggregation == Aggregation::geometric);
+      if (d.n == 0) continue;
+      out.push_back({v, &m, d, Verdict::single_seed});
+    }
+  }
+  // The family: every comparison with a p value (two or more paired seeds).
+  std::vector<double> p;
+  for (const auto& c : out)
+    if (c.difference.n >= 2) p.push_back(c.difference.p);
+  const auto adjusted = holm_adjust(p);
+  std::size_t k = 0;
+  for (auto& c : out) {
+    if (c.difference.n >= 2) c.difference.p_holm = adjusted[k++];
+    c.verdict = verdict(c.difference, c.metric->lower_is_better);
+  }
+  return out;
+}
+
 json Experiment::to_json() const {
   json j = {{"experiment", name}, {"description", description}, {"baseline", baseline}, {"metrics", metrics_json(metrics)}};
   json r = json::array();

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <map>
 #include <optional>
 
 #include "core/json.h"
@@ -27,6 +28,8 @@ struct Experiment {
   std::vector<std::string> variants;  // in first-appearance order (filled by check)
   // The metric's per-seed values for one variant, aggregated as its catalogue entry says.
   Spread summary(const std::string& variant, const std::string& metric) const;
+  // The same values by seed (the pairing of comparisons).
+  std::map<long long, double> seed_values(const std::string& variant, const std::string& metric) const;
   json to_json() const;  // the experiment.json format
   const Metric& metric(const std::string& key) const;  // an error naming `path` when not listed
   // Refuses (errors name `path`) repeated metrics, repeated (variant, seed), values of unlisted
@@ -34,6 +37,20 @@ struct Experiment {
   // fills `variants`.
   void check();
 };
+// Every variant against the baseline on every metric both measured: paired over seeds
+// (stats.h), with Holm's correction over the whole table as one family (every variant x metric
+// compared), so a table of many metrics does not find differences by chance. Empty without a
+// baseline. In variant order, then catalogue order.
+struct Comparison {
+  std::string variant;
+  const Metric* metric = nullptr;  // into Experiment::metrics
+  PairedDifference difference;
+  Verdict verdict = Verdict::single_seed;
+};
+std::vector<Comparison> compare_to_baseline(const Experiment& e);
+// How many of them were tested (two or more paired seeds): the family's size.
+std::size_t tested_count(const std::vector<Comparison>& c);
+
 // Errors name `path`: unlisted metric keys, repeated (variant, seed), a geometric metric's value <= 0.
 Experiment read_experiment(const std::string& path, const std::string& expected_name);
 

@@ -7,6 +7,12 @@
 namespace structlm::report {
 
 std::string experiment_markdown(const Experiment& e) {
+  const auto comparisons = compare_to_baseline(e);
+  auto verdict_of = [&](const std::string& variant, const std::string& key) -> const Comparison* {
+    for (const auto& c : comparisons)
+      if (c.variant == variant && c.metric->key == key) return &c;
+    return nullptr;
+  };
   std::string md = "| metric |";
   std::string rule = "|---|";
   for (const auto& v : e.variants) {
@@ -20,15 +26,27 @@ std::string experiment_markdown(const Experiment& e) {
     for (const auto& v : e.variants) {
       const Spread s = e.summary(v, m.key);
       std::string cell = s.n == 0 ? "not measured" : format_spread(s, m.digits);
-      if (v != e.baseline && s.n > 0 && base.n > 0) {
+      if (const Comparison* c = v != e.baseline && s.n > 0 ? verdict_of(v, m.key) : nullptr) {
         const double rel = base.mean != 0 ? 100.0 * (s.mean - base.mean) / std::fabs(base.mean) : NAN;
         char buf[48];
         std::snprintf(buf, sizeof buf, "%+.1f%%", rel);
-        cell += std::string("; ") + (std::isfinite(rel) ? buf : "") + " " + verdict_text(compare(s, base, m.lower_is_better));
+        cell += std::string("; ") + (std::isfinite(rel) ? buf : "") + " " + verdict_text(c->verdict);
       }
       md += " " + cell + " |";
     }
     md += "\n";
+  }
+  if (comparisons.empty()) return md;
+  md += "\nPaired over seeds against " + e.baseline +
+        " (difference variant − baseline, or ratio for geometric metrics, with its 95 % t interval; "
+        "p of the paired t test, and after Holm's correction over the " +
+        std::to_string(tested_count(comparisons)) + " comparisons of this table):\n\n";
+  md += "| variant | metric | seeds | difference [95 % interval] | p | p (Holm) | verdict |\n|---|---|---|---|---|---|---|\n";
+  for (const auto& c : comparisons) {
+    const bool tested = c.difference.n >= 2;
+    md += "| " + c.variant + " | " + c.metric->label + " | " + std::to_string(c.difference.n) + " | " +
+          format_difference(c.difference, c.metric->digits) + " | " + (tested ? format_p(c.difference.p) : "n/a") +
+          " | " + (tested ? format_p(c.difference.p_holm) : "n/a") + " | " + verdict_text(c.verdict) + " |\n";
   }
   return md;
 }

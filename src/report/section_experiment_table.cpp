@@ -1,5 +1,5 @@
 // The experiment table shared by CSTDE and HCMA: every metric per variant as mean ± sd with the
-// seed count, then each variant against the baseline with the verdict rule of stats.h.
+// seed count, then each variant against the baseline, paired over seeds (stats.h).
 #include <cmath>
 
 #include "core/io.h"
@@ -23,20 +23,20 @@ void add_experiment_tables(Section& s, const Experiment& e) {
     s.add_note("No baseline named in experiment.json: no comparison.");
     return;
   }
+  const auto comparisons = compare_to_baseline(e);
   Table c;
   c.caption = "Against the baseline (" + e.baseline +
-              "): different only where the intervals mean ± sd do not overlap; fewer than 2 seeds on either side "
+              "), paired over seeds: the difference (a ratio for geometric metrics) with its 95 % t interval, the "
+              "paired t test's p and p after Holm's correction over the table's " +
+              std::to_string(tested_count(comparisons)) +
+              " comparisons; better or worse only where the corrected p is below 0.05, fewer than 2 paired seeds "
               "gives no verdict";
-  c.header = {"variant", "metric", "difference (variant − baseline)", "verdict"};
-  for (const auto& v : e.variants) {
-    if (v == e.baseline) continue;
-    for (const auto& m : e.metrics) {
-      Spread a = e.summary(v, m.key), b = e.summary(e.baseline, m.key);
-      if (a.n == 0 || b.n == 0) continue;
-      char sign = a.mean - b.mean >= 0 ? '+' : '-';
-      c.rows.push_back({v, m.label, std::string(1, sign) + format_number(std::fabs(a.mean - b.mean), m.digits),
-                        verdict_text(compare(a, b, m.lower_is_better))});
-    }
+  c.header = {"variant", "metric", "seeds", "difference [95 % interval]", "p", "p (Holm)", "verdict"};
+  for (const auto& x : comparisons) {
+    const bool tested = x.difference.n >= 2;
+    c.rows.push_back({x.variant, x.metric->label, std::to_string(x.difference.n),
+                      format_difference(x.difference, x.metric->digits), tested ? format_p(x.difference.p) : "n/a",
+                      tested ? format_p(x.difference.p_holm) : "n/a", verdict_text(x.verdict)});
   }
   s.add_table(c);
 }

@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <numeric>
+
+#include <boost/math/distributions/students_t.hpp>
 
 #include "core/error.h"
+#include "core/rng.h"
 
 namespace structlm::report {
 
@@ -68,11 +72,100 @@ std::string format_spread(const Spread& s, int digits) {
   return format_number(s.mean, digits) + " ± " + format_number(s.sd, digits) + " (" + std::to_string(s.n) + " seeds)";
 }
 
-Verdict compare(const Spread& candidate, const Spread& baseline, bool lower_is_better) {
-  if (candidate.n < 2 || baseline.n < 2) return Verdict::single_seed;
-  if (candidate.hi >= baseline.lo && baseline.hi >= candidate.lo) return Verdict::no_difference;
-  const bool lower = candidate.mean < baseline.mean;
-  return lower == lower_is_better ? Verdict::better : Verdict::worse;
+double student_t_quantile(double q, double df) {
+  return boost::math::quantile(boost::math::students_t_distribution<double>(df), q);
+}
+
+double student_t_two_sided_p(double t, double df) {
+  if (std::isinf(t)) return 0;
+  return 2 * boost::math::cdf(boost::math::complement(boost::math::students_t_distribution<double>(df), std::fabs(t)));
+}
+
+PairedDifference paired_difference(const std::map<long long, double>& candidate,
+                                   const std::map<long long, double>& baseline, bool geometric) {
+  std::vector<double> d;
+  for (const auto& [seed, c] : candidate) {
+    auto b = baseline.find(seed);
+    if (b == baseline.end()) continue;
+    if (geometric && !(c > 0 && b->second > 0))
+      throw Error("paired difference: a geometric metric's value is not > 0 at seed " + std::to_string(seed));
+    d.push_back(geometric ? std::log(c / b->second) : c - b->second);
+  }
+  PairedDifference r;
+  r.geometric = geometric;
+  const Spread s = summarize(d);
+  r.n = s.n, r.mean = s.mean, r.sd = s.sd, r.lo = r.hi = s.mean;
+  if (r.n < 2) return r;
+  if (s.sd == 0) {  // every seed moved by exactly the same amount: no seed-to-seed doubt is left
+    r.p = r.p_holm = s.mean == 0 ? 1.0 : 0.0;
+    return r;
+  }
+  const double se = s.sd / std::sqrt(double(r.n));
+  const double half = student_t_quantile(0.975, r.n - 1) * se;
+  r.lo = s.mean - half, r.hi = s.mean + half;
+  r.p = r.p_holm = student_t_two_sided_p(s.mean / se, r.n - 1);
+  return r;
+}
+
+std::vector<double> holm_adjust(const std::vector<double>& p) {
+  std::vector<std::size_t> order(p.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] < p[b]; });
+  std::vector<double> out(p.size());
+  double running = 0;
+  const double m = double(p.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    running = std::max(running, std::min(1.0, (m - double(i)) * p[order[i]]));
+    out[order[i]] = running;
+  }
+  return out;
+}
+
+Verdict verdict(const PairedDifference& d, bool lower_is_better, double alpha) {
+  if (d.n < 2) return Verdict::single_seed;
+  if (!(d.p_holm < alpha)) return Verdict::no_difference;
+  return (d.mean < 0) == lower_is_better ? Verdict::better : Verdict::worse;
+}
+
+std::string format_difference(const PairedDifference& d, int digits) {
+  if (d.n == 0) return "n/a";
+  auto signed_number = [&](double v) { return (v >= 0 ? "+" : "-") + format_number(std::fabs(v), digits); };
+  if (d.geometric) {
+    std::string out = "×" + format_number(std::exp(d.mean), 4);
+    if (d.n > 1) out += " [" + format_number(std::exp(d.lo), 4) + ", " + format_number(std::exp(d.hi), 4) + "]";
+    return out;
+  }
+  std::string out = signed_number(d.mean);
+  if (d.n > 1) out += " [" + signed_number(d.lo) + ", " + signed_number(d.hi) + "]";
+  return out;
+}
+
+std::string format_p(double p) {
+  if (std::isnan(p)) return "n/a";
+  if (p < 1e-4) return "< 0.0001";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3g", p);
+  return b;
+}
+
+Interval bootstrap_mean_interval(const std::vector<double>& values, int resamples, std::uint64_t seed, double level) {
+  if (values.empty() || resamples < 1) return {NAN, NAN};
+  SplitMix64 rng(seed);
+  std::vector<double> means(static_cast<std::size_t>(resamples));
+  for (auto& m : means) {
+    double sum = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) sum += values[rng.below(values.size())];
+    m = sum / double(values.size());
+  }
+  std::sort(means.begin(), means.end());
+  // Percentiles by linear interpolation between order statistics (numpy's default).
+  auto at = [&](double q) {
+    const double pos = q * double(means.size() - 1);
+    const std::size_t i = std::size_t(pos);
+    const double f = pos - double(i);
+    return i + 1 < means.size() ? means[i] * (1 - f) + means[i + 1] * f : means[i];
+  };
+  return {at((1 - level) / 2), at(1 - (1 - level) / 2)};
 }
 
 const char* verdict_text(Verdict v) {

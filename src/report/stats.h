@@ -1,6 +1,10 @@
-// Mean and spread over seeds, and the one rule that decides whether two results differ
-// (docs/METHODS.md §3: an improvement inside the spread is "no significant difference").
+// Mean and spread over seeds, and the one rule that decides whether two results differ: a paired
+// comparison over seeds with a 95 % t interval and Holm's correction over a table's family
+// (docs/REPORT.md; docs/METHODS.md §3: a difference the interval does not separate from 0 is
+// "no significant difference").
 #pragma once
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,10 +34,46 @@ std::string format_spread(const Spread& s, int digits = 4);
 std::string format_number(double v, int digits = 4);
 
 enum class Verdict { better, worse, no_difference, single_seed };
-
-// Candidate vs baseline. Different only if the intervals [lo, hi] of the two do not overlap;
-// either side with one seed gives no verdict. `lower_is_better` says which direction is a win.
-Verdict compare(const Spread& candidate, const Spread& baseline, bool lower_is_better);
 const char* verdict_text(Verdict v);
+
+// Student's t distribution (Boost.Math): the quantile at probability q with df degrees of
+// freedom, and the two-sided p of a statistic t (P(|T| >= |t|)).
+double student_t_quantile(double q, double df);
+double student_t_two_sided_p(double t, double df);
+
+// A candidate against the baseline over the seeds both have: per-seed differences d_s =
+// candidate_s − baseline_s (geometric metrics: log(candidate_s / baseline_s), so the mean is a log
+// ratio), their mean, sample sd, the 95 % t interval of the mean, mean ± t(0.975, n−1) sd / √n, and
+// the two-sided p of the paired t test. Differences that are all equal have sd 0: p is 1 when
+// they are 0 and 0 otherwise (the interval is the point). p_holm starts as p; holm_adjust sets it.
+struct PairedDifference {
+  int n = 0;  // seeds on both sides
+  double mean = 0, sd = 0, lo = 0, hi = 0;
+  double p = 1, p_holm = 1;
+  bool geometric = false;
+};
+PairedDifference paired_difference(const std::map<long long, double>& candidate,
+                                   const std::map<long long, double>& baseline, bool geometric);
+// Holm's step-down adjustment of a family of p values: sorted ascending, the i-th (from 0) of m
+// becomes max over j <= i of min(1, (m − j) p_(j)). Same order as given.
+std::vector<double> holm_adjust(const std::vector<double>& p);
+// better / worse when p_holm < alpha (which implies the 95 % interval excludes 0 when alpha is
+// 0.05), in the direction `lower_is_better` names; no_difference otherwise; single_seed when
+// fewer than 2 seeds pair up.
+Verdict verdict(const PairedDifference& d, bool lower_is_better, double alpha = 0.05);
+// "+0.0123 [-0.0040, +0.0286]"; geometric: the ratio and its interval, "×1.0230 [0.9810, 1.0670]";
+// one pair: the difference alone.
+std::string format_difference(const PairedDifference& d, int digits = 4);
+// A p value to 3 significant digits ("0.0261", "1.00"); below 1e-4, "< 0.0001".
+std::string format_p(double p);
+
+// Percentile bootstrap interval of the mean of `values` (e.g. per-document paired differences):
+// `resamples` draws with replacement from a generator seeded with `seed`; level 0.95 gives the
+// 2.5th and 97.5th percentiles. Empty input gives NaNs.
+struct Interval {
+  double lo = 0, hi = 0;
+};
+Interval bootstrap_mean_interval(const std::vector<double>& values, int resamples, std::uint64_t seed,
+                                 double level = 0.95);
 
 }  // namespace structlm::report

@@ -81,7 +81,7 @@ void write_hcma_logs(const std::string& dir) {
              {{{"variant", "before"}, {"seed", 1}, {"values", {{"frequent_ppl", 40.0}}}},
               {{"variant", "before"}, {"seed", 2}, {"values", {{"frequent_ppl", 42.0}}}},
               {{"variant", "after"}, {"seed", 1}, {"values", {{"frequent_ppl", 40.5}}}},
-              {{"variant", "after"}, {"seed", 2}, {"values", {{"frequent_ppl", 42.5}}}}}}};
+              {{"variant", "after"}, {"seed", 2}, {"values", {{"frequent_ppl", 42.3}}}}}}};
   write_text(dir + "/hcma/experiment.json", e.dump(2));
   std::ostringstream r, a, p, m;
   const char* variants[2] = {"before", "after"};

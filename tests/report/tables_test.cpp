@@ -69,9 +69,12 @@ TEST(ReportTables, CstdeSection) {
   EXPECT_TRUE(contains(md, "| baseline (baseline) | 1.2000 ± 0.1000 (3 seeds) | 11.00 ± 1.00 (3 seeds) |")) << md;
   EXPECT_TRUE(contains(md, "| both | 0.9500 ± 0.0500 (3 seeds) | 11.00 ± 0.50 (3 seeds) |")) << md;
   EXPECT_TRUE(contains(md, "| init_only | 1.0000 (1 seed) | n/a |")) << md;
-  EXPECT_TRUE(contains(md, "| both | Brown bits/byte | -0.2500 | better |")) << md;
-  EXPECT_TRUE(contains(md, "| both | steps/s | +0.00 | no significant difference |")) << md;
-  EXPECT_TRUE(contains(md, "| init_only | Brown bits/byte | -0.2000 | too few seeds to tell |")) << md;
+  // Paired over seeds (stats_test.cpp works the numbers by hand): bits/byte differences
+  // −0.20, −0.25, −0.30 give p 0.0131, and Holm over the table's 2 tested comparisons 0.0261;
+  // steps/s differences +0.5, 0, −0.5 give p 1. init_only has one seed, paired with seed 1.
+  EXPECT_TRUE(contains(md, "| both | Brown bits/byte | 3 | -0.2500 [-0.3742, -0.1258] | 0.0131 | 0.0261 | better |")) << md;
+  EXPECT_TRUE(contains(md, "| both | steps/s | 3 | +0.00 [-1.24, +1.24] | 1 | 1 | no significant difference |")) << md;
+  EXPECT_TRUE(contains(md, "| init_only | Brown bits/byte | 1 | -0.1000 | n/a | n/a | too few seeds to tell |")) << md;
   // Loss by distance: baseline at distance 1 over seeds 2.0, 2.2.
   EXPECT_TRUE(contains(md, "| 1 | 2.1000 ± 0.1414 (2 seeds) | 1.9500 ± 0.0707 (2 seeds) |")) << md;
   // Sentence lengths: seed 1 shifted by one (W1 = 1), seed 2 identical (W1 = 0).
@@ -90,7 +93,9 @@ TEST(ReportTables, HcmaSection) {
   Document d = build_report({t.path()});
   std::string md = to_markdown(d);
   EXPECT_TRUE(contains(md, "## HCMA experiment")) << md;
-  EXPECT_TRUE(contains(md, "| after | frequent-token perplexity | +0.5000 | no significant difference |")) << md;
+  // Differences +0.5, +0.3: t = 4 with 1 degree of freedom, p = 1 − (2/π) atan 4 = 0.156.
+  EXPECT_TRUE(contains(md, "| after | frequent-token perplexity | 2 | +0.4000 [-0.8706, +1.6706] | 0.156 | 0.156 | "
+                           "no significant difference |")) << md;
   // Recall@1, bucket "<10": 0.05 + 0.01·seed -> 0.06, 0.07.
   EXPECT_TRUE(contains(md, "| <10 | 0.0650 ± 0.0071 (2 seeds) |")) << md;
   EXPECT_TRUE(contains(md, "Loss increase under attack 'gradient_sign' by strength")) << md;
