@@ -255,6 +255,21 @@ TEST(SplitStream, TextFilesAndDirectoriesStreamTheSameDocuments) {
   EXPECT_EQ(last, text.size());  // progress ends at the file's size
   EXPECT_EQ(total, text.size());
   EXPECT_EQ(corpus_input_bytes(tmp / "book.txt"), text.size());
+  // A directory: one document per file, sorted, progress in bytes of all its files.
+  write_file_atomic(tmp / "dir/b.txt", "bee\n");
+  write_file_atomic(tmp / "dir/sub/a.md", "ay");
+  write_file_atomic(tmp / "dir/a.txt", "first");
+  std::vector<std::string> ids;
+  last = 0;
+  stream_corpus(tmp / "dir", {}, [&](Document&& d) { ids.push_back(d.id); }, [&](std::uint64_t done, std::uint64_t all) {
+    last = done;
+    total = all;
+  });
+  EXPECT_EQ(ids, (std::vector<std::string>{"a.txt", "b.txt", "sub/a.md"}));
+  EXPECT_EQ(last, 11u);
+  EXPECT_EQ(total, 11u);
+  EXPECT_EQ(corpus_input_bytes(tmp / "dir"), 11u);
+  EXPECT_EQ(corpus_input_bytes("brown"), 0u);  // packaged: no progress
 }
 
 TEST(SplitStream, DedupRemovesPlantedExactAndNearDuplicates) {
