@@ -2,11 +2,13 @@
 #include "model/cross_entropy.h"
 #include "model/log_prior.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 
 #include "model/gelu.h"
@@ -146,7 +148,33 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor& dependen
 
 // ---- the model -------------------------------------------------------------------------------
 
+namespace {
+
+// The default CPU generator's state, read or set under its lock.
+torch::Tensor generator_state() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+void set_generator_state(const torch::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
+// Tensors only a CSTDE model has: the key prior modules ("h.L.dep.*") and the prior weight
+// ("h.L.attn.dep_beta"). Everything else every variant shares.
+bool cstde_only(const std::string& name) {
+  return name.find(".dep.") != std::string::npos || name.find("dep_beta") != std::string::npos;
+}
+
+}  // namespace
+
 GPTImpl::GPTImpl(const GPTConfig& c, const KeyPriorFactory& prior) : cfg(c) {
+  // torch's modules initialise themselves from the global generator as they are built, and a
+  // CSTDE model builds more of them; init_gpt2_weights draws every weight again from where the
+  // generator stood before any of that, so the variants of one seed start from the same place.
+  const torch::Tensor start = generator_state();
   wte = register_module("wte", torch::nn::Embedding(c.vocab_size, c.n_embd));
   wpe = register_module("wpe", torch::nn::Embedding(c.block_size, c.n_embd));
   drop = register_module("drop", torch::nn::Dropout(c.dropout));
@@ -159,6 +187,7 @@ GPTImpl::GPTImpl(const GPTConfig& c, const KeyPriorFactory& prior) : cfg(c) {
   if (!c.bias) ln_f->bias.set_requires_grad(false);
   if (!c.tied)
     lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, c.vocab_size).bias(false)));
+  set_generator_state(start);
   init_gpt2_weights(*this);
 }
 
@@ -222,9 +251,7 @@ std::int64_t GPTImpl::num_params() {
 void init_gpt2_weights(GPTImpl& m) {
   torch::NoGradGuard no_grad;
   const double std = 0.02, proj_std = 0.02 / std::sqrt(2.0 * m.cfg.n_layer);
-  for (auto& item : m.named_parameters()) {
-    const std::string& name = item.key();
-    auto& p = item.value();
+  auto init = [&](const std::string& name, torch::Tensor& p) {
     if (p.dim() >= 2) {
       // Residual projections are scaled down so the residual stream's variance does not grow
       // with depth (GPT-2 paper, §2.3).
@@ -235,7 +262,17 @@ void init_gpt2_weights(GPTImpl& m) {
     } else {
       p.zero_();  // biases (LayerNorm's too: frozen at zero when bias = false)
     }
-  }
+  };
+  // Paired seeds across variants (issue 14): the tensors every variant has are drawn first, in
+  // name order, so a plain model and a CSTDE model of one seed share them bit for bit; CSTDE's own
+  // follow on the same generator, which is then put back where the plain model leaves it, so
+  // whatever draws next (dropout, sampling) draws the same numbers in every variant.
+  for (auto& item : m.named_parameters())
+    if (!cstde_only(item.key())) init(item.key(), item.value());
+  const torch::Tensor after_shared = generator_state();
+  for (auto& item : m.named_parameters())
+    if (cstde_only(item.key())) init(item.key(), item.value());
+  set_generator_state(after_shared);
 }
 
 void init_gpt2_weights(GPT& model) { init_gpt2_weights(*model); }

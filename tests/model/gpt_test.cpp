@@ -321,3 +321,44 @@ TEST(Params, DecayGroupsAreDisjointAndCoverTrainableParameters) {
 }
 
 }  // namespace
+
+// Paired seeds (issue 14): a plain model and a CSTDE model built at one seed share every tensor
+// they both have bit for bit, and leave torch's generator in the same state, so the variants of
+// an experiment differ only by what the method adds.
+TEST(Init, VariantsOfOneSeedShareEveryCommonTensor) {
+  auto plain_cfg = structlm::model::testing::tiny_config(/*tied=*/true, /*bias=*/true);
+  auto cstde_cfg = plain_cfg;
+  cstde_cfg.cstde.attention = true;
+  cstde_cfg.cstde.rank = 4;
+  auto nocarry_cfg = cstde_cfg;
+  nocarry_cfg.cstde.carry = false;
+
+  torch::manual_seed(11);
+  auto plain = structlm::zoo::make_gpt(plain_cfg);
+  const auto next_plain = torch::rand({4});
+  for (const auto& cfg : std::vector<structlm::model::GPTConfig>{cstde_cfg, nocarry_cfg}) {
+    torch::manual_seed(11);
+    auto cstde = structlm::zoo::make_gpt(cfg);
+    EXPECT_TRUE(torch::equal(torch::rand({4}), next_plain)) << "the generator moved on differently";
+    auto theirs = cstde->named_parameters();
+    int shared = 0, own = 0;
+    for (const auto& item : theirs) {
+      const auto* mine = plain->named_parameters().find(item.key());
+      if (!mine) {
+        ++own;
+        continue;
+      }
+      ++shared;
+      EXPECT_TRUE(torch::equal(*mine, item.value())) << item.key();
+    }
+    EXPECT_EQ(shared, (int)plain->named_parameters().size());
+    EXPECT_GT(own, 0);
+    // CSTDE's own matrices are drawn, not left at torch's construction values.
+    const torch::Tensor u = cstde->named_parameters()["h.0.dep.u.weight"];
+    EXPECT_NEAR(u.std().item().toDouble(), 0.02, 0.01);
+  }
+  // A different seed gives different weights (the test can fail).
+  torch::manual_seed(12);
+  auto other = structlm::zoo::make_gpt(plain_cfg);
+  EXPECT_FALSE(torch::equal(other->wte->weight, plain->wte->weight));
+}
