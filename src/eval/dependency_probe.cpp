@@ -47,7 +47,8 @@ DependencyProbe probe_dependencies(model::GPT& model, const text::Tokenizer& tok
 
   EvalGuard guard(model);
   const auto device = model->wte->weight.device();
-  std::size_t hits_dep = 0, hits_attn = 0;
+  std::size_t hits_dep = 0, hits_attn = 0, hits_adjacent = 0;
+  double hits_random = 0;
   const bool has_dependency = model->cfg.cstde.attention;
   for (std::size_t start = 0; start < items.size(); start += std::size_t(batch_size)) {
     const std::size_t end = std::min(items.size(), start + std::size_t(batch_size));
@@ -81,13 +82,26 @@ DependencyProbe probe_dependencies(model::GPT& model, const text::Tokenizer& tok
         bucket.loss_sum += -logp[row][pos - 1][std::int64_t(it.ids[pos])];
         bucket.tokens += 1;
         ++out.tokens_with_partner;
-        hits_attn += attn_heads[pos] == partner_pos;
-        if (has_dependency) hits_dep += dep_heads[pos] == partner_pos;
+        // Heads are sought in [1, pos), so a partner (at 1 .. pos - 1) is always reachable.
+        const bool attn_hit = attn_heads[pos] == partner_pos;
+        const bool dep_hit = has_dependency && dep_heads[pos] == partner_pos;
+        const bool adjacent_hit = pos - 1 == partner_pos;
+        const double random_hit = 1.0 / double(pos - 1);
+        bucket.hits_attention += attn_hit;
+        bucket.hits_dependency += dep_hit;
+        bucket.hits_adjacent += adjacent_hit;
+        bucket.hits_random += random_hit;
+        hits_attn += attn_hit;
+        hits_dep += dep_hit;
+        hits_adjacent += adjacent_hit;
+        hits_random += random_hit;
       }
     }
   }
   if (out.tokens_with_partner) {
     out.uas_attention = double(hits_attn) / double(out.tokens_with_partner);
+    out.uas_adjacent = double(hits_adjacent) / double(out.tokens_with_partner);
+    out.uas_random = hits_random / double(out.tokens_with_partner);
     if (has_dependency) out.uas_dependency = double(hits_dep) / double(out.tokens_with_partner);
   }
   return out;

@@ -3,7 +3,10 @@
 // - the model's loss on each token whose link partner is k tokens to its left, bucketed by k;
 // - the unlabeled attachment score of the model's induced heads against those partners: the
 //   argmax of the last layer's dependency distribution D (CSTDE attention only) and, for every
-//   model, the argmax of the last layer's head-averaged attention.
+//   model, the argmax of the last layer's head-averaged attention; beside them two trivial
+//   baselines a structural claim must beat: the previous token as head (most link-grammar
+//   partners are adjacent) and a uniformly random earlier token (its expected score, exactly);
+//   all of them also per partner distance.
 // Each sentence is scored on its own, after <|endoftext|> as documents start in training.
 #pragma once
 #include <map>
@@ -24,6 +27,10 @@ std::vector<int> induced_heads(const torch::Tensor& matrix, int first = 0);
 struct DistanceLoss {
   double loss_sum = 0;  // nats
   std::size_t tokens = 0;
+  // Tokens whose induced head is the partner: attention, D (0 without D), the previous token;
+  // and the expected count for a head drawn uniformly from the earlier sentence tokens.
+  std::size_t hits_attention = 0, hits_dependency = 0, hits_adjacent = 0;
+  double hits_random = 0;
 };
 
 struct DependencyProbe {
@@ -31,6 +38,8 @@ struct DependencyProbe {
   std::map<int, DistanceLoss> loss_by_distance;  // key: distance k = i - p(i)
   double uas_dependency = -1;  // share of partnered tokens whose D-argmax is the partner; -1: no D
   double uas_attention = 0;    // the same with the head-averaged attention of the last layer
+  double uas_adjacent = 0;     // baseline: the previous token as head
+  double uas_random = 0;       // baseline: a uniformly random earlier sentence token (expected)
 };
 
 // Sentences that did not parse, or whose tokens exceed the context, are skipped.

@@ -160,8 +160,18 @@ CstdeRunResult measure_run(const std::string& dir, const train::RunConfig& cfg, 
     auto& b = buckets[distance_bucket_start(k)];
     b.loss_sum += dl.loss_sum;
     b.tokens += dl.tokens;
+    b.hits_attention += dl.hits_attention;
+    b.hits_dependency += dl.hits_dependency;
+    b.hits_adjacent += dl.hits_adjacent;
+    b.hits_random += dl.hits_random;
   }
-  for (const auto& [k, b] : buckets) r.loss_by_distance.push_back({k, b.loss_sum / double(b.tokens), b.tokens});
+  for (const auto& [k, b] : buckets) {
+    const double n = double(b.tokens);
+    DistanceBucket d{k, b.loss_sum / n, b.tokens, double(b.hits_attention) / n, double(b.hits_adjacent) / n,
+                     b.hits_random / n, std::nullopt};
+    if (probe.uas_dependency >= 0) d.uas_dependency = double(b.hits_dependency) / n;
+    r.loss_by_distance.push_back(d);
+  }
 
   const std::int64_t tokens_per_step = cfg.train.batch_size * cfg.train.grad_accum * cfg.model.block_size;
   r.variant = variant;
@@ -174,6 +184,8 @@ CstdeRunResult measure_run(const std::string& dir, const train::RunConfig& cfg, 
   r.tokens_with_partner = probe.tokens_with_partner;
   r.uas_attention = probe.uas_attention;
   if (probe.uas_dependency >= 0) r.uas_dependency = probe.uas_dependency;
+  r.uas_adjacent = probe.uas_adjacent;
+  r.uas_random = probe.uas_random;
   measure_prior_use(*net, r);
   r.generation = measure_generation(net, sh, s);
   return r;

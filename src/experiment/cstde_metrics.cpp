@@ -1,6 +1,9 @@
 #include "experiment/cstde_metrics.h"
 
+#include <cmath>
+#include <functional>
 #include <limits>
+#include <optional>
 
 #include "core/json_numbers.h"
 #include "report/stats.h"  // wasserstein1
@@ -24,6 +27,13 @@ std::vector<report::Metric> cstde_metrics(const std::vector<std::string>& eval_c
   c.push_back({"params_rel", "parameters vs baseline", "x baseline", true, Aggregation::geometric, 4});
   c.push_back({"uas_dependency", "UAS of D heads", "fraction", false, Aggregation::mean, 3});
   c.push_back({"uas_attention", "UAS of attention heads", "fraction", false, Aggregation::mean, 3});
+  // The trivial baselines a structural score must beat, and the same three scores on partners 2+
+  // tokens away, where the previous-token baseline scores 0 by construction.
+  c.push_back({"uas_adjacent", "UAS baseline: previous token as head", "fraction", false, Aggregation::mean, 3});
+  c.push_back({"uas_random", "UAS baseline: random earlier head (expected)", "fraction", false, Aggregation::mean, 3});
+  c.push_back({"uas_dependency_far", "UAS of D heads, partner 2+ tokens away", "fraction", false, Aggregation::mean, 3});
+  c.push_back({"uas_attention_far", "UAS of attention heads, partner 2+ tokens away", "fraction", false, Aggregation::mean, 3});
+  c.push_back({"uas_random_far", "UAS baseline: random head, partner 2+ tokens away", "fraction", false, Aggregation::mean, 3});
   c.push_back({"prior_weight", "log-prior weight, mean |beta|", "", false, Aggregation::mean, 4});
   c.push_back({"carry_gate", "carry gate, mean gamma", "", false, Aggregation::mean, 3});
   c.push_back({"near_loss", "loss, link partner 1-4 tokens to the left", "nats/token", true, Aggregation::mean, 4});
@@ -35,6 +45,21 @@ std::vector<report::Metric> cstde_metrics(const std::vector<std::string>& eval_c
   c.push_back({"seq_rep4", "seq-rep-4", "fraction", true, Aggregation::mean, 4});
   c.push_back({"sentence_w1", "sentence-length W1 to reference", "words", true, Aggregation::mean, 3});
   return c;
+}
+
+// The token-weighted mean of a bucket field over distances [lo, hi]; NaN when no bucket there
+// has it (results written before it was measured, or D for a model without it).
+static double mean_over(const std::vector<DistanceBucket>& by_distance, int lo, int hi,
+                        const std::function<std::optional<double>(const DistanceBucket&)>& field) {
+  double sum = 0, n = 0;
+  for (const auto& b : by_distance) {
+    if (b.distance < lo || b.distance > hi) continue;
+    const auto v = field(b);
+    if (!v || !std::isfinite(*v)) continue;
+    sum += *v * double(b.tokens);
+    n += double(b.tokens);
+  }
+  return n > 0 ? sum / n : std::numeric_limits<double>::quiet_NaN();
 }
 
 double loss_over(const std::vector<DistanceBucket>& by_distance, int lo, int hi) {
@@ -61,6 +86,12 @@ json cstde_table_values(const CstdeRunResult& r, const CstdeRunResult& base, con
   v["params_rel"] = double(r.params) / double(base.params);
   v["uas_dependency"] = r.uas_dependency ? json(*r.uas_dependency) : json(nullptr);
   v["uas_attention"] = r.uas_attention;
+  v["uas_adjacent"] = r.uas_adjacent ? json(*r.uas_adjacent) : json(nullptr);
+  v["uas_random"] = r.uas_random ? json(*r.uas_random) : json(nullptr);
+  constexpr int kFar = 2, kAll = 1 << 30;
+  v["uas_dependency_far"] = mean_over(r.loss_by_distance, kFar, kAll, [](const DistanceBucket& b) { return b.uas_dependency; });
+  v["uas_attention_far"] = mean_over(r.loss_by_distance, kFar, kAll, [](const DistanceBucket& b) { return std::optional<double>(b.uas_attention); });
+  v["uas_random_far"] = mean_over(r.loss_by_distance, kFar, kAll, [](const DistanceBucket& b) { return std::optional<double>(b.uas_random); });
   v["prior_weight"] = r.prior_weight ? json(*r.prior_weight) : json(nullptr);
   v["carry_gate"] = r.carry_gate ? json(*r.carry_gate) : json(nullptr);
   v["near_loss"] = loss_over(r.loss_by_distance, 1, 4);

@@ -12,7 +12,12 @@ json CstdeRunResult::to_json() const {
   json ev = json::array();
   for (const auto& e : eval) ev.push_back(e.to_json());
   json by_distance = json::array();
-  for (const auto& b : loss_by_distance) by_distance.push_back({{"distance", b.distance}, {"loss", b.loss}, {"tokens", b.tokens}});
+  auto optional_number = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  for (const auto& b : loss_by_distance)
+    by_distance.push_back({{"distance", b.distance}, {"loss", b.loss}, {"tokens", b.tokens},
+                           {"uas_attention", number(b.uas_attention)}, {"uas_adjacent", number(b.uas_adjacent)},
+                           {"uas_random", number(b.uas_random)}, {"uas_dependency", optional_number(b.uas_dependency)}});
   const auto& g = generation;
   return {{"variant", variant},
           {"seed", seed},
@@ -24,7 +29,9 @@ json CstdeRunResult::to_json() const {
           {"sentences_probed", sentences_probed},
           {"tokens_with_partner", tokens_with_partner},
           {"uas_attention", uas_attention},
-          {"uas_dependency", uas_dependency ? json(*uas_dependency) : json(nullptr)},
+          {"uas_dependency", optional_number(uas_dependency)},
+          {"uas_adjacent", optional_number(uas_adjacent)},
+          {"uas_random", optional_number(uas_random)},
           {"prior_weight", prior_weight ? json(*prior_weight) : json(nullptr)},
           {"carry_gate", carry_gate ? json(*carry_gate) : json(nullptr)},
           {"loss_by_distance", by_distance},
@@ -54,6 +61,8 @@ CstdeRunResult CstdeRunResult::from_json(const json& j, const std::string& path)
   // Absent from results written before they were measured: read as not measured.
   if (j.contains("prior_weight") && !j["prior_weight"].is_null()) r.prior_weight = number_or_nan(j, "prior_weight", path);
   if (j.contains("carry_gate") && !j["carry_gate"].is_null()) r.carry_gate = number_or_nan(j, "carry_gate", path);
+  if (j.contains("uas_adjacent") && !j["uas_adjacent"].is_null()) r.uas_adjacent = number_or_nan(j, "uas_adjacent", path);
+  if (j.contains("uas_random") && !j["uas_random"].is_null()) r.uas_random = number_or_nan(j, "uas_random", path);
   if (j.contains("loss_by_distance")) {
     check(j["loss_by_distance"].is_array(), path, "field 'loss_by_distance' must be a list");
     for (const auto& b : j["loss_by_distance"]) {
@@ -61,6 +70,11 @@ CstdeRunResult CstdeRunResult::from_json(const json& j, const std::string& path)
       read_field(b, "distance", d.distance, path);
       d.loss = number_or_nan(b, "loss", path);
       read_field(b, "tokens", d.tokens, path);
+      for (auto [key, field] : {std::pair<const char*, double*>{"uas_attention", &d.uas_attention},
+                                {"uas_adjacent", &d.uas_adjacent}, {"uas_random", &d.uas_random}})
+        if (b.contains(key) && !b[key].is_null()) *field = number_or_nan(b, key, path);
+      if (b.contains("uas_dependency") && !b["uas_dependency"].is_null())
+        d.uas_dependency = number_or_nan(b, "uas_dependency", path);
       r.loss_by_distance.push_back(d);
     }
   }

@@ -2,6 +2,7 @@
 // tabulated from the typed record, and crossing files only through to_json / from_json (the
 // runs/<variant>-seed<N>/result.json format, unchanged).
 #pragma once
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,10 @@ struct DistanceBucket {  // tokens whose link partner is `distance`.. tokens to 
   int distance = 0;
   double loss = 0;  // mean nats
   std::size_t tokens = 0;
+  // UAS over this bucket's tokens: the attention heads, the previous-token and random-head
+  // baselines (NaN in results written before they were measured), and D where the model has it.
+  double uas_attention = NAN, uas_adjacent = NAN, uas_random = NAN;
+  std::optional<double> uas_dependency;
 };
 
 struct GenerationResult {  // one fixed decoder over the prompts x sample seeds
@@ -32,6 +37,9 @@ struct CstdeRunResult {
   std::size_t sentences_probed = 0, tokens_with_partner = 0;
   double uas_attention = 0;
   std::optional<double> uas_dependency;  // only models with dependency attention have D
+  // The trivial baselines beside them (eval/dependency_probe.h): the previous token as head, and
+  // a uniformly random earlier token (expected). Absent from results written before.
+  std::optional<double> uas_adjacent, uas_random;
   // How much the trained model uses its prior: the mean |beta_h| over layers and heads (the
   // log-prior's weight on the attention logits, 0 at the start), and the mean carry gate gamma_l
   // over the layers that carry. Only models with dependency attention (and carry) have them.

@@ -65,7 +65,9 @@ TEST(DependencyProbe, BatchedProbeMatchesOneSentenceAtATime) {
   const auto probe = eval::probe_dependencies(f.net, f.tok, f.sentences, /*batch_size=*/2);
   EXPECT_EQ(probe.sentences, 3u);
   std::map<int, eval::DistanceLoss> expect;
-  std::size_t partnered = 0, hits_attn = 0, hits_dep = 0;
+  std::size_t partnered = 0, hits_attn = 0, hits_dep = 0, hits_adjacent = 0;
+  double hits_random = 0;
+  std::map<int, std::size_t> adjacent_by_distance;
   for (const auto& s : f.sentences) {
     ASSERT_TRUE(s.parsed) << s.text;
     auto ids = f.tok.encode(s.text);
@@ -87,6 +89,11 @@ TEST(DependencyProbe, BatchedProbeMatchesOneSentenceAtATime) {
       ++partnered;
       hits_attn += attn[t + 1] == partners[t] + 1;
       hits_dep += dep[t + 1] == partners[t] + 1;
+      // Baselines by hand: the previous sentence token is the head exactly when the partner is
+      // 1 token away; a random head among the t earlier sentence tokens hits with chance 1/t.
+      hits_adjacent += partners[t] == int(t) - 1;
+      adjacent_by_distance[int(t) - partners[t]] += partners[t] == int(t) - 1;
+      hits_random += 1.0 / double(t);
     }
   }
   ASSERT_GT(partnered, 5u);
@@ -98,6 +105,13 @@ TEST(DependencyProbe, BatchedProbeMatchesOneSentenceAtATime) {
   }
   EXPECT_DOUBLE_EQ(probe.uas_attention, double(hits_attn) / double(partnered));
   EXPECT_DOUBLE_EQ(probe.uas_dependency, double(hits_dep) / double(partnered));
+  EXPECT_DOUBLE_EQ(probe.uas_adjacent, double(hits_adjacent) / double(partnered));
+  EXPECT_NEAR(probe.uas_random, hits_random / double(partnered), 1e-12);
+  EXPECT_GT(probe.uas_adjacent, 0.0);  // the sentences have adjacent links, so the check can fail
+  for (const auto& [k, n] : adjacent_by_distance) EXPECT_EQ(probe.loss_by_distance.at(k).hits_adjacent, n);
+  std::size_t by_distance_attn = 0;
+  for (const auto& [k, b] : probe.loss_by_distance) by_distance_attn += b.hits_attention;
+  EXPECT_EQ(by_distance_attn, hits_attn);
 }
 
 TEST(InducedParse, HeadsAndConlluFollowTheForwardPass) {

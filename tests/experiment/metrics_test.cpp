@@ -61,7 +61,14 @@ json cstde_result_json(double step_ms, double rss, std::int64_t params, double p
           {"prior_weight", nullptr},
           {"carry_gate", nullptr},
           {"uas_attention", 0.25},
-          {"loss_by_distance", json::array({{{"distance", 2}, {"loss", 3.0}, {"tokens", 4}}})},
+          {"uas_adjacent", 0.5},
+          {"uas_random", 0.125},
+          {"loss_by_distance", json::array({{{"distance", 1}, {"loss", 2.0}, {"tokens", 6}, {"uas_attention", 0.5},
+                                             {"uas_adjacent", 1.0}, {"uas_random", 0.25}, {"uas_dependency", nullptr}},
+                                            {{"distance", 2}, {"loss", 3.0}, {"tokens", 4}, {"uas_attention", 0.25},
+                                             {"uas_adjacent", 0.0}, {"uas_random", 0.1}, {"uas_dependency", nullptr}},
+                                            {{"distance", 5}, {"loss", 3.5}, {"tokens", 12}, {"uas_attention", 0.0},
+                                             {"uas_adjacent", 0.0}, {"uas_random", 0.05}, {"uas_dependency", nullptr}}})},
           {"generation",
            {{"distinct1", 0.5}, {"distinct2", 0.6}, {"distinct3", 0.7}, {"mtld", 12.0}, {"seq_rep4", 0.0},
             {"sentence_lengths", lengths}}}};
@@ -101,7 +108,12 @@ TEST(CstdeRunResult, JsonRoundTripsThroughTheTypedResult) {
   json old = j;
   old.erase("prior_weight");
   old.erase("carry_gate");
-  EXPECT_FALSE(CstdeRunResult::from_json(old, "old.json").carry_gate.has_value());
+  old.erase("uas_adjacent");
+  for (auto& b : old["loss_by_distance"]) b.erase("uas_random");
+  const auto ro = CstdeRunResult::from_json(old, "old.json");
+  EXPECT_FALSE(ro.carry_gate.has_value());
+  EXPECT_FALSE(ro.uas_adjacent.has_value());
+  EXPECT_TRUE(std::isnan(ro.loss_by_distance[0].uas_random));
   json bad = j;
   bad["loss_by_distance"][0]["tokens"] = "four";
   EXPECT_NE(error_of([&] { CstdeRunResult::from_json(bad, "r.json"); }).find("r.json"), std::string::npos);
@@ -117,8 +129,14 @@ TEST(CstdeMetrics, TableRowHoldsRatiosToTheSameSeedsBaseline) {
   EXPECT_DOUBLE_EQ(v["step_time_rel"], 1.2);
   EXPECT_DOUBLE_EQ(v["rss_rel"], 1.1);
   EXPECT_DOUBLE_EQ(v["params_rel"], 1.01);
-  EXPECT_DOUBLE_EQ(v["near_loss"], 3.0);
+  EXPECT_DOUBLE_EQ(v["near_loss"], (2.0 * 6 + 3.0 * 4) / 10);
   EXPECT_TRUE(v["far_loss"].is_null());  // no partner at 9+: not measured, not NaN
+  // UAS baselines, and the scores on partners 2+ away pooled by tokens (buckets 2 and 5).
+  EXPECT_DOUBLE_EQ(v["uas_adjacent"], 0.5);
+  EXPECT_DOUBLE_EQ(v["uas_random"], 0.125);
+  EXPECT_DOUBLE_EQ(v["uas_attention_far"], (0.25 * 4 + 0.0 * 12) / 16);
+  EXPECT_DOUBLE_EQ(v["uas_random_far"], (0.1 * 4 + 0.05 * 12) / 16);
+  EXPECT_TRUE(v["uas_dependency_far"].is_null());  // no D
   EXPECT_TRUE(v["uas_dependency"].is_null());
   EXPECT_TRUE(v["prior_weight"].is_null());
   EXPECT_TRUE(v["carry_gate"].is_null());
