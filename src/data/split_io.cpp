@@ -6,6 +6,7 @@
 // split.json assembled from a temporary file of ids, so preparing a corpus of any size holds one
 // document at a time.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -71,6 +72,7 @@ class SplitWriter {
   SplitWriter(const std::string& dir, std::function<void(json&)> extra) : dir_(dir), extra_(std::move(extra)) {
     made_dir_ = !is_directory(dir);
     make_dirs(dir);
+    remove_stale();
     const std::string suffix = ".tmp." + std::to_string(::getpid());
     for (int i = 0; i < 3; ++i) {
       tmp_[i] = path(std::string(kSplitNames[i]) + ".jsonl" + suffix);
@@ -162,6 +164,22 @@ class SplitWriter {
 
  private:
   std::string path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
+  // A run that was killed (Ctrl-C, out of memory) could not remove its temporary files: those of
+  // a process that is gone are removed now; a running one's are left alone.
+  void remove_stale() const {
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::end(it); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      const auto at = name.rfind(".tmp.");
+      if (at == std::string::npos || at + 5 >= name.size()) continue;
+      const std::string stem = name.substr(0, at), pid = name.substr(at + 5);
+      if (pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
+      bool ours = false;
+      for (const char* part : kSplitNames)
+        ours = ours || stem == std::string(part) + ".jsonl" || stem == std::string(".ids-") + part;
+      if (ours && ::kill(pid_t(std::stol(pid)), 0) != 0 && errno == ESRCH) fs::remove(it->path(), ec);
+    }
+  }
   static void open(std::ofstream& out, const std::string& p) {
     out.open(p, std::ios::binary | std::ios::trunc);
     if (!out) fail(p, "cannot open for writing (" + std::string(std::strerror(errno)) + ")");

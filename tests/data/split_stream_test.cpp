@@ -383,6 +383,14 @@ TEST(SplitStream, MalformedOrTruncatedInputLeavesNothingBehind) {
   write_file_atomic(tmp / "kept/notes.txt", "mine");
   error_of([&] { ensure_split(tmp / "truncated.jsonl", tmp / "kept"); });
   EXPECT_EQ(list_files(tmp / "kept"), std::vector<std::string>{tmp / "kept/notes.txt"});
+  // A run that was killed left its temporary files: the next run removes them (that process is
+  // gone: no pid is that large), and leaves a running process's alone.
+  make_dirs(tmp / "killed");
+  write_file_atomic(tmp / "killed/train.jsonl.tmp.99999999", "half");
+  write_file_atomic(tmp / "killed/.ids-val.tmp.99999999", "half");
+  write_file_atomic(tmp / "killed/test.jsonl.tmp.1", "pid 1 runs");
+  error_of([&] { ensure_split(tmp / "truncated.jsonl", tmp / "killed"); });
+  EXPECT_EQ(list_files(tmp / "killed"), std::vector<std::string>{tmp / "killed/test.jsonl.tmp.1"});
   // A binary file named .txt: the NUL byte is named, even after a byte that does not decode.
   write_file_atomic(tmp / "bin.txt", std::string("\x89PNG\r\n\x1a\n\0\0", 10));
   EXPECT_NE(error_of([&] { ensure_split(tmp / "bin.txt", tmp / "bin"); }).find("bin.txt: not a text file (a NUL byte at offset 8)"),
