@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "eval/mode_guard.h"
 
 namespace structlm::eval {
@@ -58,6 +59,19 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
                                             const std::vector<int>& ks,
                                             const std::vector<FrequencyBucket>& buckets,
                                             std::size_t max_tokens, int batch_size) {
+  FrequencyScoring how;
+  how.max_tokens = max_tokens;
+  how.batch_size = batch_size;
+  return score_by_frequency(model, stream, train_counts, ks, buckets, how);
+}
+
+std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::TokenStream& stream,
+                                            const std::vector<std::int64_t>& train_counts,
+                                            const std::vector<int>& ks,
+                                            const std::vector<FrequencyBucket>& buckets,
+                                            const FrequencyScoring& how, std::vector<TargetRank>* kept) {
+  const std::size_t max_tokens = how.max_tokens;
+  const int batch_size = how.batch_size;
   const std::string where = "frequency scoring";
   const std::size_t N = stream.size();
   if (N < 2) fail(where, "has " + std::to_string(N) + " tokens; scoring needs at least 2");
@@ -80,9 +94,10 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
   std::vector<std::vector<std::int64_t>> hits(buckets.size(), std::vector<std::int64_t>(ks.size(), 0));
   for (std::size_t b = 0; b < buckets.size(); ++b) out[b].bucket = buckets[b];
 
-  // The windows of evaluate(): window w covers tokens [w*T, w*T + len + 1), the last one ragged.
-  data::for_each_window_batch(stream, n_targets, T, batch_size, 1, [&](std::int64_t rows, std::int64_t len,
-                                                                      const std::vector<std::int64_t>& buf) {
+  // Scores one batch of windows: rows x (len + 1) tokens in `buf`, row r starting at stream
+  // position starts[r].
+  auto score = [&](std::int64_t rows, std::int64_t len, const std::vector<std::int64_t>& buf,
+                   const std::vector<std::int64_t>& starts) {
     for (std::int64_t id : buf) {
       if (id < 0 || id >= V) fail(where, "token id " + std::to_string(id) + " is outside the model's vocabulary (" + std::to_string(V) + ")");
       if (std::size_t(id) >= train_counts.size())
@@ -103,6 +118,7 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
     const std::int64_t* t = tgt.data_ptr<std::int64_t>();
     for (std::int64_t i = 0; i < tgt.numel(); ++i) {
       const std::int64_t c = train_counts[std::size_t(t[i])];
+      if (kept && c < how.keep_ranks_below) kept->push_back({starts[std::size_t(i / len)] + i % len + 1, r[i]});
       for (std::size_t b = 0; b < buckets.size(); ++b) {
         if (c < buckets[b].min_count || (buckets[b].max_count >= 0 && c > buckets[b].max_count)) continue;
         ++out[b].targets;
@@ -110,7 +126,41 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
         for (std::size_t k = 0; k < ks.size(); ++k) hits[b][k] += r[i] < ks[k];
       }
     }
-  });
+  };
+
+  if (how.draw_seed == 0) {
+    // The windows of evaluate(): window w covers tokens [w*T, w*T + len + 1), the last one ragged.
+    std::int64_t next_start = 0;
+    data::for_each_window_batch(stream, n_targets, T, batch_size, 1, [&](std::int64_t rows, std::int64_t len,
+                                                                        const std::vector<std::int64_t>& buf) {
+      std::vector<std::int64_t> starts;
+      for (std::int64_t r = 0; r < rows; ++r, next_start += T) starts.push_back(next_start);
+      score(rows, len, buf, starts);
+    });
+  } else {
+    // Full windows w (tokens [w*T, w*T + T + 1)) drawn by the seed; the text's last partial
+    // window is never drawn.
+    const std::size_t windows = (N - 1) / std::size_t(T);
+    if (windows == 0)
+      fail(where, "has " + std::to_string(N) + " tokens; a drawn window of the model's context needs " + std::to_string(T + 1));
+    std::vector<std::int64_t> order(windows);
+    for (std::size_t w = 0; w < windows; ++w) order[w] = std::int64_t(w);
+    SplitMix64 rng(how.draw_seed);
+    for (std::size_t i = windows - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
+    std::size_t take = std::min(windows, (n_targets + std::size_t(T) - 1) / std::size_t(T));
+    if (max_tokens == 0) take = windows;
+    order.resize(take);
+    std::sort(order.begin(), order.end());
+    for (std::size_t first = 0; first < take; first += std::size_t(batch_size)) {
+      const std::size_t rows = std::min(take - first, std::size_t(batch_size));
+      std::vector<std::int64_t> buf(rows * std::size_t(T + 1)), starts;
+      for (std::size_t r = 0; r < rows; ++r) {
+        starts.push_back(order[first + r] * T);
+        stream.read(std::size_t(starts.back()), std::size_t(T) + 1, buf.data() + r * std::size_t(T + 1));
+      }
+      score(std::int64_t(rows), T, buf, starts);
+    }
+  }
 
   for (std::size_t b = 0; b < buckets.size(); ++b) {
     const double n = double(out[b].targets);

@@ -39,6 +39,29 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
                                             const std::vector<FrequencyBucket>& buckets,
                                             std::size_t max_tokens = 0, int batch_size = 8);
 
+// One scored target: its position in the stream and its rank (as above: within the top k when
+// rank < k). Two models scored on the same draw have the same positions, so their hits pair up.
+struct TargetRank {
+  std::int64_t position = 0;
+  std::int64_t rank = 0;
+};
+struct FrequencyScoring {
+  std::size_t max_tokens = 0;  // targets to score (0: every target of the stream)
+  int batch_size = 8;
+  // 0: the first windows of the stream in order, as evaluate() reads them. Otherwise full windows
+  // of the context drawn without replacement by this seed (SplitMix64 Fisher-Yates, then scored
+  // in stream order) until max_tokens targets: each seed measures a different sample of the text
+  // and every model scored with one seed the same targets, which paired tests need.
+  std::uint64_t draw_seed = 0;
+  // Keep the TargetRank of every target whose training count is below this (0: none).
+  std::int64_t keep_ranks_below = 0;
+};
+std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::TokenStream& stream,
+                                            const std::vector<std::int64_t>& train_counts,
+                                            const std::vector<int>& ks,
+                                            const std::vector<FrequencyBucket>& buckets,
+                                            const FrequencyScoring& how, std::vector<TargetRank>* kept = nullptr);
+
 struct PositionLoss {
   std::int64_t position = 0;  // bucket start (0-based position of the target in its window)
   double loss = 0;            // mean nats per token

@@ -15,6 +15,7 @@
 #include "core/rng.h"
 #include "experiment/experiment_config.h"
 #include "experiment/hcma_metrics.h"
+#include "experiment/hcma_paired.h"
 #include "experiment/hcma_suite.h"
 #include "experiment/step_plan.h"
 #include "model/checkpoint.h"
@@ -339,6 +340,11 @@ Drive drive(const HcmaExperimentOptions& opts, const workspace::Workspace& ws, S
                       "and a verdict other than \"no significant difference\" needs the paired test over seeds "
                       "to hold after Holm's correction over the table (below the table).\n\n" +
                       report::experiment_markdown(experiment);
+  SuiteResults suites;
+  for (const auto& [key, r] : results)
+    suites[key] = HcmaSuiteResult::from_json(r, key.first + " seed " + std::to_string(key.second) + " result.json");
+  const auto paired = paired_rare_recall(suites, "original", {1, 10});
+  table += paired_recall_markdown(paired, suites.begin()->second.rare_ranks.below);
   write_file_atomic(o.out + "/hcma/table.md", table);
   std::vector<std::string> dirs = {o.out};
   if (o.model.empty()) dirs.push_back(o.out + "/base");

@@ -31,6 +31,12 @@ json HcmaSuiteResult::to_json() const {
     r.push_back({{"bucket", x.bucket}, {"min_count", x.min_count}, {"k", x.k}, {"recall", finite_or_null(x.recall)},
                  {"loss", finite_or_null(x.loss)}, {"targets", x.targets}});
   out["recall"] = r;
+  json positions = json::array(), ranks = json::array();
+  for (const auto& t : rare_ranks.targets) {
+    positions.push_back(t.position);
+    ranks.push_back(t.rank);
+  }
+  out["rare_ranks"] = {{"below", rare_ranks.below}, {"positions", positions}, {"ranks", ranks}};
   json p = json::array();
   for (const auto& x : loss_by_position)
     p.push_back({{"position", x.position}, {"loss", finite_or_null(x.loss)}, {"tokens", x.tokens}});
@@ -81,6 +87,21 @@ HcmaSuiteResult HcmaSuiteResult::from_json(const json& j, const std::string& pat
     read_field(e, "targets", x.targets, path);
     return x;
   });
+  if (j.contains("rare_ranks")) {  // absent in results from before it was kept
+    const json& rr = j["rare_ranks"];
+    check(rr.is_object(), path, "field 'rare_ranks' must be an object");
+    read_field(rr, "below", r.rare_ranks.below, path);
+    std::vector<std::int64_t> positions, ranks;
+    read_field(rr, "positions", positions, path);
+    read_field(rr, "ranks", ranks, path);
+    check(positions.size() == ranks.size(), path,
+          "'rare_ranks' has " + std::to_string(positions.size()) + " positions but " + std::to_string(ranks.size()) + " ranks");
+    for (std::size_t i = 0; i < positions.size(); ++i) {
+      check(ranks[i] >= 0, path, "'rare_ranks' holds a negative rank");
+      check(i == 0 || positions[i] > positions[i - 1], path, "'rare_ranks' positions must be strictly ascending");
+      r.rare_ranks.targets.push_back({positions[i], ranks[i]});
+    }
+  }
   r.loss_by_position = read_list<eval::PositionLoss>(j, "loss_by_position", path, [&](const json& e) {
     eval::PositionLoss x;
     read_field(e, "position", x.position, path);

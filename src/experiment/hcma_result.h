@@ -22,6 +22,14 @@ struct RecallRecord {           // one (frequency bucket, k)
   std::int64_t targets = 0;
 };
 
+// The rank of every rare target the recall scored (training count below `below`), by stream
+// position: two variants measured with one seed scored the same targets, so their hits pair up
+// (McNemar's test, a paired bootstrap; experiment/hcma_paired.h). Empty in older results.
+struct RareRanks {
+  std::int64_t below = 0;
+  std::vector<eval::TargetRank> targets;
+};
+
 struct InferenceCost {
   double tokens_per_s = 0, parameter_mib = 0, peak_rss_mib = 0;
 };
@@ -31,6 +39,7 @@ struct HcmaSuiteResult {
   std::uint64_t seed = 0;
   std::string precision = "fp32";  // of the model's forward passes: fp32 or bf16
   std::vector<RecallRecord> recall;
+  RareRanks rare_ranks;
   std::vector<eval::PositionLoss> loss_by_position;  // loss NaN (null) for an empty bucket
   std::vector<eval::AttackResult> attacks;
   std::vector<eval::AgreementResult> agreement;

@@ -79,10 +79,18 @@ std::vector<std::int64_t> frequency_counts(const data::TokenStream& reference, s
   return counts;
 }
 
+// Targets drawn by the probe seed (every variant measured with one seed scores the same ones; each
+// seed a different sample); the ranks of the rare ones (seen < 100 times, the summary's "rare")
+// kept for paired tests.
 std::vector<RecallRecord> recall_records(model::GPT& model, const data::TokenStream& held_out,
-                                         const std::vector<std::int64_t>& counts, std::size_t max_targets) {
+                                         const std::vector<std::int64_t>& counts, std::size_t max_targets,
+                                         std::uint64_t seed, RareRanks& rare) {
   const std::vector<int> ks = {1, 10};
-  auto scores = eval::score_by_frequency(model, held_out, counts, ks, eval::default_frequency_buckets(), max_targets);
+  eval::FrequencyScoring how;
+  how.max_tokens = max_targets;
+  how.draw_seed = seed;
+  how.keep_ranks_below = rare.below = 100;
+  auto scores = eval::score_by_frequency(model, held_out, counts, ks, eval::default_frequency_buckets(), how, &rare.targets);
   std::vector<RecallRecord> recall;
   for (const auto& b : scores)
     for (std::size_t i = 0; i < ks.size(); ++i)
@@ -143,7 +151,7 @@ HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws
   autocast.emplace(precision.precision, device);
 
   phase("recall by frequency");
-  out.recall = recall_records(model, held_out, counts, opt.recall_tokens);
+  out.recall = recall_records(model, held_out, counts, opt.recall_tokens, opt.seed, out.rare_ranks);
 
   phase("loss by position");
   const data::TokenStream long_text({ws.ensure_shards(opt.long_corpus, opt.tokenizer).of(split)});

@@ -28,7 +28,8 @@ struct HcmaSuiteOptions {
   // > 0: count only the first N tokens of those shards (a small model's training data holds few
   // rare tokens at a small vocabulary; the quick experiment uses this to have rare buckets at all).
   std::size_t frequency_tokens = 0;
-  std::size_t recall_tokens = 40000;  // scored targets (0: the whole split)
+  // Scored targets (0: the whole split), whole windows drawn by `seed` (eval::FrequencyScoring).
+  std::size_t recall_tokens = 100000;
   std::size_t position_windows = 48;
   std::vector<double> eps = {0.05, 0.1, 0.2, 0.4};
   std::size_t attack_windows = 16;
@@ -36,7 +37,7 @@ struct HcmaSuiteOptions {
   int agreement_per_count = 60;
   int kv_trials = 48;
   std::size_t stability_tokens = 40000;
-  std::uint64_t seed = 1;             // attack noise, sampled sequences
+  std::uint64_t seed = 1;             // attack noise, sampled sequences, the recall's drawn windows (0: the first ones)
   bool speed = true;                  // inference tokens/s (timed: noisy on shared machines)
   // The model's forward passes (auto|fp32|bf16, model/precision.h); the tables' geometry is
   // always computed in fp32 or double, outside autocast.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include <boost/math/distributions/binomial.hpp>
 #include <boost/math/distributions/students_t.hpp>
 
 #include "core/error.h"
@@ -138,6 +139,13 @@ std::string format_difference(const PairedDifference& d, int digits) {
   std::string out = signed_number(d.mean);
   if (d.n > 1) out += " [" + signed_number(d.lo) + ", " + signed_number(d.hi) + "]";
   return out;
+}
+
+double mcnemar_exact_p(std::int64_t b, std::int64_t c) {
+  const std::int64_t n = b + c;
+  if (n == 0) return 1.0;
+  const double tail = boost::math::cdf(boost::math::binomial_distribution<double>(double(n), 0.5), double(std::min(b, c)));
+  return std::min(1.0, 2 * tail);
 }
 
 std::string format_p(double p) {

@@ -67,6 +67,11 @@ std::string format_difference(const PairedDifference& d, int digits = 4);
 // A p value to 3 significant digits ("0.0261", "1.00"); below 1e-4, "< 0.0001".
 std::string format_p(double p);
 
+// McNemar's exact test of paired binary outcomes: b and c are the two kinds of discordant pairs
+// (only one side right); two-sided p = min(1, 2 P(X <= min(b, c))), X ~ Binomial(b + c, 1/2).
+// 1 when there are no discordant pairs.
+double mcnemar_exact_p(std::int64_t b, std::int64_t c);
+
 // Percentile bootstrap interval of the mean of `values` (e.g. per-document paired differences):
 // `resamples` draws with replacement from a generator seeded with `seed`; level 0.95 gives the
 // 2.5th and 97.5th percentiles. Empty input gives NaNs.

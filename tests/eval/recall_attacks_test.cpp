@@ -2,6 +2,8 @@
 // (eval/recall.h, eval/attacks.h), checked against computations done here.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -170,6 +172,57 @@ TEST(HcmaRecall, RecallAndLossMatchBruteForce) {
       EXPECT_LT(scores[2].recall[1], 1.0);
     }
   }
+}
+
+// Drawn windows (issue 15): a seed picks whole windows without replacement, every model scored
+// with that seed sees the same targets, and the kept ranks are those of brute force.
+TEST(HcmaRecall, DrawnWindowsPairAcrossModelsAndKeepRanksOfRareTargets) {
+  TempDir tmp;
+  const std::int64_t V = 13, T = 8;
+  auto m = make_model(tiny_config(false, true), 2);
+  auto other = make_model(tiny_config(false, true), 9);
+  const auto ids = random_ids(161, V, 5);  // 20 full windows
+  auto stream = stream_of(tmp, "t.bin", ids, std::size_t(V));
+  std::vector<std::int64_t> train(static_cast<std::size_t>(V));
+  for (std::int64_t i = 0; i < V; ++i) train[std::size_t(i)] = i * 150;  // ids 0..6 below 1000
+  const std::vector<eval::FrequencyBucket> buckets = {{"rare", 0, 999}, {"all", 0, -1}};
+  eval::FrequencyScoring how;
+  how.max_tokens = 45;  // 6 windows of 8 (whole windows: up to T - 1 more than asked)
+  how.batch_size = 4;
+  how.draw_seed = 7;
+  how.keep_ranks_below = 1000;
+  std::vector<eval::TargetRank> kept, kept_again, kept_other, kept_seed8;
+  auto scores = eval::score_by_frequency(m, stream, train, {1, 3}, buckets, how, &kept);
+  EXPECT_EQ(scores[1].targets, 48);
+  ASSERT_EQ(std::int64_t(kept.size()), scores[0].targets);
+  // The same seed: the same targets, for this model and for another.
+  eval::score_by_frequency(m, stream, train, {1, 3}, buckets, how, &kept_again);
+  eval::score_by_frequency(other, stream, train, {1, 3}, buckets, how, &kept_other);
+  ASSERT_EQ(kept_other.size(), kept.size());
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    EXPECT_EQ(kept_again[i].position, kept[i].position);
+    EXPECT_EQ(kept_again[i].rank, kept[i].rank);
+    EXPECT_EQ(kept_other[i].position, kept[i].position);
+  }
+  how.draw_seed = 8;
+  eval::score_by_frequency(m, stream, train, {1, 3}, buckets, how, &kept_seed8);
+  std::set<std::int64_t> a, b;
+  for (const auto& k : kept) a.insert(k.position / T);
+  for (const auto& k : kept_seed8) b.insert(k.position / T);
+  EXPECT_NE(a, b) << "another seed should draw other windows";
+  // Brute force on each kept target: its window alone, its rank among all logits.
+  std::int64_t hits1 = 0;
+  for (const auto& k : kept) {
+    const std::int64_t w = (k.position - 1) / T, start = w * T, t = k.position - 1 - start;
+    ASSERT_LT(train[std::size_t(ids[std::size_t(k.position)])], 1000);
+    const auto z = window_logits(m, std::vector<std::int64_t>(ids.begin() + start, ids.begin() + start + T));
+    const std::int64_t tgt = ids[std::size_t(k.position)];
+    int rank = 0;
+    for (std::int64_t j = 0; j < V; ++j) rank += j != tgt && z[std::size_t(t)][std::size_t(j)] >= z[std::size_t(t)][std::size_t(tgt)];
+    EXPECT_EQ(k.rank, rank) << "position " << k.position;
+    hits1 += rank < 1;
+  }
+  EXPECT_DOUBLE_EQ(scores[0].recall[0], double(hits1) / double(kept.size()));
 }
 
 TEST(HcmaRecall, TiesCountAgainstTheTargetAndEmptyBucketsAreNaN) {

@@ -11,6 +11,7 @@
 #include "experiment/cstde_metrics.h"
 #include "experiment/cstde_result.h"
 #include "experiment/hcma_metrics.h"
+#include "experiment/hcma_paired.h"
 #include "experiment/hcma_suite.h"
 #include "report/experiment_logs.h"  // wasserstein1
 #include "support/temp_dir.h"
@@ -197,6 +198,56 @@ TEST(HcmaSuiteResult, JsonRoundTripsThroughTheTypedResult) {
   json bad = s;
   bad["recall"][0]["targets"] = "many";
   EXPECT_NE(error_of([&] { HcmaSuiteResult::from_json(bad, "r.json"); }).find("r.json"), std::string::npos);
+  // The rare targets' ranks round-trip; older results have none; broken ones are refused.
+  EXPECT_TRUE(HcmaSuiteResult::from_json(s, "old").rare_ranks.targets.empty());
+  s["rare_ranks"] = {{"below", 100}, {"positions", {3, 9, 12}}, {"ranks", {0, 40, 2}}};
+  const auto withranks = HcmaSuiteResult::from_json(s, "fixture");
+  ASSERT_EQ(withranks.rare_ranks.targets.size(), 3u);
+  EXPECT_EQ(withranks.rare_ranks.targets[1].position, 9);
+  EXPECT_EQ(withranks.rare_ranks.targets[1].rank, 40);
+  EXPECT_EQ(withranks.to_json()["rare_ranks"], s["rare_ranks"]);
+  json uneven = s;
+  uneven["rare_ranks"]["ranks"] = {0, 1};
+  EXPECT_NE(error_of([&] { HcmaSuiteResult::from_json(uneven, "r.json"); }).find("3 positions but 2 ranks"), std::string::npos);
+  json unsorted = s;
+  unsorted["rare_ranks"]["positions"] = {3, 3, 12};
+  EXPECT_NE(error_of([&] { HcmaSuiteResult::from_json(unsorted, "r.json"); }).find("ascending"), std::string::npos);
+}
+
+// Paired rare recall by hand: at k = 10, seed 1 pairs (hit, miss) x 1, (miss, hit) x 3,
+// (hit, hit) x 1, (miss, miss) x 1; seed 2 adds one (miss, hit). gained 4, lost 1: McNemar
+// p = 2 P(X <= 1 | n = 5) = 2 * 6/32 = 0.375.
+TEST(HcmaPaired, McNemarOnPairedRareTargets) {
+  auto suite = [](std::vector<std::int64_t> positions, std::vector<std::int64_t> ranks) {
+    HcmaSuiteResult r;
+    r.rare_ranks.below = 100;
+    for (std::size_t i = 0; i < positions.size(); ++i) r.rare_ranks.targets.push_back({positions[i], ranks[i]});
+    return r;
+  };
+  SuiteResults results;
+  results[{"original", 1}] = suite({1, 2, 3, 4, 5, 6}, {0, 50, 50, 50, 3, 50});
+  results[{"hcma", 1}] = suite({1, 2, 3, 4, 5, 6}, {50, 9, 0, 1, 9, 10});
+  results[{"original", 2}] = suite({7}, {12});
+  results[{"hcma", 2}] = suite({7}, {4});
+  const auto rows = paired_rare_recall(results, "original", {10}, 500, 1);
+  ASSERT_EQ(rows.size(), 1u);
+  const auto& r = rows[0];
+  EXPECT_EQ(r.variant, "hcma");
+  EXPECT_EQ(r.targets, 7);
+  EXPECT_EQ(r.gained, 4);
+  EXPECT_EQ(r.lost, 1);
+  EXPECT_DOUBLE_EQ(r.recall_original, 2.0 / 7);
+  EXPECT_DOUBLE_EQ(r.recall_variant, 5.0 / 7);
+  EXPECT_NEAR(r.p, 0.375, 1e-12);
+  EXPECT_EQ(r.verdict, report::Verdict::no_difference);
+  EXPECT_LE(r.difference.lo, 3.0 / 7);
+  EXPECT_GE(r.difference.hi, 3.0 / 7);
+  const std::string md = paired_recall_markdown(rows, 100);
+  EXPECT_NE(md.find("| hcma | 10 | 7 | 0.2857 | 0.7143 | +0.4286 ["), std::string::npos) << md;
+  EXPECT_NE(md.find("| 4 | 1 | 0.375 | 0.375 | no significant difference |"), std::string::npos) << md;
+  // Different targets at one seed cannot pair.
+  results[{"hcma", 2}] = suite({8}, {4});
+  EXPECT_NE(error_of([&] { paired_rare_recall(results, "original", {10}); }).find("hcma seed 2"), std::string::npos);
 }
 
 TEST(HcmaSummary, PoolsBucketsByTargetsAndPicksEachHeadline) {

@@ -100,6 +100,14 @@ TEST(ReportStats, HolmStepDown) {
   EXPECT_EQ(format_p(1e-7), "< 0.0001");
 }
 
+// McNemar exact by hand: b 0, c 5 -> 2 (1/2)^5 = 0.0625; b 1, c 9 -> 2 (1 + 10)/1024; b = c -> 1.
+TEST(ReportStats, McNemarExact) {
+  EXPECT_NEAR(mcnemar_exact_p(0, 5), 0.0625, 1e-12);
+  EXPECT_NEAR(mcnemar_exact_p(9, 1), 22.0 / 1024, 1e-12);
+  EXPECT_DOUBLE_EQ(mcnemar_exact_p(3, 3), 1.0);
+  EXPECT_DOUBLE_EQ(mcnemar_exact_p(0, 0), 1.0);
+}
+
 TEST(ReportStats, BootstrapIntervalOfAMean) {
   // Constant values: the interval is the point.
   Interval c = bootstrap_mean_interval({2.5, 2.5, 2.5}, 200, 1);
