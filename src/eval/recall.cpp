@@ -69,7 +69,8 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
                                             const std::vector<std::int64_t>& train_counts,
                                             const std::vector<int>& ks,
                                             const std::vector<FrequencyBucket>& buckets,
-                                            const FrequencyScoring& how, std::vector<TargetRank>* kept) {
+                                            const FrequencyScoring& how, std::vector<TargetRank>* kept,
+                                            std::vector<BucketScore>* by_input) {
   const std::size_t max_tokens = how.max_tokens;
   const int batch_size = how.batch_size;
   const std::string where = "frequency scoring";
@@ -93,6 +94,14 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
   std::vector<double> nats(buckets.size(), 0.0);
   std::vector<std::vector<std::int64_t>> hits(buckets.size(), std::vector<std::int64_t>(ks.size(), 0));
   for (std::size_t b = 0; b < buckets.size(); ++b) out[b].bucket = buckets[b];
+  // The same tallies with targets bucketed by their input token's count.
+  std::vector<BucketScore> in(buckets.size());
+  std::vector<double> in_nats(buckets.size(), 0.0);
+  std::vector<std::vector<std::int64_t>> in_hits(buckets.size(), std::vector<std::int64_t>(ks.size(), 0));
+  for (std::size_t b = 0; b < buckets.size(); ++b) in[b].bucket = buckets[b];
+  auto in_bucket = [&](std::size_t b, std::int64_t c) {
+    return c >= buckets[b].min_count && (buckets[b].max_count < 0 || c <= buckets[b].max_count);
+  };
 
   // Scores one batch of windows: rows x (len + 1) tokens in `buf`, row r starting at stream
   // position starts[r].
@@ -113,6 +122,8 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
     // Rank = other ids scoring at least as high as the target (the target itself is the -1).
     auto rank = ((logits >= logits.gather(1, targets.unsqueeze(1))).sum(1) - 1).to(torch::kCPU).contiguous();
     auto tgt = targets.to(torch::kCPU).contiguous();
+    auto inputs = batch.slice(1, 0, len).reshape({-1}).to(torch::kCPU).contiguous();
+    const std::int64_t* inp = inputs.data_ptr<std::int64_t>();
     const double* l = loss.data_ptr<double>();
     const std::int64_t* r = rank.data_ptr<std::int64_t>();
     const std::int64_t* t = tgt.data_ptr<std::int64_t>();
@@ -124,6 +135,14 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
         ++out[b].targets;
         nats[b] += l[i];
         for (std::size_t k = 0; k < ks.size(); ++k) hits[b][k] += r[i] < ks[k];
+      }
+      if (!by_input) continue;
+      const std::int64_t ci = train_counts[std::size_t(inp[i])];
+      for (std::size_t b = 0; b < buckets.size(); ++b) {
+        if (!in_bucket(b, ci)) continue;
+        ++in[b].targets;
+        in_nats[b] += l[i];
+        for (std::size_t k = 0; k < ks.size(); ++k) in_hits[b][k] += r[i] < ks[k];
       }
     }
   };
@@ -166,7 +185,12 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
     const double n = double(out[b].targets);
     out[b].loss = out[b].targets ? nats[b] / n : std::numeric_limits<double>::quiet_NaN();
     for (std::size_t k = 0; k < ks.size(); ++k) out[b].recall.push_back(out[b].targets ? double(hits[b][k]) / n : 0.0);
+    if (!by_input) continue;
+    const double ni = double(in[b].targets);
+    in[b].loss = in[b].targets ? in_nats[b] / ni : std::numeric_limits<double>::quiet_NaN();
+    for (std::size_t k = 0; k < ks.size(); ++k) in[b].recall.push_back(in[b].targets ? double(in_hits[b][k]) / ni : 0.0);
   }
+  if (by_input) *by_input = std::move(in);
   return out;
 }
 

@@ -60,7 +60,11 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
                                             const std::vector<std::int64_t>& train_counts,
                                             const std::vector<int>& ks,
                                             const std::vector<FrequencyBucket>& buckets,
-                                            const FrequencyScoring& how, std::vector<TargetRank>* kept = nullptr);
+                                            const FrequencyScoring& how, std::vector<TargetRank>* kept = nullptr,
+                                            std::vector<BucketScore>* by_input = nullptr);
+// by_input (when given): the same scores, each target bucketed by the training count of the
+// token before it (the input at its position) instead of its own: the loss after a rare input
+// token is where a change of the input table can act on the output.
 
 struct PositionLoss {
   std::int64_t position = 0;  // bucket start (0-based position of the target in its window)

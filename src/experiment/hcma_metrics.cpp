@@ -24,6 +24,8 @@ const std::vector<report::Metric>& hcma_metrics() {
       {"frequent_recall10", "recall@10, targets seen >= 1000 times", "fraction", false, Aggregation::mean, 4},
       {"frequent_ppl", "perplexity, targets seen >= 1000 times", "", true, Aggregation::geometric, 3},
       {"ppl", "perplexity, all targets", "", true, Aggregation::geometric, 3},
+      {"loss_after_rare", "loss on the token after an input seen < 100 times", "nats/token", true, Aggregation::mean, 4},
+      {"recall10_after_rare", "recall@10 on the token after an input seen < 100 times", "fraction", false, Aggregation::mean, 4},
       {"random_0.1", "loss increase, random embedding noise eps 0.1", "nats/token", true, Aggregation::mean, 4},
       {"fgsm_0.1", "loss increase, gradient-sign eps 0.1", "nats/token", true, Aggregation::mean, 4},
       {"typo_2", "loss increase, 2 typos", "nats/token", true, Aggregation::mean, 4},
@@ -49,9 +51,9 @@ const std::vector<report::Metric>& hcma_metrics() {
 json hcma_summary(const HcmaSuiteResult& s) {
   json v = json::object();
   // Recall and loss over the targets of a count range, pooled over the buckets inside it.
-  auto pooled = [&](std::int64_t lo, std::int64_t hi, int k, bool loss) {
+  auto pooled_in = [&](const std::vector<RecallRecord>& records, std::int64_t lo, std::int64_t hi, int k, bool loss) {
     double sum = 0, n = 0;
-    for (const auto& r : s.recall) {
+    for (const auto& r : records) {
       const double value = loss ? r.loss : r.recall;
       if (r.k != k || r.min_count < lo || (hi >= 0 && r.min_count > hi) || !std::isfinite(value)) continue;
       sum += value * double(r.targets);
@@ -59,6 +61,7 @@ json hcma_summary(const HcmaSuiteResult& s) {
     }
     return n > 0 ? sum / n : kNaN;
   };
+  auto pooled = [&](std::int64_t lo, std::int64_t hi, int k, bool loss) { return pooled_in(s.recall, lo, hi, k, loss); };
   v["rare_recall10"] = pooled(0, 99, 10, false);
   v["rare_recall1"] = pooled(0, 99, 1, false);
   v["recall10_lt10"] = pooled(0, 9, 10, false);
@@ -66,6 +69,8 @@ json hcma_summary(const HcmaSuiteResult& s) {
   v["frequent_recall10"] = pooled(1000, -1, 10, false);
   v["frequent_ppl"] = std::exp(pooled(1000, -1, 1, true));
   v["ppl"] = std::exp(pooled(0, -1, 1, true));
+  v["loss_after_rare"] = pooled_in(s.after_input, 0, 99, 1, true);
+  v["recall10_after_rare"] = pooled_in(s.after_input, 0, 99, 10, false);
   auto attack = [&](const std::string& name, double strength) {
     for (const auto& a : s.attacks)
       if (a.attack == name && std::abs(a.strength - strength) < 1e-9) return a.loss_increase;

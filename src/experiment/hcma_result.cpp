@@ -26,11 +26,15 @@ std::vector<T> read_list(const json& j, const char* key, const std::string& path
 
 json HcmaSuiteResult::to_json() const {
   json out = {{"corpus", corpus}, {"split", split}, {"seed", seed}, {"long_corpus", long_corpus}, {"precision", precision}};
-  json r = json::array();
-  for (const auto& x : recall)
-    r.push_back({{"bucket", x.bucket}, {"min_count", x.min_count}, {"k", x.k}, {"recall", finite_or_null(x.recall)},
-                 {"loss", finite_or_null(x.loss)}, {"targets", x.targets}});
-  out["recall"] = r;
+  auto records = [](const std::vector<RecallRecord>& list) {
+    json r = json::array();
+    for (const auto& x : list)
+      r.push_back({{"bucket", x.bucket}, {"min_count", x.min_count}, {"k", x.k}, {"recall", finite_or_null(x.recall)},
+                   {"loss", finite_or_null(x.loss)}, {"targets", x.targets}});
+    return r;
+  };
+  out["recall"] = records(recall);
+  out["recall_after_input"] = records(after_input);
   json positions = json::array(), ranks = json::array();
   for (const auto& t : rare_ranks.targets) {
     positions.push_back(t.position);
@@ -77,7 +81,7 @@ HcmaSuiteResult HcmaSuiteResult::from_json(const json& j, const std::string& pat
   read_field(j, "long_corpus", r.long_corpus, path);
   read_field(j, "seed", r.seed, path);
   read_field(j, "precision", r.precision, path);  // absent in results from before the switch: fp32
-  r.recall = read_list<RecallRecord>(j, "recall", path, [&](const json& e) {
+  auto record = [&](const json& e) {
     RecallRecord x;
     read_field(e, "bucket", x.bucket, path);
     read_field(e, "min_count", x.min_count, path);
@@ -86,7 +90,9 @@ HcmaSuiteResult HcmaSuiteResult::from_json(const json& j, const std::string& pat
     x.loss = number_or_nan(e, "loss", path);
     read_field(e, "targets", x.targets, path);
     return x;
-  });
+  };
+  r.recall = read_list<RecallRecord>(j, "recall", path, record);
+  r.after_input = read_list<RecallRecord>(j, "recall_after_input", path, record);
   if (j.contains("rare_ranks")) {  // absent in results from before it was kept
     const json& rr = j["rare_ranks"];
     check(rr.is_object(), path, "field 'rare_ranks' must be an object");

@@ -39,6 +39,9 @@ struct HcmaSuiteResult {
   std::uint64_t seed = 0;
   std::string precision = "fp32";  // of the model's forward passes: fp32 or bf16
   std::vector<RecallRecord> recall;
+  // The same targets bucketed by the training count of their input token (the one before them):
+  // the loss after a rare input token is where re-aligned input rows can act. Empty in older results.
+  std::vector<RecallRecord> after_input;
   RareRanks rare_ranks;
   std::vector<eval::PositionLoss> loss_by_position;  // loss NaN (null) for an empty bucket
   std::vector<eval::AttackResult> attacks;

@@ -84,18 +84,24 @@ std::vector<std::int64_t> frequency_counts(const data::TokenStream& reference, s
 // kept for paired tests.
 std::vector<RecallRecord> recall_records(model::GPT& model, const data::TokenStream& held_out,
                                          const std::vector<std::int64_t>& counts, std::size_t max_targets,
-                                         std::uint64_t seed, RareRanks& rare) {
+                                         std::uint64_t seed, RareRanks& rare, std::vector<RecallRecord>& after_input) {
   const std::vector<int> ks = {1, 10};
   eval::FrequencyScoring how;
   how.max_tokens = max_targets;
   how.draw_seed = seed;
   how.keep_ranks_below = rare.below = 100;
-  auto scores = eval::score_by_frequency(model, held_out, counts, ks, eval::default_frequency_buckets(), how, &rare.targets);
-  std::vector<RecallRecord> recall;
-  for (const auto& b : scores)
-    for (std::size_t i = 0; i < ks.size(); ++i)
-      recall.push_back({b.bucket.label, b.bucket.min_count, ks[i], b.recall[i], b.loss, b.targets});
-  return recall;
+  std::vector<eval::BucketScore> by_input;
+  auto scores = eval::score_by_frequency(model, held_out, counts, ks, eval::default_frequency_buckets(), how,
+                                         &rare.targets, &by_input);
+  auto records = [&](const std::vector<eval::BucketScore>& list) {
+    std::vector<RecallRecord> out;
+    for (const auto& b : list)
+      for (std::size_t i = 0; i < ks.size(); ++i)
+        out.push_back({b.bucket.label, b.bucket.min_count, ks[i], b.recall[i], b.loss, b.targets});
+    return out;
+  };
+  after_input = records(by_input);
+  return records(scores);
 }
 
 std::vector<eval::AttackResult> attack_records(model::GPT& model, const text::Tokenizer& tok,
@@ -151,7 +157,7 @@ HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws
   autocast.emplace(precision.precision, device);
 
   phase("recall by frequency");
-  out.recall = recall_records(model, held_out, counts, opt.recall_tokens, opt.seed, out.rare_ranks);
+  out.recall = recall_records(model, held_out, counts, opt.recall_tokens, opt.seed, out.rare_ranks, out.after_input);
 
   phase("loss by position");
   const data::TokenStream long_text({ws.ensure_shards(opt.long_corpus, opt.tokenizer).of(split)});

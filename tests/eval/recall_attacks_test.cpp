@@ -138,8 +138,8 @@ TEST(HcmaRecall, RecallAndLossMatchBruteForce) {
 
   for (std::size_t n_targets : {std::size_t(60), std::size_t(21)}) {
     // Brute force: every window alone, every logit compared with the target's.
-    std::vector<double> nats(3, 0), n(3, 0);
-    std::vector<std::vector<double>> hits(3, std::vector<double>(ks.size(), 0));
+    std::vector<double> nats(3, 0), n(3, 0), in_nats(3, 0), in_n(3, 0);
+    std::vector<std::vector<double>> hits(3, std::vector<double>(ks.size(), 0)), in_hits = hits;
     for (std::size_t s = 0; s < n_targets; s += std::size_t(T)) {
       const std::size_t len = std::min(std::size_t(T), n_targets - s);
       const auto z = window_logits(m, std::vector<std::int64_t>(ids.begin() + s, ids.begin() + s + len));
@@ -154,12 +154,34 @@ TEST(HcmaRecall, RecallAndLossMatchBruteForce) {
           nats[b] -= log_softmax_at(z[t], tgt);
           for (std::size_t k = 0; k < ks.size(); ++k) hits[b][k] += rank < ks[k];
         }
+        // By the input token's count: the token at the target's position minus one.
+        for (std::size_t b = 0; b < 3; ++b) {
+          const std::int64_t c = train[std::size_t(ids[s + t])];
+          if (c < buckets[b].min_count || (buckets[b].max_count >= 0 && c > buckets[b].max_count)) continue;
+          in_n[b] += 1;
+          in_nats[b] -= log_softmax_at(z[t], tgt);
+          for (std::size_t k = 0; k < ks.size(); ++k) in_hits[b][k] += rank < ks[k];
+        }
       }
     }
     for (int batch : {1, 3}) {
       m->train();
       auto scores = eval::score_by_frequency(m, stream, train, ks, buckets, n_targets == 60 ? 0 : n_targets, batch);
       EXPECT_TRUE(m->is_training());
+      eval::FrequencyScoring how;
+      how.max_tokens = n_targets == 60 ? 0 : n_targets;
+      how.batch_size = batch;
+      std::vector<eval::BucketScore> by_input;
+      eval::score_by_frequency(m, stream, train, ks, buckets, how, nullptr, &by_input);
+      ASSERT_EQ(by_input.size(), 3u);
+      for (std::size_t b = 0; b < 3; ++b) {
+        ASSERT_GT(in_n[b], 0);
+        EXPECT_EQ(double(by_input[b].targets), in_n[b]) << "after input " << buckets[b].label;
+        EXPECT_NEAR(by_input[b].loss, in_nats[b] / in_n[b], 1e-9) << "after input " << buckets[b].label;
+        for (std::size_t k = 0; k < ks.size(); ++k)
+          EXPECT_DOUBLE_EQ(by_input[b].recall[k], in_hits[b][k] / in_n[b]) << "after input " << buckets[b].label;
+      }
+      EXPECT_NE(in_nats[0], nats[0]);  // bucketing by input picks other targets than by target
       for (std::size_t b = 0; b < 3; ++b) {
         ASSERT_GT(n[b], 0);
         EXPECT_EQ(double(scores[b].targets), n[b]) << buckets[b].label;

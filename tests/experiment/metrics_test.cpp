@@ -272,6 +272,19 @@ TEST(HcmaSummary, PoolsBucketsByTargetsAndPicksEachHeadline) {
   EXPECT_DOUBLE_EQ(v["isotropy"], 0.4);
   EXPECT_DOUBLE_EQ(v["wordnet_hits10"], 0.07);
   EXPECT_FALSE(v.contains("tokens_per_s"));  // no inference section: not measured
+  EXPECT_TRUE(v["loss_after_rare"].is_null());  // an older result without recall_after_input
+  // After a rare input: the buckets < 100 pooled by targets, as for the targets' own counts.
+  json s = suite_fixture();
+  s["recall_after_input"] = json::array(
+      {{{"bucket", "<10"}, {"min_count", 0}, {"k", 1}, {"recall", 0.0}, {"loss", 8.0}, {"targets", 20}},
+       {{"bucket", "<10"}, {"min_count", 0}, {"k", 10}, {"recall", 0.2}, {"loss", 8.0}, {"targets", 20}},
+       {{"bucket", "10-99"}, {"min_count", 10}, {"k", 1}, {"recall", 0.1}, {"loss", 6.0}, {"targets", 60}},
+       {{"bucket", "10-99"}, {"min_count", 10}, {"k", 10}, {"recall", 0.4}, {"loss", 6.0}, {"targets", 60}},
+       {{"bucket", ">=1000"}, {"min_count", 1000}, {"k", 1}, {"recall", 0.5}, {"loss", 2.0}, {"targets", 120}}});
+  json w = summary_of(s);
+  EXPECT_DOUBLE_EQ(w["loss_after_rare"], (8.0 * 20 + 6.0 * 60) / 80);
+  EXPECT_DOUBLE_EQ(w["recall10_after_rare"], (0.2 * 20 + 0.4 * 60) / 80);
+  EXPECT_EQ(HcmaSuiteResult::from_json(s, "f").to_json()["recall_after_input"], s["recall_after_input"]);
 }
 
 TEST(HcmaSummary, UndefinedQuantitiesAreNullNotNaN) {
