@@ -278,35 +278,29 @@ MixReport build_mix(const MixRecipe& recipe, const CorpusPaths& paths, const std
     }
   }
 
-  // The mix: three JSONL files streamed from the sources' files, then split.json in the layout
-  // write_split gives (load_split reads both), then mix.json: the mix is done.
-  json meta = {{"format", "structlm-split"}, {"version", 1}, {"name", "mix"}, {"spec", "mix"},
-               {"source", "mix of " + std::to_string(n) + " packaged corpora (mix.json)"},
-               {"seed", recipe.seed},
-               {"fractions", {{"val", recipe.fractions.val}, {"test", recipe.fractions.test}}}};
-  for (int i = 0; i < 3; ++i) {
-    json ids = json::array();
-    std::size_t docs = 0, bytes = 0;
-    write_file_atomic((fs::path(dir) / (std::string(kSplitNames[i]) + ".jsonl")).string(), [&](std::ostream& out) {
-      for (const auto& c : report.sources)
-        for_each_jsonl_line(source_dir(dir, c.name) + "/" + kSplitNames[i] + ".jsonl", [&](json& j) {
-          const std::string id = j["id"].get<std::string>();
-          const int m = i == 0 ? copies(c.weight, recipe.seed, id) : 1;  // held-out text unweighted
-          for (int copy = 1; copy <= m; ++copy) {
-            j["id"] = copy == 1 ? id : id + "#" + std::to_string(copy);
-            out << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
-            ids.push_back(j["id"]);
-            ++docs;
-            bytes += j["text"].get_ref<const std::string&>().size();
-          }
-        });
-    });
-    meta["docs"][kSplitNames[i]] = docs;
-    meta["bytes"][kSplitNames[i]] = bytes;
-    meta["ids"][kSplitNames[i]] = std::move(ids);
-  }
-  write_file_atomic((fs::path(dir) / "split.json").string(),
-                    meta.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
+  // The mix: three JSONL files streamed from the sources' files, each line the source's own
+  // (its source and licence kept), then split.json (data::SplitWriter: its ids streamed too),
+  // then mix.json: the mix is done.
+  const json* line = nullptr;  // the source line being copied
+  SplitWriter out(dir, [&](json& j) {
+    for (const auto& [key, value] : line->items())
+      if (key != "id" && key != "text") j[key] = value;
+  });
+  for (int i = 0; i < 3; ++i)
+    for (const auto& c : report.sources)
+      for_each_jsonl_line(source_dir(dir, c.name) + "/" + kSplitNames[i] + ".jsonl", [&](json& j) {
+        line = &j;
+        const std::string& id = j["id"].get_ref<const std::string&>();
+        const std::string& text = j["text"].get_ref<const std::string&>();
+        const int m = i == 0 ? copies(c.weight, recipe.seed, id) : 1;  // held-out text unweighted
+        for (int copy = 1; copy <= m; ++copy)
+          out.add(i, {copy == 1 ? id : id + "#" + std::to_string(copy), text});
+      });
+  out.commit({{"spec", "mix"},
+              {"source", "mix of " + std::to_string(n) + " packaged corpora (mix.json)"},
+              {"seed", recipe.seed},
+              {"fractions", {{"val", recipe.fractions.val}, {"test", recipe.fractions.test}}}},
+             "mix");
   json sources = json::array();
   for (const auto& c : report.sources) sources.push_back(counts_json(c));
   save_json(mix_json, {{"format", "structlm-mix"},

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,31 @@ SplitCorpus load_split(const std::string& dir);  // error naming the file if mis
 // a line that is not {"id": string, "text": string, ...} is an error naming the file and line.
 void for_each_jsonl_line(const std::string& path, const std::function<void(json& line)>& fn);
 void for_each_jsonl_document(const std::string& path, const std::function<void(Document&& doc)>& fn);
+// A split written as a stream (what ensure_split, write_split and the mix write with): each
+// document appended to its split's file (0 train, 1 val, 2 test) as {"id", "text"} plus what
+// `extra` adds, its id to a temporary list, all under temporary names in DIR (NAME.tmp.PID);
+// commit() renames the three JSONL files into place and writes DIR/split.json last (the commit
+// mark): `meta` plus the name, the document and byte counts and the ids, laid out as one
+// json::dump(1) of the whole object would be. Destroyed without commit(), it removes its files,
+// and DIR when it made DIR and nothing else is in it: an error leaves nothing half-written.
+// Temporary files of a process that is gone (a killed run) are removed when one is made.
+class SplitWriter {
+ public:
+  explicit SplitWriter(const std::string& dir, std::function<void(json&)> extra = {});
+  ~SplitWriter();
+  SplitWriter(const SplitWriter&) = delete;
+  SplitWriter& operator=(const SplitWriter&) = delete;
+  void add(int part, Document&& d);
+  void commit(json meta, const std::string& name);
+  void discard();  // removes what it wrote (nothing once committed)
+  std::size_t docs(int part) const;
+  std::size_t bytes(int part) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Writes a split as prepare_split does: the three JSONL files, then DIR/split.json (the commit
 // mark) holding `meta` plus the name, ids, document and byte counts. `extra`, when given, adds
 // fields to each document's line (the mix corpus adds its source and licence).

@@ -63,13 +63,10 @@ void fsync_path(const std::string& path) {
   }
 }
 
-// A split written as a stream: each document appended to its split's file, its id to a file of
-// ids, all under temporary names in DIR; commit() renames the three JSONL files into place and
-// writes split.json (the commit mark) last. Destroyed without commit(), it removes its files
-// (and DIR, when it made DIR and nothing else is in it), so an error leaves nothing half-written.
-class SplitWriter {
+// data::SplitWriter's work (split.h says what it does).
+class StreamedSplit {
  public:
-  SplitWriter(const std::string& dir, std::function<void(json&)> extra) : dir_(dir), extra_(std::move(extra)) {
+  StreamedSplit(const std::string& dir, std::function<void(json&)> extra) : dir_(dir), extra_(std::move(extra)) {
     made_dir_ = !is_directory(dir);
     make_dirs(dir);
     remove_stale();
@@ -81,9 +78,9 @@ class SplitWriter {
       open(ids_[i], ids_tmp_[i]);
     }
   }
-  SplitWriter(const SplitWriter&) = delete;
-  SplitWriter& operator=(const SplitWriter&) = delete;
-  ~SplitWriter() { discard(); }
+  StreamedSplit(const StreamedSplit&) = delete;
+  StreamedSplit& operator=(const StreamedSplit&) = delete;
+  ~StreamedSplit() { discard(); }
 
   void add(int part, Document&& d) {
     ++docs_[part];
@@ -220,6 +217,18 @@ json read_split_meta(const std::string& meta_path) {
 }
 
 }  // namespace
+
+struct SplitWriter::Impl : StreamedSplit {
+  using StreamedSplit::StreamedSplit;
+};
+SplitWriter::SplitWriter(const std::string& dir, std::function<void(json&)> extra)
+    : impl_(std::make_unique<Impl>(dir, std::move(extra))) {}
+SplitWriter::~SplitWriter() = default;
+void SplitWriter::add(int part, Document&& d) { impl_->add(part, std::move(d)); }
+void SplitWriter::commit(json meta, const std::string& name) { impl_->commit(std::move(meta), name); }
+void SplitWriter::discard() { impl_->discard(); }
+std::size_t SplitWriter::docs(int part) const { return impl_->docs(part); }
+std::size_t SplitWriter::bytes(int part) const { return impl_->bytes(part); }
 
 void for_each_jsonl_line(const std::string& path, const std::function<void(json& line)>& fn) {
   std::ifstream in(path, std::ios::binary);
