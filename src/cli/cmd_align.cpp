@@ -27,7 +27,7 @@ void add_align(CLI::App& app) {
     std::string config, method = "hcma", data_dir, precision = "auto";
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("--method", o->method, "hcma, abtt, whiten, emb-finetune, emb-noise or cosreg")->capture_default_str();
+  cmd->add_option("--method", o->method, "hcma, abtt, whiten, emb-finetune, emb-noise, cosreg or shrink")->capture_default_str();
   cmd->add_option(flag::kModel, o->r.model, "Checkpoint (.safetensors) or run directory")->required();
   cmd->add_option(flag::kCalib, o->r.calib, "Calibration corpus (name or path; its train split) or a token shard (.bin)")->required();
   cmd->add_option(flag::kOut, o->r.out, "Output checkpoint (.safetensors)")->required();

@@ -53,7 +53,7 @@ json movement_by_frequency(const torch::Tensor& E0, const torch::Tensor& E, cons
 }  // namespace
 
 AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, const AlignOptions& opt,
-                             const std::string& log_path) {
+                             const std::string& log_path, std::function<void(int)> on_checkpoint) {
   const auto t0 = std::chrono::steady_clock::now();
   torch::manual_seed(opt.seed);  // noise and any sampling inside torch; the token batches use the loop's generator
   auto method = make_align_method(opt);
@@ -63,7 +63,7 @@ AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, 
   json report = {{"method", opt.method},
                  {"options", opt.to_json()},
                  {"precision", {{"name", precision.name()}, {"why", precision.why}}}};
-  AlignRun run{model, calib, opt, E0, report, log_path, t0, precision, {}};
+  AlignRun run{model, calib, opt, E0, report, log_path, t0, precision, std::move(on_checkpoint), {}};
   torch::Tensor E = method->align(run).to(torch::kFloat32).contiguous();
   report["movement"] = movement_by_frequency(E0, E, run.counts);
   report["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

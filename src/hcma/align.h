@@ -5,11 +5,13 @@
 //   emb-finetune  Adam on E by the LM loss on the calibration text ("conventional fine-tuning")
 //   emb-noise     the same with Gaussian noise on the input embeddings ("embedding perturbation")
 //   cosreg        the LM loss plus the mean pairwise cosine of E (Gao et al. 2019)
+//   shrink        E* = (1 − a) E + a m_leaf, the leaf centroids of HCMA's hierarchy
 // Every trained method runs the same loop (hcma/align_loop.h): Adam on E only (the rest of the
 // model is a frozen copy, the output matrix included), cosine learning-rate decay, each term logged.
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 
 #include "hcma/align_options.h"
@@ -27,9 +29,11 @@ struct AlignResult {
 };
 
 // model: the trained model (unchanged by this call); calib: the calibration token stream.
-// log_path: JSONL of the logged terms ("" = none), written as the loop runs.
+// log_path: JSONL of the logged terms ("" = none), written as the loop runs; with
+// checkpoint_every, the loop's state is kept beside it (hcma/align_loop.h). on_checkpoint: called
+// after each checkpoint with the steps it holds (tests interrupt the loop there).
 AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, const AlignOptions& opt,
-                             const std::string& log_path = "");
+                             const std::string& log_path = "", std::function<void(int)> on_checkpoint = {});
 
 // The model with input table E and everything else copied from `model`; untied when `model`
 // was tied (the output keeps the original matrix). Parameters do not require gradients.

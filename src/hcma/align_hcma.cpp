@@ -1,9 +1,12 @@
 // HCMA as an alignment method (docs/METHODS.md §2a-c): statistics, hierarchy and objective built
 // before the shared loop, the objective's gradient added directly at every step, the optional LM
-// loss as an autograd term.
+// loss as an autograd term, frozen rows and the trust region around each step, and the rare-token
+// collapse check after the loop. Also the shrink-to-centroid baseline, which needs the same
+// statistics and hierarchy.
 #include <cstdio>
 
 #include "hcma/align_loop.h"
+#include "hcma/baselines.h"
 #include "hcma/context_stats.h"
 #include "hcma/hierarchy.h"
 #include "hcma/objective.h"
@@ -29,6 +32,40 @@ json hierarchy_sizes(const Hierarchy& h) {
   return {{"clustered_tokens", h.clustered.sum().item<std::int64_t>()}, {"levels", levels}};
 }
 
+json leaf_cosine_json(const LeafCosine& before, const LeafCosine& after) {
+  return {{"rows", before.rows}, {"leaves", before.leaves}, {"pairs", before.pairs},
+          {"before", before.mean_cosine}, {"after", after.mean_cosine}};
+}
+
+}  // namespace
+
+ContextHierarchy context_hierarchy(AlignRun& run, const HcmaOptions& opt) {
+  const auto& o = run.options;
+  ContextHierarchy out;
+  {
+    // One region: the statistics pass changes no weight, so autocast's bf16 copies stay valid.
+    model::AutocastGuard autocast(run.precision.precision, run.model->parameters().front().device());
+    out.stats = collect_context_stats(run.model, run.calib, opt.layer, o.calib_tokens, o.loop.batch_size);
+  }
+  run.counts = out.stats.counts;
+  const double stats_s = seconds_since(run.t0);
+  out.hierarchy = build_hierarchy(run.E0, out.stats.mean, out.stats.counts, opt.hierarchy);
+  const auto& h = out.hierarchy;
+  json& report = run.report;
+  report["layer"] = out.stats.layer;
+  report["calibration_tokens"] = out.stats.tokens;
+  report["hierarchy"] = hierarchy_sizes(h);
+  auto top = h.path.select(1, 0).contiguous();
+  report["top_cluster"] = std::vector<std::int64_t>(top.data_ptr<std::int64_t>(), top.data_ptr<std::int64_t>() + top.numel());
+  report["time_s"] = {{"statistics", stats_s}, {"hierarchy", seconds_since(run.t0) - stats_s}};
+  std::fprintf(stderr, "align: %lld tokens scanned at layer %d; %lld clustered into %lld leaves; %.1f s so far\n",
+               (long long)out.stats.tokens, out.stats.layer, (long long)report["hierarchy"]["clustered_tokens"].get<std::int64_t>(),
+               (long long)h.clusters(h.depth - 1), seconds_since(run.t0));
+  return out;
+}
+
+namespace {
+
 class Hcma : public TrainedMethod {
  public:
   explicit Hcma(const HcmaOptions& o) : opt_(o) {}
@@ -38,31 +75,15 @@ class Hcma : public TrainedMethod {
  protected:
   // The statistics, hierarchy and objective (§2a-c), with their sizes and times in the report.
   void prepare(AlignRun& run) override {
-    const auto& o = run.options;
-    ContextStats stats;
-    {
-      // One region: the statistics pass changes no weight, so autocast's bf16 copies stay valid.
-      model::AutocastGuard autocast(run.precision.precision, run.model->parameters().front().device());
-      stats = collect_context_stats(run.model, run.calib, opt_.layer, o.calib_tokens, o.loop.batch_size);
-    }
-    run.counts = stats.counts;
-    const double stats_s = seconds_since(run.t0);
-    auto h = build_hierarchy(run.E0, stats.mean, stats.counts, opt_.hierarchy);
-    const double hierarchy_s = seconds_since(run.t0) - stats_s;
-    objective_ = std::make_unique<HcmaObjective>(run.E0, stats, h, opt_.terms);
+    auto ch = context_hierarchy(run, opt_);
+    const double before = seconds_since(run.t0);
+    objective_ = std::make_unique<HcmaObjective>(run.E0, ch.stats, ch.hierarchy, opt_.terms);
+    hierarchy_ = std::move(ch.hierarchy);
     json& report = run.report;
-    report["layer"] = stats.layer;
-    report["calibration_tokens"] = stats.tokens;
-    report["hierarchy"] = hierarchy_sizes(h);
-    auto top = h.path.select(1, 0).contiguous();
-    report["top_cluster"] = std::vector<std::int64_t>(top.data_ptr<std::int64_t>(), top.data_ptr<std::int64_t>() + top.numel());
     report["tokens_with_neighbours"] = objective_->has_neighbours.sum().item<std::int64_t>();
-    report["time_s"] = {{"statistics", stats_s},
-                        {"hierarchy", hierarchy_s},
-                        {"neighbours", seconds_since(run.t0) - stats_s - hierarchy_s}};
-    std::fprintf(stderr, "align: %lld tokens scanned at layer %d; %lld clustered into %lld leaves; %.1f s so far\n",
-                 (long long)stats.tokens, stats.layer, (long long)report["hierarchy"]["clustered_tokens"].get<std::int64_t>(),
-                 (long long)h.clusters(h.depth - 1), seconds_since(run.t0));
+    report["kl_tokens"] = objective_->kl_pool.numel();
+    report["frozen_rows"] = objective_->frozen.sum().item<std::int64_t>();
+    report["time_s"]["neighbours"] = seconds_since(run.t0) - before;
   }
 
   std::map<std::string, torch::Tensor> autograd_terms(LoopState& s) override {
@@ -73,6 +94,16 @@ class Hcma : public TrainedMethod {
   bool has_direct_terms() const override { return true; }
   std::map<std::string, double> direct_terms(LoopState& s, torch::Tensor& grad, bool logged) override {
     return objective_->step(s.param.detach().to(torch::kCPU), s.gen, grad, logged);
+  }
+
+  void constrain_gradient(LoopState& s) override {
+    auto g = s.param.mutable_grad();
+    objective_->mask_gradient(g);
+  }
+  void constrain_table(LoopState& s) override {
+    torch::NoGradGuard no_grad;
+    auto E = s.param.detach();  // shares the storage: the projection writes into s.param
+    projected_ = objective_->constrain(E);
   }
 
   // The objective before and after on one fixed sample of tokens (all of them for small
@@ -88,15 +119,59 @@ class Hcma : public TrainedMethod {
     const json f = as_json(objective_->full_terms(E, sample));
     run.report["terms_initial"] = as_json(objective_->full_terms(run.E0, sample));
     run.report["terms_final"] = f;
+    if (objective_->radius.defined()) run.report["trust_region"] = {{"rows_projected_last_step", projected_}};
+
+    // The collapse check: do the rows of rare tokens (n_t < n_min, placed by E alone) draw
+    // together inside their leaf? Frequent rows beside them for scale.
+    const auto leaf_of = hierarchy_.path.select(1, hierarchy_.depth - 1);
+    const auto rare = hierarchy_.clustered.logical_not();
+    const auto rb = within_leaf_cosine(run.E0, leaf_of, rare), ra = within_leaf_cosine(E, leaf_of, rare);
+    const auto fb = within_leaf_cosine(run.E0, leaf_of, hierarchy_.clustered),
+               fa = within_leaf_cosine(E, leaf_of, hierarchy_.clustered);
+    run.report["rare_collapse"] = {{"min_count", opt_.hierarchy.min_count},
+                                   {"rare", leaf_cosine_json(rb, ra)},
+                                   {"frequent", leaf_cosine_json(fb, fa)}};
+    std::fprintf(stderr,
+                 "align: within-leaf mean cosine, rare rows (n < %lld; %lld rows, %lld leaves): %.4f -> %.4f; "
+                 "frequent rows: %.4f -> %.4f\n",
+                 (long long)opt_.hierarchy.min_count, (long long)rb.rows, (long long)rb.leaves, rb.mean_cosine,
+                 ra.mean_cosine, fb.mean_cosine, fa.mean_cosine);
   }
 
  private:
   HcmaOptions opt_;
   std::unique_ptr<HcmaObjective> objective_;
+  Hierarchy hierarchy_;
+  std::int64_t projected_ = 0;
+};
+
+// E* = (1 − a) E⁰ + a m_leaf(t) (issue 15): the simplest way to pull rare rows towards their
+// cluster, with HCMA's own hierarchy. Closed form given the hierarchy, whose seed is fixed, so one
+// result serves every seed.
+class Shrink : public AlignMethod {
+ public:
+  Shrink(const HcmaOptions& h, const ShrinkOptions& o) : hcma_(h), opt_(o) {}
+  std::string name() const override { return "shrink"; }
+  bool deterministic() const override { return true; }
+  bool uses_lm() const override { return false; }
+  torch::Tensor align(AlignRun& run) override {
+    auto ch = context_hierarchy(run, hcma_);
+    const auto& h = ch.hierarchy;
+    const int leaf = h.depth - 1;
+    run.report["a"] = opt_.a;
+    return shrink_to_centroid(run.E0, h.path.select(1, leaf), h.centroid_e[std::size_t(leaf)], opt_.a);
+  }
+
+ private:
+  HcmaOptions hcma_;
+  ShrinkOptions opt_;
 };
 
 }  // namespace
 
 std::unique_ptr<AlignMethod> make_hcma_method(const HcmaOptions& opt) { return std::make_unique<Hcma>(opt); }
+std::unique_ptr<AlignMethod> make_shrink_method(const HcmaOptions& h, const ShrinkOptions& o) {
+  return std::make_unique<Shrink>(h, o);
+}
 
 }  // namespace structlm::hcma

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <sstream>
 
 #include "hcma/align.h"
 #include "core/error.h"
@@ -47,7 +49,92 @@ struct TermLog {
   }
 };
 
+class AdamTable : public TableOptimizer {
+ public:
+  explicit AdamTable(torch::Tensor p) : adam_({std::move(p)}, torch::optim::AdamOptions(1e-3)) {}
+  void zero_grad() override { adam_.zero_grad(); }
+  void step(double lr) override {
+    static_cast<torch::optim::AdamOptions&>(adam_.param_groups()[0].options()).lr(lr);
+    adam_.step();
+  }
+  void save(torch::serialize::OutputArchive& a) const override { adam_.save(a); }
+  void load(torch::serialize::InputArchive& a) override { adam_.load(a); }
+
+ private:
+  torch::optim::Adam adam_;
+};
+
+class SgdTable : public TableOptimizer {
+ public:
+  explicit SgdTable(torch::Tensor p) : p_(std::move(p)), m_(torch::zeros_like(p_)) {}
+  void zero_grad() override {
+    if (!p_.grad().defined()) return;
+    p_.mutable_grad().detach_();
+    p_.mutable_grad().zero_();
+  }
+  void step(double lr) override {
+    torch::NoGradGuard no_grad;
+    const auto& g = p_.grad();
+    if (!g.defined()) return;
+    ++t_;
+    m_.mul_(kBeta1).add_(g, 1 - kBeta1);
+    v_ = kBeta2 * v_ + (1 - kBeta2) * g.to(torch::kFloat64).pow(2).mean().item<double>();
+    const double m_hat = 1 / (1 - std::pow(kBeta1, double(t_)));
+    const double v_hat = v_ / (1 - std::pow(kBeta2, double(t_)));
+    p_.add_(m_, -lr * m_hat / (std::sqrt(v_hat) + kEps));
+  }
+  void save(torch::serialize::OutputArchive& a) const override {
+    a.write("m", m_);
+    a.write("v", torch::tensor(v_, torch::kFloat64));
+    a.write("t", torch::tensor(t_, torch::kLong));
+  }
+  void load(torch::serialize::InputArchive& a) override {
+    torch::Tensor m, v, t;
+    a.read("m", m);
+    a.read("v", v);
+    a.read("t", t);
+    m_.copy_(m);
+    v_ = v.item<double>();
+    t_ = t.item<std::int64_t>();
+  }
+
+ private:
+  static constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
+  torch::Tensor p_, m_;
+  double v_ = 0;
+  std::int64_t t_ = 0;
+};
+
+torch::Tensor text_tensor(const std::string& s) {
+  return torch::from_blob(const_cast<char*>(s.data()), {std::int64_t(s.size())}, torch::kUInt8).clone();
+}
+std::string tensor_text(const torch::Tensor& t) {
+  auto c = t.contiguous();
+  return std::string(static_cast<const char*>(c.data_ptr()), std::size_t(c.numel()));
+}
+
+// What identifies the run a checkpoint belongs to: the options (every one of them, the seed
+// included) and the source table's bytes (a cheap float64 fingerprint).
+std::string run_identity(const AlignRun& run) {
+  auto e = run.E0.to(torch::kFloat64);
+  auto w = torch::arange(1, e.numel() + 1, torch::kFloat64).remainder(997).add(1).view(e.sizes());
+  char fp[160];
+  std::snprintf(fp, sizeof fp, "%lld x %lld, %.17g, %.17g", (long long)e.size(0), (long long)e.size(1),
+                e.sum().item<double>(), (e * w).sum().item<double>());
+  return run.options.to_json().dump() + "\n" + fp;
+}
+
 }  // namespace
+
+std::unique_ptr<TableOptimizer> make_table_optimizer(const std::string& name, torch::Tensor param) {
+  if (name == "adam") return std::make_unique<AdamTable>(std::move(param));
+  if (name == "sgd") return std::make_unique<SgdTable>(std::move(param));
+  fail("align", "unknown optimizer '" + name + "' (adam or sgd)");
+}
+
+std::string loop_checkpoint_path(const std::string& log_path) {
+  return (std::filesystem::path(log_path).parent_path() / "loop_state.pt").string();
+}
 
 torch::Tensor lm_loss(LoopState& s, std::optional<double> noise) {
   const auto& cfg = s.net->config();
@@ -86,7 +173,7 @@ torch::Tensor TrainedMethod::align(AlignRun& run) {
   const double rms = run.E0.pow(2).mean().sqrt().item<double>();
   const double lr0 = opt.lr * rms;
   s.mean_norm = run.E0.norm(2, 1).mean().item<double>();
-  torch::optim::Adam adam({s.param}, torch::optim::AdamOptions(lr0));
+  auto optimizer = make_table_optimizer(opt.optimizer, s.param);
   s.gen = at::make_generator<at::CPUGeneratorImpl>(run.options.seed);
   s.batch.resize(std::size_t(opt.batch_size) * std::size_t(cfg.block_size + 1));
   if (uses_lm())
@@ -94,13 +181,80 @@ torch::Tensor TrainedMethod::align(AlignRun& run) {
           "has " + std::to_string(run.calib.size()) + " tokens, fewer than one window of block_size + 1");
   TermLog log;
   std::map<std::string, double> loop_s;  // where the loop's time goes (the report's time_s.loop)
+
+  // Checkpoints: E, the optimiser's state, the step, both generators (the loop's and torch's
+  // default) and the log so far, in one file written atomically. A file of another run (other
+  // options or another source table) is ignored and overwritten.
+  const std::string ckpt = opt.checkpoint_every > 0 && !run.log_path.empty() ? loop_checkpoint_path(run.log_path) : "";
+  check(opt.checkpoint_every == 0 || !ckpt.empty(), "align", "checkpoint_every needs a report directory (log path)");
+  const std::string identity = ckpt.empty() ? "" : run_identity(run);
+  int start = 0;
+  if (!ckpt.empty() && std::filesystem::exists(ckpt)) {
+    torch::serialize::InputArchive a;
+    a.load_from(ckpt);
+    torch::Tensor id, E, step, gen, global_gen, text;
+    a.read("identity", id);
+    if (tensor_text(id) != identity) {
+      std::fprintf(stderr, "align: %s belongs to another run (options or source differ); starting afresh\n", ckpt.c_str());
+    } else {
+      a.read("E", E);
+      a.read("step", step);
+      a.read("generator", gen);
+      a.read("default_generator", global_gen);
+      a.read("log", text);
+      torch::serialize::InputArchive o;
+      a.read("optimizer", o);
+      {
+        torch::NoGradGuard no_grad;
+        s.param.copy_(E);
+      }
+      optimizer->load(o);
+      {
+        std::lock_guard<std::mutex> lock(s.gen.mutex());
+        s.gen.set_state(gen);
+      }
+      {
+        auto g = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(g.mutex());
+        g.set_state(global_gen);
+      }
+      start = int(step.item<std::int64_t>());
+      log.text = tensor_text(text);
+      std::istringstream lines(log.text);
+      for (std::string line; std::getline(lines, line);)
+        if (!line.empty()) log.lines.push_back(json::parse(line));
+      run.report["resumed_from_step"] = start;
+      std::fprintf(stderr, "align: resuming %s at step %d of %d from %s\n", run.options.method.c_str(), start, opt.steps,
+                   ckpt.c_str());
+    }
+  }
+  auto save_checkpoint = [&](int steps_done) {
+    torch::serialize::OutputArchive a, o;
+    optimizer->save(o);
+    a.write("identity", text_tensor(identity));
+    a.write("E", s.param.detach().to(torch::kCPU));
+    a.write("step", torch::tensor(std::int64_t(steps_done), torch::kLong));
+    {
+      std::lock_guard<std::mutex> lock(s.gen.mutex());
+      a.write("generator", s.gen.get_state());
+    }
+    {
+      auto g = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(g.mutex());
+      a.write("default_generator", g.get_state());
+    }
+    a.write("log", text_tensor(log.text));
+    a.write("optimizer", o);
+    write_file_atomic(ckpt, [&](std::ostream& out) { a.save_to(out); });
+    if (run.on_checkpoint) run.on_checkpoint(steps_done);
+  };
+
   Progress progress("align " + run.options.method, opt.steps);
-  for (s.step = 0; s.step < opt.steps; ++s.step) {
+  for (s.step = start; s.step < opt.steps; ++s.step) {
     // Cosine decay to a tenth: the last steps settle instead of jittering around the optimum.
     const double lr = lr0 * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * double(s.step) / double(opt.steps))));
-    static_cast<torch::optim::AdamOptions&>(adam.param_groups()[0].options()).lr(lr);
     auto ts = std::chrono::steady_clock::now();
-    adam.zero_grad();
+    optimizer->zero_grad();
     auto terms = autograd_terms(s);
     std::map<std::string, double> values;
     torch::Tensor total = torch::zeros({}, s.param.options());
@@ -119,11 +273,19 @@ torch::Tensor TrainedMethod::align(AlignRun& run) {
     }
     loop_s["gradients"] += seconds_since(ts);
     ts = std::chrono::steady_clock::now();
-    adam.step();
+    if (s.param.grad().defined()) constrain_gradient(s);
+    optimizer->step(lr);
+    constrain_table(s);
     loop_s["adam"] += seconds_since(ts);
     if (logged) log.add(run, progress, s.step, lr, values);
+    if (!ckpt.empty() && (s.step + 1) % opt.checkpoint_every == 0 && s.step + 1 < opt.steps) {
+      ts = std::chrono::steady_clock::now();
+      save_checkpoint(s.step + 1);
+      loop_s["checkpoint"] += seconds_since(ts);
+    }
   }
   progress.finish();
+  if (!ckpt.empty()) std::filesystem::remove(ckpt);  // the result is the product; a finished loop needs no state
   run.report["log"] = log.lines;
   run.report["time_s"]["loop"] = loop_s;
   auto E = s.param.detach().to(torch::kCPU, torch::kFloat32);

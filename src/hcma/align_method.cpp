@@ -9,6 +9,7 @@
 namespace structlm::hcma {
 
 std::unique_ptr<AlignMethod> make_hcma_method(const HcmaOptions& opt);  // hcma/align_hcma.cpp
+std::unique_ptr<AlignMethod> make_shrink_method(const HcmaOptions& h, const ShrinkOptions& o);  // hcma/align_hcma.cpp
 
 namespace {
 
@@ -109,6 +110,7 @@ const std::vector<Entry>& registry() {
       {"emb-finetune", [](const AlignOptions&) -> std::unique_ptr<AlignMethod> { return std::make_unique<EmbFinetune>(); }},
       {"emb-noise", [](const AlignOptions& o) -> std::unique_ptr<AlignMethod> { return std::make_unique<EmbNoise>(o.emb_noise); }},
       {"cosreg", [](const AlignOptions& o) -> std::unique_ptr<AlignMethod> { return std::make_unique<Cosreg>(o.cosreg); }},
+      {"shrink", [](const AlignOptions& o) { return make_shrink_method(o.hcma, o.shrink); }},
   };
   return methods;
 }

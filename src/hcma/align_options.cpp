@@ -13,7 +13,13 @@ const FieldTable<LoopOptions>& LoopOptions::fields() {
           .add("steps", +[](O& o) -> int& { return o.steps; }, "optimisation steps (trained methods)", "positive", positive)
           .add("lr", +[](O& o) -> double& { return o.lr; }, "Adam's learning rate, relative to E's RMS entry", "positive", positive)
           .add("batch_size", +[](O& o) -> int& { return o.batch_size; }, "LM batches of block_size tokens", "positive", positive)
-          .add("log_every", +[](O& o) -> int& { return o.log_every; }, "steps between logged terms", "positive", positive);
+          .add("log_every", +[](O& o) -> int& { return o.log_every; }, "steps between logged terms", "positive", positive)
+          .add("optimizer", +[](O& o) -> std::string& { return o.optimizer; },
+               "the table's optimiser: adam (per-entry steps) or sgd (steps proportional to each row's gradient)",
+               "adam or sgd", [](const std::string& v) { return v == "adam" || v == "sgd"; })
+          .add("checkpoint_every", +[](O& o) -> int& { return o.checkpoint_every; },
+               "steps between loop checkpoints in the report directory, resumed on rerun (0: none)", "non-negative",
+               non_negative);
   return t;
 }
 
@@ -36,7 +42,24 @@ const FieldTable<HcmaOptions>& HcmaOptions::fields() {
           .add("lambda_h", +[](O& o) -> double& { return o.terms.lambda_h; }, "HCMA: weight of the hierarchical W2", "non-negative", non_negative)
           .add("lambda_p", +[](O& o) -> double& { return o.terms.lambda_p; }, "HCMA: weight of the proximity term", "non-negative", non_negative)
           .add("lambda_lm", +[](O& o) -> double& { return o.lambda_lm; }, "HCMA: weight of the optional LM loss", "non-negative", non_negative)
-          .add("token_batch", +[](O& o) -> std::int64_t& { return o.terms.token_batch; }, "HCMA: tokens per step in the KL term", "positive", positive);
+          .add("token_batch", +[](O& o) -> std::int64_t& { return o.terms.token_batch; }, "HCMA: tokens per step in the KL term", "positive", positive)
+          .add("trust_radius", +[](O& o) -> double& { return o.terms.trust_radius; },
+               "HCMA: trust region, |E_t - E0_t| <= trust_radius |E0_t| kappa/(n_t + kappa) after every step (0: off)",
+               "non-negative", non_negative)
+          .add("freeze_min_count", +[](O& o) -> std::int64_t& { return o.terms.freeze_min_count; },
+               "HCMA: rows of tokens seen at least this often stay byte-identical (0: none frozen)", "non-negative",
+               non_negative)
+          .add("target_fit", +[](O& o) -> std::string& { return o.terms.target_fit; },
+               "HCMA: the W2 targets' linear map is fitted on raw mu or on the smoothed mu~ it is applied to",
+               "raw or smoothed", [](const std::string& v) { return v == "raw" || v == "smoothed"; })
+          .add("target_spread", +[](O& o) -> std::string& { return o.terms.target_spread; },
+               "HCMA: W2 target spread: mapped (of the mapped mu~), members (of the members' E0) or sigma (mapped mu~ plus mapped sigma^2)",
+               "mapped, members or sigma",
+               [](const std::string& v) { return v == "mapped" || v == "members" || v == "sigma"; })
+          .add("kl_batch", +[](O& o) -> std::string& { return o.terms.kl_batch; },
+               "HCMA: tokens of the KL term: uniform (all with candidates), frequent (n_t >= min_count) or weighted (by n_t)",
+               "uniform, frequent or weighted",
+               [](const std::string& v) { return v == "uniform" || v == "frequent" || v == "weighted"; });
   return t;
 }
 
@@ -61,17 +84,26 @@ const FieldTable<CosregOptions>& CosregOptions::fields() {
   return t;
 }
 
+const FieldTable<ShrinkOptions>& ShrinkOptions::fields() {
+  using O = ShrinkOptions;
+  static const auto t = FieldTable<O>().add("a", +[](O& o) -> double& { return o.a; },
+                                            "shrink: weight of the leaf centroid, E* = (1 - a) E + a m_leaf", "in [0, 1]",
+                                            [](double v) { return v >= 0 && v <= 1; });
+  return t;
+}
+
 const FieldTable<AlignOptions>& AlignOptions::fields() {
   using O = AlignOptions;
   static const auto t =
       FieldTable<O>()
-          .add("method", +[](O& o) -> std::string& { return o.method; }, "hcma, abtt, whiten, emb-finetune, emb-noise or cosreg")
+          .add("method", +[](O& o) -> std::string& { return o.method; }, "hcma, abtt, whiten, emb-finetune, emb-noise, cosreg or shrink")
           .add("seed", +[](O& o) -> std::uint64_t& { return o.seed; }, "random seed of the method")
           .include(LoopOptions::fields(), +[](O& o) -> LoopOptions& { return o.loop; })
           .include(HcmaOptions::fields(), +[](O& o) -> HcmaOptions& { return o.hcma; })
           .include(AbttOptions::fields(), +[](O& o) -> AbttOptions& { return o.abtt; })
           .include(EmbNoiseOptions::fields(), +[](O& o) -> EmbNoiseOptions& { return o.emb_noise; })
           .include(CosregOptions::fields(), +[](O& o) -> CosregOptions& { return o.cosreg; })
+          .include(ShrinkOptions::fields(), +[](O& o) -> ShrinkOptions& { return o.shrink; })
           .add("calib_tokens", +[](O& o) -> std::size_t& { return o.calib_tokens; }, "cap on calibration tokens scanned (0: all)")
           .move_after("calib_tokens", "layer")  // where --help and the known-keys message have always listed it
           .add("precision", +[](O& o) -> std::string& { return o.precision; },

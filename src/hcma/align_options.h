@@ -19,6 +19,15 @@ struct LoopOptions {
   double lr = 0.02;    // relative to the RMS entry of E⁰ (Adam's steps are in E's units)
   int batch_size = 8;  // LM batches (sequences of block_size); HCMA's statistics pass too
   int log_every = 10;
+  // The table's optimiser (docs/HCMA.md, issue 15): "adam" normalises every entry's step by its
+  // own gradient history, so every row moves about lr per step whatever its gradient's size;
+  // "sgd" (momentum, with one step normaliser for the whole table) moves each row in proportion
+  // to its own gradient, so HCMA's ρ_t scales how far a row is pulled back.
+  std::string optimizer = "adam";
+  // Write the loop's state (E, the optimiser's moments, the step, the generators) every this many
+  // steps next to the log (REPORT_DIR/loop_state.pt), atomically; a rerun with the same options
+  // resumes from it bit for bit. 0: never.
+  int checkpoint_every = 0;
   static const FieldTable<LoopOptions>& fields();
 };
 
@@ -45,6 +54,13 @@ struct CosregOptions {
   static const FieldTable<CosregOptions>& fields();
 };
 
+// E* = (1 − a) E⁰ + a m_leaf(t), m_leaf the token's leaf centroid in embedding space of HCMA's
+// hierarchy (built with the hcma options: layer, branching, depth, min_count, kmeans_iterations).
+struct ShrinkOptions {
+  double a = 0.1;
+  static const FieldTable<ShrinkOptions>& fields();
+};
+
 struct AlignOptions {
   std::string method = "hcma";
   std::uint64_t seed = 1;
@@ -57,6 +73,7 @@ struct AlignOptions {
   AbttOptions abtt;
   EmbNoiseOptions emb_noise;
   CosregOptions cosreg;
+  ShrinkOptions shrink;
 
   // Every method's table included, in the key order the files have always had.
   static const FieldTable<AlignOptions>& fields();

@@ -38,6 +38,16 @@ torch::Tensor whiten(const torch::Tensor& E_in) {
   return Y.to(E_in.scalar_type());
 }
 
+torch::Tensor shrink_to_centroid(const torch::Tensor& E, const torch::Tensor& leaf_of, const torch::Tensor& centroids,
+                                 double a) {
+  check(a >= 0 && a <= 1, "shrink", "a must be in [0, 1]");
+  check(leaf_of.dim() == 1 && leaf_of.size(0) == E.size(0), "shrink", "one leaf per row");
+  check(centroids.dim() == 2 && centroids.size(1) == E.size(1), "shrink", "centroids must be [leaves, d]");
+  const auto X = E.detach().to(torch::kFloat64);
+  auto m = centroids.detach().to(torch::kFloat64).index_select(0, leaf_of.to(torch::kLong));
+  return ((1 - a) * X + a * m).to(E.scalar_type());
+}
+
 torch::Tensor mean_pairwise_cosine(const torch::Tensor& E) {
   const double V = double(E.size(0));
   check(V > 1, "cosreg", "needs at least two rows");

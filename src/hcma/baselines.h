@@ -4,6 +4,8 @@
 //    the top D principal directions (D ≈ d/100, at least 1).
 //  - Whitening (ZCA): subtract the mean, multiply by Σ^{-1/2}; the rows are then rescaled so
 //    their mean norm is the original's (a frozen model reads inputs at its training scale).
+//  - Shrink to centroid: E* = (1 − a) E + a m_leaf, m_leaf the token's leaf centroid in embedding
+//    space of HCMA's hierarchy (the method, which builds the hierarchy, is in hcma/align_hcma.cpp).
 // The trained baselines (embedding-only fine-tuning by LM loss, with embedding noise, with cosine
 // regularisation) are loss terms of the shared loop in hcma/align_loop.h.
 #pragma once
@@ -14,6 +16,11 @@ namespace structlm::hcma {
 torch::Tensor all_but_the_top(const torch::Tensor& E, int directions);
 torch::Tensor whiten(const torch::Tensor& E);
 int default_abtt_directions(std::int64_t d);  // max(1, round(d / 100))
+
+// The shrink-to-centroid baseline: E*_t = (1 − a) E_t + a centroids[leaf_of[t]] (E: [V, d],
+// leaf_of: [V] int64, centroids: [leaves, d], a in [0, 1]), in E's dtype.
+torch::Tensor shrink_to_centroid(const torch::Tensor& E, const torch::Tensor& leaf_of, const torch::Tensor& centroids,
+                                 double a);
 
 // Mean cosine similarity over all pairs of distinct rows (Gao et al. 2019's regulariser), exact
 // in O(V·d): Σ_{i≠j} cos_ij = ‖Σ_i ê_i‖² − V.

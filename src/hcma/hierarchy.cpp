@@ -163,4 +163,27 @@ Hierarchy build_hierarchy(const torch::Tensor& E_in, const torch::Tensor& mu_in,
   return h;
 }
 
+LeafCosine within_leaf_cosine(const torch::Tensor& E, const torch::Tensor& leaf_of, const torch::Tensor& rows) {
+  torch::NoGradGuard no_grad;
+  LeafCosine out;
+  auto ids = rows.to(torch::kCPU).nonzero().flatten();
+  out.rows = ids.numel();
+  if (out.rows < 2) return out;
+  auto X = E.detach().to(torch::kCPU, torch::kFloat64).index_select(0, ids);
+  auto norm = X.norm(2, 1, true);
+  auto U = torch::where(norm > 0, X / norm.clamp_min(1e-300), torch::zeros_like(X));  // a zero row: cosine 0
+  auto lab = leaf_of.to(torch::kCPU).index_select(0, ids);
+  const auto L = lab.max().item<std::int64_t>() + 1;
+  // Σ_{i≠j} u_i·u_j = ‖Σ u‖² − Σ ‖u‖², per leaf.
+  auto S = torch::zeros({L, X.size(1)}, torch::kFloat64).index_add(0, lab, U);
+  auto self = torch::zeros({L}, torch::kFloat64).index_add(0, lab, U.pow(2).sum(1));
+  auto n = torch::bincount(lab, {}, L).to(torch::kFloat64);
+  auto pairs = n * (n - 1);
+  const double total = (S.pow(2).sum(1) - self).masked_select(n >= 2).sum().item<double>();
+  out.pairs = std::int64_t(pairs.sum().item<double>());
+  out.leaves = (n >= 2).sum().item<std::int64_t>();
+  out.mean_cosine = out.pairs > 0 ? total / double(out.pairs) : 0.0;
+  return out;
+}
+
 }  // namespace structlm::hcma

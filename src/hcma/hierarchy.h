@@ -38,6 +38,16 @@ struct Hierarchy {
 Hierarchy build_hierarchy(const torch::Tensor& E, const torch::Tensor& mu, const torch::Tensor& counts,
                           const HierarchyOptions& opt);
 
+// The rare-token collapse check (issue 15): the mean cosine over all pairs of distinct selected
+// rows that share a leaf, pooled over leaves (Σ_leaves Σ_{i≠j} cos / Σ_leaves n(n − 1)).
+// E: [V, d]; leaf_of: [V] leaf ids; rows: [V] bool, the rows taken (e.g. n_t < n_min). Leaves with
+// fewer than two selected rows add no pairs; pairs = 0 gives mean_cosine 0.
+struct LeafCosine {
+  double mean_cosine = 0;
+  std::int64_t rows = 0, leaves = 0, pairs = 0;  // leaves: those with at least two selected rows
+};
+LeafCosine within_leaf_cosine(const torch::Tensor& E, const torch::Tensor& leaf_of, const torch::Tensor& rows);
+
 // Spherical k-means of the rows of X (unit vectors, [N, D]) into at most k clusters: k-means++
 // seeding, then assignment by the largest cosine and centroids renormalised. Returns [N] int64
 // labels 0 .. k' - 1 (k' = min(k, N), every label used). Exposed for tests.

@@ -47,10 +47,18 @@ HcmaObjective::HcmaObjective(const torch::Tensor& E0_in, const ContextStats& sta
   check(opt.tau > 0 && opt.tau_e > 0, "hcma", "temperatures must be positive");
   check(opt.kappa >= 0, "hcma", "kappa must be non-negative");
   check(opt.token_batch >= 1, "hcma", "token batch must be at least 1");
+  check(opt.trust_radius >= 0, "hcma", "trust_radius must be non-negative");
+  check(opt.freeze_min_count >= 0, "hcma", "freeze_min_count must be non-negative");
+  check(opt.target_fit == "raw" || opt.target_fit == "smoothed", "hcma", "target_fit must be raw or smoothed");
+  check(opt.target_spread == "mapped" || opt.target_spread == "members" || opt.target_spread == "sigma", "hcma",
+        "target_spread must be mapped, members or sigma");
+  check(opt.kl_batch == "uniform" || opt.kl_batch == "frequent" || opt.kl_batch == "weighted", "hcma",
+        "kl_batch must be uniform, frequent or weighted");
   E0_ = E0_in.detach().to(torch::kCPU, torch::kFloat32).clone();
   const std::int64_t V = E0_.size(0), d = E0_.size(1);
   const int leaf = h.depth - 1;
   const auto counts = stats.counts.to(torch::kFloat32);
+  counts_ = counts;
   scale2 = E0_.pow(2).sum(1).mean().item<double>();
   check(scale2 > 0, "hcma", "the embedding table is all zeros");
 
@@ -99,16 +107,36 @@ HcmaObjective::HcmaObjective(const torch::Tensor& E0_in, const ContextStats& sta
   }
   has_neighbours = valid.any(1);
   sampleable_ = has_neighbours.nonzero().flatten();
+  // The KL term's tokens: every token with candidates (the first round), only the clustered ones
+  // (n_t ≥ n_min: rare rows are then moved by the KL only as other tokens' candidates), or drawn
+  // with probability ∝ n_t (unseen tokens never).
+  kl_pool = sampleable_;
+  if (opt.kl_batch == "frequent") kl_pool = sampleable_.masked_select(h.clustered.index_select(0, sampleable_));
+  if (opt.kl_batch == "weighted") {
+    kl_pool = sampleable_.masked_select(counts.index_select(0, sampleable_) > 0);
+    kl_weight_ = counts.index_select(0, kl_pool).to(torch::kFloat64);
+  }
 
   // A: least squares from [μ, 1] to E on the clustered tokens (ridge-regularised a little, so a
   // calibration set with fewer frequent tokens than dimensions still has a unique map).
   auto fit = h.clustered.nonzero().flatten();
-  auto X = torch::cat({stats.mean.index_select(0, fit), torch::ones({fit.numel(), 1})}, 1).to(torch::kFloat64);
+  // "smoothed": on the same μ̃ the map is applied to below (the first round fitted raw μ and
+  // applied the map to μ̃, whose rare rows sit nearer their leaf's centroid).
+  const auto& fit_mu = opt.target_fit == "smoothed" ? smoothed_mu : stats.mean;
+  auto X = torch::cat({fit_mu.index_select(0, fit), torch::ones({fit.numel(), 1})}, 1).to(torch::kFloat64);
   auto Y = E0_.index_select(0, fit).to(torch::kFloat64);
   auto XtX = torch::mm(X.t(), X);
   const double ridge = 1e-3 * XtX.trace().item<double>() / double(d + 1);
   map = torch::linalg_solve(XtX + ridge * torch::eye(d + 1, torch::kFloat64), torch::mm(X.t(), Y)).to(torch::kFloat32);
   auto Z = torch::mm(torch::cat({smoothed_mu, torch::ones({V, 1})}, 1), map);
+  // "sigma": each token's own contextual spread mapped by A (diagonal σ² through the linear part,
+  // dimensions taken as independent): Var(xA)_j = Σ_i A_ij² σ²_i, added to the spread of the
+  // mapped means.
+  torch::Tensor mapped_var;
+  if (opt.target_spread == "sigma") {
+    check(stats.var.defined() && stats.var.sizes() == stats.mean.sizes(), "hcma", "target_spread sigma needs sigma^2_t");
+    mapped_var = torch::mm(stats.var.to(torch::kFloat32), map.slice(0, 0, d).pow(2));
+  }
   for (int level = 0; level < h.depth; ++level) {
     // Each leaf's ancestor at this level (any member of the leaf tells it: the tree is nested).
     auto anc = torch::zeros({h.clusters(leaf)}, torch::kLong);
@@ -117,14 +145,62 @@ HcmaObjective::HcmaObjective(const torch::Tensor& E0_in, const ContextStats& sta
     level_of_.push_back(h.path.select(1, level).contiguous());
     level_size_.push_back(h.size[std::size_t(level)]);
     auto [m, s] = cluster_moments(Z, level_of_.back(), level_size_.back());
+    // "members": the spread the cluster's rows have in E⁰ (rare members included, as the
+    // hierarchy term measures E's spread), so the W2 term does not contract clusters by itself.
+    if (opt.target_spread == "members") s = cluster_moments(E0_, level_of_.back(), level_size_.back()).second;
+    if (opt.target_spread == "sigma") {
+      auto n = level_size_.back().to(torch::kFloat32).clamp_min(1).unsqueeze(1);
+      auto extra = torch::zeros({level_size_.back().size(0), d}).index_add(0, level_of_.back(), mapped_var) / n;
+      s = (s * s + extra).sqrt();
+    }
     target_mean.push_back(m);
     target_std.push_back(s);
   }
   rho = opt.rho_min + (1 - opt.rho_min) * counts / (counts + opt.kappa).clamp_min(1e-12);
+
+  frozen = opt.freeze_min_count > 0 ? stats.counts >= opt.freeze_min_count : torch::zeros({V}, torch::kBool);
+  frozen_ids_ = frozen.nonzero().flatten();
+  if (opt.trust_radius > 0) {
+    // κ/(n_t + κ): the whole radius for a token never seen, shrinking as 1/n_t with frequency.
+    auto share = torch::where(counts > 0, opt.kappa / (counts + opt.kappa).clamp_min(1e-12), torch::ones_like(counts));
+    radius = opt.trust_radius * E0_.norm(2, 1) * share;
+  }
+}
+
+void HcmaObjective::mask_gradient(torch::Tensor& grad) const {
+  if (frozen_ids_.numel() == 0) return;
+  torch::NoGradGuard no_grad;
+  grad.index_fill_(0, frozen_ids_.to(grad.device()), 0);
+}
+
+std::int64_t HcmaObjective::constrain(torch::Tensor& E) const {
+  if (frozen_ids_.numel() == 0 && !radius.defined()) return 0;
+  torch::NoGradGuard no_grad;
+  if (!E0_device_.defined() || E0_device_.device() != E.device()) {
+    E0_device_ = E0_.to(E.device());
+    frozen_device_ = frozen_ids_.to(E.device());
+    if (radius.defined()) radius_device_ = radius.to(E.device());
+  }
+  if (frozen_ids_.numel() > 0) E.index_copy_(0, frozen_device_, E0_device_.index_select(0, frozen_device_));
+  if (!radius.defined()) return 0;
+  auto D = E - E0_device_;
+  auto norm = D.norm(2, 1);
+  auto over = norm > radius_device_;
+  const auto n = over.sum().item<std::int64_t>();
+  if (n == 0) return 0;
+  // Only the rows outside their region are rewritten; every other row keeps its bits.
+  auto ids = over.nonzero().flatten();
+  auto scale = (radius_device_.index_select(0, ids) / norm.index_select(0, ids)).unsqueeze(1);
+  E.index_copy_(0, ids, E0_device_.index_select(0, ids) + D.index_select(0, ids) * scale);
+  return n;
 }
 
 torch::Tensor HcmaObjective::neighbourhood_kl(const torch::Tensor& E, const torch::Tensor& batch) const {
   if (batch.numel() == 0) return torch::zeros({}, E.options());
+  return neighbourhood_kl_rows(E, batch).mean();
+}
+
+torch::Tensor HcmaObjective::neighbourhood_kl_rows(const torch::Tensor& E, const torch::Tensor& batch) const {
   // Only the rows the batch touches are normalised and gathered: a pass over all of E (50k x 768
   // at GPT-2's size) would cost more than the whole term.
   auto unit = [](const torch::Tensor& x) { return x / x.norm(2, -1, true).clamp_min(1e-12); };
@@ -137,8 +213,7 @@ torch::Tensor HcmaObjective::neighbourhood_kl(const torch::Tensor& E, const torc
   auto log_pe = torch::log_softmax(logits, 1);
   auto p = p_ctx.index_select(0, batch);
   // KL(P_ctx ‖ P_E) over the valid candidates; terms with P_ctx = 0 contribute 0.
-  auto kl = torch::where(p > 0, p * (p.clamp_min(1e-30).log() - log_pe), torch::zeros_like(p)).sum(1);
-  return kl.mean();
+  return torch::where(p > 0, p * (p.clamp_min(1e-30).log() - log_pe), torch::zeros_like(p)).sum(1);
 }
 
 torch::Tensor HcmaObjective::hierarchy_w2(const torch::Tensor& E) const {
@@ -171,8 +246,12 @@ std::map<std::string, torch::Tensor> HcmaObjective::weighted(const torch::Tensor
 }
 
 torch::Tensor HcmaObjective::draw_batch(torch::Generator& gen) const {
-  if (sampleable_.numel() <= opt_.token_batch) return sampleable_;
-  return sampleable_.index_select(0, torch::randint(sampleable_.numel(), {opt_.token_batch}, gen, torch::kLong));
+  if (kl_weight_.defined()) {
+    if (kl_pool.numel() == 0) return kl_pool;
+    return kl_pool.index_select(0, torch::multinomial(kl_weight_, opt_.token_batch, /*replacement=*/true, gen));
+  }
+  if (kl_pool.numel() <= opt_.token_batch) return kl_pool;
+  return kl_pool.index_select(0, torch::randint(kl_pool.numel(), {opt_.token_batch}, gen, torch::kLong));
 }
 
 std::map<std::string, torch::Tensor> HcmaObjective::terms(const torch::Tensor& E, torch::Generator& gen) const {
@@ -256,18 +335,25 @@ std::map<std::string, torch::Tensor> HcmaObjective::full_terms(const torch::Tens
   torch::NoGradGuard no_grad;
   const auto E = E_in.detach();
   auto t = weighted(E, torch::empty({0}, torch::kLong));
-  auto tokens = sampleable_;
+  auto tokens = kl_pool;  // the tokens the KL term is a mean over
   if (max_tokens > 0 && tokens.numel() > max_tokens) {
     auto g = at::make_generator<at::CPUGeneratorImpl>(12345);  // the same sample for every call
     tokens = tokens.index_select(0, torch::randperm(tokens.numel(), g, torch::kLong).slice(0, 0, max_tokens));
   }
-  double kl = 0;
+  double kl = 0, weight = 0;
   const auto n = tokens.numel();
   for (std::int64_t s = 0; s < n; s += 1024) {
     auto chunk = tokens.slice(0, s, std::min<std::int64_t>(n, s + 1024));
-    kl += neighbourhood_kl(E, chunk).item<double>() * double(chunk.numel());
+    if (kl_weight_.defined()) {  // "weighted": the mean the frequency-weighted batches estimate
+      auto w = counts_.index_select(0, chunk).to(torch::kFloat64);
+      kl += (neighbourhood_kl_rows(E, chunk).to(torch::kFloat64) * w).sum().item<double>();
+      weight += w.sum().item<double>();
+    } else {
+      kl += neighbourhood_kl(E, chunk).item<double>() * double(chunk.numel());
+      weight += double(chunk.numel());
+    }
   }
-  t["nb"] = torch::tensor(n > 0 ? opt_.lambda_nb * kl / double(n) : 0.0, E.options());
+  t["nb"] = torch::tensor(weight > 0 ? opt_.lambda_nb * kl / weight : 0.0, E.options());
   return t;
 }
 

@@ -461,20 +461,22 @@ TEST(HcmaAlign, OptionsRejectUnknownKeysAndBadValues) {
 // method; every key lands in its method's struct and comes back.
 TEST(HcmaAlign, OptionsKeepTheirFlatFileFormatAndRoundTrip) {
   const std::vector<std::string> keys = {
-      "method", "seed", "steps", "lr", "batch_size", "log_every", "layer", "calib_tokens", "branching", "depth",
-      "min_count", "kmeans_iterations", "neighbours", "tau", "tau_e", "kappa", "rho_min", "lambda_nb", "lambda_h",
-      "lambda_p", "lambda_lm", "token_batch", "abtt_directions", "noise", "cosreg", "precision"};
+      "method", "seed", "steps", "lr", "batch_size", "log_every", "optimizer", "checkpoint_every", "layer",
+      "calib_tokens", "branching", "depth", "min_count", "kmeans_iterations", "neighbours", "tau", "tau_e", "kappa",
+      "rho_min", "lambda_nb", "lambda_h", "lambda_p", "lambda_lm", "token_batch", "trust_radius", "freeze_min_count",
+      "target_fit", "target_spread", "kl_batch", "abtt_directions", "noise", "cosreg", "a", "precision"};
   EXPECT_EQ(AlignOptions::fields().names(), keys);
   const json defaults = AlignOptions().to_json();
   std::vector<std::string> written;
   for (auto& [k, v] : defaults.items()) written.push_back(k);
   EXPECT_EQ(std::set<std::string>(written.begin(), written.end()), std::set<std::string>(keys.begin(), keys.end()));
   const json j = {{"method", "emb-noise"}, {"seed", 7}, {"steps", 11}, {"lr", 0.5}, {"batch_size", 3}, {"log_every", 2},
-                  {"layer", 1}, {"calib_tokens", 900}, {"branching", 3}, {"depth", 4}, {"min_count", 6},
+                  {"optimizer", "sgd"}, {"checkpoint_every", 4}, {"layer", 1}, {"calib_tokens", 900}, {"branching", 3}, {"depth", 4}, {"min_count", 6},
                   {"kmeans_iterations", 9}, {"neighbours", 5}, {"tau", 0.3}, {"tau_e", 0.4}, {"kappa", 2.5},
                   {"rho_min", 0.5}, {"lambda_nb", 0.1}, {"lambda_h", 0.2}, {"lambda_p", 0.3}, {"lambda_lm", 0.7},
-                  {"token_batch", 17}, {"abtt_directions", 2}, {"noise", 0.25}, {"cosreg", 3.0},
-                  {"precision", "bf16"}};
+                  {"token_batch", 17}, {"trust_radius", 0.2}, {"freeze_min_count", 1000}, {"target_fit", "smoothed"},
+                  {"target_spread", "members"}, {"kl_batch", "weighted"}, {"abtt_directions", 2}, {"noise", 0.25},
+                  {"cosreg", 3.0}, {"a", 0.3}, {"precision", "bf16"}};
   ASSERT_EQ(j.size(), keys.size());
   const auto o = AlignOptions::from_json(j, "a.json");
   EXPECT_EQ(o.to_json(), j);
@@ -491,6 +493,14 @@ TEST(HcmaAlign, OptionsKeepTheirFlatFileFormatAndRoundTrip) {
   EXPECT_EQ(o.emb_noise.noise, 0.25);
   EXPECT_EQ(o.cosreg.weight, 3.0);
   EXPECT_EQ(o.precision, "bf16");
+  EXPECT_EQ(o.loop.optimizer, "sgd");
+  EXPECT_EQ(o.loop.checkpoint_every, 4);
+  EXPECT_EQ(o.hcma.terms.trust_radius, 0.2);
+  EXPECT_EQ(o.hcma.terms.freeze_min_count, 1000);
+  EXPECT_EQ(o.hcma.terms.target_fit, "smoothed");
+  EXPECT_EQ(o.hcma.terms.target_spread, "members");
+  EXPECT_EQ(o.hcma.terms.kl_batch, "weighted");
+  EXPECT_EQ(o.shrink.a, 0.3);
   // --help lists one line per key, in that order.
   std::vector<std::string> listed;
   std::istringstream help(AlignOptions::fields().help());
@@ -499,8 +509,9 @@ TEST(HcmaAlign, OptionsKeepTheirFlatFileFormatAndRoundTrip) {
 }
 
 TEST(HcmaAlign, TheRegistryBuildsEveryMethodAndSaysWhatEachNeeds) {
-  EXPECT_EQ(method_names(), (std::vector<std::string>{"hcma", "abtt", "whiten", "emb-finetune", "emb-noise", "cosreg"}));
-  const std::set<std::string> closed_form = {"abtt", "whiten"}, lm = {"emb-finetune", "emb-noise", "cosreg"};
+  EXPECT_EQ(method_names(),
+            (std::vector<std::string>{"hcma", "abtt", "whiten", "emb-finetune", "emb-noise", "cosreg", "shrink"}));
+  const std::set<std::string> closed_form = {"abtt", "whiten", "shrink"}, lm = {"emb-finetune", "emb-noise", "cosreg"};
   for (const auto& name : method_names()) {
     AlignOptions o;
     o.method = name;
@@ -520,7 +531,7 @@ TEST(HcmaAlign, TheRegistryBuildsEveryMethodAndSaysWhatEachNeeds) {
   AlignOptions magic;
   magic.method = "magic";
   auto msg = test_util::error_of([&] { make_align_method(magic); });
-  EXPECT_NE(msg.find("unknown alignment method 'magic' (hcma, abtt, whiten, emb-finetune, emb-noise, cosreg)"),
+  EXPECT_NE(msg.find("unknown alignment method 'magic' (hcma, abtt, whiten, emb-finetune, emb-noise, cosreg, shrink)"),
             std::string::npos)
       << msg;
   msg = test_util::error_of([&] { AlignOptions::from_json({{"method", "magic"}}, "a.json"); });
