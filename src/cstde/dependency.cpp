@@ -22,15 +22,45 @@ std::int64_t distance_bucket(std::int64_t n, std::int64_t buckets, std::int64_t 
   return std::min(large, buckets - 1);
 }
 
+bool is_cstde_parameter(const std::string& name) {
+  return name.find(".dep.") != std::string::npos || name.find("dep_beta") != std::string::npos;
+}
+
+std::vector<double> log_distance_prior(std::int64_t buckets, std::int64_t max_distance, std::int64_t block_size) {
+  std::vector<double> sum(std::size_t(buckets), 0.0);
+  std::vector<std::int64_t> count(std::size_t(buckets), 0);
+  const std::int64_t n_max = std::max(block_size, max_distance + 1);
+  for (std::int64_t n = 0; n < n_max; ++n) {
+    const auto k = std::size_t(distance_bucket(n, buckets, max_distance));
+    sum[k] -= std::log1p(double(n));
+    ++count[k];
+  }
+  std::vector<double> b(std::size_t(buckets), 0.0);
+  for (std::size_t k = 0; k < b.size(); ++k) b[k] = count[k] > 0 ? sum[k] / double(count[k]) : (k > 0 ? b[k - 1] : 0.0);
+  return b;
+}
+
 DependencyScorerImpl::DependencyScorerImpl(const GPTConfig& c, bool carries)
     : rank_(c.cstde.rank),
       buckets_(c.cstde.buckets),
       max_distance_(c.cstde.max_distance),
-      block_size_(c.block_size) {
+      block_size_(c.block_size),
+      prior_init_(c.cstde.prior_init) {
   u = register_module("u", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, rank_).bias(false)));
   v = register_module("v", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, rank_).bias(false)));
   rel_bias = register_parameter("rel_bias", torch::zeros({buckets_}));
   if (carries) carry_logit = register_parameter("carry_logit", torch::zeros({1}));  // gamma starts at 1/2
+  init_parameters();  // again after the model's draws (init_gpt2_weights), which zero every bias
+}
+
+void DependencyScorerImpl::init_parameters() {
+  torch::NoGradGuard no_grad;
+  if (prior_init_ == "log_distance") {
+    const auto b = log_distance_prior(buckets_, max_distance_, block_size_);
+    rel_bias.copy_(torch::tensor(b, torch::kFloat64).to(rel_bias.options()));
+  } else {
+    rel_bias.zero_();
+  }
 }
 
 torch::Tensor DependencyScorerImpl::gamma() const {

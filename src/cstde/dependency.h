@@ -25,6 +25,18 @@ namespace structlm::cstde {
 // n < buckets / 2, then log-spaced up to max_distance; farther distances share the last bucket.
 std::int64_t distance_bucket(std::int64_t n, std::int64_t buckets, std::int64_t max_distance);
 
+// Whether a parameter of a GPT is one of CSTDE's own, by its name: the scorer's h.N.dep.* (U, V,
+// the distance bias, the carry logit) and the gates h.N.attn.dep_beta. The trainer gives these
+// their own learning-rate multiplier and decay rule (train/optimizer.h, param_groups).
+bool is_cstde_parameter(const std::string& name);
+
+// model.cstde.prior_init "log_distance": the distance bias that makes D_ij proportional to
+// 1 / (1 + i - j) at init (METHODS.md §1b, b(k) = -log(1 + k)). Bucket k's value is the mean of
+// -log(1 + n) over the distances n < max(block_size, max_distance + 1) it holds (exactly
+// -log(1 + n) for the exact buckets); a bucket no such distance reaches (never used) takes the
+// value of the nearest reached bucket below it. Non-increasing in k.
+std::vector<double> log_distance_prior(std::int64_t buckets, std::int64_t max_distance, std::int64_t block_size);
+
 class DependencyScorerImpl : public model::KeyPriorImpl {
  public:
   // `carries`: whether this layer mixes in the previous layer's D (not the first layer, and
@@ -36,6 +48,8 @@ class DependencyScorerImpl : public model::KeyPriorImpl {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& prev, model::KVCache* cache = nullptr,
                         int layer = 0) override;
   torch::Tensor gamma() const;  // sigmoid(carry_logit); undefined when the layer does not carry
+  // model.cstde.prior_init: rel_bias = log_distance_prior(...) or zeros. No generator draws.
+  void init_parameters() override;
 
   torch::nn::Linear u{nullptr}, v{nullptr};
   torch::Tensor rel_bias;     // [buckets]
@@ -45,6 +59,7 @@ class DependencyScorerImpl : public model::KeyPriorImpl {
   // rel_bias[bucket(i - j)] for j <= i and -inf above the diagonal, for queries past .. past+T-1.
   torch::Tensor bias_and_mask(std::int64_t past, std::int64_t T);
   std::int64_t rank_, buckets_, max_distance_, block_size_;
+  std::string prior_init_;
   torch::Tensor bucket_index_;  // [n, n] int64 bucket of (i, j), built once
   torch::Tensor upper_mask_;    // [n, n] bool, true above the diagonal
 };

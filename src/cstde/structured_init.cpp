@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -34,7 +35,9 @@ void say(const StructuredInitOptions& o, const char* fmt, double a, double b = 0
 }  // namespace
 
 json StructuredInitStats::to_json() const {
-  return json{{"tokens", tokens},
+  json j{{"source", source}};
+  if (source == "trained") j.update(json{{"steps", steps}, {"rows", rows}, {"window", window}});
+  j.update(json{{"tokens", tokens},
               {"pairs", pairs},
               {"nnz_counts", nnz_counts},
               {"nnz_ppmi_left", nnz_ppmi_left},
@@ -47,7 +50,8 @@ json StructuredInitStats::to_json() const {
               {"seconds_svd_products", seconds_svd_products},
               {"seconds_total", seconds_total},
               {"peak_rss_mib", peak_rss_mib},
-              {"singular_values", singular_values}};
+              {"singular_values", singular_values}});
+  return j;
 }
 
 // PPMI(w, c) = max(0, log( C(w,c) · Σ_c' C_α(c') / (C(w) · C_α(c)) )),
@@ -164,23 +168,83 @@ torch::Tensor structured_embedding_from_counts(data::Cooccurrence&& counts, cons
   return table.to(random_init.options());
 }
 
-torch::Tensor structured_embedding(const data::TokenStream& train, const torch::Tensor& random_init,
-                                   const StructuredInitOptions& o, std::uint64_t seed, StructuredInitStats* stats) {
-  StructuredInitStats local;
-  StructuredInitStats& st = stats ? *stats : local;
-  check(random_init.dim() == 2, "structured init", "the embedding table must be 2-D [vocab, d]");
+namespace {
+
+data::CooccurrenceOptions counting_options(const StructuredInitOptions& o) {
   data::CooccurrenceOptions co;
   co.window = o.window;
   co.eot = o.eot;
   co.threads = o.threads;
   co.progress = o.progress;
+  return co;
+}
+
+// Counts with `count`, then the rest of the pipeline; `st` keeps what the caller put in it.
+template <typename Count>
+torch::Tensor count_then_embed(Count count, const torch::Tensor& random_init, const StructuredInitOptions& o,
+                               std::uint64_t seed, StructuredInitStats& st) {
+  check(random_init.dim() == 2, "structured init", "the embedding table must be 2-D [vocab, d]");
   auto t = std::chrono::steady_clock::now();
-  auto counts = data::count_cooccurrences(train, random_init.size(0), co);
-  st = StructuredInitStats();
+  data::Cooccurrence counts = count(random_init.size(0));
   st.seconds_count = seconds_since(t);
   say(o, "counted %.0f tokens, %.0f distinct pairs in %.1fs", double(counts.tokens), double(counts.left.nnz()),
       st.seconds_count);
   return structured_embedding_from_counts(std::move(counts), random_init, o, seed, &st);
+}
+
+}  // namespace
+
+data::Cooccurrence count_trained_cooccurrences(const TrainedTokens& tokens, std::int64_t vocab_size,
+                                               const data::CooccurrenceOptions& o) {
+  check(tokens.steps >= 1 && tokens.rows >= 1 && tokens.window >= 2 && bool(tokens.read_step), "structured init",
+        "the trained tokens need steps, rows >= 1, windows of >= 2 tokens and a reader");
+  const std::size_t per_step = std::size_t(tokens.rows) * std::size_t(tokens.window);
+  // The counter reads in order, chunk by chunk; one step's batch is drawn at a time and kept
+  // while the reads stay inside it.
+  std::vector<std::int64_t> batch(per_step);
+  std::int64_t held = -1;
+  auto read = [&](std::size_t start, std::size_t n, std::int64_t* out) {
+    while (n > 0) {
+      const auto step = std::int64_t(start / per_step);
+      if (step != held) {
+        tokens.read_step(step, batch.data());
+        held = step;
+      }
+      const std::size_t at = start % per_step, take = std::min(n, per_step - at);
+      std::copy(batch.begin() + std::ptrdiff_t(at), batch.begin() + std::ptrdiff_t(at + take), out);
+      out += take;
+      start += take;
+      n -= take;
+    }
+  };
+  data::CooccurrenceOptions co = o;
+  co.segment = std::size_t(tokens.window);  // every window a text of its own
+  return data::count_cooccurrences(read, tokens.size(), vocab_size, co);
+}
+
+torch::Tensor structured_embedding(const data::TokenStream& train, const torch::Tensor& random_init,
+                                   const StructuredInitOptions& o, std::uint64_t seed, StructuredInitStats* stats) {
+  StructuredInitStats local;
+  StructuredInitStats& st = stats ? *stats : local;
+  st = StructuredInitStats();
+  st.source = "split";
+  return count_then_embed(
+      [&](std::int64_t V) { return data::count_cooccurrences(train, V, counting_options(o)); }, random_init, o, seed,
+      st);
+}
+
+torch::Tensor structured_embedding(const TrainedTokens& tokens, const torch::Tensor& random_init,
+                                   const StructuredInitOptions& o, std::uint64_t seed, StructuredInitStats* stats) {
+  StructuredInitStats local;
+  StructuredInitStats& st = stats ? *stats : local;
+  st = StructuredInitStats();
+  st.source = "trained";
+  st.steps = tokens.steps;
+  st.rows = tokens.rows;
+  st.window = tokens.window;
+  return count_then_embed(
+      [&](std::int64_t V) { return count_trained_cooccurrences(tokens, V, counting_options(o)); }, random_init, o,
+      seed, st);
 }
 
 torch::Tensor structured_embedding(const data::TokenStream& train, std::int64_t vocab_size, std::int64_t d,

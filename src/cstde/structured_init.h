@@ -8,12 +8,15 @@
 // From the trainer, with the model already randomly initialised:
 //   cstde::StructuredInitOptions o;  o.eot = tokenizer.eot();  o.window = ...;
 //   cstde::StructuredInitStats st;
-//   auto E = cstde::structured_embedding(train_data, model->wte->weight, o, cfg.train.seed, &st);
+//   auto E = cstde::structured_embedding(train_data, model->wte->weight, o, cfg.train.seed, &st);  // "split"
+//   (or a TrainedTokens in place of train_data: the windows the run trains on, "trained")
 //   torch::NoGradGuard g;  model->wte->weight.copy_(E);   // log st.to_json()
 #pragma once
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "core/json.h"
@@ -37,7 +40,24 @@ struct StructuredInitOptions {
   bool progress = true;      // progress line and per-stage lines on stderr
 };
 
+// The tokens a training run will train on, in the order it reads them (model.cstde.init_tokens
+// "trained"): `steps` batches of `rows` windows of `window` tokens; read_step(s, out) writes step
+// s's rows × window tokens, row-major, as the trainer draws them. Each window is a text of its own
+// for the counts (no pair crosses from one window into the next, as none does in training), and a
+// window read twice counts twice, as it is trained on twice.
+struct TrainedTokens {
+  std::int64_t steps = 0, rows = 0, window = 0;
+  std::function<void(std::int64_t step, std::int64_t* out)> read_step;
+  std::size_t size() const { return std::size_t(steps) * std::size_t(rows) * std::size_t(window); }
+};
+
+// The co-occurrence counts of those windows (data/cooccurrence.h's rules inside each window).
+data::Cooccurrence count_trained_cooccurrences(const TrainedTokens& tokens, std::int64_t vocab_size,
+                                               const data::CooccurrenceOptions& o);
+
 struct StructuredInitStats {
+  std::string source;                           // "split" or "trained" (model.cstde.init_tokens)
+  std::int64_t steps = 0, rows = 0, window = 0; // "trained": the batches counted
   std::uint64_t tokens = 0, pairs = 0;          // tokens read, pair updates counted
   std::int64_t nnz_counts = 0;                  // distinct (token, context) pairs of C_left
   std::int64_t nnz_ppmi_left = 0, nnz_ppmi_right = 0;  // positive entries kept
@@ -52,6 +72,10 @@ struct StructuredInitStats {
 // The whole initialisation. `random_init` (V × d) is the model's current E: its shape gives V and
 // d, and its rows are kept for tokens that never co-occur. `seed` drives the SVD's test matrix.
 torch::Tensor structured_embedding(const data::TokenStream& train, const torch::Tensor& random_init,
+                                   const StructuredInitOptions& o, std::uint64_t seed,
+                                   StructuredInitStats* stats = nullptr);
+// The same, counted on the windows a run trains on instead of a whole split.
+torch::Tensor structured_embedding(const TrainedTokens& tokens, const torch::Tensor& random_init,
                                    const StructuredInitOptions& o, std::uint64_t seed,
                                    StructuredInitStats* stats = nullptr);
 // The same with a fresh random init, N(0, init_std²) from `seed`.

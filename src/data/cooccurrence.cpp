@@ -136,7 +136,7 @@ Cooccurrence count_cooccurrences(const TokenReader& read, std::size_t n_tokens, 
         fail(where, "token id " + std::to_string(x) + " at position " + std::to_string(start + i) +
                         " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
       ++out.unigram[x];
-      if (x == o.eot) doc_start = start + i;
+      if (x == o.eot || (o.segment > 0 && (start + i) % o.segment == 0)) doc_start = start + i;
       reach[i] = static_cast<std::uint8_t>(std::min<std::size_t>(w, start + i - doc_start));
     }
     run_threads(T, [&](int t) {

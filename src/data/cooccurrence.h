@@ -20,6 +20,10 @@ struct CooccurrenceOptions {
   int threads = 0;         // 0: all available cores
   bool progress = true;    // a progress line with ETA on stderr for large corpora
   std::size_t chunk_tokens = std::size_t(1) << 22;  // read at a time (32 MiB as int64); any size gives the same counts
+  // > 0: the corpus is a sequence of independent texts of this many tokens each (a training run's
+  // windows, read one after another): position p starts a new document when p % segment == 0,
+  // as an EOT would, so no pair crosses from one text into the next. 0: one continuous corpus.
+  std::size_t segment = 0;
 };
 
 // C_left[a, b] = Σ over pairs j < i, i − j <= w, x_i = a, x_j = b, both in one document, of

@@ -17,7 +17,23 @@ const FieldTable<CstdeConfig>& CstdeConfig::fields() {
           .add("buckets", +[](C& c) -> std::int64_t& { return c.buckets; }, "relative-distance buckets")
           .add("max_distance", +[](C& c) -> std::int64_t& { return c.max_distance; }, "distances sharing the last bucket")
           .add("window", +[](C& c) -> std::int64_t& { return c.window; }, "co-occurrence window of the init")
-          .add("epsilon", +[](C& c) -> double& { return c.epsilon; }, "log(D + epsilon) in the attention logits");
+          .add("epsilon", +[](C& c) -> double& { return c.epsilon; }, "log(D + epsilon) in the attention logits")
+          .add("prior_init", +[](C& c) -> std::string& { return c.prior_init; },
+               "distance bias at init: log_distance (b = -log(1 + distance), D informative at step 0) or zero (D near "
+               "uniform: the old saddle)",
+               "\"log_distance\" or \"zero\"", [](const std::string& v) { return v == "log_distance" || v == "zero"; })
+          .add("beta_init", +[](C& c) -> double& { return c.beta_init; },
+               "every head's prior weight beta at init (0: starts as the plain GPT, and U, V, bias, gamma get no "
+               "gradient at step 0)",
+               "a finite number", [](double v) { return std::isfinite(v); })
+          .add("lr_mult", +[](C& c) -> double& { return c.lr_mult; },
+               "learning-rate multiplier of CSTDE's own parameters (beta, gamma, U, V, bias)", "a number > 0",
+               [](double v) { return std::isfinite(v) && v > 0; })
+          .add("decay_uv", +[](C& c) -> bool& { return c.decay_uv; },
+               "weight decay on the scorer's U and V (false: none of CSTDE's parameters decay; true: the old rule)")
+          .add("init_tokens", +[](C& c) -> std::string& { return c.init_tokens; },
+               "structured init counts: trained (the windows this run trains on) or split (the whole training split)",
+               "\"trained\" or \"split\"", [](const std::string& v) { return v == "trained" || v == "split"; });
   return t;
 }
 

@@ -21,6 +21,17 @@ struct CstdeConfig {
   std::int64_t max_distance = 128; // distances >= this share the last bucket
   std::int64_t window = 8;         // §1a co-occurrence window w
   double epsilon = 1e-6;           // log(D + epsilon) in the attention logits
+  // Leaving the saddle at init (docs/CSTDE.md, "Starting off the saddle"). With beta = 0 every
+  // gradient into U, V, the bias and gamma is exactly zero, and a zero bias leaves D near uniform,
+  // so dL/dbeta is near zero too. The old start is prior_init "zero", beta_init 0, lr_mult 1,
+  // decay_uv true.
+  std::string prior_init = "log_distance";  // rel_bias at init: "zero" or "log_distance" (b = -log(1 + k))
+  double beta_init = 0;             // every head's beta at init (0: the model starts as the plain GPT)
+  double lr_mult = 1;               // learning-rate multiplier of beta, gamma, U, V and the bias
+  bool decay_uv = false;            // AdamW weight decay on U and V (beta, gamma and the bias never decay)
+  // The co-occurrences of the structured init: "trained" = exactly the windows the run trains
+  // on (train.max_steps batches, in the trainer's order), "split" = the whole training split.
+  std::string init_tokens = "trained";
 
   bool any() const { return init || attention; }
   static const FieldTable<CstdeConfig>& fields();  // names, members, help (core/fields.h)

@@ -26,7 +26,8 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const GPTConfig& c)
   c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, c.n_embd).bias(c.bias)));
   attn_dropout = register_module("attn_dropout", torch::nn::Dropout(c.dropout));
   resid_dropout = register_module("resid_dropout", torch::nn::Dropout(c.dropout));
-  // Starts at 0: a CSTDE model begins as the plain transformer and learns how much prior to use.
+  // Starts at model.cstde.beta_init (init_gpt2_weights); at the default 0 a CSTDE model begins as
+  // the plain transformer and learns how much prior to use.
   if (c.cstde.attention) dep_beta = register_parameter("dep_beta", torch::zeros({c.n_head}));
 }
 
@@ -272,6 +273,12 @@ void init_gpt2_weights(GPTImpl& m) {
   const torch::Tensor after_shared = generator_state();
   for (auto& item : m.named_parameters())
     if (cstde_only(item.key())) init(item.key(), item.value());
+  // CSTDE's deterministic starting values, off the beta = 0 saddle by config (docs/CSTDE.md):
+  // model.cstde.beta_init and the prior's own (prior_init). No draws.
+  for (auto& b : m.blocks) {
+    if (b->attn->dep_beta.defined()) b->attn->dep_beta.fill_(m.cfg.cstde.beta_init);
+    if (b->dep) b->dep->init_parameters();
+  }
   set_generator_state(after_shared);
 }
 

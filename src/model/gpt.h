@@ -4,7 +4,7 @@
 // ln_f, lm_head) with torch's Linear layout [out, in].
 // CSTDE (METHODS.md §1b, switched on by config.cstde.attention) adds a key prior to each block
 // (h.N.dep.*, the interface in model/key_prior.h; CSTDE's is cstde/dependency.h) and a gate per
-// head (h.N.attn.dep_beta, starting at 0); with it off the model has exactly the plain GPT's
+// head (h.N.attn.dep_beta, starting at model.cstde.beta_init); with it off the model has exactly the plain GPT's
 // tensors and arithmetic.
 #pragma once
 #include <torch/torch.h>

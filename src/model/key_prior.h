@@ -26,6 +26,9 @@ class KeyPriorImpl : public torch::nn::Module {
   // layer. Returns this layer's D: [B, T, past + T], rows sum to 1, zero above the diagonal.
   // A prior that needs per-key state for incremental decoding keeps it in cache->dep_v[layer].
   virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& prev, KVCache* cache, int layer) = 0;
+  // The prior's deterministic starting values (CSTDE: model.cstde.prior_init), set by
+  // init_gpt2_weights after the model's random draws; must draw nothing from any generator.
+  virtual void init_parameters() {}
 };
 
 // Builds layer `layer`'s prior for a model of config `c`. Registered under the block's name

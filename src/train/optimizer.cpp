@@ -1,27 +1,34 @@
 #include "train/optimizer.h"
 
 #include <cmath>
+#include <set>
 
 #include "core/error.h"
+#include "cstde/dependency.h"
 #include "train/adamw_kernel.h"
 
 namespace structlm::train {
 
-AdamW::AdamW(std::vector<torch::Tensor> decay, std::vector<torch::Tensor> no_decay,
-             std::map<const void*, std::string> names, AdamWOptions opt)
+AdamW::AdamW(std::vector<ParamGroup> groups, std::map<const void*, std::string> names, AdamWOptions opt)
     : opt_(opt) {
-  auto add = [&](const std::vector<torch::Tensor>& group, bool is_decay) {
-    for (const auto& p : group) {
+  std::set<const void*> seen;
+  for (const auto& g : groups) {
+    TORCH_CHECK(std::isfinite(g.lr_mult) && g.lr_mult >= 0, "AdamW: a group's lr_mult must be a finite number >= 0");
+    for (const auto& p : g.params) {
       auto it = names.find(p.unsafeGetTensorImpl());
       TORCH_CHECK(it != names.end(), "AdamW: a parameter has no name");
+      TORCH_CHECK(seen.insert(p.unsafeGetTensorImpl()).second, "AdamW: parameter '", it->second, "' is in two groups");
       // Moments start at zero, created now rather than lazily so state() always has every entry.
       params_.push_back({p, torch::zeros_like(p, torch::MemoryFormat::Contiguous),
-                         torch::zeros_like(p, torch::MemoryFormat::Contiguous), it->second, is_decay});
+                         torch::zeros_like(p, torch::MemoryFormat::Contiguous), it->second, g.decay, g.lr_mult});
     }
-  };
-  add(decay, true);
-  add(no_decay, false);
+  }
 }
+
+AdamW::AdamW(std::vector<torch::Tensor> decay, std::vector<torch::Tensor> no_decay,
+             std::map<const void*, std::string> names, AdamWOptions opt)
+    : AdamW(std::vector<ParamGroup>{{std::move(decay), true, 1.0}, {std::move(no_decay), false, 1.0}}, std::move(names),
+            opt) {}
 
 void AdamW::step(double lr, const torch::Tensor& grad_scale) {
   torch::NoGradGuard no_grad;
@@ -30,7 +37,6 @@ void AdamW::step(double lr, const torch::Tensor& grad_scale) {
   // Bias corrections: the moments start at zero, so early averages are too small by these factors.
   const double bc1 = 1.0 - std::pow(b1, double(step_));
   const double bc2 = 1.0 - std::pow(b2, double(step_));
-  const double step_size = lr / bc1;
   const double bc2_sqrt = std::sqrt(bc2);
   // The fused loop takes the scale as a float scalar: read it once (a host sync only off the CPU,
   // where the fused loop does not run anyway).
@@ -41,7 +47,10 @@ void AdamW::step(double lr, const torch::Tensor& grad_scale) {
     if (!g.defined()) continue;
     // Decoupled weight decay: shrink the weights directly, outside the adaptive update, so the
     // decay does not get divided by the gradient's running scale (the "W" in AdamW).
-    const double decay = s.decay && opt_.weight_decay != 0 ? 1.0 - lr * opt_.weight_decay : 1.0;
+    // The group's learning rate; with lr_mult 1 exactly `lr`, so the plain update is unchanged bit for bit.
+    const double group_lr = lr * s.lr_mult;
+    const double step_size = group_lr / bc1;
+    const double decay = s.decay && opt_.weight_decay != 0 ? 1.0 - group_lr * opt_.weight_decay : 1.0;
     if (fused_ && adamw_fusable(s.p, g, s.exp_avg, s.exp_avg_sq) &&
         (!grad_scale.defined() || grad_scale.device().is_cpu())) {
       if (grad_scale.defined() && !scale_read) {
@@ -97,6 +106,23 @@ void AdamW::load_state(const std::map<std::string, torch::Tensor>& tensors, cons
     s.exp_avg.copy_(get("optim.exp_avg." + s.name, s.exp_avg));
     s.exp_avg_sq.copy_(get("optim.exp_avg_sq." + s.name, s.exp_avg_sq));
   }
+}
+
+std::vector<ParamGroup> param_groups(const std::vector<torch::Tensor>& decay, const std::vector<torch::Tensor>& no_decay,
+                                     const std::map<const void*, std::string>& names, const model::CstdeConfig& cstde) {
+  ParamGroup plain_decay{{}, true, 1.0}, plain_no_decay{{}, false, 1.0};
+  ParamGroup uv{{}, cstde.decay_uv, cstde.lr_mult}, gates{{}, false, cstde.lr_mult};
+  auto is_cstde = [&](const torch::Tensor& p) {
+    auto it = names.find(p.unsafeGetTensorImpl());
+    TORCH_CHECK(it != names.end(), "param_groups: a parameter has no name");
+    return cstde::is_cstde_parameter(it->second);
+  };
+  for (const auto& p : decay) (is_cstde(p) ? uv : plain_decay).params.push_back(p);
+  for (const auto& p : no_decay) (is_cstde(p) ? gates : plain_no_decay).params.push_back(p);
+  std::vector<ParamGroup> out;
+  for (auto* g : {&plain_decay, &plain_no_decay, &uv, &gates})
+    if (!g->params.empty()) out.push_back(std::move(*g));
+  return out;
 }
 
 torch::Tensor global_grad_norm(const std::vector<torch::Tensor>& params) {

@@ -12,17 +12,32 @@
 #include <string>
 #include <vector>
 
+#include "model/config.h"
+
 namespace structlm::train {
 
 struct AdamWOptions {
   double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
-  double weight_decay = 0.1;  // applied to the decay group only
+  double weight_decay = 0.1;  // applied to the decay groups only
+};
+
+// Parameters that share a decay rule and a learning-rate multiplier: a group's parameters are
+// updated with learning rate lr * lr_mult, and its decay (when on) shrinks them by
+// 1 - lr * lr_mult * weight_decay, as torch's per-group lr does. A multiplier of 1 is the plain
+// update bit for bit.
+struct ParamGroup {
+  std::vector<torch::Tensor> params;
+  bool decay = false;
+  double lr_mult = 1;
 };
 
 class AdamW {
  public:
-  // `names` maps every parameter (by TensorImpl) to a stable name for the checkpoint; both groups
-  // must be covered by it.
+  // `names` maps every parameter (by TensorImpl) to a stable name for the checkpoint; every group
+  // must be covered by it, and a parameter may be in one group only. The state (and so the
+  // checkpoint) is by name: which group a parameter is in does not show in it.
+  AdamW(std::vector<ParamGroup> groups, std::map<const void*, std::string> names, AdamWOptions opt);
+  // Two groups, lr_mult 1: `decay` and `no_decay`.
   AdamW(std::vector<torch::Tensor> decay, std::vector<torch::Tensor> no_decay,
         std::map<const void*, std::string> names, AdamWOptions opt);
 
@@ -45,12 +60,22 @@ class AdamW {
     torch::Tensor p, exp_avg, exp_avg_sq;
     std::string name;
     bool decay;
+    double lr_mult;
   };
   std::vector<Param> params_;
   AdamWOptions opt_;
   std::int64_t step_ = 0;
   bool fused_ = true;
 };
+
+// AdamW's groups for a model whose parameters come as the model's `decay` (matrices, embeddings)
+// and `no_decay` (biases, LayerNorm) lists: CSTDE's own parameters (h.N.dep.*, h.N.attn.dep_beta;
+// cstde::is_cstde_parameter) are taken out of them into groups of their own with
+// model.cstde.lr_mult, U and V decaying only with model.cstde.decay_uv, beta, gamma and the
+// distance bias never (docs/CSTDE.md). Without CSTDE parameters: the two lists as given. Groups
+// that would be empty are left out.
+std::vector<ParamGroup> param_groups(const std::vector<torch::Tensor>& decay, const std::vector<torch::Tensor>& no_decay,
+                                     const std::map<const void*, std::string>& names, const model::CstdeConfig& cstde);
 
 // The global L2 norm of all gradients, as a 0-dim tensor on the gradients' device (no host sync:
 // read it only when logging).

@@ -122,23 +122,47 @@ std::string format_fields(double loss, double lr, double tok_s, double val_loss,
   return buf;
 }
 
-// CSTDE §1a: replace the random input embeddings by the structured ones, computed from the
-// training shards only. Their statistics go to RUN_DIR/structured_init.json.
+// One optimizer step's batch: B * A * W windows of T + 1 tokens, drawn at once (see the loop in
+// train()), into `out`. The one place the trainer's data order is decided, so the structured init's
+// "trained" counts read exactly what the steps will.
+void step_batch(const data::TokenStream& train_data, const TrainConfig& tc, int T, int W, std::int64_t step,
+                std::int64_t* out) {
+  train_data.random_batch(tc.seed, step, int(tc.batch_size * tc.grad_accum) * W, T, out);
+}
+
+// CSTDE §1a: replace the random input embeddings by the structured ones, counted on the tokens
+// model.cstde.init_tokens names: "trained", the train.max_steps batches this run will train on
+// (each window a text of its own), or "split", the whole training split. Their statistics go to
+// RUN_DIR/structured_init.json.
 void apply_structured_init(model::GPT& model, const RunConfig& cfg, const data::TokenStream& train_data,
-                           const std::string& run_dir, std::int64_t eot) {
+                           const std::string& run_dir, std::int64_t eot, int W) {
   cstde::StructuredInitOptions o;
   o.window = int(cfg.model.cstde.window);
   // Documents in our shards start with <|endoftext|>: no co-occurrence is counted across it.
   o.eot = eot;
   cstde::StructuredInitStats st;
-  auto E = cstde::structured_embedding(train_data, model->wte->weight.detach().cpu(), o, cfg.train.seed, &st);
+  const torch::Tensor random_init = model->wte->weight.detach().cpu();
+  torch::Tensor E;
+  if (cfg.model.cstde.init_tokens == "split") {
+    E = cstde::structured_embedding(train_data, random_init, o, cfg.train.seed, &st);
+  } else {
+    const TrainConfig& tc = cfg.train;
+    const int T = int(cfg.model.block_size);
+    cstde::TrainedTokens tokens;
+    tokens.steps = tc.max_steps;
+    tokens.rows = tc.batch_size * tc.grad_accum * W;
+    tokens.window = std::int64_t(T) + 1;
+    tokens.read_step = [&](std::int64_t step, std::int64_t* out) { step_batch(train_data, tc, T, W, step, out); };
+    E = cstde::structured_embedding(tokens, random_init, o, cfg.train.seed, &st);
+  }
   {
     torch::NoGradGuard no_grad;
     model->wte->weight.copy_(E.to(model->wte->weight.options()));
   }
   save_json(run_dir + "/structured_init.json", st.to_json());
-  std::fprintf(stderr, "cstde: structured embeddings for %lld of %lld tokens in %.1f s (peak RSS %.0f MiB)\n",
-               (long long)st.rows_structured, (long long)cfg.model.vocab_size, st.seconds_total, st.peak_rss_mib);
+  std::fprintf(stderr, "cstde: structured embeddings for %lld of %lld tokens from %llu %s tokens in %.1f s (peak RSS %.0f MiB)\n",
+               (long long)st.rows_structured, (long long)cfg.model.vocab_size, (unsigned long long)st.tokens,
+               st.source.c_str(), st.seconds_total, st.peak_rss_mib);
 }
 
 struct RunData {
@@ -361,7 +385,11 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
   model.module().to(device);
   std::vector<torch::Tensor> decay = model.decay_params(), no_decay = model.no_decay_params(), all_params = decay;
   all_params.insert(all_params.end(), no_decay.begin(), no_decay.end());
-  AdamW opt(decay, no_decay, parameter_names(model), AdamWOptions{tc.beta1, tc.beta2, tc.eps, tc.weight_decay});
+  // CSTDE's own parameters get model.cstde.lr_mult and its decay rule (param_groups); the
+  // gradient norm below still runs over all_params in the model's order, as before.
+  const std::map<const void*, std::string> names = parameter_names(model);
+  AdamW opt(param_groups(decay, no_decay, names, cfg.model.cstde), names,
+            AdamWOptions{tc.beta1, tc.beta2, tc.eps, tc.weight_decay});
   if (lead) print_model_line(model, cfg, device, precision);
   if (lead && W > 1)
     std::fprintf(stderr, "data-parallel: %d ranks x %d micro-batches of %d = %lld windows per step\n", W, A, B,
@@ -378,7 +406,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
     }
   } else if (lead) {
     if (file_exists(metrics_path)) write_file_atomic(metrics_path, "");  // a fresh run starts a fresh log
-    if (cfg.model.cstde.init) apply_structured_init(model.m.gpt, cfg, train_data, run_dir, eot);
+    if (cfg.model.cstde.init) apply_structured_init(model.m.gpt, cfg, train_data, run_dir, eot, W);
   }
   if (group) broadcast_weights(model, *group);
   if (lead) {
@@ -411,7 +439,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
   while (state.step < end) {
     const std::int64_t step = state.step;  // 0-based index of the step being taken
     const double lr = lr_at(tc, step);
-    train_data.random_batch(tc.seed, step, B * A * W, T, buf.data());
+    step_batch(train_data, tc, T, W, step, buf.data());
     auto batch = torch::from_blob(buf.data(), {std::int64_t(B) * A * W, T + 1}, torch::kLong)
                      .slice(0, std::int64_t(rank) * A * B, std::int64_t(rank + 1) * A * B)
                      .to(device, false, true);

@@ -276,3 +276,98 @@ TEST(StructuredInit, BadShapesAreErrors) {
   o.progress = false;
   EXPECT_THROW(structured_embedding_from_counts(std::move(c), torch::zeros({5, 8}), o, 0), Error);
 }
+
+// model.cstde.init_tokens "trained" (issue 14): the counts are those of the windows the run trains
+// on, each a text of its own. Two steps of one window of 3 tokens, [1 2 3] then [3 1 2], window
+// w = 8, weights 1/(i - j):
+//   [1 2 3]: C[2,1] += 1, C[3,2] += 1, C[3,1] += 1/2;   [3 1 2]: C[1,3] += 1, C[2,1] += 1, C[2,3] += 1/2.
+// Read as one stream [1 2 3 3 1 2] the pairs across the seam (C[3,3], C[1,3] += 1/2, ...) would
+// count too: they must not. A window read twice counts twice.
+TEST(StructuredInit, TrainedTokensCountEachWindowByHand) {
+  const std::vector<std::vector<std::int64_t>> steps = {{1, 2, 3}, {3, 1, 2}};
+  TrainedTokens t;
+  t.steps = 2;
+  t.rows = 1;
+  t.window = 3;
+  std::vector<std::int64_t> asked;
+  t.read_step = [&](std::int64_t s, std::int64_t* out) {
+    asked.push_back(s);
+    std::copy(steps[std::size_t(s)].begin(), steps[std::size_t(s)].end(), out);
+  };
+  data::CooccurrenceOptions o{8, /*eot=*/-1, 1, false};
+  o.chunk_tokens = 2;  // reads that straddle the steps: each step is still drawn once
+  auto c = count_trained_cooccurrences(t, 4, o);
+  EXPECT_EQ(asked, (std::vector<std::int64_t>{0, 1}));
+  auto want = torch::zeros({4, 4}, torch::kFloat64);
+  want[2][1] = 2.0, want[3][2] = 1.0, want[3][1] = 0.5, want[1][3] = 1.0, want[2][3] = 0.5;
+  EXPECT_TRUE(torch::equal(to_dense(c.left).to(torch::kFloat64), want)) << to_dense(c.left);
+  EXPECT_EQ(c.tokens, 6u);
+  EXPECT_EQ(c.pairs, 6u);
+
+  // EOT rule inside a window: [1 0 2] with EOT 0: (0 opens the document) C[2,0] += 1 only.
+  t.steps = 1;
+  t.read_step = [](std::int64_t, std::int64_t* out) { out[0] = 1, out[1] = 0, out[2] = 2; };
+  o.eot = 0;
+  auto e = count_trained_cooccurrences(t, 4, o);
+  auto want_e = torch::zeros({4, 4}, torch::kFloat64);
+  want_e[2][0] = 1.0;
+  EXPECT_TRUE(torch::equal(to_dense(e.left).to(torch::kFloat64), want_e)) << to_dense(e.left);
+
+  t.window = 1;
+  EXPECT_THROW(count_trained_cooccurrences(t, 4, o), Error);
+}
+
+// "trained" against "split" on a stream small enough to follow: windows of T + 1 = 5 of the
+// 6-token stream [1 2 3 4 5 6] are [1..5] or [2..6], drawn as the trainer draws its batches
+// (TokenStream::random_batch, seed and step). Three steps of two rows count exactly those six
+// windows (brute force here), the split counts the stream once.
+TEST(StructuredInit, TrainedCountsAreTheDrawnWindowsAndSplitTheWholeStream) {
+  TempDir tmp;
+  const std::vector<std::uint32_t> x = {1, 2, 3, 4, 5, 6};
+  auto train = as_stream(tmp, x, 8);
+  const int T = 4, rows = 2;
+  const std::uint64_t seed = 3;
+  TrainedTokens t;
+  t.steps = 3;
+  t.rows = rows;
+  t.window = T + 1;
+  t.read_step = [&](std::int64_t s, std::int64_t* out) { train.random_batch(seed, s, rows, T, out); };
+  const data::CooccurrenceOptions o{8, -1, 1, false};
+  auto c = count_trained_cooccurrences(t, 8, o);
+
+  auto want = torch::zeros({8, 8}, torch::kFloat64);
+  int first_windows = 0;
+  std::vector<std::int64_t> buf(std::size_t(rows) * (T + 1));
+  for (std::int64_t s = 0; s < 3; ++s) {
+    train.random_batch(seed, s, rows, T, buf.data());
+    for (int r = 0; r < rows; ++r) {
+      const std::int64_t* w = buf.data() + r * (T + 1);
+      first_windows += w[0] == 1;
+      for (int i = 0; i < T + 1; ++i)
+        for (int j = 0; j < i; ++j) want[w[i]][w[j]] += 1.0 / (i - j);
+    }
+  }
+  EXPECT_TRUE(torch::allclose(to_dense(c.left).to(torch::kFloat64), want, 0, 1e-6)) << to_dense(c.left) << want;
+  EXPECT_EQ(c.tokens, 30u);
+  EXPECT_EQ(c.pairs, 60u);  // 10 pairs in each window of 5
+  std::printf("[ measured ] %d of 6 windows start at token 1\n", first_windows);
+
+  auto split = data::count_cooccurrences(train, 8, o);
+  EXPECT_EQ(split.tokens, 6u);
+  EXPECT_EQ(split.pairs, 15u);
+  EXPECT_FLOAT_EQ(to_dense(split.left)[6][1].item<float>(), 1.0f / 5);  // only the whole stream pairs 6 with 1
+
+  // The embeddings record where their counts came from.
+  torch::manual_seed(0);
+  const auto random_init = torch::randn({8, 4}) * 0.02;
+  StructuredInitStats st_trained, st_split;
+  structured_embedding(t, random_init, quiet_options(-1), 1, &st_trained);
+  structured_embedding(train, random_init, quiet_options(-1), 1, &st_split);
+  EXPECT_EQ(st_trained.source, "trained");
+  EXPECT_EQ(st_trained.tokens, 30u);
+  EXPECT_EQ(st_trained.to_json()["steps"], 3);
+  EXPECT_EQ(st_trained.to_json()["window"], 5);
+  EXPECT_EQ(st_split.source, "split");
+  EXPECT_EQ(st_split.tokens, 6u);
+  EXPECT_FALSE(st_split.to_json().contains("steps"));
+}
