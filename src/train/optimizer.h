@@ -1,9 +1,10 @@
-// AdamW written out (Loshchilov & Hutter, "Decoupled Weight Decay Regularization"), with the
-// model's two parameter groups, and global-norm gradient clipping. Written out rather than
-// torch::optim::AdamW so that its state is plain named tensors that go into a checkpoint and come
-// back bit for bit, the same on libtorch 1.13 and 2.x. The arithmetic is torch's AdamW's; on
-// contiguous fp32 CPU parameters it runs as one fused pass per parameter (train/adamw_kernel.h),
-// with gradient clipping's scale folded in (within an ulp or so of the unfused ops).
+// AdamW written out (Loshchilov & Hutter, "Decoupled Weight Decay Regularization"), with
+// parameter groups (decay or not, and a learning-rate multiplier each), and global-norm gradient
+// clipping. Written out rather than torch::optim::AdamW so that its state is plain named tensors
+// that go into a checkpoint and come back bit for bit, the same on libtorch 1.13 and 2.x. The
+// arithmetic is torch's AdamW's; on contiguous fp32 CPU parameters it runs as one fused pass per
+// parameter (train/adamw_kernel.h), with gradient clipping's scale folded in (within an ulp or so
+// of the unfused ops).
 #pragma once
 #include <torch/torch.h>
 
