@@ -116,11 +116,13 @@ std::string tensor_text(const torch::Tensor& t) {
 // What identifies the run a checkpoint belongs to: the options (every one of them, the seed
 // included) and the source table's bytes (a cheap float64 fingerprint).
 std::string run_identity(const AlignRun& run) {
-  auto e = run.E0.to(torch::kFloat64);
-  auto w = torch::arange(1, e.numel() + 1, torch::kFloat64).remainder(997).add(1).view(e.sizes());
+  // Row sums and squared row norms in float64 ([V] each, not a float64 copy of the table),
+  // weighted by position so permuted rows differ.
+  auto rows = run.E0.sum(1, false, torch::kFloat64), sq = run.E0.pow(2).sum(1, false, torch::kFloat64);
+  auto w = torch::arange(1, rows.numel() + 1, torch::kFloat64);
   char fp[160];
-  std::snprintf(fp, sizeof fp, "%lld x %lld, %.17g, %.17g", (long long)e.size(0), (long long)e.size(1),
-                e.sum().item<double>(), (e * w).sum().item<double>());
+  std::snprintf(fp, sizeof fp, "%lld x %lld, %.17g, %.17g", (long long)run.E0.size(0), (long long)run.E0.size(1),
+                (rows * w).sum().item<double>(), (sq * w).sum().item<double>());
   return run.options.to_json().dump() + "\n" + fp;
 }
 
