@@ -9,7 +9,7 @@ namespace structlm::model {
 const FieldTable<CstdeConfig>& CstdeConfig::fields() {
   using C = CstdeConfig;
   static const auto t =
-      FieldTable<C>("model field")
+      FieldTable<C>("model.cstde field")
           .add("init", +[](C& c) -> bool& { return c.init; }, "structured embedding init (METHODS.md 1a)")
           .add("attention", +[](C& c) -> bool& { return c.attention; }, "dependency-weighted attention (1b)")
           .add("carry", +[](C& c) -> bool& { return c.carry; }, "carry D across layers (false: gamma = 1)")
