@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "interop/convert.h"
+#include "interop/gguf_llama.h"
 #include "interop/hf_llama.h"
 #include "model/checkpoint.h"
 #include "zoo/zoo.h"
@@ -31,9 +32,15 @@ std::string format_of(const std::string& out) {
 // A Llama-family checkpoint goes out as a Hugging Face folder: --out names the folder, or its
 // model.safetensors.
 void export_llama(model::LlamaForCausalLM& net, const std::string& format, const std::string& out,
-                  const std::string& tokenizer, interop::FloatType dtype) {
+                  const std::string& tokenizer, interop::FloatType dtype, const std::string& name) {
+  if (format == "gguf") {
+    if (!workspace::TokenizerRef(tokenizer).is_directory())
+      fail(out, "a GGUF file carries its vocabulary: pass the model's tokenizer directory with --tokenizer");
+    interop::export_gguf_llama(net, tokenizer, out, dtype, name.empty() ? std::filesystem::path(out).stem().string() : name);
+    return;
+  }
   if (format != "hf")
-    fail(out, "a Llama-family model is exported as a Hugging Face folder only (--to hf); GGUF and llm.c are not yet");
+    fail(out, "a Llama-family model is exported as a Hugging Face folder (--to hf) or GGUF (--to gguf); llm.c's format is GPT-2 only");
   std::string path = out;
   if (ends_with(out, ".safetensors")) {
     if (std::filesystem::path(out).filename() != "model.safetensors")
@@ -51,7 +58,7 @@ void export_llama(model::LlamaForCausalLM& net, const std::string& format, const
 }  // namespace
 
 void add_export(CLI::App& app) {
-  auto* cmd = app.add_subcommand("export", "Write a structlm model as GGUF (llama.cpp), llm.c or Hugging Face GPT-2 files; a Llama-family model as a Hugging Face folder");
+  auto* cmd = app.add_subcommand("export", "Write a structlm model as GGUF (llama.cpp), llm.c or Hugging Face GPT-2 files; a Llama-family model as a Hugging Face folder or GGUF");
   struct Opts {
     std::string to, model, out, dtype = "f32", tokenizer, tokenizer_out, name;
   };
@@ -75,7 +82,7 @@ void add_export(CLI::App& app) {
                                  : ends_with(o->out, ".gguf")    ? "gguf"
                                  : ends_with(o->out, ".bin")     ? "llmc"
                                                                  : "hf";
-      export_llama(loaded.llama, format, o->out, files.tokenizer, dtype);
+      export_llama(loaded.llama, format, o->out, files.tokenizer, dtype, o->name);
       std::printf("exported %s (%s) -> %s\n", files.checkpoint.c_str(), interop::float_type_name(dtype), o->out.c_str());
       return;
     }

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/json.h"
 #include "formats/gguf.h"
 #include "interop/gguf_llama.h"
 #include "text/tokenizer.h"
@@ -19,19 +20,22 @@ namespace structlm::interop {
 
 namespace {
 
-constexpr std::int64_t kTokenNormal = 1, kTokenControl = 3, kTokenUserDefined = 4, kTokenUnused = 5;
+constexpr std::int64_t kTokenNormal = kGgufTokenNormal, kTokenControl = kGgufTokenControl,
+                       kTokenUserDefined = kGgufTokenUserDefined, kTokenUnused = kGgufTokenUnused;
+
+// llama.cpp's GGUF names and Hugging Face's: the whole-model tensors, and a block's (after
+// "blk.N." / "model.layers.N."; ".weight" or ".bias" follows).
+const std::map<std::string, std::string> kFixed = {{"token_embd.weight", "model.embed_tokens.weight"},
+                                                   {"output_norm.weight", "model.norm.weight"},
+                                                   {"output.weight", "lm_head.weight"}};
+const std::map<std::string, std::string> kLayer = {
+    {"attn_norm", "input_layernorm"},         {"attn_q", "self_attn.q_proj"},  {"attn_k", "self_attn.k_proj"},
+    {"attn_v", "self_attn.v_proj"},           {"attn_output", "self_attn.o_proj"},
+    {"ffn_norm", "post_attention_layernorm"}, {"ffn_gate", "mlp.gate_proj"},   {"ffn_up", "mlp.up_proj"},
+    {"ffn_down", "mlp.down_proj"}};
 
 // HF name of a GGUF tensor, or "" when the name is not one of a llama model's.
 std::string hf_name(const std::string& g) {
-  static const std::map<std::string, std::string> kFixed = {
-      {"token_embd.weight", "model.embed_tokens.weight"},
-      {"output_norm.weight", "model.norm.weight"},
-      {"output.weight", "lm_head.weight"}};
-  static const std::map<std::string, std::string> kLayer = {
-      {"attn_norm", "input_layernorm"},       {"attn_q", "self_attn.q_proj"},  {"attn_k", "self_attn.k_proj"},
-      {"attn_v", "self_attn.v_proj"},         {"attn_output", "self_attn.o_proj"},
-      {"ffn_norm", "post_attention_layernorm"}, {"ffn_gate", "mlp.gate_proj"}, {"ffn_up", "mlp.up_proj"},
-      {"ffn_down", "mlp.down_proj"}};
   if (auto it = kFixed.find(g); it != kFixed.end()) return it->second;
   if (g.rfind("blk.", 0) != 0) return "";
   const auto dot = g.find('.', 4);
@@ -48,6 +52,28 @@ std::string hf_name(const std::string& g) {
 // The converter's permutation undone: rows [heads, d/2, 2, ...] -> [heads, 2, d/2, ...].
 torch::Tensor unpermute_qk(const torch::Tensor& w, std::int64_t heads) {
   std::vector<std::int64_t> shape = {heads, w.size(0) / heads / 2, 2};
+  for (std::int64_t d = 1; d < w.dim(); ++d) shape.push_back(w.size(d));
+  return w.reshape(shape).transpose(1, 2).reshape(w.sizes()).contiguous();
+}
+
+// GGUF name of a Hugging Face tensor of a llama model ("" for none): hf_name's inverse.
+std::string gguf_name(const std::string& hf) {
+  for (const auto& [g, h] : kFixed)
+    if (h == hf) return g;
+  const std::string prefix = "model.layers.";
+  if (hf.rfind(prefix, 0) != 0) return "";
+  const auto dot = hf.find('.', prefix.size());
+  const auto last = hf.rfind('.');
+  if (dot == std::string::npos || last <= dot) return "";
+  const std::string inner = hf.substr(dot + 1, last - dot - 1);
+  for (const auto& [g, h] : kLayer)
+    if (h == inner) return "blk." + hf.substr(prefix.size(), dot - prefix.size()) + "." + g + hf.substr(last);
+  return "";
+}
+
+// The converter's permutation: rows [heads, 2, d/2, ...] -> [heads, d/2, 2, ...] (unpermute_qk's inverse).
+torch::Tensor permute_qk(const torch::Tensor& w, std::int64_t heads) {
+  std::vector<std::int64_t> shape = {heads, 2, w.size(0) / heads / 2};
   for (std::int64_t d = 1; d < w.dim(); ++d) shape.push_back(w.size(d));
   return w.reshape(shape).transpose(1, 2).reshape(w.sizes()).contiguous();
 }
@@ -108,7 +134,113 @@ json tokenizer_json_of(const formats::GgufFile& f, std::int64_t rows) {
             {"vocab", vocab}, {"merges", merges}}}};
 }
 
+// llama.cpp's name for the pre-tokenizer of a byte-level BPE tokenizer.json, or why there is none.
+std::string gguf_pre_of(const json& tj, const std::string& path) {
+  const json& m = tj.value("model", json::object());
+  if (m.value("type", std::string()) != "BPE" || m.value("byte_fallback", false))
+    fail(path, "a SentencePiece-style vocabulary (byte fallback): its GGUF form is not written yet; "
+               "convert the Hugging Face folder with llama.cpp's convert_hf_to_gguf.py");
+  if (tj.contains("normalizer") && !tj["normalizer"].is_null())
+    fail(path, "field 'normalizer': a GGUF vocabulary has no normaliser; not exported");
+  const json& pre = tj.value("pre_tokenizer", json());
+  if (pre.is_object() && pre.value("type", std::string()) == "ByteLevel" && pre.value("use_regex", true)) return "gpt-2";
+  if (pre.is_object() && pre.value("type", std::string()) == "Sequence" && pre.contains("pretokenizers") &&
+      pre["pretokenizers"].is_array() && pre["pretokenizers"].size() == 2) {
+    const json& split = pre["pretokenizers"][0];
+    if (split.value("type", std::string()) == "Split" && split.contains("pattern") &&
+        split["pattern"].value("Regex", std::string()) == kLlama3Regex)
+      return "llama-bpe";
+  }
+  fail(path, "field 'pre_tokenizer': not GPT-2's or Llama 3's, so llama.cpp has no name for it; not exported");
+}
+
 }  // namespace
+
+void export_gguf_llama(model::LlamaForCausalLM& model, const std::string& tokenizer_dir, const std::string& path,
+                       FloatType dtype, const std::string& name) {
+  const model::LlamaConfig& c = model->config();
+  if (c.model_type == "qwen2")
+    fail(path, "a Qwen2 model is GGUF architecture 'qwen2', which is not written yet; export the Hugging Face folder");
+  if (c.rope_factor > 0)
+    fail(path, "Llama 3 rope scaling (rope_freqs.weight) is not written to GGUF yet; export the Hugging Face folder");
+  if (tokenizer_dir.empty()) fail(path, "a GGUF file carries its vocabulary: the model's tokenizer directory is needed");
+  const text::Tokenizer tok = text::Tokenizer::load(tokenizer_dir);
+  const std::int64_t V = c.vocab_size;
+  if (std::int64_t(tok.vocab_size()) > V)
+    fail(path, "the tokenizer has " + std::to_string(tok.vocab_size()) + " tokens but the model only " +
+                   std::to_string(V) + " rows: wrong tokenizer?");
+
+  // The vocabulary: tokenizer.json where the directory has one (its added tokens are control
+  // tokens), else GPT-2's files (the end-of-text token is the control token).
+  const std::string tj_path = tokenizer_dir + "/tokenizer.json";
+  const bool has_json = !file_exists(tokenizer_dir + "/encoder.json") && file_exists(tj_path);
+  std::string pre = "gpt-2";
+  std::vector<std::int32_t> types(std::size_t(V), kGgufTokenNormal);
+  if (has_json) {
+    const json tj = load_json(tj_path);
+    pre = gguf_pre_of(tj, tj_path);
+    for (const auto& a : tj.value("added_tokens", json::array()))
+      if (a.value("id", -1) >= 0 && a.value("id", -1) < V) types[std::size_t(a["id"].get<std::int64_t>())] = kGgufTokenControl;
+  } else {
+    types[std::size_t(tok.eot())] = kGgufTokenControl;
+  }
+  std::vector<std::string> tokens;
+  for (std::int64_t id = 0; id < V; ++id) {
+    if (id < std::int64_t(tok.vocab_size())) {
+      tokens.push_back(tok.token_string(text::TokenId(id)));
+    } else {
+      tokens.push_back("[PAD" + std::to_string(id) + "]");  // rows past the vocabulary, as the converter pads
+      types[std::size_t(id)] = kGgufTokenUnused;
+    }
+  }
+  std::vector<std::string> merges;
+  for (const auto& [a, b] : tok.merges()) merges.push_back(a + " " + b);
+
+  // Metadata in the order convert_hf_to_gguf.py writes it for a llama model.
+  const std::string L = "llama";
+  formats::GgufWriter w;
+  w.add_string("general.architecture", L);
+  w.add_string("general.name", name);
+  w.add_u32(L + ".block_count", std::uint32_t(c.num_hidden_layers));
+  w.add_u32(L + ".context_length", std::uint32_t(c.max_position_embeddings));
+  w.add_u32(L + ".embedding_length", std::uint32_t(c.hidden_size));
+  w.add_u32(L + ".feed_forward_length", std::uint32_t(c.intermediate_size));
+  w.add_u32(L + ".attention.head_count", std::uint32_t(c.num_attention_heads));
+  w.add_u32(L + ".attention.head_count_kv", std::uint32_t(c.num_key_value_heads));
+  w.add_f32(L + ".rope.freq_base", float(c.rope_theta));
+  w.add_f32(L + ".attention.layer_norm_rms_epsilon", float(c.rms_norm_eps));
+  const std::int64_t head_dim = c.head_dim > 0 ? c.head_dim : c.hidden_size / c.num_attention_heads;
+  // Needed only when the head size is not embedding_length / head_count (the converter also
+  // writes them whenever config.json names head_dim; llama.cpp reads both files alike).
+  if (head_dim * c.num_attention_heads != c.hidden_size) {
+    w.add_u32(L + ".attention.key_length", std::uint32_t(head_dim));
+    w.add_u32(L + ".attention.value_length", std::uint32_t(head_dim));
+  }
+  w.add_u32("general.file_type", gguf_file_type(dtype));
+  w.add_u32(L + ".vocab_size", std::uint32_t(V));
+  w.add_u32(L + ".rope.dimension_count", std::uint32_t(head_dim));
+  w.add_string("tokenizer.ggml.model", "gpt2");
+  w.add_string("tokenizer.ggml.pre", pre);
+  w.add_string_array("tokenizer.ggml.tokens", tokens);
+  w.add_i32_array("tokenizer.ggml.token_type", types);
+  w.add_string_array("tokenizer.ggml.merges", merges);
+  w.add_u32("tokenizer.ggml.bos_token_id", std::uint32_t(c.bos_token_id >= 0 ? c.bos_token_id : tok.eot()));
+  w.add_u32("tokenizer.ggml.eos_token_id", std::uint32_t(c.eos_token_id >= 0 ? c.eos_token_id : tok.eot()));
+  w.add_u32("general.quantization_version", 2);
+
+  torch::NoGradGuard no_grad;
+  for (const auto& item : model->named_parameters()) {
+    const std::string g = gguf_name(item.key());
+    if (g.empty()) fail(path, "tensor '" + item.key() + "' has no llama GGUF name");
+    torch::Tensor x = item.value().detach().to(torch::kCPU);
+    if (item.key().find(".self_attn.q_proj.") != std::string::npos) x = permute_qk(x, c.num_attention_heads);
+    if (item.key().find(".self_attn.k_proj.") != std::string::npos) x = permute_qk(x, c.num_key_value_heads);
+    const FloatType t = x.dim() == 1 ? FloatType::F32 : dtype;  // as the converter: norms and biases stay f32
+    const std::string bytes = tensor_bytes(x, t);
+    w.add_tensor(g, ggml_type_of(t), gguf_ne(x), bytes.data(), bytes.size());
+  }
+  w.write(path);
+}
 
 std::string gguf_architecture(const std::string& path) {
   MappedFile file(path);

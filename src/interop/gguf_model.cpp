@@ -14,11 +14,6 @@ namespace {
 
 using formats::GgmlType;
 
-// llama.cpp's token types (llama_token_type / gguf-py TokenType).
-constexpr std::int32_t kTokenNormal = 1, kTokenControl = 3, kTokenUnused = 5;
-// llama_ftype values of general.file_type.
-constexpr std::uint32_t kFileTypeF32 = 0, kFileTypeF16 = 1, kFileTypeBF16 = 32;
-
 // structlm name -> GGUF name, for every tensor of a tied model (output.weight added when untied).
 std::vector<std::pair<std::string, std::string>> gguf_names(std::int64_t n_layer) {
   static const char* const kBlock[12] = {"attn_norm.weight", "attn_norm.bias", "attn_qkv.weight", "attn_qkv.bias",
@@ -34,25 +29,6 @@ std::vector<std::pair<std::string, std::string>> gguf_names(std::int64_t n_layer
   return out;
 }
 
-GgmlType ggml_of(FloatType t) {
-  switch (t) {
-    case FloatType::F32: return GgmlType::F32;
-    case FloatType::F16: return GgmlType::F16;
-    case FloatType::BF16: return GgmlType::BF16;
-  }
-  return GgmlType::F32;
-}
-
-std::uint32_t file_type_of(FloatType t) {
-  return t == FloatType::F32 ? kFileTypeF32 : t == FloatType::F16 ? kFileTypeF16 : kFileTypeBF16;
-}
-
-// Reversed torch sizes: ggml's ne, innermost first.
-std::vector<std::uint64_t> ne_of(const torch::Tensor& x) {
-  std::vector<std::uint64_t> ne;
-  for (auto d = x.dim() - 1; d >= 0; --d) ne.push_back(static_cast<std::uint64_t>(x.size(d)));
-  return ne;
-}
 
 
 }  // namespace
@@ -75,17 +51,17 @@ void export_gguf(const GptTensors& m, const text::Tokenizer& tok, const std::str
   w.add_u32("gpt2.block_count", static_cast<std::uint32_t>(c.n_layer));
   w.add_u32("gpt2.attention.head_count", static_cast<std::uint32_t>(c.n_head));
   w.add_f32("gpt2.attention.layer_norm_epsilon", 1e-5f);
-  w.add_u32("general.file_type", file_type_of(dtype));
+  w.add_u32("general.file_type", gguf_file_type(dtype));
 
   std::vector<std::string> tokens;
   std::vector<std::int32_t> types;
   for (std::int64_t id = 0; id < V; ++id) {
     if (id < static_cast<std::int64_t>(tok.vocab_size())) {
       tokens.push_back(tok.token_string(static_cast<text::TokenId>(id)));
-      types.push_back(id == tok.eot() ? kTokenControl : kTokenNormal);
+      types.push_back(id == tok.eot() ? kGgufTokenControl : kGgufTokenNormal);
     } else {
       tokens.push_back("[PAD" + std::to_string(id) + "]");
-      types.push_back(kTokenUnused);
+      types.push_back(kGgufTokenUnused);
     }
   }
   w.add_string("tokenizer.ggml.model", "gpt2");
@@ -104,7 +80,7 @@ void export_gguf(const GptTensors& m, const text::Tokenizer& tok, const std::str
     const bool keep_f32 = x.dim() == 1 || theirs == "position_embd.weight";
     const FloatType t = keep_f32 ? FloatType::F32 : dtype;
     const std::string bytes = tensor_bytes(x, t);
-    w.add_tensor(theirs, ggml_of(t), ne_of(x), bytes.data(), bytes.size());
+    w.add_tensor(theirs, ggml_type_of(t), gguf_ne(x), bytes.data(), bytes.size());
   }
   w.write(path);
 }
@@ -191,7 +167,7 @@ Imported import_gguf(const std::string& path, const std::string& tokenizer_dir) 
       fail(path, "metadata key 'tokenizer.ggml.token_type': " + std::to_string(types.size()) + " entries for " +
                      std::to_string(tokens.size()) + " tokens");
     // Padding rows (UNUSED at the end) are model rows, not tokenizer tokens.
-    while (!tokens.empty() && types[tokens.size() - 1] == kTokenUnused) tokens.pop_back();
+    while (!tokens.empty() && types[tokens.size() - 1] == kGgufTokenUnused) tokens.pop_back();
   }
   const std::vector<std::string> merges =
       f.find("tokenizer.ggml.merges") ? f.get_string_array("tokenizer.ggml.merges") : std::vector<std::string>{};

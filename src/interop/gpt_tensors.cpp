@@ -42,6 +42,26 @@ FloatType float_type_of(formats::GgmlType t) {
   return FloatType::F32;
 }
 
+formats::GgmlType ggml_type_of(FloatType t) {
+  switch (t) {
+    case FloatType::F32: return formats::GgmlType::F32;
+    case FloatType::F16: return formats::GgmlType::F16;
+    case FloatType::BF16: return formats::GgmlType::BF16;
+  }
+  return formats::GgmlType::F32;
+}
+
+std::uint32_t gguf_file_type(FloatType t) {
+  constexpr std::uint32_t kF32 = 0, kF16 = 1, kBF16 = 32;  // llama_ftype values
+  return t == FloatType::F32 ? kF32 : t == FloatType::F16 ? kF16 : kBF16;
+}
+
+std::vector<std::uint64_t> gguf_ne(const torch::Tensor& x) {
+  std::vector<std::uint64_t> ne;
+  for (auto d = x.dim() - 1; d >= 0; --d) ne.push_back(static_cast<std::uint64_t>(x.size(d)));
+  return ne;
+}
+
 std::int64_t gguf_hparam(const formats::GgufFile& f, const std::string& key) {
   const std::uint64_t v = f.get_uint(key);
   if (v < 1 || v > 0x7fffffff) fail(f.name, "metadata key '" + key + "': " + std::to_string(v) + " is outside 1..2^31-1");

@@ -22,6 +22,13 @@ torch::ScalarType torch_type(FloatType t);
 // The same type in the two file formats the converters read and write.
 formats::DType safetensors_dtype(FloatType t);
 FloatType float_type_of(formats::GgmlType t);
+formats::GgmlType ggml_type_of(FloatType t);
+// general.file_type (llama.cpp's llama_ftype) of a file whose matrices are all `t`.
+std::uint32_t gguf_file_type(FloatType t);
+// ggml's ne of a tensor: its torch sizes reversed, innermost first.
+std::vector<std::uint64_t> gguf_ne(const torch::Tensor& x);
+// llama.cpp's token types (llama_token_type / gguf-py TokenType).
+constexpr std::int32_t kGgufTokenNormal = 1, kGgufTokenControl = 3, kGgufTokenUserDefined = 4, kGgufTokenUnused = 5;
 // A GGUF integer hyperparameter that must fit the models' int64 sizes and int32 range (1..2^31-1);
 // errors name the file and the key.
 std::int64_t gguf_hparam(const formats::GgufFile& f, const std::string& key);

@@ -123,6 +123,17 @@ TEST_F(CliLlama, TrainAutoResumeThenEvalSampleAndExport) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(structlm::load_json(path("eval2.json"))["corpora"][0]["loss"].get<double>(), loss);
 
+  // Exported as GGUF (the run's GPT-2-style vocabulary in the file) and imported back with the
+  // file's own tokenizer: the same loss.
+  r = run("export " + path("b") + " --out " + path("b.gguf"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run("import " + path("b.gguf") + " --out " + path("from-gguf.safetensors"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("tokenizer: "), std::string::npos) << r.out;  // the file's vocabulary was taken
+  r = run("eval " + path("from-gguf.safetensors") + " --corpus " + corpus + data + " --no-xz --json " + path("eval3.json"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NEAR(structlm::load_json(path("eval3.json"))["corpora"][0]["loss"].get<double>(), loss, 1e-9);
+
   // Two data-parallel ranks of one micro-batch train what one process of two does (the same
   // windows per step; equal up to the order of summation).
   r = run("launch --nproc 2 -- " + train + " --run-dir " + path("dp") + " --set train.max_steps=8");

@@ -11,6 +11,7 @@
 
 #include "core/io.h"
 #include "eval/generate.h"
+#include "formats/gguf.h"
 #include "formats/safetensors.h"
 #include "interop/gguf_llama.h"
 #include "interop/hf_llama.h"
@@ -267,4 +268,88 @@ TEST(LlamaGgufImport, WhatItCannotReadIsNamed) {
   write_file_atomic(t / "cut.gguf", bytes.substr(0, bytes.size() / 2));
   e = error_of([&] { interop::import_gguf_llama(t / "cut.gguf", ""); });
   EXPECT_NE(e.find("cut.gguf"), std::string::npos) << e;
+}
+
+// GGUF export (issue 16): the Hugging Face folder imported and written back as GGUF is the file
+// the reference writes as llama.cpp's converter does (every tensor's name, ne, type and bytes;
+// the hyperparameters and the vocabulary), and it imports back to the reference's logits.
+class LlamaGgufExport : public ::testing::TestWithParam<std::tuple<const char*, const char*>> {};
+
+TEST_P(LlamaGgufExport, IsTheConvertersFileAndReadsBack) {
+  const auto [arch, dtype] = GetParam();
+  TempDir t;
+  const std::string dir = t / "ref";
+  ASSERT_TRUE(make_reference(arch, dtype, 1, dir)) << read_file(dir + ".log");
+  auto folder = interop::import_hf_llama_folder(dir + "/hf", t / "tok");
+  ASSERT_TRUE(folder.wrote_tokenizer) << folder.tokenizer_problem;
+  const auto ftype = std::string(dtype) == "f16" ? interop::FloatType::F16 : interop::FloatType::F32;
+  interop::export_gguf_llama(folder.model, t / "tok", t / "out.gguf", ftype, "structlm-tiny");
+
+  MappedFile ref_file(dir + "/model.gguf"), our_file(t / "out.gguf");
+  const auto ref = formats::parse_gguf(ref_file.data(), ref_file.size(), "ref");
+  const auto ours = formats::parse_gguf(our_file.data(), our_file.size(), "ours");
+  ASSERT_EQ(ours.tensors.size(), ref.tensors.size());
+  for (const auto& r : ref.tensors) {
+    const auto* o = ours.find_tensor(r.name);
+    ASSERT_NE(o, nullptr) << r.name;
+    EXPECT_EQ(o->ne, r.ne) << r.name;
+    EXPECT_EQ(o->type, r.type) << r.name;
+    const std::size_t n = r.nbytes;
+    ASSERT_EQ(o->nbytes, r.nbytes) << r.name;
+    EXPECT_EQ(std::memcmp(our_file.data() + ours.data_offset + o->offset, ref_file.data() + ref.data_offset + r.offset, n), 0)
+        << r.name << ": bytes differ";
+  }
+  for (const char* key : {"llama.block_count", "llama.context_length", "llama.embedding_length", "llama.feed_forward_length",
+                          "llama.attention.head_count", "llama.attention.head_count_kv", "general.file_type",
+                          "llama.vocab_size", "llama.rope.dimension_count", "tokenizer.ggml.bos_token_id",
+                          "tokenizer.ggml.eos_token_id"})
+    EXPECT_EQ(ours.get_uint(key), ref.get_uint(key)) << key;
+  for (const char* key : {"llama.rope.freq_base", "llama.attention.layer_norm_rms_epsilon"})
+    EXPECT_EQ(ours.get_float(key), ref.get_float(key)) << key;
+  // The head size: key_length where a file gives it, else embedding_length / head_count (the
+  // converter writes key_length whenever config.json names head_dim, even when it is implied).
+  auto head_size = [](const formats::GgufFile& f) {
+    return f.find("llama.attention.key_length") ? f.get_uint("llama.attention.key_length")
+                                                : f.get_uint("llama.embedding_length") / f.get_uint("llama.attention.head_count");
+  };
+  EXPECT_EQ(head_size(ours), head_size(ref));
+  EXPECT_EQ(ours.get_string_array("tokenizer.ggml.tokens"), ref.get_string_array("tokenizer.ggml.tokens"));
+  EXPECT_EQ(ours.get_int_array("tokenizer.ggml.token_type"), ref.get_int_array("tokenizer.ggml.token_type"));
+  EXPECT_EQ(ours.get_string_array("tokenizer.ggml.merges"), ref.get_string_array("tokenizer.ggml.merges"));
+  EXPECT_EQ(ours.get_string("tokenizer.ggml.pre"), "gpt-2");  // the reference says "default": the same regex
+
+  auto back = interop::import_gguf_llama(t / "out.gguf", t / "tok2");
+  ASSERT_TRUE(back.wrote_tokenizer) << back.tokenizer_problem;
+  auto net = back.model;
+  net->to(torch::kFloat64);
+  formats::SafetensorsReader expected(dir + "/expected.safetensors");
+  const torch::Tensor ids = read_tensor(expected, "input_ids", torch::kLong);
+  const torch::Tensor want = read_tensor(expected, "logits", torch::kFloat32).to(torch::kFloat64);
+  torch::NoGradGuard g;
+  EXPECT_LT((net->forward(ids) - want).abs().max().item<double>(), 1e-5 * want.abs().max().item<double>()) << arch;
+}
+
+INSTANTIATE_TEST_SUITE_P(Archs, LlamaGgufExport,
+                         ::testing::Values(std::make_tuple("llama", "f32"), std::make_tuple("mistral", "f32"),
+                                           std::make_tuple("tinyllama-like", "f16")));
+
+TEST(LlamaGgufExport, WhatItCannotWriteIsNamed) {
+  TempDir t;
+  const std::string dir = t / "ref";
+  ASSERT_TRUE(make_reference("qwen2", "f32", 1, dir)) << read_file(dir + ".log");
+  auto folder = interop::import_hf_llama_folder(dir + "/hf", t / "tok");
+  std::string e = error_of([&] { interop::export_gguf_llama(folder.model, t / "tok", t / "q.gguf", interop::FloatType::F32, "q"); });
+  EXPECT_NE(e.find("qwen2"), std::string::npos) << e;
+  EXPECT_FALSE(file_exists(t / "q.gguf"));
+  const std::string dir3 = t / "ref3";
+  ASSERT_TRUE(make_reference("llama3", "f32", 1, dir3)) << read_file(dir3 + ".log");
+  auto l3 = interop::import_hf_llama_folder(dir3 + "/hf", t / "tok3");
+  e = error_of([&] { interop::export_gguf_llama(l3.model, t / "tok3", t / "l3.gguf", interop::FloatType::F32, "l3"); });
+  EXPECT_NE(e.find("rope scaling"), std::string::npos) << e;
+  const std::string dir1 = t / "ref1";
+  ASSERT_TRUE(make_reference("llama", "f32", 1, dir1)) << read_file(dir1 + ".log");
+  auto l1 = interop::import_hf_llama_folder(dir1 + "/hf", t / "tok1");
+  e = error_of([&] { interop::export_gguf_llama(l1.model, "", t / "l1.gguf", interop::FloatType::F32, "l1"); });
+  EXPECT_NE(e.find("tokenizer"), std::string::npos) << e;
+  EXPECT_FALSE(file_exists(t / "l1.gguf"));
 }
