@@ -124,8 +124,10 @@ TEST(HcmaSwitches, DefaultsReproduceTheFirstRound) {
     auto r = align_embeddings(net, s, small(m, 20));
     auto e = r.E.to(torch::kFloat64);
     auto w = torch::arange(1, e.numel() + 1, torch::kFloat64).remainder(97).view(e.sizes());
-    EXPECT_NEAR(e.sum().item<double>(), recorded.at(m).first, 1e-9) << m;
-    EXPECT_NEAR((e * w).sum().item<double>(), recorded.at(m).second, 1e-8) << m;
+    // Equal to the last bit here (1 and 2 threads); the tolerance leaves room for another BLAS's
+    // summation order, far below what any change of the arithmetic moves (> 1e-3).
+    EXPECT_NEAR(e.sum().item<double>(), recorded.at(m).first, 1e-6) << m;
+    EXPECT_NEAR((e * w).sum().item<double>(), recorded.at(m).second, 1e-5) << m;
   }
 }
 
