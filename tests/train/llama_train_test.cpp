@@ -12,28 +12,20 @@
 #include "core/rng.h"
 #include "data/shard.h"
 #include "model/checkpoint.h"
+#include "run_util.h"
 #include "test_util.h"
 #include "train/config.h"
 #include "train/trainer.h"
 #include "zoo/zoo.h"
 
 using namespace structlm;
+using structlm::testing::computed_fields;
 using structlm::testing::error_of;
+using structlm::testing::metrics;
+using structlm::testing::random_shard;
 using structlm::testing::TempDir;
 
 namespace {
-
-// Random tokens with a little structure (as trainer_test.cpp's), so the loss has somewhere to go.
-std::string random_shard(const std::string& dir, const std::string& name, std::size_t n, std::uint32_t vocab,
-                         std::uint64_t seed) {
-  SplitMix64 rng(seed);
-  std::vector<std::uint32_t> t(n);
-  for (std::size_t i = 0; i < n; ++i)
-    t[i] = (i > 0 && rng.uniform() < 0.5) ? (t[i - 1] + 1) % vocab : std::uint32_t(rng.below(vocab));
-  std::string path = dir + "/" + name;
-  data::write_shard(path, t, vocab);
-  return path;
-}
 
 // A 2-layer, 32-wide Llama with grouped-query attention (4 heads, 2 key/value heads), untied.
 train::RunConfig tiny_llama_run(const std::string& dir) {
@@ -66,20 +58,6 @@ train::RunConfig tiny_llama_run(const std::string& dir) {
   c.data.train_shards = {random_shard(dir, "train.bin", 5000, 64, 1)};
   c.data.val_shards = {random_shard(dir, "val.bin", 1000, 64, 2)};
   return c;
-}
-
-std::vector<json> metrics(const std::string& run_dir) {
-  std::vector<json> out;
-  for (const auto& line : read_lines(run_dir + "/metrics.jsonl"))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
-
-json computed_fields(const json& rec) {
-  json out;
-  for (const char* k : {"step", "loss", "lr", "grad_norm", "val_loss"})
-    if (rec.contains(k)) out[k] = rec[k];
-  return out;
 }
 
 model::ModelConfig model_section(const json& j) { return model::ModelConfig::from_json(j, "cfg.json"); }

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "run_util.h"
 #include "test_util.h"
 #include "core/io.h"
 #include "core/rng.h"
@@ -20,23 +21,13 @@
 
 namespace fs = std::filesystem;
 using namespace structlm;
+using structlm::testing::computed_fields;
 using structlm::testing::error_of;
+using structlm::testing::metrics;
+using structlm::testing::random_shard;
 using structlm::testing::TempDir;
 
 namespace {
-
-// Random tokens with a little structure (a token often repeats its predecessor plus one), so the
-// loss has somewhere to go.
-std::string random_shard(const std::string& dir, const std::string& name, std::size_t n, std::uint32_t vocab,
-                         std::uint64_t seed) {
-  SplitMix64 rng(seed);
-  std::vector<std::uint32_t> t(n);
-  for (std::size_t i = 0; i < n; ++i)
-    t[i] = (i > 0 && rng.uniform() < 0.5) ? (t[i - 1] + 1) % vocab : std::uint32_t(rng.below(vocab));
-  std::string path = dir + "/" + name;
-  data::write_shard(path, t, vocab);
-  return path;
-}
 
 train::RunConfig tiny_run(const std::string& dir) {
   train::RunConfig c;
@@ -64,21 +55,6 @@ train::RunConfig tiny_run(const std::string& dir) {
   c.data.train_shards = {random_shard(dir, "train.bin", 5000, 64, 1)};
   c.data.val_shards = {random_shard(dir, "val.bin", 1000, 64, 2)};
   return c;
-}
-
-std::vector<json> metrics(const std::string& run_dir) {
-  std::vector<json> out;
-  for (const auto& line : read_lines(run_dir + "/metrics.jsonl"))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
-
-// The fields that depend only on what was computed (not on wall time).
-json computed_fields(const json& rec) {
-  json out;
-  for (const char* k : {"step", "loss", "lr", "grad_norm", "val_loss"})
-    if (rec.contains(k)) out[k] = rec[k];
-  return out;
 }
 
 }  // namespace
