@@ -21,35 +21,17 @@
 #include "core/rng.h"
 #include "data/shard.h"
 #include "model/checkpoint.h"
+#include "hcma_test_util.h"
 #include "support/temp_dir.h"
 
 namespace structlm::hcma {
 namespace {
 
+using test_support::fixture;
+using test_support::Fixture;
+using test_support::tiny;
+using test_support::write_stream;
 using test_util::TempDir;
-
-model::GPTConfig tiny(bool tied = true) {
-  model::GPTConfig c;
-  c.vocab_size = 40;
-  c.block_size = 16;
-  c.n_layer = 2;
-  c.n_head = 2;
-  c.n_embd = 12;
-  c.tied = tied;
-  return c;
-}
-
-// A Zipf-like stream over the vocabulary: a few frequent ids, a long tail, some ids never seen.
-std::string write_stream(const std::string& path, std::size_t n, std::int64_t V, std::uint64_t seed = 3) {
-  SplitMix64 rng(seed);
-  std::vector<std::uint32_t> ids(n);
-  for (auto& id : ids) {
-    double u = rng.uniform();
-    id = std::uint32_t(std::min<double>(double(V - 6), std::floor(std::pow(double(V - 5), u * u)) - 1 + (u > 0.999 ? 1 : 0)));
-  }
-  data::write_shard(path, ids, std::size_t(V));
-  return path;
-}
 
 TEST(HcmaContextStats, MatchesADirectLoopOverHiddenStates) {
   TempDir dir;
@@ -161,32 +143,6 @@ TEST(HcmaObjective, DiagonalW2IsTheClosedForm) {
   auto w = diagonal_w2_squared(torch::tensor({{0.0, 0.0}}), torch::tensor({{1.0, 2.0}}), torch::tensor({{3.0, 4.0}}),
                                torch::tensor({{2.0, 1.0}}));
   EXPECT_DOUBLE_EQ(w.item<double>(), 27.0);
-}
-
-struct Fixture {
-  torch::Tensor E0;
-  ContextStats stats;
-  Hierarchy h;
-  HcmaTermOptions opt;
-};
-
-Fixture fixture() {
-  torch::manual_seed(4);
-  Fixture f;
-  const std::int64_t V = 120, d = 5;
-  f.E0 = torch::randn({V, d}) * 0.1;
-  f.stats.counts = torch::randint(0, 60, {V}, torch::kLong);
-  f.stats.mean = torch::randn({V, d});
-  f.stats.var = torch::rand({V, d});
-  f.stats.mean.masked_fill_((f.stats.counts == 0).unsqueeze(1), 0);
-  HierarchyOptions ho;
-  ho.branching = 3;
-  ho.depth = 2;
-  ho.min_count = 8;
-  f.h = build_hierarchy(f.E0, f.stats.mean, f.stats.counts, ho);
-  f.opt.neighbours = 6;
-  f.opt.kappa = 10;
-  return f;
 }
 
 TEST(HcmaObjective, NeighbourhoodsSmoothingAndTermsMatchTheirFormulas) {

@@ -22,35 +22,17 @@
 #include "core/rng.h"
 #include "data/shard.h"
 #include "model/checkpoint.h"
+#include "hcma_test_util.h"
 #include "support/temp_dir.h"
 
 namespace structlm::hcma {
 namespace {
 
+using test_support::fixture;
+using test_support::Fixture;
+using test_support::tiny;
+using test_support::write_stream;
 using test_util::TempDir;
-
-model::GPTConfig tiny() {
-  model::GPTConfig c;
-  c.vocab_size = 40;
-  c.block_size = 16;
-  c.n_layer = 2;
-  c.n_head = 2;
-  c.n_embd = 12;
-  c.tied = true;
-  return c;
-}
-
-// The same Zipf-like stream as align_test.cpp: a few frequent ids, a long tail, some never seen.
-std::string write_stream(const std::string& path, std::size_t n = 2000) {
-  SplitMix64 rng(3);
-  std::vector<std::uint32_t> ids(n);
-  for (auto& id : ids) {
-    double u = rng.uniform();
-    id = std::uint32_t(std::min<double>(34, std::floor(std::pow(35.0, u * u)) - 1 + (u > 0.999 ? 1 : 0)));
-  }
-  data::write_shard(path, ids, 40);
-  return path;
-}
 
 torch::Tensor stream_counts(const data::TokenStream& s) {
   std::vector<std::int64_t> ids(s.size());
@@ -72,32 +54,6 @@ AlignOptions small(const std::string& method, int steps) {
   return o;
 }
 
-struct Fixture {
-  torch::Tensor E0;
-  ContextStats stats;
-  Hierarchy h;
-  HcmaTermOptions opt;
-};
-
-Fixture fixture() {
-  torch::manual_seed(4);
-  Fixture f;
-  const std::int64_t V = 120, d = 5;
-  f.E0 = torch::randn({V, d}) * 0.1;
-  f.stats.counts = torch::randint(0, 60, {V}, torch::kLong);
-  f.stats.mean = torch::randn({V, d});
-  f.stats.var = torch::rand({V, d});
-  f.stats.mean.masked_fill_((f.stats.counts == 0).unsqueeze(1), 0);
-  HierarchyOptions ho;
-  ho.branching = 3;
-  ho.depth = 2;
-  ho.min_count = 8;
-  f.h = build_hierarchy(f.E0, f.stats.mean, f.stats.counts, ho);
-  f.opt.neighbours = 6;
-  f.opt.kappa = 10;
-  return f;
-}
-
 // Population mean and standard deviation of the rows of X in each cluster.
 std::pair<torch::Tensor, torch::Tensor> moments(const torch::Tensor& X, const torch::Tensor& label, std::int64_t C) {
   auto m = torch::zeros({C, X.size(1)}), s = torch::zeros({C, X.size(1)});
@@ -115,7 +71,7 @@ TEST(HcmaSwitches, DefaultsReproduceTheFirstRound) {
   TempDir dir;
   torch::manual_seed(6);
   model::GPT net(tiny());
-  data::TokenStream s({write_stream(dir / "c.bin")});
+  data::TokenStream s({write_stream(dir / "c.bin", 2000, 40)});
   const std::map<std::string, std::pair<double, double>> recorded = {
       {"hcma", {-0.48899279629404191, -12.230539629847044}},
       {"emb-noise", {-0.64091777993598953, -18.978897907858482}},
@@ -135,7 +91,7 @@ TEST(HcmaSwitches, FrozenRowsStayByteIdenticalAndOnlyThey) {
   TempDir dir;
   torch::manual_seed(6);
   model::GPT net(tiny());
-  data::TokenStream s({write_stream(dir / "c.bin")});
+  data::TokenStream s({write_stream(dir / "c.bin", 2000, 40)});
   const auto E0 = net->wte->weight.detach().clone();
   const auto counts = stream_counts(s);
   for (const char* optimizer : {"adam", "sgd"}) {
@@ -191,7 +147,7 @@ TEST(HcmaSwitches, TrustRegionHoldsEveryRowInItsRadius) {
   TempDir dir;
   torch::manual_seed(6);
   model::GPT net(tiny());
-  data::TokenStream s({write_stream(dir / "c.bin")});
+  data::TokenStream s({write_stream(dir / "c.bin", 2000, 40)});
   const auto E0 = net->wte->weight.detach().clone();
   const auto counts = stream_counts(s).to(torch::kFloat32);
   auto o = small("hcma", 25);
@@ -398,7 +354,7 @@ TEST(HcmaSwitches, WithinLeafCosineOfRareRowsByHand) {
   TempDir dir;
   torch::manual_seed(6);
   model::GPT net(tiny());
-  data::TokenStream s({write_stream(dir / "c.bin")});
+  data::TokenStream s({write_stream(dir / "c.bin", 2000, 40)});
   auto r = align_embeddings(net, s, small("hcma", 10));
   const auto& rc = r.report["rare_collapse"];
   EXPECT_EQ(rc["min_count"].get<std::int64_t>(), 3);
@@ -416,7 +372,7 @@ TEST(HcmaSwitches, ResumingFromACheckpointIsBitIdentical) {
   TempDir dir;
   torch::manual_seed(6);
   model::GPT net(tiny());
-  data::TokenStream s({write_stream(dir / "c.bin")});
+  data::TokenStream s({write_stream(dir / "c.bin", 2000, 40)});
   std::vector<AlignOptions> cases;
   {
     auto o = small("hcma", 12);
@@ -491,7 +447,7 @@ TEST(HcmaShrink, TheMethodUsesHcmaHierarchyAndChangesOnlyTheInputTable) {
   TempDir dir;
   torch::manual_seed(8);
   model::GPT net(tiny());
-  data::TokenStream s({write_stream(dir / "c.bin")});
+  data::TokenStream s({write_stream(dir / "c.bin", 2000, 40)});
   auto o = small("shrink", 1);
   o.shrink.a = 0.4;
   auto r = align_embeddings(net, s, o);
