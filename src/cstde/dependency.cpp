@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "cstde/carry_softmax.h"
 #include "model/gpt.h"
@@ -46,9 +47,14 @@ DependencyScorerImpl::DependencyScorerImpl(const GPTConfig& c, bool carries)
       max_distance_(c.cstde.max_distance),
       block_size_(c.block_size),
       prior_init_(c.cstde.prior_init) {
-  u = register_module("u", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, rank_).bias(false)));
-  v = register_module("v", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, rank_).bias(false)));
-  rel_bias = register_parameter("rel_bias", torch::zeros({buckets_}));
+  if (c.cstde.scorer == "bilinear") {
+    u = register_module("u", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, rank_).bias(false)));
+    v = register_module("v", torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, rank_).bias(false)));
+  } else if (c.cstde.scorer != "distance") {
+    throw std::logic_error("cstde: unknown scorer '" + c.cstde.scorer + "' (the config check lets none through)");
+  }
+  // A frozen bias stays a parameter (saved, loaded, named) that nothing trains.
+  rel_bias = register_parameter("rel_bias", torch::zeros({buckets_}), /*requires_grad=*/c.cstde.prior_trainable);
   if (carries) carry_logit = register_parameter("carry_logit", torch::zeros({1}));  // gamma starts at 1/2
   init_parameters();  // again after the model's draws (init_gpt2_weights), which zero every bias
 }
@@ -85,9 +91,10 @@ torch::Tensor DependencyScorerImpl::bias_and_mask(std::int64_t past, std::int64_
 
 torch::Tensor DependencyScorerImpl::forward(const torch::Tensor& x, const torch::Tensor& prev, KVCache* cache,
                                             int layer) {
-  const auto T = x.size(1);
-  auto uq = u(x);  // [B, T, r]
-  auto vk = v(x);  // [B, T, r]
+  const auto B = x.size(0), T = x.size(1);
+  // The distance scorer reads no token; it keeps a zero-width key tensor in the cache only to
+  // know how many positions came before.
+  auto vk = u ? v(x) : x.new_empty({B, T, 0});  // [B, T, r]
   std::int64_t past = 0;
   if (cache) {
     if ((int)cache->dep_v.size() <= layer) cache->dep_v.resize(layer + 1);
@@ -97,9 +104,14 @@ torch::Tensor DependencyScorerImpl::forward(const torch::Tensor& x, const torch:
     }
     cache->dep_v[layer] = vk;
   }
-  // baddbmm folds the 1/sqrt(r) scaling, the distance bias and the causal mask into the matmul.
-  auto s = torch::baddbmm(bias_and_mask(past, T), uq, vk.transpose(1, 2), /*beta=*/1.0,
-                          /*alpha=*/1.0 / std::sqrt(double(rank_)));
+  torch::Tensor s;
+  if (u) {
+    // baddbmm folds the 1/sqrt(r) scaling, the distance bias and the causal mask into the matmul.
+    s = torch::baddbmm(bias_and_mask(past, T), u(x), vk.transpose(1, 2), /*beta=*/1.0,
+                       /*alpha=*/1.0 / std::sqrt(double(rank_)));
+  } else {
+    s = bias_and_mask(past, T).to(x.scalar_type()).unsqueeze(0).expand({B, T, past + T}).contiguous();
+  }
   if (!prev.defined() || !carry_logit.defined()) return torch::softmax(s, -1);
   return carried_softmax(s, prev, gamma());  // prev + gamma (softmax(s) - prev), fused (cstde/carry_softmax.h)
 }

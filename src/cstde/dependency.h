@@ -4,6 +4,8 @@
 //
 //   u_i = x_i U,  v_j = x_j V            (U, V: C x r, no bias; x = the layer's LN'd input)
 //   s_ij = u_i . v_j / sqrt(r) + b(bucket(i - j))   for j <= i
+//   (model.cstde.scorer "distance": s_ij = b(bucket(i - j)) alone, no U and V: the recency
+//   control; model.cstde.prior_trainable false freezes b)
 //   D^new_i = softmax_j(s_ij)
 //   D^l = D^{l-1} + gamma_l (D^new - D^{l-1}),  gamma_l = sigmoid(carry_logit_l)
 //
@@ -51,7 +53,7 @@ class DependencyScorerImpl : public model::KeyPriorImpl {
   // model.cstde.prior_init: rel_bias = log_distance_prior(...) or zeros. No generator draws.
   void init_parameters() override;
 
-  torch::nn::Linear u{nullptr}, v{nullptr};
+  torch::nn::Linear u{nullptr}, v{nullptr};  // null with scorer "distance"
   torch::Tensor rel_bias;     // [buckets]
   torch::Tensor carry_logit;  // [1], only when carrying
 

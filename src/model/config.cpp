@@ -33,7 +33,14 @@ const FieldTable<CstdeConfig>& CstdeConfig::fields() {
                "weight decay on the scorer's U and V (false: none of CSTDE's parameters decay; true: the old rule)")
           .add("init_tokens", +[](C& c) -> std::string& { return c.init_tokens; },
                "structured init counts: trained (the windows this run trains on) or split (the whole training split)",
-               "\"trained\" or \"split\"", [](const std::string& v) { return v == "trained" || v == "split"; });
+               "\"trained\" or \"split\"", [](const std::string& v) { return v == "trained" || v == "split"; })
+          .add("scorer", +[](C& c) -> std::string& { return c.scorer; },
+               "D's scores: bilinear (u_i . v_j / sqrt(r) + distance bias: the method) or distance (the distance bias "
+               "alone, no U and V: the recency control)",
+               "\"bilinear\" or \"distance\"", [](const std::string& v) { return v == "bilinear" || v == "distance"; })
+          .add("prior_trainable", +[](C& c) -> bool& { return c.prior_trainable; },
+               "train the distance bias (false: frozen at its init; with scorer distance and prior_init "
+               "log_distance, D fixed to the prior)");
   return t;
 }
 
@@ -115,9 +122,12 @@ std::int64_t GPTConfig::num_params() const {
   std::int64_t n = vocab_size * C + block_size * C + n_layer * block + ln;
   if (!tied) n += vocab_size * C;  // lm_head, no bias
   if (cstde.attention) {
-    // Per layer: the scorer's U and V (C x r), its distance-bucket bias and a gate beta per head;
-    // every layer but the first also has a carry logit (the first has nothing to carry).
-    n += n_layer * (2 * C * cstde.rank + cstde.buckets + n_head);
+    // Per layer: the scorer's U and V (C x r; not with scorer "distance"), its distance-bucket
+    // bias (trainable unless prior_trainable is false) and a gate beta per head; every layer but
+    // the first also has a carry logit (the first has nothing to carry).
+    const std::int64_t uv = cstde.scorer == "bilinear" ? 2 * C * cstde.rank : 0;
+    const std::int64_t bias = cstde.prior_trainable ? cstde.buckets : 0;
+    n += n_layer * (uv + bias + n_head);
     if (cstde.carry) n += n_layer - 1;
   }
   return n;

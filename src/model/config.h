@@ -32,6 +32,12 @@ struct CstdeConfig {
   // The co-occurrences of the structured init: "trained" = exactly the windows the run trains
   // on (train.max_steps batches, in the trainer's order), "split" = the whole training split.
   std::string init_tokens = "trained";
+  // The scorer of D (issue 14's controls): "bilinear" (u_i . v_j / sqrt(r) + b(i - j), the
+  // method) or "distance" (b(i - j) alone, no U and V: a learned recency prior that reads no
+  // token, the control for "any gain is plain recency"); prior_trainable false freezes the
+  // distance bias (with "distance" and prior_init "log_distance": D fixed to the prior).
+  std::string scorer = "bilinear";
+  bool prior_trainable = true;
 
   bool any() const { return init || attention; }
   static const FieldTable<CstdeConfig>& fields();  // names, members, help (core/fields.h)

@@ -7,8 +7,11 @@
 #include <cmath>
 #include <set>
 
+#include "core/error.h"
+#include "core/json.h"
 #include "cstde/dependency.h"
 #include "model/gpt.h"
+#include "model/precision.h"
 #include "model/model_test_util.h"
 
 using namespace structlm::model;
@@ -203,10 +206,16 @@ TEST(CstdeConfig, ModelNeedsThePriorAndTheZooSuppliesIt) {
 TEST(CstdeConfig, ParameterCountMatchesModel) {
   for (bool carry : {true, false})
     for (bool tied : {true, false}) {
-      GPTConfig c = cstde_config(carry, tied);
-      torch::manual_seed(1);
-      GPT m = zoo::make_gpt(c);
-      EXPECT_EQ(m->num_params(), c.num_params()) << "carry=" << carry << " tied=" << tied;
+      for (const char* scorer : {"bilinear", "distance"})
+        for (bool trainable : {true, false}) {
+          GPTConfig c = cstde_config(carry, tied);
+          c.cstde.scorer = scorer;
+          c.cstde.prior_trainable = trainable;
+          torch::manual_seed(1);
+          GPT m = zoo::make_gpt(c);
+          EXPECT_EQ(m->num_params(), c.num_params())
+              << "carry=" << carry << " tied=" << tied << " scorer=" << scorer << " trainable=" << trainable;
+        }
     }
 }
 
@@ -235,6 +244,102 @@ TEST(CstdeAttention, FutureTokensDoNotAffectEarlierLogits) {
   auto la = m->forward(a), lb = m->forward(b);
   EXPECT_EQ(max_abs_diff(la.slice(1, 0, 6), lb.slice(1, 0, 6)), 0.0);
   EXPECT_GT(max_abs_diff(la.slice(1, 6, 8), lb.slice(1, 6, 8)), 1e-6);
+}
+
+// The controls of issue 14: scorer "distance" is D from the distance bias alone (no U, V: the
+// same D whatever the tokens), and prior_trainable false freezes that bias, so with the
+// log-distance init D is fixed to the prior D_ij proportional to 1 / (1 + i - j).
+TEST(CstdeControls, DistanceScorerReadsNoTokenAndAFrozenPriorStaysPut) {
+  GPTConfig c = cstde_config(/*carry=*/true);
+  c.cstde.scorer = "distance";
+  c.cstde.prior_trainable = false;
+  c.cstde.buckets = 16;  // exact for distances 0..7, longer than the 8-token context: b(k) = -log(1 + k)
+  c.cstde.max_distance = 16;
+  torch::manual_seed(5);
+  GPT m = zoo::make_gpt(c);
+  std::set<std::string> names;
+  for (const auto& item : m->named_parameters()) names.insert(item.key());
+  EXPECT_FALSE(names.count("h.0.dep.u.weight"));
+  EXPECT_TRUE(names.count("h.0.dep.rel_bias"));
+  EXPECT_TRUE(names.count("h.1.dep.carry_logit"));
+  auto trace_of = [&](const torch::Tensor& idx) {
+    ForwardTrace t;
+    m->forward(idx, nullptr, &t);
+    return t;
+  };
+  const auto a = random_tokens(2, 8, 13, 1), b = random_tokens(2, 8, 13, 2);
+  ForwardTrace ta, tb;
+  {
+    torch::NoGradGuard g;
+    ta = trace_of(a);
+    tb = trace_of(b);
+  }
+  // Layer 0's D is the prior itself: row i is (1 / (1 + i - j)) normalised over j <= i.
+  const auto D0 = ta.dependency[0][0];
+  for (int i = 0; i < 8; ++i) {
+    double z = 0;
+    for (int j = 0; j <= i; ++j) z += 1.0 / (1 + i - j);
+    for (int j = 0; j < 8; ++j) {
+      const double want = j <= i ? 1.0 / (1 + i - j) / z : 0.0;
+      EXPECT_NEAR(D0[i][j].item<double>(), want, 1e-6) << i << "," << j;  // float32
+    }
+  }
+  for (std::size_t l = 0; l < ta.dependency.size(); ++l) {
+    EXPECT_EQ(max_abs_diff(ta.dependency[l], tb.dependency[l]), 0.0) << "layer " << l << " read the tokens";
+    EXPECT_EQ(max_abs_diff(ta.dependency[l][0], ta.dependency[l][1]), 0.0);
+  }
+  // Trained: the frozen bias gets no gradient and is not among the optimizer's parameters; the
+  // gates do learn.
+  m->train();
+  m->loss(a, b).backward();
+  EXPECT_FALSE(m->named_parameters()["h.0.dep.rel_bias"].grad().defined());
+  EXPECT_TRUE(m->named_parameters()["h.0.attn.dep_beta"].grad().defined());
+  for (const auto& p : m->no_decay_params()) EXPECT_FALSE(p.is_same(m->named_parameters()["h.0.dep.rel_bias"]));
+  // A trainable distance scorer learns its bias.
+  c.cstde.prior_trainable = true;
+  GPT t = make_model(c, 9);
+  t->loss(a, b).backward();
+  EXPECT_GT(t->named_parameters()["h.0.dep.rel_bias"].grad().abs().sum().item<double>(), 0.0);
+}
+
+TEST(CstdeControls, DistanceScorerDecodesIncrementallyAndHasItsGradients) {
+  GPTConfig c = cstde_config(/*carry=*/true);
+  c.cstde.scorer = "distance";
+  GPT m = make_model(c, 21);
+  {
+    torch::NoGradGuard g;
+    const auto idx = random_tokens(2, 8, 13, 8);
+    const auto full = m->forward(idx);
+    KVCache cache;
+    auto first = m->forward(idx.slice(1, 0, 5), &cache);
+    EXPECT_LT(max_abs_diff(first, full.slice(1, 0, 5)), 1e-12);
+    for (int t = 5; t < 8; ++t)
+      EXPECT_LT(max_abs_diff(m->forward(idx.slice(1, t, t + 1), &cache), full.slice(1, t, t + 1)), 1e-12) << t;
+  }
+  const auto idx = random_tokens(2, 8, c.vocab_size, 3), targets = random_tokens(2, 8, c.vocab_size, 4);
+  const auto [tensors, worst] = check_gradients(m, idx, targets, /*allow_frozen=*/false);
+  EXPECT_GT(tensors, 0);
+  EXPECT_LT(worst, 1e-6);
+  // Under bf16 autocast (train.precision bf16) it runs forward and backward, close to fp32.
+  GPT f = make_model(c, 22, 0.3, torch::kFloat32);
+  const double fp32 = f->loss(idx, targets).item<double>();
+  torch::Tensor bf16;
+  {
+    AutocastGuard autocast(Precision::bf16, torch::kCPU);
+    bf16 = f->loss(idx, targets);
+  }
+  bf16.backward();
+  EXPECT_NEAR(bf16.item<double>(), fp32, 0.05 * fp32);
+  EXPECT_TRUE(f->named_parameters()["h.1.dep.rel_bias"].grad().isfinite().all().item<bool>());
+  // The config names an unknown scorer.
+  structlm::json j = c.cstde.to_json();
+  j["scorer"] = "attention";
+  try {
+    CstdeConfig::from_json(j, "cfg.json");
+    ADD_FAILURE() << "an unknown scorer was accepted";
+  } catch (const structlm::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("scorer"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
