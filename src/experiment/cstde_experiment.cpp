@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "core/subprocess.h"
 #include "cstde/dependency.h"
+#include "cstde/prior_use.h"
 #include "eval/dependency_probe.h"
 #include "experiment/corpus_eval.h"
 #include "experiment/cstde_metrics.h"
@@ -118,28 +119,6 @@ GenerationResult measure_generation(model::GPT& net, const Shared& sh, const Set
   return {m.distinct1, m.distinct2, m.distinct3, m.mtld, m.seq_rep4, m.texts, lengths, continuations};
 }
 
-// How much the trained model leans on its prior (CstdeRunResult::prior_weight, carry_gate):
-// without these, a variant whose beta stayed near 0 looks like a failure of the prior rather
-// than a prior the model did not learn to use.
-void measure_prior_use(model::GPTImpl& net, CstdeRunResult& r) {
-  torch::NoGradGuard no_grad;
-  double beta_sum = 0, gamma_sum = 0;
-  std::int64_t heads = 0, carrying = 0;
-  for (auto& block : net.blocks) {
-    if (!block->attn->dep_beta.defined()) continue;
-    beta_sum += block->attn->dep_beta.abs().sum().item<double>();
-    heads += block->attn->dep_beta.numel();
-    if (auto scorer = std::dynamic_pointer_cast<cstde::DependencyScorerImpl>(block->dep)) {
-      if (const auto g = scorer->gamma(); g.defined()) {
-        gamma_sum += g.item<double>();
-        ++carrying;
-      }
-    }
-  }
-  if (heads) r.prior_weight = beta_sum / double(heads);
-  if (carrying) r.carry_gate = gamma_sum / double(carrying);
-}
-
 // Everything measured on one trained run (its result.json).
 CstdeRunResult measure_run(const std::string& dir, const train::RunConfig& cfg, const std::string& variant,
                            std::int64_t seed, const Shared& sh, const Setup& s, const workspace::Workspace& ws,
@@ -186,7 +165,9 @@ CstdeRunResult measure_run(const std::string& dir, const train::RunConfig& cfg, 
   if (probe.uas_dependency >= 0) r.uas_dependency = probe.uas_dependency;
   r.uas_adjacent = probe.uas_adjacent;
   r.uas_random = probe.uas_random;
-  measure_prior_use(*net, r);
+  const auto use = cstde::prior_use(*net);  // beta, gamma (cstde/prior_use.h)
+  r.prior_weight = use.prior_weight;
+  r.carry_gate = use.carry_gate;
   r.generation = measure_generation(net, sh, s);
   return r;
 }

@@ -17,7 +17,10 @@ constexpr NumberField kNumbers[] = {{"loss", &MetricLine::loss},
                                     {"grad_norm", &MetricLine::grad_norm},
                                     {"tokens_per_s", &MetricLine::tokens_per_s},
                                     {"val_loss", &MetricLine::val_loss},
-                                    {"elapsed_s", &MetricLine::elapsed_s}};
+                                    {"elapsed_s", &MetricLine::elapsed_s},
+                                    {"prior_weight", &MetricLine::prior_weight},
+                                    {"carry_gate", &MetricLine::carry_gate},
+                                    {"d_entropy", &MetricLine::d_entropy}};
 
 }  // namespace
 

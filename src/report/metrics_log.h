@@ -16,6 +16,9 @@ struct MetricLine {
   // NaN where the line does not carry the field: evaluation-only lines have no train loss, log
   // lines between evaluations no val_loss.
   double loss = NAN, lr = NAN, grad_norm = NAN, tokens_per_s = NAN, val_loss = NAN, elapsed_s = NAN;
+  // CSTDE models, on evaluation lines (cstde/prior_use.h): mean |beta_h|, mean carry gate gamma_l,
+  // and the mean entropy (nats) of the last layer's D rows on the first validation batch.
+  double prior_weight = NAN, carry_gate = NAN, d_entropy = NAN;
 
   json to_json() const;  // NaN fields left out
   // An object with an integer "step" and only this struct's fields, each a number; errors name `where`.

@@ -20,6 +20,7 @@
 #include "model/runtime.h"
 #include "cstde/structured_init.h"
 #include "train/checkpointing.h"
+#include "cstde/prior_use.h"
 #include "report/metrics_log.h"
 #include "train/optimizer.h"
 #include "zoo/zoo.h"
@@ -91,8 +92,10 @@ void truncate_metrics(const std::string& path, std::int64_t step) {
 // every evaluation (their own stream, keyed by the seed), so the curve shows the model changing,
 // not the sample.
 // With several ranks each computes every W-th batch and the sums are all-reduced.
+// With `use` (CSTDE models): the prior's use on this rank's first validation batch as well.
 double validation_loss(Net& model, const data::TokenStream& val, const TrainConfig& c, int T,
-                       torch::Device device, model::Precision precision, dist::ProcessGroup* group) {
+                       torch::Device device, model::Precision precision, dist::ProcessGroup* group,
+                       cstde::PriorUse* use = nullptr) {
   torch::NoGradGuard no_grad;
   model::AutocastGuard autocast(precision, device);  // validated as trained
   model.module().eval();
@@ -104,6 +107,7 @@ double validation_loss(Net& model, const data::TokenStream& val, const TrainConf
   for (std::int64_t b = rank; b < c.eval_batches; b += W) {
     val.random_batch(val_seed, b, B, T, buf.data());
     auto batch = torch::from_blob(buf.data(), {B, T + 1}, torch::kLong).to(device, false, /*copy=*/true);
+    if (use && b == rank) *use = cstde::prior_use(*model.m.gpt, batch.slice(1, 0, T));
     total += model.loss(batch.slice(1, 0, T), batch.slice(1, 1, T + 1)).item<double>();
   }
   if (group) {
@@ -238,8 +242,13 @@ report::MetricLine step_record(Net& model, const data::TokenStream* val_data, co
     clock.fields = format_fields(state.train_loss, lr, tok_s, state.val_loss, state.val_loss != 0);
   }
   if (do_eval) {
-    state.val_loss = validation_loss(model, *val_data, tc, T, device, precision, group);
+    cstde::PriorUse use;
+    const bool has_prior = model.m.gpt && model.m.gpt->cfg.cstde.attention;
+    state.val_loss = validation_loss(model, *val_data, tc, T, device, precision, group, has_prior ? &use : nullptr);
     rec.val_loss = state.val_loss;
+    rec.prior_weight = use.prior_weight.value_or(NAN);
+    rec.carry_gate = use.carry_gate.value_or(NAN);
+    rec.d_entropy = use.d_entropy.value_or(NAN);
     // An evaluation between log lines shows the last measured speed, not 0.
     clock.fields = format_fields(state.train_loss, lr, clock.last_tok_s, state.val_loss, true);
   }

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "cstde/dependency.h"
+#include "cstde/prior_use.h"
 #include "model/gpt.h"
 #include "model/precision.h"
 #include "model/model_test_util.h"
@@ -300,6 +301,38 @@ TEST(CstdeControls, DistanceScorerReadsNoTokenAndAFrozenPriorStaysPut) {
   GPT t = make_model(c, 9);
   t->loss(a, b).backward();
   EXPECT_GT(t->named_parameters()["h.0.dep.rel_bias"].grad().abs().sum().item<double>(), 0.0);
+}
+
+// prior_use by hand: betas set to known values, the carry gate at sigmoid(0) = 1/2, and D fixed
+// to the prior (so its entropy is that of rows p_ij proportional to 1 / (1 + i - j)).
+TEST(CstdeControls, PriorUseByHand) {
+  GPTConfig c = cstde_config(/*carry=*/true);
+  c.cstde.scorer = "distance";
+  c.cstde.prior_trainable = false;
+  c.cstde.buckets = 16;
+  c.cstde.max_distance = 16;
+  torch::manual_seed(5);
+  GPT m = zoo::make_gpt(c);
+  {
+    torch::NoGradGuard g;
+    m->blocks[0]->attn->dep_beta.copy_(torch::tensor({0.5, -0.5}));
+    m->blocks[1]->attn->dep_beta.copy_(torch::tensor({1.0, 2.0}));
+  }
+  m->eval();
+  auto use = prior_use(*m, random_tokens(2, 8, 13, 1));
+  EXPECT_NEAR(*use.prior_weight, 1.0, 1e-7);  // (0.5 + 0.5 + 1 + 2) / 4
+  EXPECT_NEAR(*use.carry_gate, 0.5, 1e-7);    // layer 1 carries, gamma = sigmoid(0)
+  double h = 0;
+  for (int i = 0; i < 8; ++i) {
+    double z = 0;
+    for (int j = 0; j <= i; ++j) z += 1.0 / (1 + i - j);
+    for (int j = 0; j <= i; ++j) h -= (1.0 / (1 + i - j) / z) * std::log(1.0 / (1 + i - j) / z);
+  }
+  EXPECT_NEAR(*use.d_entropy, h / 8, 1e-6);
+  EXPECT_FALSE(prior_use(*m).d_entropy.has_value());  // no tokens: parameters only
+  GPT plain = zoo::make_gpt(tiny_config(true, true));
+  const auto none = prior_use(*plain, random_tokens(1, 4, 13, 1));
+  EXPECT_FALSE(none.prior_weight || none.carry_gate || none.d_entropy);
 }
 
 TEST(CstdeControls, DistanceScorerDecodesIncrementallyAndHasItsGradients) {

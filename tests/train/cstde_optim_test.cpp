@@ -282,3 +282,36 @@ TEST(CstdeTraining, StructuredInitCountsTheTrainedTokensOrTheSplit) {
   EXPECT_EQ(split["tokens"], 600);
   EXPECT_FALSE(split.contains("steps"));
 }
+
+// Issue 14: the prior's use over training: every evaluation line of a CSTDE run carries mean
+// |beta|, the carry gate and D's entropy; a plain run's lines carry none of them.
+TEST(CstdeTraining, EvaluationLinesLogThePriorsUse) {
+  TempDir t;
+  const std::string dir = t.path();
+  train::RunConfig cfg = cstde_run(dir);
+  train::train(cfg, dir + "/cstde", false);
+  int evals = 0;
+  for (const auto& line : read_lines(dir + "/cstde/metrics.jsonl")) {
+    if (line.empty()) continue;
+    const json j = json::parse(line);
+    if (!j.contains("val_loss")) {
+      EXPECT_FALSE(j.contains("d_entropy")) << line;
+      continue;
+    }
+    ++evals;
+    ASSERT_TRUE(j.contains("prior_weight") && j.contains("carry_gate") && j.contains("d_entropy")) << line;
+    EXPECT_GT(j["prior_weight"].get<double>(), 0.0);  // beta_init 0.2
+    EXPECT_GT(j["carry_gate"].get<double>(), 0.0);
+    EXPECT_LT(j["carry_gate"].get<double>(), 1.0);
+    // Rows of 1..8 keys: between one-hot (0) and uniform (mean of log(i + 1), i < 8).
+    double uniform = 0;
+    for (int i = 0; i < 8; ++i) uniform += std::log(i + 1.0) / 8;
+    EXPECT_GT(j["d_entropy"].get<double>(), 0.0);
+    EXPECT_LE(j["d_entropy"].get<double>(), uniform + 1e-9);
+  }
+  EXPECT_EQ(evals, 2);  // steps 3 and 6
+  cfg.model.cstde = model::CstdeConfig{};  // the plain GPT
+  train::train(cfg, dir + "/plain", false);
+  for (const auto& line : read_lines(dir + "/plain/metrics.jsonl"))
+    if (!line.empty()) EXPECT_FALSE(json::parse(line).contains("prior_weight")) << line;
+}
