@@ -25,6 +25,7 @@ using structlm::testing::computed_fields;
 using structlm::testing::error_of;
 using structlm::testing::metrics;
 using structlm::testing::random_shard;
+using structlm::testing::tiny_run_settings;
 using structlm::testing::TempDir;
 
 namespace {
@@ -37,23 +38,7 @@ train::RunConfig tiny_run(const std::string& dir) {
   c.model.n_head = 2;
   c.model.n_embd = 32;
   c.model.dropout = 0.1;
-  c.train.batch_size = 4;
-  c.train.grad_accum = 2;
-  c.train.max_steps = 8;
-  c.train.warmup_steps = 2;
-  c.train.lr = 3e-3;
-  c.train.min_lr = 3e-4;
-  c.train.grad_clip = 0.5;  // small enough to clip sometimes
-  c.train.eval_every = 2;
-  c.train.eval_batches = 2;
-  c.train.ckpt_every = 3;
-  c.train.log_every = 1;
-  c.train.seed = 7;
-  c.train.device = "cpu";
-  c.train.threads = 1;
-  c.train.precision = "fp32";  // the same arithmetic on every machine; bf16 is tested by name
-  c.data.train_shards = {random_shard(dir, "train.bin", 5000, 64, 1)};
-  c.data.val_shards = {random_shard(dir, "val.bin", 1000, 64, 2)};
+  tiny_run_settings(c, dir);
   return c;
 }
 
