@@ -12,12 +12,15 @@
 #include "core/io.h"
 #include "core/json.h"
 #include "core/rng.h"
+#include "dedup_docs.h"
 #include "data/corpus_internal.h"
 #include "data/split.h"
 #include "support/temp_dir.h"
 
 using namespace structlm;
 using namespace structlm::data;
+using structlm::test_util::edited;
+using structlm::test_util::random_doc;
 using structlm::test_util::error_of;
 using structlm::test_util::TempDir;
 
@@ -109,28 +112,6 @@ std::vector<std::string> ids_of(const std::vector<Document>& docs) {
   std::vector<std::string> ids;
   for (const auto& d : docs) ids.push_back(d.id);
   return ids;
-}
-
-// A document of `n` words from a 2,000-word vocabulary (dedup_test's), and the same with every
-// `every`-th word replaced.
-std::string random_doc(std::uint64_t seed, int n = 200) {
-  SplitMix64 rng(seed);
-  std::string s;
-  for (int i = 0; i < n; ++i) s += (i ? " " : "") + std::string("w") + std::to_string(rng.below(2000));
-  return s;
-}
-std::string edited(const std::string& doc, int every) {
-  std::string out, word;
-  int i = 0;
-  for (std::size_t p = 0; p <= doc.size(); ++p) {
-    if (p < doc.size() && doc[p] != ' ') {
-      word += doc[p];
-      continue;
-    }
-    out += (out.empty() ? "" : " ") + (++i % every == 0 ? std::string("EDIT") + std::to_string(i) : word);
-    word.clear();
-  }
-  return out;
 }
 
 bool dir_has_files(const std::string& dir) {
