@@ -23,9 +23,7 @@ std::int64_t distance_bucket(std::int64_t n, std::int64_t buckets, std::int64_t 
   return std::min(large, buckets - 1);
 }
 
-bool is_cstde_parameter(const std::string& name) {
-  return name.find(".dep.") != std::string::npos || name.find("dep_beta") != std::string::npos;
-}
+bool is_cstde_parameter(const std::string& name) { return model::is_key_prior_parameter(name); }
 
 std::vector<double> log_distance_prior(std::int64_t buckets, std::int64_t max_distance, std::int64_t block_size) {
   std::vector<double> sum(std::size_t(buckets), 0.0);

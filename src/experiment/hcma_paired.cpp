@@ -73,7 +73,7 @@ std::string paired_recall_markdown(const std::vector<PairedRecall>& rows, std::i
                    "| variant | k | targets | recall original | recall variant | difference [95 % bootstrap] | "
                    "gained | lost | p (McNemar) | p (Holm) | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : rows) {
-    auto signed_number = [](double v) { return (v >= 0 ? "+" : "-") + report::format_number(std::fabs(v), 4); };
+    auto signed_number = [](double v) { return report::format_signed(v, 4); };
     md += "| " + r.variant + " | " + std::to_string(r.k) + " | " + std::to_string(r.targets) + " | " +
           report::format_number(r.recall_original, 4) + " | " + report::format_number(r.recall_variant, 4) + " | " +
           signed_number(r.recall_variant - r.recall_original) + " [" + signed_number(r.difference.lo) + ", " +

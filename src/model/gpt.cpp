@@ -163,12 +163,6 @@ void set_generator_state(const torch::Tensor& state) {
   gen.set_state(state);
 }
 
-// Tensors only a CSTDE model has: the key prior modules ("h.L.dep.*") and the prior weight
-// ("h.L.attn.dep_beta"). Everything else every variant shares.
-bool cstde_only(const std::string& name) {
-  return name.find(".dep.") != std::string::npos || name.find("dep_beta") != std::string::npos;
-}
-
 }  // namespace
 
 GPTImpl::GPTImpl(const GPTConfig& c, const KeyPriorFactory& prior) : cfg(c) {
@@ -269,10 +263,10 @@ void init_gpt2_weights(GPTImpl& m) {
   // follow on the same generator, which is then put back where the plain model leaves it, so
   // whatever draws next (dropout, sampling) draws the same numbers in every variant.
   for (auto& item : m.named_parameters())
-    if (!cstde_only(item.key())) init(item.key(), item.value());
+    if (!is_key_prior_parameter(item.key())) init(item.key(), item.value());
   const torch::Tensor after_shared = generator_state();
   for (auto& item : m.named_parameters())
-    if (cstde_only(item.key())) init(item.key(), item.value());
+    if (is_key_prior_parameter(item.key())) init(item.key(), item.value());
   // CSTDE's deterministic starting values, off the beta = 0 saddle by config (docs/CSTDE.md):
   // model.cstde.beta_init and the prior's own (prior_init). No draws.
   for (auto& b : m.blocks) {

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "model/config.h"
 
@@ -34,5 +35,13 @@ class KeyPriorImpl : public torch::nn::Module {
 // Builds layer `layer`'s prior for a model of config `c`. Registered under the block's name
 // "dep", so the prior's parameters are h.N.dep.* in checkpoints.
 using KeyPriorFactory = std::function<std::shared_ptr<KeyPriorImpl>(const GPTConfig& c, int layer)>;
+
+// Whether a GPT parameter belongs to the key prior path rather than the plain transformer: the
+// priors' own h.N.dep.* and the heads' weights on them, h.N.attn.dep_beta. Every other tensor is
+// shared by every variant (init_gpt2_weights draws those first), and the trainer gives these
+// their own learning-rate multiplier and decay rule (cstde::is_cstde_parameter).
+inline bool is_key_prior_parameter(const std::string& name) {
+  return name.find(".dep.") != std::string::npos || name.find("dep_beta") != std::string::npos;
+}
 
 }  // namespace structlm::model

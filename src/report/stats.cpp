@@ -65,6 +65,8 @@ std::string format_number(double v, int digits) {
   return b;
 }
 
+std::string format_signed(double v, int digits) { return (v >= 0 ? "+" : "-") + format_number(std::fabs(v), digits); }
+
 std::string format_spread(const Spread& s, int digits) {
   if (s.n == 0) return "n/a";
   if (s.n == 1) return format_number(s.mean, digits) + " (1 seed)";
@@ -130,7 +132,7 @@ Verdict verdict(const PairedDifference& d, bool lower_is_better, double alpha) {
 
 std::string format_difference(const PairedDifference& d, int digits) {
   if (d.n == 0) return "n/a";
-  auto signed_number = [&](double v) { return (v >= 0 ? "+" : "-") + format_number(std::fabs(v), digits); };
+  auto signed_number = [&](double v) { return format_signed(v, digits); };
   if (d.geometric) {
     std::string out = "×" + format_number(std::exp(d.mean), 4);
     if (d.n > 1) out += " [" + format_number(std::exp(d.lo), 4) + ", " + format_number(std::exp(d.hi), 4) + "]";

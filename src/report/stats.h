@@ -32,6 +32,7 @@ double wasserstein1(std::vector<double> a, std::vector<double> b);
 // digits); one seed has no spread: "3.2100 (1 seed)". `digits` after the point.
 std::string format_spread(const Spread& s, int digits = 4);
 std::string format_number(double v, int digits = 4);
+std::string format_signed(double v, int digits = 4);  // "+0.0123", "-0.0040"
 
 enum class Verdict { better, worse, no_difference, single_seed };
 const char* verdict_text(Verdict v);
