@@ -129,23 +129,25 @@ json run_alignment(const workspace::Workspace& ws, const AlignRequest& r) {
   auto files = workspace::resolve_run(r.model, r.tokenizer);
   model::init_threads(r.threads);
   auto device = model::resolve_device(r.device);
-  auto source = model::read_checkpoint(files.checkpoint);
-  auto net = zoo::load_model(files.checkpoint, device);
-  workspace::check_model_fits_tokenizer(net->config().vocab_size, ws.load_tokenizer(files.tokenizer).vocab_size(),
+  auto source = model::read_any_checkpoint(files.checkpoint);
+  auto loaded = zoo::load_any_model(files.checkpoint, device);  // the GPT or a Llama-family model
+  model::CausalLM& net = loaded.lm();
+  workspace::check_model_fits_tokenizer(net.vocabulary_rows(), ws.load_tokenizer(files.tokenizer).vocab_size(),
                              files.checkpoint, files.tokenizer);
   auto stream = calibration_stream(ws, r.calib, files.tokenizer);
-  stream.check_ids_below(std::size_t(net->config().vocab_size), "the model's vocabulary");
+  stream.check_ids_below(std::size_t(net.vocabulary_rows()), "the model's vocabulary");
   const std::string report_dir = r.report.empty() ? align_report_dir(r.out) : r.report;
   make_dirs(report_dir);
 
-  std::fprintf(stderr, "align: %s on %s (V %lld, d %lld, %s), calibration %s: %zu tokens\n", r.options.method.c_str(),
-               files.checkpoint.c_str(), (long long)net->config().vocab_size, (long long)net->config().n_embd,
-               net->config().tied ? "tied" : "untied", r.calib.c_str(), stream.size());
+  std::fprintf(stderr, "align: %s on %s (%s, V %lld, d %lld, %s), calibration %s: %zu tokens\n", r.options.method.c_str(),
+               files.checkpoint.c_str(), net.arch(), (long long)net.vocabulary_rows(), (long long)net.width(),
+               net.tied_output() ? "tied" : "untied", r.calib.c_str(), stream.size());
   auto result = hcma::align_embeddings(net, stream, r.options, report_dir + "/log.jsonl");
   auto aligned = hcma::with_input_embeddings(net, result.E);
 
   // The source's metadata minus what belongs to a training run (its optimizer state is not
-  // copied either): the result is a model, not a run to resume.
+  // copied either): the result is a model, not a run to resume. "config" is the aligned model's
+  // own (untied), written by save_checkpoint.
   json meta = json::object();
   for (auto it = source.meta.begin(); it != source.meta.end(); ++it)
     if (it.key() != "config" && it.key() != "train_state" && it.key() != "tokenizer") meta[it.key()] = it.value();
@@ -153,7 +155,10 @@ json run_alignment(const workspace::Workspace& ws, const AlignRequest& r) {
   meta["aligned"] = {{"method", r.options.method}, {"from", files.checkpoint}, {"calibration", r.calib},
                      {"options", r.options.to_json()}};
   if (fs::path(r.out).has_parent_path()) make_dirs(fs::path(r.out).parent_path().string());
-  model::save_checkpoint(r.out, aligned, {}, meta);
+  if (aligned.arch == "gpt")
+    model::save_checkpoint(r.out, aligned.gpt, {}, meta);
+  else
+    model::save_checkpoint(r.out, aligned.llama, meta);
 
   result.report["from"] = files.checkpoint;
   result.report["out"] = r.out;

@@ -8,25 +8,28 @@
 
 namespace structlm::hcma {
 
-model::GPT with_input_embeddings(model::GPT& src, const torch::Tensor& E) {
+zoo::LoadedModel with_input_embeddings(model::CausalLM& src, const torch::Tensor& E) {
   torch::NoGradGuard no_grad;
-  auto cfg = src->config();
-  const bool was_tied = cfg.tied;
-  cfg.tied = false;
-  model::GPT out = zoo::make_gpt(cfg);
-  auto theirs = src->named_parameters(true);
-  for (auto& item : out->named_parameters(true)) {
+  const bool was_tied = src.tied_output();
+  zoo::LoadedModel out = zoo::make_like(src, /*untie=*/true);
+  model::CausalLM& dst = out.lm();
+  const std::string input = src.input_table_name();
+  auto theirs = src.module().named_parameters(true);
+  for (auto& item : dst.module().named_parameters(true)) {
     const std::string& name = item.key();
-    if (name == "wte.weight") item.value().copy_(E);
-    else if (name == "lm_head.weight" && was_tied) item.value().copy_(src->wte->weight);
+    if (name == input) item.value().copy_(E);
+    else if (name == "lm_head.weight" && was_tied) item.value().copy_(src.input_table());
     else item.value().copy_(*theirs.find(name));
   }
-  for (auto& item : out->named_buffers(true)) item.value().copy_(*src->named_buffers(true).find(item.key()));
-  for (auto& p : out->parameters()) p.set_requires_grad(false);
-  out->to(src->parameters().front().device());
-  out->eval();
+  auto buffers = src.module().named_buffers(true);
+  for (auto& item : dst.module().named_buffers(true)) item.value().copy_(*buffers.find(item.key()));
+  for (auto& p : dst.module().parameters()) p.set_requires_grad(false);
+  dst.module().to(src.module().parameters().front().device());
+  dst.module().eval();
   return out;
 }
+
+model::GPT with_input_embeddings(model::GPT& src, const torch::Tensor& E) { return with_input_embeddings(*src, E).gpt; }
 
 namespace {
 
@@ -54,11 +57,16 @@ json movement_by_frequency(const torch::Tensor& E0, const torch::Tensor& E, cons
 
 AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, const AlignOptions& opt,
                              const std::string& log_path, std::function<void(int)> on_checkpoint) {
+  return align_embeddings(*model, calib, opt, log_path, std::move(on_checkpoint));
+}
+
+AlignResult align_embeddings(model::CausalLM& model, const data::TokenStream& calib, const AlignOptions& opt,
+                             const std::string& log_path, std::function<void(int)> on_checkpoint) {
   const auto t0 = std::chrono::steady_clock::now();
   torch::manual_seed(opt.seed);  // noise and any sampling inside torch; the token batches use the loop's generator
   auto method = make_align_method(opt);
-  const torch::Tensor E0 = model->wte->weight.detach().to(torch::kCPU, torch::kFloat32).clone();
-  const auto precision = model::resolve_precision(opt.precision, model->parameters().front().device());
+  const torch::Tensor E0 = model.input_table().detach().to(torch::kCPU, torch::kFloat32).clone();
+  const auto precision = model::resolve_precision(opt.precision, model.module().parameters().front().device());
   std::fprintf(stderr, "precision: %s (%s)\n", precision.name(), precision.why.c_str());
   json report = {{"method", opt.method},
                  {"options", opt.to_json()},

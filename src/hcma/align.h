@@ -17,7 +17,9 @@
 #include "hcma/align_options.h"
 #include "core/json.h"
 #include "data/shard.h"
+#include "model/causal_lm.h"
 #include "model/gpt.h"
+#include "zoo/zoo.h"
 
 namespace structlm::hcma {
 
@@ -28,15 +30,21 @@ struct AlignResult {
   json report;
 };
 
-// model: the trained model (unchanged by this call); calib: the calibration token stream.
-// log_path: JSONL of the logged terms ("" = none), written as the loop runs; with
+// model: the trained model of any architecture (the GPT, the Llama family), seen through its
+// embedding view (model/causal_lm.h), unchanged by this call; calib: the calibration token
+// stream. log_path: JSONL of the logged terms ("" = none), written as the loop runs; with
 // checkpoint_every, the loop's state is kept beside it (hcma/align_loop.h). on_checkpoint: called
 // after each checkpoint with the steps it holds (tests interrupt the loop there).
+AlignResult align_embeddings(model::CausalLM& model, const data::TokenStream& calib, const AlignOptions& opt,
+                             const std::string& log_path = "", std::function<void(int)> on_checkpoint = {});
 AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, const AlignOptions& opt,
                              const std::string& log_path = "", std::function<void(int)> on_checkpoint = {});
 
-// The model with input table E and everything else copied from `model`; untied when `model`
-// was tied (the output keeps the original matrix). Parameters do not require gradients.
+// The model with input table E and everything else copied from `model` (same architecture and
+// configuration, built by zoo::make_like); untied when `model` was tied: the output
+// (lm_head.weight) keeps the original matrix, and the input table alone is E. Parameters do not
+// require gradients; on `model`'s device, in eval mode.
+zoo::LoadedModel with_input_embeddings(model::CausalLM& model, const torch::Tensor& E);
 model::GPT with_input_embeddings(model::GPT& model, const torch::Tensor& E);
 
 }  // namespace structlm::hcma

@@ -44,7 +44,7 @@ ContextHierarchy context_hierarchy(AlignRun& run, const HcmaOptions& opt) {
   ContextHierarchy out;
   {
     // One region: the statistics pass changes no weight, so autocast's bf16 copies stay valid.
-    model::AutocastGuard autocast(run.precision.precision, run.model->parameters().front().device());
+    model::AutocastGuard autocast(run.precision.precision, run.model.module().parameters().front().device());
     out.stats = collect_context_stats(run.model, run.calib, opt.layer, o.calib_tokens, o.loop.batch_size);
   }
   run.counts = out.stats.counts;

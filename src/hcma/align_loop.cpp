@@ -139,11 +139,12 @@ std::string loop_checkpoint_path(const std::string& log_path) {
 }
 
 torch::Tensor lm_loss(LoopState& s, std::optional<double> noise) {
-  const auto& cfg = s.net->config();
+  model::CausalLM& net = s.net.lm();
+  const std::int64_t T = net.context_length();
   const auto& loop = s.run.options.loop;
-  s.run.calib.random_batch(s.run.options.seed, s.step, loop.batch_size, int(cfg.block_size), s.batch.data());
-  auto b = torch::from_blob(s.batch.data(), {loop.batch_size, cfg.block_size + 1}, torch::kLong).to(s.param.device());
-  auto x = b.slice(1, 0, cfg.block_size), y = b.slice(1, 1);
+  s.run.calib.random_batch(s.run.options.seed, s.step, loop.batch_size, int(T), s.batch.data());
+  auto b = torch::from_blob(s.batch.data(), {loop.batch_size, T + 1}, torch::kLong).to(s.param.device());
+  auto x = b.slice(1, 0, T), y = b.slice(1, 1);
   auto emb = F::embedding(x, s.param);
   if (noise) {
     // A Gaussian direction per position, scaled to `noise` times the mean row norm.
@@ -155,9 +156,9 @@ torch::Tensor lm_loss(LoopState& s, std::optional<double> noise) {
     // A region per step: autocast caches the bf16 copy of a leaf that requires grad (E), and E
     // changes at every step; leaving the outermost guard drops that copy.
     model::AutocastGuard autocast(s.run.precision.precision, s.param.device());
-    logits = s.net->forward_embeddings(emb);
+    logits = net.logits_from_embeddings(emb);
   }
-  // Log-softmax over the vocabulary in fp32, as the trainer's loss (GPTImpl::loss).
+  // Log-softmax over the vocabulary in fp32, as the trainer's loss (GPTImpl::loss, LlamaForCausalLMImpl::loss).
   logits = logits.to(torch::kFloat32);
   return F::cross_entropy(logits.view({-1, logits.size(-1)}), y.reshape({-1}));
 }
@@ -167,8 +168,8 @@ void TrainedMethod::prepare(AlignRun& run) { run.counts = calibration_counts(run
 torch::Tensor TrainedMethod::align(AlignRun& run) {
   prepare(run);
   const auto& opt = run.options.loop;
-  const auto& cfg = run.model->config();
-  const auto device = run.model->parameters().front().device();
+  const std::int64_t T = run.model.context_length();  // the LM batches' windows
+  const auto device = run.model.module().parameters().front().device();
   LoopState s(run);
   if (uses_lm()) s.net = with_input_embeddings(run.model, run.E0);
   s.param = run.E0.clone().to(device).set_requires_grad(true);
@@ -177,9 +178,9 @@ torch::Tensor TrainedMethod::align(AlignRun& run) {
   s.mean_norm = run.E0.norm(2, 1).mean().item<double>();
   auto optimizer = make_table_optimizer(opt.optimizer, s.param);
   s.gen = at::make_generator<at::CPUGeneratorImpl>(run.options.seed);
-  s.batch.resize(std::size_t(opt.batch_size) * std::size_t(cfg.block_size + 1));
+  s.batch.resize(std::size_t(opt.batch_size) * std::size_t(T + 1));
   if (uses_lm())
-    check(run.calib.size() > std::size_t(cfg.block_size), "calibration",
+    check(run.calib.size() > std::size_t(T), "calibration",
           "has " + std::to_string(run.calib.size()) + " tokens, fewer than one window of block_size + 1");
   TermLog log;
   std::map<std::string, double> loop_s;  // where the loop's time goes (the report's time_s.loop)

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hcma/align_method.h"
+#include "zoo/zoo.h"
 
 namespace structlm::hcma {
 
@@ -24,7 +25,7 @@ namespace structlm::hcma {
 struct LoopState {
   explicit LoopState(AlignRun& r) : run(r) {}
   AlignRun& run;
-  model::GPT net{nullptr};         // E⁰'s model with `param` as its input (null unless uses_lm())
+  zoo::LoadedModel net;            // E⁰'s model, untied (empty unless uses_lm()); the LM term feeds it `param`
   torch::Tensor param;             // E being optimised, on the model's device
   at::Generator gen;               // the loop's randomness (noise, HCMA's token batches), from options.seed
   std::vector<std::int64_t> batch; // one LM batch of [batch_size, block_size + 1] ids

@@ -17,14 +17,14 @@
 #include "hcma/hierarchy.h"
 #include "core/json.h"
 #include "data/shard.h"
-#include "model/gpt.h"
+#include "model/causal_lm.h"
 #include "model/precision.h"
 
 namespace structlm::hcma {
 
 // What align_embeddings hands a method, and what the method leaves for the report.
 struct AlignRun {
-  model::GPT& model;               // the trained model, unchanged
+  model::CausalLM& model;          // the trained model (any architecture), unchanged
   const data::TokenStream& calib;  // the calibration token stream
   const AlignOptions& options;
   torch::Tensor E0;                // [V, d] float32 on the CPU: the model's input table

@@ -5,24 +5,31 @@
 
 namespace structlm::hcma {
 
-int default_layer(const model::GPTConfig& c) { return int((c.n_layer + 1) / 2); }
+int default_layer(int n_layer) { return (n_layer + 1) / 2; }
+int default_layer(const model::GPTConfig& c) { return default_layer(int(c.n_layer)); }
 
 ContextStats collect_context_stats(model::GPT& model, const data::TokenStream& stream, int layer,
                                    std::size_t max_tokens, int batch_size) {
-  const auto& cfg = model->config();
-  if (layer < 0) layer = default_layer(cfg);
-  check(layer <= cfg.n_layer, "calibration", "layer " + std::to_string(layer) + " is beyond the model's " +
-                                                   std::to_string(cfg.n_layer) + " layers");
+  return collect_context_stats(*model, stream, layer, max_tokens, batch_size);
+}
+
+ContextStats collect_context_stats(model::CausalLM& model, const data::TokenStream& stream, int layer,
+                                   std::size_t max_tokens, int batch_size) {
+  const int n_layer = model.num_layers();
+  if (layer < 0) layer = default_layer(n_layer);
+  check(layer <= n_layer, "calibration", "layer " + std::to_string(layer) + " is beyond the model's " +
+                                             std::to_string(n_layer) + " layers");
   check(batch_size > 0, "calibration", "batch size must be positive");
   std::size_t n = stream.size();
   if (max_tokens > 0) n = std::min(n, max_tokens);
-  const std::int64_t T = cfg.block_size, V = cfg.vocab_size, d = cfg.n_embd;
+  const std::int64_t T = model.context_length(), V = model.vocabulary_rows(), d = model.width();
   check(n >= 1, "calibration", "the calibration corpus has no tokens");
 
   torch::NoGradGuard no_grad;
-  const bool was_training = model->is_training();
-  model->eval();
-  const auto device = model->parameters().front().device();
+  torch::nn::Module& module = model.module();
+  const bool was_training = module.is_training();
+  module.eval();
+  const auto device = module.parameters().front().device();
   auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
   torch::Tensor sum = torch::zeros({V, d}, f64), sumsq = torch::zeros({V, d}, f64);
   torch::Tensor counts = torch::zeros({V}, torch::kLong);
@@ -35,7 +42,7 @@ ContextStats collect_context_stats(model::GPT& model, const data::TokenStream& s
       if (id < 0 || id >= V)
         fail("calibration", "token id " + std::to_string(id) + " is outside the model's vocabulary (" + std::to_string(V) + ")");
     auto idx = torch::from_blob(const_cast<std::int64_t*>(buf.data()), {rows, len}, torch::kLong).clone();
-    auto h = model->hidden_states(idx.to(device), layer).reshape({rows * len, d}).to(torch::kCPU, torch::kFloat64);
+    auto h = model.residual_stream(idx.to(device), layer).reshape({rows * len, d}).to(torch::kCPU, torch::kFloat64);
     auto flat = idx.reshape({-1});
     sum.index_add_(0, flat, h);
     sumsq.index_add_(0, flat, h * h);
@@ -44,7 +51,7 @@ ContextStats collect_context_stats(model::GPT& model, const data::TokenStream& s
     progress.update(std::int64_t(done));
   });
   progress.finish();
-  model->train(was_training);
+  module.train(was_training);
 
   ContextStats s;
   s.layer = layer;

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "data/shard.h"
+#include "model/causal_lm.h"
 #include "model/gpt.h"
 
 namespace structlm::hcma {
@@ -21,9 +22,14 @@ struct ContextStats {
 // Non-overlapping windows of the model's context over the first `max_tokens` tokens (0: all);
 // sums in float64 so millions of states add up exactly enough. layer < 0: the middle,
 // n_layer / 2 (rounded up, so a 1-layer model uses its block's output).
+// Any architecture, through its embedding view (model/causal_lm.h: residual_stream, num_layers,
+// context_length: the windows' length).
+ContextStats collect_context_stats(model::CausalLM& model, const data::TokenStream& stream, int layer,
+                                   std::size_t max_tokens = 0, int batch_size = 8);
 ContextStats collect_context_stats(model::GPT& model, const data::TokenStream& stream, int layer,
                                    std::size_t max_tokens = 0, int batch_size = 8);
 
+int default_layer(int n_layer);
 int default_layer(const model::GPTConfig& c);
 
 }  // namespace structlm::hcma

@@ -12,20 +12,34 @@ bool same_bytes(const torch::Tensor& a, const torch::Tensor& b) {
   return std::memcmp(x.data_ptr(), y.data_ptr(), std::size_t(x.numel()) * x.element_size()) == 0;
 }
 
+// Whether the source's output matrix is its input table: the GPT's config "tied", the Llama
+// family's config.json "tie_word_embeddings".
+bool tied(const model::Checkpoint& c) {
+  if (c.arch == "gpt") return c.config.tied;
+  const json& cfg = c.meta.contains("config") ? c.meta["config"] : json::object();
+  return cfg.contains("tie_word_embeddings") && cfg["tie_word_embeddings"].is_boolean() &&
+         cfg["tie_word_embeddings"].get<bool>();
+}
+
 }  // namespace
+
+std::string input_table_name(const std::string& arch) { return arch == "llama" ? "model.embed_tokens.weight" : "wte.weight"; }
 
 std::vector<std::string> frozen_weight_violations(const model::Checkpoint& source, const model::Checkpoint& aligned) {
   std::vector<std::string> bad;
+  if (aligned.arch != source.arch)
+    bad.push_back("arch: the aligned model is " + aligned.arch + ", the source " + source.arch);
   auto is_model_tensor = [](const std::string& name) { return name.rfind("optim.", 0) != 0; };
   const auto& src = source.tensors;
+  const std::string input = input_table_name(source.arch);
   for (const auto& [name, t] : aligned.tensors) {
-    if (name == "wte.weight") {
+    if (name == input) {
       auto it = src.find(name);
-      if (it == src.end() || it->second.sizes() != t.sizes()) bad.push_back("wte.weight: shape differs from the source's");
+      if (it == src.end() || it->second.sizes() != t.sizes()) bad.push_back(input + ": shape differs from the source's");
       continue;
     }
     if (name == "lm_head.weight") {
-      auto it = src.find(source.config.tied ? "wte.weight" : "lm_head.weight");
+      auto it = src.find(tied(source) ? input : "lm_head.weight");
       if (it == src.end() || !same_bytes(it->second, t))
         bad.push_back("lm_head.weight: not the source's output matrix, byte for byte");
       continue;

@@ -8,10 +8,15 @@
 
 namespace structlm::hcma {
 
-// Every way `aligned` breaks the guarantee, one line each (empty: it holds): a model tensor of
-// the source missing or with other bytes, lm_head.weight not the source's output matrix (its
-// wte.weight when tied), or a tensor the source has no counterpart for. wte.weight may differ
-// in values, not in shape.
+// The input table's tensor name in a checkpoint of `arch` (model/checkpoint.h): wte.weight (gpt),
+// model.embed_tokens.weight (llama).
+std::string input_table_name(const std::string& arch);
+
+// Every way `aligned` breaks the guarantee, one line each (empty: it holds): another
+// architecture, a model tensor of the source missing or with other bytes, lm_head.weight not the
+// source's output matrix (its input table when tied), or a tensor the source has no counterpart
+// for. The input table (input_table_name) may differ in values, not in shape. Checkpoints of
+// either architecture (model::read_any_checkpoint).
 std::vector<std::string> frozen_weight_violations(const model::Checkpoint& source, const model::Checkpoint& aligned);
 
 }  // namespace structlm::hcma

@@ -1,8 +1,11 @@
 // What evaluation and sampling need from a decoder, whatever its architecture (GPT-2 style,
 // model/gpt.h; the Llama family, model/llama.h): next-token logits for a batch of ids, with an
 // optional KV cache for incremental decoding, the context it was built for and its vocabulary
-// rows. Training, CSTDE and HCMA use the concrete classes; eval::evaluate and eval::sample_*
-// take this, so `structlm eval` and `structlm sample` serve every architecture with one code path.
+// rows. eval::evaluate and eval::sample_* take this, so `structlm eval` and `structlm sample`
+// serve every architecture with one code path. It also gives the embedding view HCMA works
+// through (hcma/, docs/HCMA.md): the input table, the forward from input embeddings, the residual
+// stream after a layer, the output matrix and whether it is the input table. Training and CSTDE
+// use the concrete classes.
 #pragma once
 #include <torch/torch.h>
 
@@ -31,6 +34,27 @@ class CausalLM {
   virtual std::int64_t vocabulary_rows() const = 0;
   // The torch module behind it (device, train/eval mode, parameters).
   virtual torch::nn::Module& module() = 0;
+
+  // The embedding view (HCMA: only the input table changes; every other tensor stays as it is).
+  // "gpt" or "llama", as a checkpoint's metadata "arch" (model/checkpoint.h).
+  virtual const char* arch() const = 0;
+  // The input embedding table [V, d]: the parameter itself (a view sharing its storage), and its
+  // name among the module's named_parameters() and in checkpoints.
+  virtual torch::Tensor input_table() = 0;
+  virtual const char* input_table_name() const = 0;
+  // The output matrix [V, d] the last hidden state is multiplied by: lm_head's ("lm_head.weight"
+  // when untied), or the input table itself when tied.
+  virtual torch::Tensor output_matrix() = 0;
+  virtual bool tied_output() const = 0;
+  // The forward from input embeddings emb [B, T, d] (what input_table()[ids] would give) to
+  // logits [B, T, V], positions 0 .. T-1, no cache: from the table's own rows it is the forward
+  // from ids, bit for bit.
+  virtual torch::Tensor logits_from_embeddings(const torch::Tensor& emb) = 0;
+  // The residual stream [B, T, d] after `layer` blocks of ids [B, T] (0: the input embeddings;
+  // num_layers(): the last block's output, before the final norm).
+  virtual torch::Tensor residual_stream(const torch::Tensor& ids, int layer) = 0;
+  virtual int num_layers() const = 0;
+  virtual std::int64_t width() const = 0;  // d, the residual stream's width
 };
 
 }  // namespace structlm::model

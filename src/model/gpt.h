@@ -98,6 +98,16 @@ class GPTImpl : public torch::nn::Module, public CausalLM {
   std::int64_t context_length() const override { return cfg.block_size; }
   std::int64_t vocabulary_rows() const override { return cfg.vocab_size; }
   torch::nn::Module& module() override { return *this; }
+  // The embedding view (HCMA): wte, forward_embeddings, hidden_states.
+  const char* arch() const override { return "gpt"; }
+  torch::Tensor input_table() override { return wte->weight; }
+  const char* input_table_name() const override { return "wte.weight"; }
+  torch::Tensor output_matrix() override { return output_weight(); }
+  bool tied_output() const override { return cfg.tied; }
+  torch::Tensor logits_from_embeddings(const torch::Tensor& emb) override { return forward_embeddings(emb); }
+  torch::Tensor residual_stream(const torch::Tensor& ids, int layer) override { return hidden_states(ids, layer); }
+  int num_layers() const override { return int(cfg.n_layer); }
+  std::int64_t width() const override { return cfg.n_embd; }
 
   GPTConfig cfg;
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};

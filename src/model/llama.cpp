@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "model/cross_entropy.h"
 
@@ -134,18 +135,45 @@ torch::Tensor LlamaForCausalLMImpl::output_weight() {
   return cfg.tie_word_embeddings ? model->embed_tokens->weight : lm_head->weight;
 }
 
+namespace {
+
+// The rotary angles' cos and sin [T, d/2] for positions past .. past+T-1: in float64, then cast
+// to the activations' dtype and device (as the reference and HF do).
+std::pair<torch::Tensor, torch::Tensor> rotary(const torch::Tensor& inv_freq, std::int64_t past, std::int64_t T,
+                                               const torch::Tensor& like) {
+  auto angles = torch::arange(past, past + T, torch::kFloat64).unsqueeze(1) * inv_freq.unsqueeze(0);
+  return {angles.cos().to(like.options()), angles.sin().to(like.options())};
+}
+
+}  // namespace
+
 torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& ids, KVCache* cache) {
-  const auto T = ids.size(1);
+  return forward_embeddings(model->embed_tokens(ids), cache);
+}
+
+torch::Tensor LlamaForCausalLMImpl::forward_embeddings(const torch::Tensor& emb, KVCache* cache) {
+  TORCH_CHECK(emb.dim() == 3 && emb.size(2) == cfg.hidden_size, "input embeddings must be [B, T, ", cfg.hidden_size,
+              "], got ", emb.sizes());
+  const auto T = emb.size(1);
   const std::int64_t past = cache ? cache->length() : 0;
   TORCH_CHECK(past + T <= cfg.max_position_embeddings, "sequence of ", past + T,
               " tokens exceeds max_position_embeddings ", cfg.max_position_embeddings);
-  auto x = model->embed_tokens(ids);
-  // Angles in float64, then cast to the model's dtype (as the reference and HF do).
-  auto angles = torch::arange(past, past + T, torch::kFloat64).unsqueeze(1) * inv_freq.unsqueeze(0);  // [T, d/2]
-  auto cos = angles.cos().to(x.options()), sin = angles.sin().to(x.options());
+  auto x = emb;
+  auto [cos, sin] = rotary(inv_freq, past, T, x);
   int layer = 0;
   for (auto& block : model->blocks) x = block->forward(x, cos, sin, cache, layer++);
   return F::linear(model->norm(x), output_weight());
+}
+
+torch::Tensor LlamaForCausalLMImpl::hidden_states(const torch::Tensor& ids, int layer) {
+  TORCH_CHECK(layer >= 0 && layer <= int(model->blocks.size()), "layer ", layer, " outside 0..", model->blocks.size());
+  const auto T = ids.size(1);
+  TORCH_CHECK(T <= cfg.max_position_embeddings, "sequence of ", T, " tokens exceeds max_position_embeddings ",
+              cfg.max_position_embeddings);
+  auto x = model->embed_tokens(ids);
+  auto [cos, sin] = rotary(inv_freq, 0, T, x);
+  for (int l = 0; l < layer; ++l) x = model->blocks[std::size_t(l)]->forward(x, cos, sin);
+  return x;
 }
 
 torch::Tensor LlamaForCausalLMImpl::loss(const torch::Tensor& ids, const torch::Tensor& targets) {

@@ -81,6 +81,14 @@ class LlamaForCausalLMImpl : public torch::nn::Module, public CausalLM {
   // ids [B, T] int64 -> logits [B, T, V], in the parameters' dtype. With a cache, ids hold only
   // the new positions (rotary angles continue from the cache's length).
   torch::Tensor forward(const torch::Tensor& ids, KVCache* cache = nullptr);
+  // The same forward from input embeddings emb [B, T, C] (what embed_tokens(ids) would give)
+  // instead of ids: forward(ids) is forward_embeddings(embed_tokens(ids)), so from the table's
+  // own rows the two agree bit for bit. HCMA's LM term and embedding-space probes replace that input.
+  torch::Tensor forward_embeddings(const torch::Tensor& emb, KVCache* cache = nullptr);
+  // The residual stream h^layer [B, T, C] after `layer` decoder layers of ids, positions 0 .. T-1
+  // (0: the embeddings; num_hidden_layers: the last layer's output, before the final RMSNorm).
+  // HCMA's contextual statistics read it (METHODS.md §2a).
+  torch::Tensor hidden_states(const torch::Tensor& ids, int layer);
   torch::Tensor output_weight();  // lm_head's, or embed_tokens' when tied
   const LlamaConfig& config() const { return cfg; }
 
@@ -98,6 +106,16 @@ class LlamaForCausalLMImpl : public torch::nn::Module, public CausalLM {
   std::int64_t context_length() const override { return cfg.max_position_embeddings; }
   std::int64_t vocabulary_rows() const override { return cfg.vocab_size; }
   torch::nn::Module& module() override { return *this; }
+  // The embedding view (HCMA): model.embed_tokens, forward_embeddings, hidden_states.
+  const char* arch() const override { return "llama"; }
+  torch::Tensor input_table() override { return model->embed_tokens->weight; }
+  const char* input_table_name() const override { return "model.embed_tokens.weight"; }
+  torch::Tensor output_matrix() override { return output_weight(); }
+  bool tied_output() const override { return cfg.tie_word_embeddings; }
+  torch::Tensor logits_from_embeddings(const torch::Tensor& emb) override { return forward_embeddings(emb); }
+  torch::Tensor residual_stream(const torch::Tensor& ids, int layer) override { return hidden_states(ids, layer); }
+  int num_layers() const override { return int(cfg.num_hidden_layers); }
+  std::int64_t width() const override { return cfg.hidden_size; }
 
   LlamaConfig cfg;
   LlamaBackbone model{nullptr};

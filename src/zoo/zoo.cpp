@@ -56,4 +56,21 @@ LoadedModel load_any_model(const std::string& path, torch::Device device) {
   return out;
 }
 
+LoadedModel make_like(model::CausalLM& src, bool untie) {
+  LoadedModel out;
+  out.arch = src.arch();
+  if (auto* gpt = dynamic_cast<model::GPTImpl*>(&src)) {
+    auto c = gpt->config();
+    if (untie) c.tied = false;
+    out.gpt = make_gpt(c);
+  } else if (auto* llama = dynamic_cast<model::LlamaForCausalLMImpl*>(&src)) {
+    auto c = llama->config();
+    if (untie) c.tie_word_embeddings = false;
+    out.llama = model::LlamaForCausalLM(c);  // no init: every weight is overwritten
+  } else {
+    fail("model", std::string("architecture '") + src.arch() + "' is not one zoo builds");
+  }
+  return out;
+}
+
 }  // namespace structlm::zoo

@@ -43,4 +43,10 @@ LoadedModel make_model(const model::ModelConfig& c, const std::string& path);
 // in eval mode. Errors name the file.
 LoadedModel load_any_model(const std::string& path, torch::Device device = torch::kCPU);
 
+// A new model of `src`'s architecture and configuration (a GPT with the plug-ins its config asks
+// for), untied when `untie` (its output matrix lm_head.weight, the input table's copy to be filled
+// in), on the CPU. Its weights are whatever construction gives: the caller copies them in (HCMA's
+// hcma::with_input_embeddings). An architecture zoo does not build is an error.
+LoadedModel make_like(model::CausalLM& src, bool untie);
+
 }  // namespace structlm::zoo

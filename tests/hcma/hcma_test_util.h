@@ -1,5 +1,6 @@
-// What the HCMA tests (align_test.cpp, switches_test.cpp) build on: a tiny GPT, a Zipf-like token
-// stream, and a small table with statistics and a hierarchy for the objective's terms.
+// What the HCMA tests (align_test.cpp, switches_test.cpp, llama_align_test.cpp) build on: a tiny
+// GPT and a tiny Llama of the same vocabulary and context, a Zipf-like token stream, and a small
+// table with statistics and a hierarchy for the objective's terms.
 #pragma once
 #include <torch/torch.h>
 
@@ -15,6 +16,7 @@
 #include "hcma/hierarchy.h"
 #include "hcma/objective.h"
 #include "model/config.h"
+#include "model/llama.h"
 
 namespace structlm::hcma::test_support {
 
@@ -26,6 +28,24 @@ inline model::GPTConfig tiny(bool tied = true) {
   c.n_head = 2;
   c.n_embd = 12;
   c.tied = tied;
+  return c;
+}
+
+// The Llama family's block at the tiny GPT's vocabulary and context: grouped-query attention
+// (4 query heads, 2 key/value heads), SwiGLU, RMSNorm, rotary positions.
+inline model::LlamaConfig tiny_llama(bool tied = true) {
+  model::LlamaConfig c;
+  c.model_type = "llama";
+  c.vocab_size = 40;
+  c.hidden_size = 12;
+  c.intermediate_size = 20;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.head_dim = 4;
+  c.max_position_embeddings = 16;
+  c.rms_norm_eps = 1e-5;
+  c.tie_word_embeddings = tied;
   return c;
 }
 
