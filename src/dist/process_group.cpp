@@ -110,6 +110,26 @@ void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors, int root) {
   unflatten(bucket[0], tensors);
 }
 
+namespace {
+
+struct GlooPending : ProcessGroup::Pending {
+  c10::intrusive_ptr<c10d::Work> work;
+  std::vector<torch::Tensor> tensors;  // kept alive until the collective is done
+  std::string where;
+  void wait() override { structlm::dist::wait(work, "all-reduce", where); }
+};
+
+}  // namespace
+
+std::unique_ptr<ProcessGroup::Pending> ProcessGroup::allreduce_sum_async(torch::Tensor flat) {
+  check_bucketable({flat}, "allreduce_sum_async");
+  auto p = std::make_unique<GlooPending>();
+  p->tensors = {std::move(flat)};
+  p->where = where_;
+  p->work = impl_->group->allreduce(p->tensors);
+  return p;
+}
+
 void ProcessGroup::barrier() { wait(impl_->group->barrier(), "barrier", where_); }
 
 }  // namespace structlm::dist

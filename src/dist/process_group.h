@@ -35,6 +35,17 @@ class ProcessGroup {
   void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
   void barrier();
 
+  // A sum all-reduce of one flat tensor (contiguous, CPU), started now on Gloo's threads and
+  // finished by wait(): what lets gradient buckets travel while the backward pass goes on
+  // (dist/grad_reducer.h). wait() is an Error naming the operation when a rank stopped or the
+  // timeout passed. Every rank must start the same collectives in the same order.
+  class Pending {
+   public:
+    virtual ~Pending() = default;
+    virtual void wait() = 0;
+  };
+  std::unique_ptr<Pending> allreduce_sum_async(torch::Tensor flat);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -20,7 +20,8 @@ constexpr NumberField kNumbers[] = {{"loss", &MetricLine::loss},
                                     {"elapsed_s", &MetricLine::elapsed_s},
                                     {"prior_weight", &MetricLine::prior_weight},
                                     {"carry_gate", &MetricLine::carry_gate},
-                                    {"d_entropy", &MetricLine::d_entropy}};
+                                    {"d_entropy", &MetricLine::d_entropy},
+                                    {"allreduce_s", &MetricLine::allreduce_s}};
 
 }  // namespace
 

@@ -19,6 +19,9 @@ struct MetricLine {
   // CSTDE models, on evaluation lines (cstde/prior_use.h): mean |beta_h|, mean carry gate gamma_l,
   // and the mean entropy (nats) of the last layer's D rows on the first validation batch.
   double prior_weight = NAN, carry_gate = NAN, d_entropy = NAN;
+  // Data-parallel runs, on log lines: mean seconds per step that rank 0 waited for the gradient
+  // all-reduce after its backward pass (the part the backward pass did not hide).
+  double allreduce_s = NAN;
 
   json to_json() const;  // NaN fields left out
   // An object with an integer "step" and only this struct's fields, each a number; errors name `where`.

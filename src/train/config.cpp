@@ -47,7 +47,10 @@ const FieldTable<TrainConfig>& TrainConfig::fields() {
           .add("threads", +[](C& c) -> int& { return c.threads; }, "CPU threads", ">= 0 (0: all available cores)", non_negative)
           .add("precision", +[](C& c) -> std::string& { return c.precision; },
                "compute precision: bf16 = bf16 matmuls, fp32 weights and optimizer; auto = bf16 where faster",
-               model::kPrecisionNames, model::is_precision_name);
+               model::kPrecisionNames, model::is_precision_name)
+          .add("bucket_mb", +[](C& c) -> double& { return c.bucket_mb; },
+               "data-parallel gradient bucket in MiB, all-reduced during the backward pass", ">= 0 (0: one bucket after it)",
+               finite_non_negative);
   return t;
 }
 

@@ -33,6 +33,10 @@ struct TrainConfig {
   // auto, fp32 or bf16 (model/precision.h): bf16 computes in bf16 with fp32 weights and optimizer
   // state; auto picks bf16 where the device does it faster (CUDA, CPUs with AMX/AVX512-BF16).
   std::string precision = "auto";
+  // Data-parallel runs: gradients travel in buckets of about this many MiB, each all-reduced as
+  // soon as the backward pass has produced it (dist/grad_reducer.h); 0: one bucket after the
+  // backward pass, nothing overlapped.
+  double bucket_mb = 25;
 
   static const FieldTable<TrainConfig>& fields();  // names, members, checks, help (core/fields.h)
   json to_json() const;

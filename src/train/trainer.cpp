@@ -13,6 +13,7 @@
 #include "core/progress.h"
 #include "core/rng.h"
 #include "data/shard.h"
+#include "dist/grad_reducer.h"
 #include "dist/process_group.h"
 #include "model/checkpoint.h"
 #include "model/gpt.h"
@@ -194,7 +195,8 @@ RunData open_data(const RunConfig& cfg) {
 // mean loss. Returns that mean loss. `first_micro`: the global index of the first micro-batch
 // (rank r of a data-parallel job starts at r A), which keys the dropout masks.
 torch::Tensor accumulate_gradients(Net& model, const torch::Tensor& batch, int B, int A, int T, std::uint64_t seed,
-                                   std::int64_t step, model::Precision precision, int first_micro) {
+                                   std::int64_t step, model::Precision precision, int first_micro,
+                                   dist::GradReducer* reducer) {
   torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(batch.device()));
   for (int micro = 0; micro < A; ++micro) {
     // Dropout masks come from a stream keyed by (seed, step, micro), so a resumed run draws the
@@ -208,6 +210,8 @@ torch::Tensor accumulate_gradients(Net& model, const torch::Tensor& batch, int B
       model::AutocastGuard autocast(precision, batch.device());
       loss = model.loss(rows.slice(1, 0, T), rows.slice(1, 1, T + 1));
     }
+    // The last backward pass completes the gradients: the reducer sends each bucket as it fills.
+    if (reducer && micro == A - 1) reducer->arm();
     (loss / A).backward();
     step_loss += loss.detach() / A;
   }
@@ -217,6 +221,7 @@ torch::Tensor accumulate_gradients(Net& model, const torch::Tensor& batch, int B
 // The throughput between log lines, and the progress line's fields.
 struct LogClock {
   double last_log_s = 0, last_tok_s = 0;
+  double allreduce_wait_s = 0;  // data-parallel: summed since the last log line
   std::int64_t last_log_step = 0;
   std::string fields;
 };
@@ -237,6 +242,8 @@ report::MetricLine step_record(Net& model, const data::TokenStream* val_data, co
     rec.grad_norm = grad_norm.item<double>();
     rec.tokens_per_s = tok_s;
     clock.last_tok_s = tok_s;
+    if (group) rec.allreduce_s = clock.allreduce_wait_s / double(std::max<std::int64_t>(state.step - clock.last_log_step, 1));
+    clock.allreduce_wait_s = 0;
     clock.last_log_s = now_s;
     clock.last_log_step = state.step;
     clock.fields = format_fields(state.train_loss, lr, tok_s, state.val_loss, state.val_loss != 0);
@@ -342,19 +349,15 @@ void broadcast_weights(Net& model, dist::ProcessGroup& group) {
   group.broadcast(params, 0);
 }
 
-// The step's gradients averaged over the ranks, with the step's loss and each rank's stop
-// signals in the same bucket: one collective per step. Returns the stop signals, agreed.
+// The step's loss averaged over the ranks and each rank's stop signals, in one small collective
+// after the gradients' (dist::GradReducer). Returns the stop signals, agreed.
 struct Agreed {
   bool interrupted, out_of_time;
 };
-Agreed average_over_ranks(const std::vector<torch::Tensor>& params, torch::Tensor& step_loss, bool interrupted,
-                          bool out_of_time, dist::ProcessGroup& group) {
-  std::vector<torch::Tensor> bucket;
-  for (const auto& p : params)
-    if (p.grad().defined()) bucket.push_back(p.grad());
+Agreed agree_over_ranks(torch::Tensor& step_loss, bool interrupted, bool out_of_time, dist::ProcessGroup& group) {
   auto control = torch::stack({step_loss.to(torch::kFloat32), torch::tensor(interrupted ? 1.0f : 0.0f),
                                torch::tensor(out_of_time ? 1.0f : 0.0f)});
-  bucket.push_back(control);
+  std::vector<torch::Tensor> bucket = {control};
   group.allreduce_mean(bucket);
   step_loss = control[0].clone();
   return {control[1].item<float>() > 0, control[2].item<float>() > 0};  // any rank
@@ -418,6 +421,14 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
     if (cfg.model.cstde.init) apply_structured_init(model.m.gpt, cfg, train_data, run_dir, eot, W);
   }
   if (group) broadcast_weights(model, *group);
+  // Buckets in the order of registration, reversed inside: roughly the backward pass's order.
+  std::optional<dist::GradReducer> reducer;
+  if (group) {
+    reducer.emplace(*group, model.module().parameters(), std::int64_t(tc.bucket_mb * 1024 * 1024));
+    if (lead)
+      std::fprintf(stderr, "data-parallel: gradients in %d buckets of at most %.1f MiB, all-reduced during backward\n",
+                   reducer->buckets(), double(reducer->largest_bucket_bytes()) / (1024.0 * 1024.0));
+  }
   if (lead) {
     save_json(run_dir + "/config.json", cfg.to_json());
     record_precision(run_dir, precision);
@@ -454,11 +465,13 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
                      .to(device, false, true);
 
     opt.zero_grad();
-    torch::Tensor step_loss = accumulate_gradients(model, batch, B, A, T, tc.seed, step, precision.precision, rank * A);
+    torch::Tensor step_loss = accumulate_gradients(model, batch, B, A, T, tc.seed, step, precision.precision, rank * A,
+                                                   reducer ? &*reducer : nullptr);
     bool interrupted = g_interrupted != 0;
     bool out_of_time = tc.max_minutes > 0 && seconds_since(t_start) >= tc.max_minutes * 60.0;
     if (group) {
-      const Agreed agreed = average_over_ranks(all_params, step_loss, interrupted, out_of_time, *group);
+      clock.allreduce_wait_s += reducer->finish();
+      const Agreed agreed = agree_over_ranks(step_loss, interrupted, out_of_time, *group);
       interrupted = agreed.interrupted;
       out_of_time = agreed.out_of_time;
     }

@@ -90,10 +90,16 @@ TEST_F(Distributed, TwoRanksTrainWhatOneProcessWithTwiceTheAccumulationDoes) {
   const std::string train = prepare();
   auto one = run(train + " --run-dir " + path("one") + " --set train.grad_accum=2");
   ASSERT_EQ(one.code, 0) << one.out;
-  auto two = run("launch --nproc 2 -- " + train + " --run-dir " + path("two") + " --set train.grad_accum=1");
+  // Buckets of 16 KiB: the gradients travel in several all-reduces started during the backward
+  // pass (dist::GradReducer), and the result must not change.
+  auto two = run("launch --nproc 2 -- " + train + " --run-dir " + path("two") +
+                 " --set train.grad_accum=1 --set train.bucket_mb=0.015625");
   ASSERT_EQ(two.code, 0) << two.out;
   EXPECT_NE(two.out.find("data-parallel: 2 ranks x 1 micro-batches of 4 = 8 windows per step"), std::string::npos)
       << two.out;
+  const auto buckets = two.out.find("data-parallel: gradients in ");
+  ASSERT_NE(buckets, std::string::npos) << two.out;
+  EXPECT_GT(std::stoi(two.out.substr(buckets + std::strlen("data-parallel: gradients in "))), 2) << two.out;
   EXPECT_NE(two.out.find("launch: 2 ranks finished"), std::string::npos) << two.out;
 
   // Rank 0 alone wrote the log: one line per step, as the single process did, and the same
@@ -105,6 +111,8 @@ TEST_F(Distributed, TwoRanksTrainWhatOneProcessWithTwiceTheAccumulationDoes) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i]["step"], b[i]["step"]);
     EXPECT_NEAR(a[i]["loss"].get<double>(), b[i]["loss"].get<double>(), 1e-4) << "step " << a[i]["step"];
+    EXPECT_FALSE(a[i].contains("allreduce_s"));
+    EXPECT_GE(b[i].value("allreduce_s", -1.0), 0.0) << "step " << a[i]["step"];  // the wait, logged
     if (a[i].contains("val_loss")) {
       ASSERT_TRUE(b[i].contains("val_loss")) << "step " << a[i]["step"];
       EXPECT_NEAR(a[i]["val_loss"].get<double>(), b[i]["val_loss"].get<double>(), 1e-4);

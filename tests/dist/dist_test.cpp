@@ -2,9 +2,6 @@
 // loopback: two ranks as two threads of this process, each with its own store client and group,
 // bounded in time.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <future>
@@ -15,11 +12,13 @@
 #include "core/error.h"
 #include "dist/launch_env.h"
 #include "dist/process_group.h"
+#include "loopback.h"
 #include "support/temp_dir.h"  // error_of
 
 using namespace structlm;
 using namespace std::chrono_literals;
 using structlm::test_util::error_of;
+using structlm::test_util::free_port;
 
 namespace {
 
@@ -28,20 +27,6 @@ dist::LaunchEnv read(const std::map<std::string, std::string>& vars) {
     auto it = vars.find(name);
     return it == vars.end() ? nullptr : it->second.c_str();
   });
-}
-
-// A port nothing listens on now: bound to 0, read back, released.
-int free_port() {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  EXPECT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t n = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(s);
-  return ntohs(a.sin_port);
 }
 
 }  // namespace
