@@ -35,8 +35,9 @@ struct TrainConfig {
   std::string precision = "auto";
   // Data-parallel runs: gradients travel in buckets of about this many MiB, each all-reduced as
   // soon as the backward pass has produced it (dist/grad_reducer.h); 0: one bucket after the
-  // backward pass, nothing overlapped.
-  double bucket_mb = 25;
+  // backward pass, nothing overlapped. 1 MiB: the best of 0, 1 and 4 measured with Gloo over
+  // loopback (scripts/bench_dist.sh, docs/DISTRIBUTED.md).
+  double bucket_mb = 1;
 
   static const FieldTable<TrainConfig>& fields();  // names, members, checks, help (core/fields.h)
   json to_json() const;
