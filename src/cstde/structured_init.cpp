@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include "core/error.h"
 #include "core/platform.h"
@@ -44,6 +45,7 @@ json StructuredInitStats::to_json() const {
               {"nnz_ppmi_right", nnz_ppmi_right},
               {"rows_structured", rows_structured},
               {"rows_random", rows_random},
+              {"rows_permuted", rows_permuted},
               {"seconds_count", seconds_count},
               {"seconds_ppmi", seconds_ppmi},
               {"seconds_svd", seconds_svd},
@@ -131,6 +133,7 @@ torch::Tensor structured_embedding_from_counts(data::Cooccurrence&& counts, cons
 
   auto t = std::chrono::steady_clock::now();
   CsrMatrix left = std::move(counts.left);
+  const std::vector<std::uint64_t> unigram = std::move(counts.unigram);  // init_permute's bins
   counts = data::Cooccurrence();
   CsrMatrix right = linalg::transpose(left);  // C_right = C_leftᵀ (data/cooccurrence.h)
   CsrMatrix ppmi_left = ppmi(left, o.smoothing);
@@ -155,7 +158,13 @@ torch::Tensor structured_embedding_from_counts(data::Cooccurrence&& counts, cons
   auto emb = torch::zeros({V, d}, torch::kFloat32);
   emb.narrow(1, 0, k).copy_(svd.U * svd.S.sqrt().unsqueeze(0));
   auto fallback = random_init.detach().to(torch::kCPU, torch::kFloat32);
+  const torch::Tensor structured = (a.row_nnz() > 0) & (emb.norm(2, 1) > 0);
   auto [table, replaced] = rescale_rows(emb, a.row_nnz() > 0, fallback, o.init_std * std::sqrt(double(d)));
+  if (o.permute) {
+    st.rows_permuted = permute_within_frequency_bins(table, unigram, structured, seed ^ 0x9e3779b97f4a7c15ull);
+    say(o, "init_permute: %.0f of %.0f structured rows moved within their frequency bins", double(st.rows_permuted),
+        double(replaced));
+  }
   st.seconds_svd = seconds_since(t);
   st.seconds_svd_products = svd.seconds_products;
   st.rows_structured = replaced;
@@ -166,6 +175,31 @@ torch::Tensor structured_embedding_from_counts(data::Cooccurrence&& counts, cons
   st.peak_rss_mib = peak_rss_mib();
   say(o, "rank-%.0f SVD in %.1fs (%.1fs in sparse products)", double(k), st.seconds_svd, st.seconds_svd_products);
   return table.to(random_init.options());
+}
+
+std::int64_t permute_within_frequency_bins(torch::Tensor& table, const std::vector<std::uint64_t>& count,
+                                           const torch::Tensor& structured, std::uint64_t seed) {
+  const std::int64_t V = table.size(0);
+  check(std::int64_t(count.size()) == V && structured.numel() == V, "structured init",
+        "init_permute needs one count and one flag per row of the table");
+  auto flags = structured.to(torch::kCPU, torch::kBool).contiguous();
+  const bool* is_structured = flags.data_ptr<bool>();
+  std::map<int, std::vector<std::int64_t>> bins;  // floor(log2 count) -> token ids, ascending
+  for (std::int64_t t = 0; t < V; ++t)
+    if (is_structured[t] && count[std::size_t(t)] >= 1) bins[63 - __builtin_clzll(count[std::size_t(t)])].push_back(t);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const torch::Tensor before = table.clone();
+  std::int64_t moved = 0;
+  torch::NoGradGuard no_grad;
+  for (const auto& [bin, ids] : bins) {
+    const auto n = std::int64_t(ids.size());
+    if (n < 2) continue;
+    auto perm = torch::randperm(n, gen, torch::kLong);
+    auto to = torch::tensor(ids, torch::kLong);
+    table.index_copy_(0, to, before.index_select(0, to.index_select(0, perm)));
+    moved += (perm != torch::arange(n, torch::kLong)).sum().item<std::int64_t>();
+  }
+  return moved;
 }
 
 namespace {

@@ -38,6 +38,7 @@ struct StructuredInitOptions {
   std::int64_t eot = -1;     // <|endoftext|> id: document boundary (< 0: none)
   int threads = 0;           // counting threads (0: all cores); torch parts use torch's threads
   bool progress = true;      // progress line and per-stage lines on stderr
+  bool permute = false;      // model.cstde.init_permute: permute_within_frequency_bins afterwards
 };
 
 // The tokens a training run will train on, in the order it reads them (model.cstde.init_tokens
@@ -62,12 +63,20 @@ struct StructuredInitStats {
   std::int64_t nnz_counts = 0;                  // distinct (token, context) pairs of C_left
   std::int64_t nnz_ppmi_left = 0, nnz_ppmi_right = 0;  // positive entries kept
   std::int64_t rows_structured = 0, rows_random = 0;   // E rows from the SVD / kept random
+  std::int64_t rows_permuted = 0;               // init_permute: structured rows given another token's
   double seconds_count = 0, seconds_ppmi = 0, seconds_svd = 0, seconds_total = 0;
   double seconds_svd_products = 0;              // part of seconds_svd spent in sparse products
   double peak_rss_mib = 0;                      // VmHWM after the last stage
   std::vector<double> singular_values;          // the d leading ones of [PPMI_left | PPMI_right]
   json to_json() const;
 };
+
+// E1's control arm (model.cstde.init_permute): the rows of the tokens in `structured` shuffled
+// among the tokens of the same frequency bin, floor(log2(count[t])) (count >= 1), by a generator
+// seeded with `seed`; other rows stay. A row permutation keeps the table's singular values and
+// each row's norm; only which token holds which row changes. Returns the rows that moved.
+std::int64_t permute_within_frequency_bins(torch::Tensor& table, const std::vector<std::uint64_t>& count,
+                                           const torch::Tensor& structured, std::uint64_t seed);
 
 // The whole initialisation. `random_init` (V × d) is the model's current E: its shape gives V and
 // d, and its rows are kept for tokens that never co-occur. `seed` drives the SVD's test matrix.

@@ -34,6 +34,9 @@ const FieldTable<CstdeConfig>& CstdeConfig::fields() {
           .add("init_tokens", +[](C& c) -> std::string& { return c.init_tokens; },
                "structured init counts: trained (the windows this run trains on) or split (the whole training split)",
                "\"trained\" or \"split\"", [](const std::string& v) { return v == "trained" || v == "split"; })
+          .add("init_permute", +[](C& c) -> bool& { return c.init_permute; },
+               "structured init's rows shuffled within frequency bins (floor log2 of the count): the control with the "
+               "same spectrum and norms and the wrong token identities")
           .add("scorer", +[](C& c) -> std::string& { return c.scorer; },
                "D's scores: bilinear (u_i . v_j / sqrt(r) + distance bias: the method) or distance (the distance bias "
                "alone, no U and V: the recency control)",
@@ -53,6 +56,7 @@ CstdeConfig CstdeConfig::from_json(const json& j, const std::string& path) {
   check(c.buckets >= 2, path, "model field 'cstde.buckets' must be >= 2");
   check(c.max_distance > c.buckets / 2, path, "model field 'cstde.max_distance' must be > buckets / 2");
   check(c.epsilon > 0 && c.epsilon < 1, path, "model field 'cstde.epsilon' must be in (0, 1)");
+  check(!c.init_permute || c.init, path, "model field 'cstde.init_permute' permutes the structured init: it needs cstde.init true");
   return c;
 }
 

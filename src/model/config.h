@@ -32,6 +32,10 @@ struct CstdeConfig {
   // The co-occurrences of the structured init: "trained" = exactly the windows the run trains
   // on (train.max_steps batches, in the trainer's order), "split" = the whole training split.
   std::string init_tokens = "trained";
+  // E1's control (issue 14): the structured rows shuffled among the tokens of each frequency bin
+  // (cstde::permute_within_frequency_bins): the same spectrum and norms, the wrong identities. Any
+  // gain it keeps is not the co-occurrence structure's.
+  bool init_permute = false;
   // The scorer of D (issue 14's controls): "bilinear" (u_i . v_j / sqrt(r) + b(i - j), the
   // method) or "distance" (b(i - j) alone, no U and V: a learned recency prior that reads no
   // token, the control for "any gain is plain recency"); prior_trainable false freezes the

@@ -145,6 +145,7 @@ void apply_structured_init(model::GPT& model, const RunConfig& cfg, const data::
   o.window = int(cfg.model.cstde.window);
   // Documents in our shards start with <|endoftext|>: no co-occurrence is counted across it.
   o.eot = eot;
+  o.permute = cfg.model.cstde.init_permute;
   cstde::StructuredInitStats st;
   const torch::Tensor random_init = model->wte->weight.detach().cpu();
   torch::Tensor E;

@@ -191,6 +191,7 @@ TEST(SaddleInit, ConfigRoundTripsAndRefusesBadValuesByName) {
       {{{"attention", true}, {"lr_mult", -2.0}}, "'lr_mult' must be a number > 0"},
       {{{"attention", true}, {"decay_uv", "yes"}}, "decay_uv"},
       {{{"init", true}, {"init_tokens", "all"}}, "'init_tokens' must be \"trained\" or \"split\""},
+      {{{"attention", true}, {"init_permute", true}}, "'cstde.init_permute' permutes the structured init: it needs cstde.init true"},
       {{{"attention", true}, {"beta_int", 0.1}}, "beta_int"},  // unknown keys stay errors
   };
   for (const auto& b : bad) {

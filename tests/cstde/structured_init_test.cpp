@@ -371,3 +371,53 @@ TEST(StructuredInit, TrainedCountsAreTheDrawnWindowsAndSplitTheWholeStream) {
   EXPECT_EQ(st_split.tokens, 6u);
   EXPECT_FALSE(st_split.to_json().contains("steps"));
 }
+
+// model.cstde.init_permute (issue 14, E1's control): rows shuffled only among structured tokens
+// of one frequency bin, so the spectrum and the rows themselves stay and the identities change.
+TEST(StructuredInit, PermutedInitShufflesRowsWithinFrequencyBinsOnly) {
+  const std::int64_t V = 40, d = 6;
+  auto table = torch::randn({V, d});
+  const auto original = table.clone();
+  std::vector<std::uint64_t> count(V);
+  for (std::int64_t t = 0; t < V; ++t) count[std::size_t(t)] = std::uint64_t(1) << (t % 4);  // bins 0..3, 10 tokens each
+  auto structured = torch::ones({V}, torch::kBool);
+  structured.narrow(0, 36, 4).fill_(false);  // never co-occurred: kept as they are
+  const std::int64_t moved = permute_within_frequency_bins(table, count, structured, 11);
+  for (std::int64_t t = 36; t < V; ++t) EXPECT_TRUE(torch::equal(table[t], original[t])) << t;
+  // Each row now holds a row of a token of its own bin (bin sizes 9, 9, 9, 9 among the structured).
+  std::int64_t changed = 0;
+  for (std::int64_t t = 0; t < 36; ++t) {
+    int from = -1;
+    for (std::int64_t u = 0; u < 36; ++u)
+      if (torch::equal(table[t], original[u])) from = int(u);
+    ASSERT_GE(from, 0) << "row " << t << " is no token's original row";
+    EXPECT_EQ(from % 4, t % 4) << "row " << t << " came from another frequency bin";
+    changed += from != t;
+  }
+  EXPECT_EQ(changed, moved);
+  EXPECT_GT(moved, 24);  // most of the 36 rows move; identities are what the control breaks
+  // A permutation of rows: the same singular values.
+  EXPECT_TRUE(torch::allclose(torch::linalg_svdvals(table), torch::linalg_svdvals(original), 1e-5, 1e-6));
+  // Deterministic in the seed; another seed gives another order.
+  auto again = original.clone(), other = original.clone();
+  permute_within_frequency_bins(again, count, structured, 11);
+  permute_within_frequency_bins(other, count, structured, 12);
+  EXPECT_TRUE(torch::equal(again, table));
+  EXPECT_FALSE(torch::equal(other, table));
+}
+
+TEST(StructuredInit, PermutedPipelineKeepsTheSpectrumAndReportsTheMoves) {
+  TempDir tmp;
+  const std::int64_t V = 300, eot = 299, d = 16;
+  auto train = as_stream(tmp, zipf_docs(30000, 250, eot, 4), V);
+  auto o = quiet_options(eot);
+  StructuredInitStats plain_st, permuted_st;
+  auto plain = structured_embedding(train, V, d, o, 7, &plain_st);
+  o.permute = true;
+  auto permuted = structured_embedding(train, V, d, o, 7, &permuted_st);
+  EXPECT_EQ(plain_st.rows_permuted, 0);
+  EXPECT_GT(permuted_st.rows_permuted, 150);  // of 251 structured rows
+  EXPECT_FALSE(torch::equal(plain, permuted));
+  EXPECT_TRUE(torch::allclose(torch::linalg_svdvals(plain), torch::linalg_svdvals(permuted), 1e-4, 1e-6));
+  EXPECT_TRUE(torch::equal(plain.narrow(0, 250, 49), permuted.narrow(0, 250, 49)));  // unseen rows stay
+}
