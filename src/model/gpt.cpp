@@ -1,4 +1,5 @@
 #include "model/gpt.h"
+#include "model/attention_blocks.h"
 #include "model/cross_entropy.h"
 #include "model/log_prior.h"
 
@@ -78,12 +79,33 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
     y = at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/past == 0 && T > 1);
   }
 #endif
+  const double scale = 1.0 / std::sqrt(double(hd));
+  const auto block = attention_block();
+  if (!y.defined() && !trace && past == 0 && block > 0 && T > block && q.device().is_cpu()) {
+    // The whole sequence at once: by query blocks, never forming the masked upper triangle
+    // (model/attention_blocks.h; STRUCTLM_ATTENTION_BLOCK=0 turns it off). Exact: each row's
+    // support lies in its block. A trace takes the unsplit path below (it needs the full map).
+    const auto BH = B * n_head;
+    y = block_causal_attention(
+            q.reshape({BH, T, hd}), k.reshape({BH, T, hd}), v.reshape({BH, T, hd}), causal_mask(0, T, q), scale, block,
+            [&](const torch::Tensor& att, std::int64_t s, std::int64_t e) {
+              torch::Tensor p;
+              if (dependency.defined()) {
+                // D's rows [s, e) and keys [0, e): the rest of those rows is masked, P = 0 there.
+                const auto Di = dependency.slice(1, s, e).slice(2, 0, e);
+                p = log_prior_softmax(att.view({B, n_head, e - s, e}), dep_beta, Di, dep_epsilon).view({BH, e - s, e});
+              } else {
+                p = torch::softmax(att, -1);
+              }
+              return attn_dropout(p);
+            })
+            .view({B, n_head, T, hd});
+  }
   if (!y.defined()) {
     // softmax(q k^T / sqrt(hd) + mask) v. baddbmm computes mask + scale * (q k^T) in one call, so
     // neither the scaling nor the masking is a separate pass over the [T, Tk] scores.
     auto att = torch::baddbmm(causal_mask(past, T, q), q.reshape({B * n_head, T, hd}),
-                              k.reshape({B * n_head, Tk, hd}).transpose(1, 2), /*beta=*/1.0,
-                              /*alpha=*/1.0 / std::sqrt(double(hd)));
+                              k.reshape({B * n_head, Tk, hd}).transpose(1, 2), /*beta=*/1.0, /*alpha=*/scale);
     if (dependency.defined()) {
       // softmax(att + beta_h * log(D + eps)): D is [B, T, Tk] once per layer, shared by the heads;
       // one fused pass forward and one backward (model/log_prior.h).
