@@ -1,5 +1,6 @@
 #include "train/config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "model/precision_name.h"
@@ -35,6 +36,9 @@ const FieldTable<TrainConfig>& TrainConfig::fields() {
                ">= 0 (0 disables clipping)", finite_non_negative)
           .add("eval_every", +[](C& c) -> std::int64_t& { return c.eval_every; }, "steps between validations",
                ">= 0 (0: only at the end)", non_negative)
+          .add("eval_log_points", +[](C& c) -> std::int64_t& { return c.eval_log_points; },
+               "also validate at this many log-spaced steps from 1 to max_steps (learning curves over tokens)",
+               ">= 0 (0: none)", non_negative)
           .add("eval_batches", +[](C& c) -> std::int64_t& { return c.eval_batches; }, "batches per validation", "> 0", positive)
           .add("ckpt_every", +[](C& c) -> std::int64_t& { return c.ckpt_every; }, "steps between checkpoints",
                ">= 0 (0: only at the end)", non_negative)
@@ -55,6 +59,17 @@ const FieldTable<TrainConfig>& TrainConfig::fields() {
 }
 
 json TrainConfig::to_json() const { return fields().to_json(*this); }
+
+std::vector<std::int64_t> TrainConfig::log_eval_steps() const {
+  std::vector<std::int64_t> steps;
+  const std::int64_t n = eval_log_points;
+  for (std::int64_t k = 0; k < n; ++k) {
+    const double x = n == 1 ? double(max_steps) : std::pow(double(max_steps), double(k) / double(n - 1));
+    const auto s = std::clamp<std::int64_t>(std::llround(x), 1, max_steps);
+    if (steps.empty() || s > steps.back()) steps.push_back(s);
+  }
+  return steps;
+}
 
 TrainConfig TrainConfig::from_json(const json& j, const std::string& path) {
   // nlohmann converts -1 to 2^64 - 1 without a word; a negative seed is a typo, not a seed.

@@ -24,6 +24,10 @@ struct TrainConfig {
   double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
   double grad_clip = 1.0;           // global norm; 0 disables
   std::int64_t eval_every = 200, eval_batches = 20;
+  // > 0: also validate at this many log-spaced steps from 1 to max_steps (log_eval_steps()): a
+  // learning curve over tokens with as many points in the first 1 % as in the last 90 %, what a
+  // "how many tokens does the baseline need" comparison reads (issue 14, E1).
+  std::int64_t eval_log_points = 0;
   std::int64_t ckpt_every = 200;    // and always at the end
   std::int64_t log_every = 10;
   double max_minutes = 0;           // > 0: stop (and checkpoint) once this wall time is used
@@ -42,6 +46,9 @@ struct TrainConfig {
   static const FieldTable<TrainConfig>& fields();  // names, members, checks, help (core/fields.h)
   json to_json() const;
   static TrainConfig from_json(const json& j, const std::string& path);  // errors name field
+  // The eval_log_points steps round(max_steps^(k / (n - 1))), k = 0..n-1, ascending, repeats
+  // dropped (the first ones collide at small k); empty when eval_log_points is 0.
+  std::vector<std::int64_t> log_eval_steps() const;
 };
 
 struct DataConfig {

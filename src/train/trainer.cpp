@@ -330,15 +330,17 @@ struct StepEvents {
   bool interrupted, out_of_time, stopping, log, eval;
 };
 // `interrupted` / `out_of_time`: on any rank (agreed in the step's all-reduce).
-StepEvents step_events(const TrainConfig& tc, std::int64_t step, std::int64_t end, bool have_val, bool interrupted,
-                       bool out_of_time) {
+StepEvents step_events(const TrainConfig& tc, const std::vector<std::int64_t>& log_evals, std::int64_t step,
+                       std::int64_t end, bool have_val, bool interrupted, bool out_of_time) {
   StepEvents e;
   e.interrupted = interrupted;
   e.out_of_time = out_of_time;
   e.stopping = step == end || e.interrupted || e.out_of_time;
   e.log = step % tc.log_every == 0 || e.stopping;
-  // Evaluate on the cadence and when the run ends normally; a Ctrl-C wants out now.
-  e.eval = have_val && ((tc.eval_every > 0 && step % tc.eval_every == 0) || (e.stopping && !e.interrupted));
+  // Evaluate on the cadence, at the log-spaced points and when the run ends normally; a Ctrl-C
+  // wants out now.
+  e.eval = have_val && ((tc.eval_every > 0 && step % tc.eval_every == 0) ||
+                        std::binary_search(log_evals.begin(), log_evals.end(), step) || (e.stopping && !e.interrupted));
   return e;
 }
 
@@ -453,6 +455,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
   const std::int64_t tokens_per_step = std::int64_t(B) * A * W * T;
   const auto t_loop = std::chrono::steady_clock::now();
   const std::int64_t first_step = state.step;
+  const std::vector<std::int64_t> log_evals = tc.log_eval_steps();
   LogClock clock;
   clock.last_log_step = state.step;
   model.module().train();
@@ -482,7 +485,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
     state.tokens_seen += tokens_per_step;
 
     const double now_s = seconds_since(t_loop);
-    const StepEvents ev = step_events(tc, state.step, end, val_data != nullptr, interrupted, out_of_time);
+    const StepEvents ev = step_events(tc, log_evals, state.step, end, val_data != nullptr, interrupted, out_of_time);
     if (ev.log || ev.eval) {
       // Every rank evaluates its share; rank 0 writes the line.
       report::MetricLine rec = step_record(model, val_data, tc, T, device, precision.precision, state, clock, ev.log, ev.eval, lr, now_s, tokens_per_step,

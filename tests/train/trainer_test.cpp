@@ -246,3 +246,34 @@ TEST(Trainer, CtrlCStopsAfterTheStepWithACheckpoint) {
   ::sigaction(SIGINT, nullptr, &now);
   EXPECT_EQ(now.sa_handler, SIG_DFL);
 }
+
+// train.eval_log_points (issue 14, E1's learning curves): the steps by hand, and a run that
+// validates exactly there (plus its end), and nowhere else when eval_every is 0.
+TEST(Trainer, LogSpacedEvaluationStepsByHandAndInARun) {
+  train::TrainConfig t;
+  t.max_steps = 1000;
+  t.eval_log_points = 4;  // 1000^(0, 1/3, 2/3, 1)
+  EXPECT_EQ(t.log_eval_steps(), (std::vector<std::int64_t>{1, 10, 100, 1000}));
+  t.max_steps = 20;
+  t.eval_log_points = 6;  // 20^(k/5) = 1, 1.82, 3.31, 6.03, 10.99, 20: rounded 1, 2, 3, 6, 11, 20
+  EXPECT_EQ(t.log_eval_steps(), (std::vector<std::int64_t>{1, 2, 3, 6, 11, 20}));
+  t.eval_log_points = 40;  // more points than steps: each step at most once, ascending
+  const auto many = t.log_eval_steps();
+  EXPECT_TRUE(std::is_sorted(many.begin(), many.end()));
+  EXPECT_EQ(std::adjacent_find(many.begin(), many.end()), many.end());
+  EXPECT_EQ(many.front(), 1);
+  EXPECT_EQ(many.back(), 20);
+  t.eval_log_points = 0;
+  EXPECT_TRUE(t.log_eval_steps().empty());
+
+  TempDir tmp;
+  train::RunConfig cfg = tiny_run(tmp.path());
+  cfg.train.max_steps = 20;
+  cfg.train.eval_every = 0;
+  cfg.train.eval_log_points = 6;
+  train::train(cfg, tmp.path() + "/run", false);
+  std::vector<std::int64_t> evaluated;
+  for (const auto& rec : metrics(tmp.path() + "/run"))
+    if (rec.contains("val_loss")) evaluated.push_back(rec["step"].get<std::int64_t>());
+  EXPECT_EQ(evaluated, (std::vector<std::int64_t>{1, 2, 3, 6, 11, 20}));
+}
