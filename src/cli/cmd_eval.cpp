@@ -25,7 +25,7 @@ struct EvalOpts {
   experiment::HcmaSuiteOptions hcma;
 };
 
-json run_suite(EvalOpts& o, model::GPT& net, const workspace::Workspace& ws, const workspace::RunFiles& files) {
+json run_suite(EvalOpts& o, model::CausalLM& net, const workspace::Workspace& ws, const workspace::RunFiles& files) {
   auto& h = o.hcma;
   h.corpus = o.eval.corpora.front();
   h.split = o.eval.split;
@@ -87,11 +87,10 @@ void add_eval(CLI::App& app) {
     auto loaded = zoo::load_any_model(files.checkpoint, device);
     json result;
     if (o->suite == "hcma") {
-      if (loaded.arch != "gpt")
-        fail(files.checkpoint, "--suite hcma runs on GPT checkpoints only; this one holds a " + loaded.arch + " model");
-      // The suite runs the model under autocast and the table's geometry outside it.
+      // The suite runs the model under autocast and the table's geometry outside it; a GPT or a
+      // Llama-family model alike (model/causal_lm.h's embedding view).
       o->hcma.precision = o->precision;
-      result = run_suite(*o, loaded.gpt, ws, files);
+      result = run_suite(*o, loaded.lm(), ws, files);
     } else {
       const auto precision = announce_precision(o->precision, device);
       // One autocast region for the whole command: evaluation never changes a weight, so

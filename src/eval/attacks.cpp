@@ -36,10 +36,11 @@ struct Scored {
   std::vector<double> nats;
   std::vector<std::vector<std::int64_t>> argmax;
 };
-Scored score_continuation(model::GPT& model, const torch::Tensor& seqs, std::int64_t C) {
-  const std::int64_t R = seqs.size(0), L = seqs.size(1), V = model->config().vocab_size;
+Scored score_continuation(model::CausalLM& model, const torch::Tensor& seqs, std::int64_t C) {
+  const std::int64_t R = seqs.size(0), L = seqs.size(1), V = model.vocabulary_rows();
   // Position t predicts token t+1: the continuation L-C .. L-1 is predicted at L-C-1 .. L-2.
-  auto logits = detail::widen(model->forward(seqs.slice(1, 0, L - 1))).slice(1, L - 1 - C, L - 1).reshape({-1, V});
+  auto logits =
+      detail::widen(model.next_token_logits(seqs.slice(1, 0, L - 1), nullptr)).slice(1, L - 1 - C, L - 1).reshape({-1, V});
   auto nll = F::cross_entropy(logits, seqs.slice(1, L - C, L).reshape({-1}),
                               F::CrossEntropyFuncOptions().reduction(torch::kNone));
   auto nats = nll.to(torch::kCPU, torch::kDouble).view({R, C}).sum(1).contiguous();
@@ -182,10 +183,10 @@ TypoSequence typo_sequence(const text::Tokenizer& tok, const std::string& text, 
   return out;
 }
 
-HotflipTrace hotflip(model::GPT& model, const std::vector<std::int64_t>& ids, int prefix_tokens, int rounds,
+HotflipTrace hotflip(model::CausalLM& model, const std::vector<std::int64_t>& ids, int prefix_tokens, int rounds,
                      int candidates) {
   const std::string where = "hotflip attack";
-  const std::int64_t T = model->config().block_size, V = model->config().vocab_size;
+  const std::int64_t T = model.context_length(), V = model.vocabulary_rows();
   const std::int64_t L = std::int64_t(ids.size()), P = prefix_tokens, C = L - P;
   check(P >= 1 && C >= 1, where, "needs a prefix and a continuation of at least one token each");
   check(L - 1 <= T, where, "a sequence of " + std::to_string(L) + " tokens does not fit the context (" + std::to_string(T) + " + 1)");
@@ -196,8 +197,8 @@ HotflipTrace hotflip(model::GPT& model, const std::vector<std::int64_t>& ids, in
     check(id >= 0 && id < V, where, "token id " + std::to_string(id) + " is outside the model's vocabulary (" + std::to_string(V) + ")");
 
   EvalGuard guard(model);
-  const torch::Device device = model->parameters().front().device();
-  const auto E = model->wte->weight.detach();  // [V, d]: the input table the substitutions draw from
+  const torch::Device device = model.module().parameters().front().device();
+  const auto E = model.input_table().detach();  // [V, d]: the input table the substitutions draw from
   auto on_device = [&](const std::vector<std::int64_t>& v) { return torch::tensor(v, torch::kLong).view({1, L}).to(device); };
 
   HotflipTrace tr;
@@ -218,8 +219,8 @@ HotflipTrace hotflip(model::GPT& model, const std::vector<std::int64_t>& ids, in
     torch::Tensor g;  // [P, d]: d(continuation loss) / d(prefix input embeddings); parameters get no grad
     {
       torch::AutoGradMode enable_grad(true);
-      auto emb = model->wte(x.slice(1, 0, L - 1)).detach().requires_grad_(true);
-      auto logits = detail::widen(model->forward_embeddings(emb)).slice(1, L - 1 - C, L - 1).reshape({-1, V});
+      auto emb = F::embedding(x.slice(1, 0, L - 1), model.input_table()).detach().requires_grad_(true);
+      auto logits = detail::widen(model.logits_from_embeddings(emb)).slice(1, L - 1 - C, L - 1).reshape({-1, V});
       auto loss = F::cross_entropy(logits, x.slice(1, L - C, L).reshape({-1}), F::CrossEntropyFuncOptions().reduction(torch::kSum));
       g = torch::autograd::grad({loss}, {emb})[0][0].slice(0, 0, P);
     }
@@ -263,10 +264,10 @@ HotflipTrace hotflip(model::GPT& model, const std::vector<std::int64_t>& ids, in
 
 }  // namespace detail
 
-std::vector<AttackResult> embedding_attacks(model::GPT& model, const data::TokenStream& stream,
+std::vector<AttackResult> embedding_attacks(model::CausalLM& model, const data::TokenStream& stream,
                                             const EmbeddingAttackOptions& opt) {
   const std::string where = "embedding attack";
-  const std::int64_t T = model->config().block_size, V = model->config().vocab_size, D = model->config().n_embd;
+  const std::int64_t T = model.context_length(), V = model.vocabulary_rows(), D = model.width();
   if (opt.eps.empty()) fail(where, "needs at least one eps");
   for (double e : opt.eps) check(std::isfinite(e) && e >= 0, where, "eps must be finite and >= 0, got " + std::to_string(e));
   check(opt.windows > 0, where, "needs at least one window");
@@ -278,8 +279,8 @@ std::vector<AttackResult> embedding_attacks(model::GPT& model, const data::Token
   const std::size_t n_windows = std::min(opt.windows, full);
 
   EvalGuard guard(model);
-  const torch::Device device = model->parameters().front().device();
-  const double mean_norm = model->wte->weight.to(torch::kDouble).norm(2, 1).mean().item<double>();
+  const torch::Device device = model.module().parameters().front().device();
+  const double mean_norm = model.input_table().to(torch::kDouble).norm(2, 1).mean().item<double>();
 
   const std::size_t n_eps = opt.eps.size();
   double clean_nats = 0;
@@ -290,11 +291,11 @@ std::vector<AttackResult> embedding_attacks(model::GPT& model, const data::Token
     const std::size_t rows = std::min<std::size_t>(std::size_t(opt.batch_size), n_windows - w);
     const auto batch = detail::read_windows(stream, w, rows, T, V, where).to(device);
     const auto inputs = batch.slice(1, 0, T), targets = batch.slice(1, 1, T + 1).reshape({-1});
-    const auto emb = model->wte(inputs);  // [rows, T, D]
+    const auto emb = F::embedding(inputs, model.input_table());  // [rows, T, D]
 
     // nats summed and argmax of a forward from input embeddings x, without gradients.
     auto score = [&](const torch::Tensor& x) {
-      auto logits = detail::widen(model->forward_embeddings(x)).reshape({-1, V});
+      auto logits = detail::widen(model.logits_from_embeddings(x)).reshape({-1, V});
       const double n = F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
       return std::make_pair(n, logits.argmax(1));
     };
@@ -308,7 +309,7 @@ std::vector<AttackResult> embedding_attacks(model::GPT& model, const data::Token
     {
       torch::AutoGradMode enable_grad(true);
       auto x = emb.detach().requires_grad_(true);
-      auto logits = detail::widen(model->forward_embeddings(x)).reshape({-1, V});
+      auto logits = detail::widen(model.logits_from_embeddings(x)).reshape({-1, V});
       auto loss = F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().reduction(torch::kSum));
       grad = torch::autograd::grad({loss}, {x})[0];
     }
@@ -335,16 +336,16 @@ std::vector<AttackResult> embedding_attacks(model::GPT& model, const data::Token
   return out;
 }
 
-std::vector<AttackResult> typo_attack(model::GPT& model, const text::Tokenizer& tok,
+std::vector<AttackResult> typo_attack(model::CausalLM& model, const text::Tokenizer& tok,
                                       const std::vector<std::string>& texts, const TokenAttackOptions& opt) {
   const std::string where = "typo attack";
-  const std::int64_t T = model->config().block_size, V = model->config().vocab_size;
+  const std::int64_t T = model.context_length(), V = model.vocabulary_rows();
   if (texts.empty()) fail(where, "needs at least one text");
   check_token_options(opt, T, where);
   check(opt.prefix_words >= 1, where, "prefix_words must be >= 1, got " + std::to_string(opt.prefix_words));
 
   EvalGuard guard(model);
-  const torch::Device device = model->parameters().front().device();
+  const torch::Device device = model.module().parameters().front().device();
   auto on_device = [&](const std::vector<std::int64_t>& v) {
     for (std::int64_t id : v)
       check(id < V, where, "token id " + std::to_string(id) + " is outside the model's vocabulary (" + std::to_string(V) + ")");
@@ -379,10 +380,10 @@ std::vector<AttackResult> typo_attack(model::GPT& model, const text::Tokenizer& 
   return out;
 }
 
-std::vector<AttackResult> hotflip_attack(model::GPT& model, const data::TokenStream& stream,
+std::vector<AttackResult> hotflip_attack(model::CausalLM& model, const data::TokenStream& stream,
                                          const TokenAttackOptions& opt) {
   const std::string where = "hotflip attack";
-  const std::int64_t T = model->config().block_size;
+  const std::int64_t T = model.context_length();
   check_token_options(opt, T, where);
   const std::int64_t P = opt.prefix_tokens, C = opt.continuation_tokens, L = P + C;
   check(P >= 1, where, "prefix_tokens must be >= 1, got " + std::to_string(P));

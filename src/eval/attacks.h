@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "data/shard.h"
+#include "model/causal_lm.h"
 #include "model/gpt.h"
 #include "text/tokenizer.h"
 
@@ -38,8 +39,12 @@ struct EmbeddingAttackOptions {
 // as in loss_by_position; the random direction of window w depends only on (seed, w), and is the
 // same direction at every eps. Torch's global generator is not used.
 // Scored positions: every target of every window; flips compare with the clean argmax.
-std::vector<AttackResult> embedding_attacks(model::GPT& model, const data::TokenStream& stream,
+std::vector<AttackResult> embedding_attacks(model::CausalLM& model, const data::TokenStream& stream,
                                             const EmbeddingAttackOptions& opt);
+inline std::vector<AttackResult> embedding_attacks(model::GPT& model, const data::TokenStream& stream,
+                                                   const EmbeddingAttackOptions& opt) {
+  return embedding_attacks(*model, stream, opt);
+}
 
 struct TokenAttackOptions {
   std::vector<int> edits = {1, 2, 4};  // typos or substitutions per sequence
@@ -60,8 +65,12 @@ struct TokenAttackOptions {
 // different one. The edits of text i depend only on (seed, i), and the first e of them are the same
 // for every e, so more edits extend fewer. Texts too short, or whose words cannot take max(edits)
 // edits, are skipped.
-std::vector<AttackResult> typo_attack(model::GPT& model, const text::Tokenizer& tok,
+std::vector<AttackResult> typo_attack(model::CausalLM& model, const text::Tokenizer& tok,
                                       const std::vector<std::string>& texts, const TokenAttackOptions& opt);
+inline std::vector<AttackResult> typo_attack(model::GPT& model, const text::Tokenizer& tok,
+                                             const std::vector<std::string>& texts, const TokenAttackOptions& opt) {
+  return typo_attack(*model, tok, texts, opt);
+}
 // Sequences of prefix_tokens + continuation_tokens tokens at evenly spaced, disjoint offsets of the
 // stream. Greedy rounds, max(opt.edits) of them, each recorded: the gradient of the continuation's
 // loss w.r.t. the prefix's input embeddings ranks every (position, token) substitution by
@@ -69,8 +78,12 @@ std::vector<AttackResult> typo_attack(model::GPT& model, const text::Tokenizer& 
 // worst for the model is kept. A position is substituted at most once, and a round whose best
 // candidate does not raise the loss substitutes nothing, so the loss never falls with more edits
 // (edits is an upper bound on substitutions).
-std::vector<AttackResult> hotflip_attack(model::GPT& model, const data::TokenStream& stream,
+std::vector<AttackResult> hotflip_attack(model::CausalLM& model, const data::TokenStream& stream,
                                          const TokenAttackOptions& opt);
+inline std::vector<AttackResult> hotflip_attack(model::GPT& model, const data::TokenStream& stream,
+                                                const TokenAttackOptions& opt) {
+  return hotflip_attack(*model, stream, opt);
+}
 
 // The pieces of the attacks, exposed for tests.
 namespace detail {
@@ -97,8 +110,12 @@ struct HotflipTrace {
   std::vector<std::vector<std::int64_t>> argmax;     // [r]: the model's argmax at each scored position
 };
 // `rounds` greedy HotFlip rounds on ids (prefix_tokens prefix, the rest the scored continuation).
-HotflipTrace hotflip(model::GPT& model, const std::vector<std::int64_t>& ids, int prefix_tokens, int rounds,
+HotflipTrace hotflip(model::CausalLM& model, const std::vector<std::int64_t>& ids, int prefix_tokens, int rounds,
                      int candidates);
+inline HotflipTrace hotflip(model::GPT& model, const std::vector<std::int64_t>& ids, int prefix_tokens, int rounds,
+                            int candidates) {
+  return hotflip(*model, ids, prefix_tokens, rounds, candidates);
+}
 }  // namespace detail
 
 }  // namespace structlm::eval

@@ -73,12 +73,11 @@ double isoscore(const torch::Tensor& E) {
 // The states at `layer` of the given positions of `ids`, read in non-overlapping windows of
 // block_size tokens as evaluate() reads the text, so each state has the context a scored token
 // would have. Only windows holding a position run; windows of one length are batched.
-torch::Tensor states_at(model::GPT& model, const std::vector<std::int64_t>& ids, std::size_t N,
+torch::Tensor states_at(model::CausalLM& model, const std::vector<std::int64_t>& ids, std::size_t N,
                         const std::vector<std::size_t>& positions, int layer) {
-  const auto& cfg = model->config();
-  const auto param = model->parameters().front();
+  const auto param = model.module().parameters().front();
   const torch::Device device = param.device();
-  const std::size_t T = std::size_t(cfg.block_size);
+  const std::size_t T = std::size_t(model.context_length());
   constexpr std::size_t kBatch = 16;
   std::vector<torch::Tensor> gathered;
   std::size_t next = 0;  // first position not yet gathered
@@ -96,7 +95,7 @@ torch::Tensor states_at(model::GPT& model, const std::vector<std::int64_t>& ids,
     std::vector<std::int64_t> batch(windows.size() * len);
     for (std::size_t w = 0; w < windows.size(); ++w) std::copy_n(ids.begin() + std::ptrdiff_t(windows[w]), len, batch.begin() + std::ptrdiff_t(w * len));
     auto idx = torch::from_blob(batch.data(), {std::int64_t(windows.size()), std::int64_t(len)}, torch::kLong).to(device);
-    auto h = model->hidden_states(idx, layer).reshape({-1, cfg.n_embd});
+    auto h = model.residual_stream(idx, layer).reshape({-1, model.width()});
     gathered.push_back(h.index_select(0, torch::tensor(flat).to(device)));
   }
   return torch::cat(gathered);
@@ -105,15 +104,14 @@ torch::Tensor states_at(model::GPT& model, const std::vector<std::int64_t>& ids,
 // k-NN overlap through the logit lens: the k vocabulary ids whose output rows score highest
 // against ln_f(state), in chunks so that [chunk, V] logits stay small for V = 50k; then the mean
 // share of ids two occurrences of a type have in common, averaged over types.
-double knn_overlap(model::GPT& model, const torch::Tensor& states, const std::vector<std::vector<std::int64_t>>& rows,
+double knn_overlap(model::CausalLM& model, const torch::Tensor& states, const std::vector<std::vector<std::int64_t>>& rows,
                    std::int64_t k) {
   const std::int64_t R = states.size(0);
   double overlap = 0;
   constexpr std::int64_t kChunk = 256;
-  const auto W_out = model->output_weight();
   std::vector<torch::Tensor> top;
   for (std::int64_t s = 0; s < R; s += kChunk) {
-    const auto logits = F::linear(model->ln_f(states.slice(0, s, std::min(R, s + kChunk))), W_out);
+    const auto logits = model.logits_from_residual(states.slice(0, s, std::min(R, s + kChunk)));
     top.push_back(std::get<1>(logits.topk(k, 1)).to(torch::kCPU));
   }
   const auto nn = std::get<0>(torch::cat(top).sort(1)).contiguous();  // sorted ids, for set_intersection
@@ -133,29 +131,30 @@ double knn_overlap(model::GPT& model, const torch::Tensor& states, const std::ve
   return overlap / double(rows.size());
 }
 
-ContextStability contextual_stability(model::GPT& model, const data::TokenStream& stream,
+ContextStability contextual_stability(model::CausalLM& model, const data::TokenStream& stream,
                                       const ContextStabilityOptions& opt) {
   const std::string where = "contextual stability";
-  const auto& cfg = model->config();
-  const int layer = opt.layer < 0 ? int(cfg.n_layer / 2) : opt.layer;
-  check(opt.layer >= -1 && layer <= cfg.n_layer, where,
-        "layer " + std::to_string(opt.layer) + " outside 0.." + std::to_string(cfg.n_layer) + " (or -1: the middle)");
+  const int n_layer = model.num_layers();
+  const std::int64_t V = model.vocabulary_rows();
+  const int layer = opt.layer < 0 ? n_layer / 2 : opt.layer;
+  check(opt.layer >= -1 && layer <= n_layer, where,
+        "layer " + std::to_string(opt.layer) + " outside 0.." + std::to_string(n_layer) + " (or -1: the middle)");
   check(opt.min_occurrences >= 2 && opt.max_occurrences >= 2, where, "pairs of occurrences need min and max occurrences >= 2");
   check(opt.max_types >= 1, where, "max_types must be >= 1");
-  check(opt.k >= 1 && opt.k <= cfg.vocab_size, where, "k must be in 1..vocab size (" + std::to_string(cfg.vocab_size) + ")");
+  check(opt.k >= 1 && opt.k <= V, where, "k must be in 1..vocab size (" + std::to_string(V) + ")");
 
   const std::size_t N = opt.max_tokens ? std::min(stream.size(), opt.max_tokens) : stream.size();
   std::vector<std::int64_t> ids(N);
   stream.read(0, N, ids.data());
-  std::vector<std::int64_t> count(std::size_t(cfg.vocab_size), 0);
+  std::vector<std::int64_t> count(std::size_t(V), 0);
   for (std::int64_t id : ids) {
-    if (id < 0 || id >= cfg.vocab_size)
-      fail(where, "token id " + std::to_string(id) + " is outside the model's vocabulary (" + std::to_string(cfg.vocab_size) + ")");
+    if (id < 0 || id >= V)
+      fail(where, "token id " + std::to_string(id) + " is outside the model's vocabulary (" + std::to_string(V) + ")");
     ++count[std::size_t(id)];
   }
   // The most frequent qualifying types, ties by id so the choice is deterministic.
   std::vector<std::int64_t> types;
-  for (std::int64_t t = 0; t < cfg.vocab_size; ++t)
+  for (std::int64_t t = 0; t < V; ++t)
     if (count[std::size_t(t)] >= opt.min_occurrences) types.push_back(t);
   std::sort(types.begin(), types.end(), [&](std::int64_t a, std::int64_t b) {
     return count[std::size_t(a)] != count[std::size_t(b)] ? count[std::size_t(a)] > count[std::size_t(b)] : a < b;

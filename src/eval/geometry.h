@@ -18,6 +18,7 @@
 
 #include "data/shard.h"
 #include "data/wordnet_relations.h"
+#include "model/causal_lm.h"
 #include "model/gpt.h"
 #include "text/tokenizer.h"
 
@@ -45,8 +46,12 @@ struct ContextStability {
 // States come from non-overlapping windows of block_size tokens from the stream's start (as
 // evaluate() reads it), at `layer`, under no-grad and eval mode (the mode is restored). Errors:
 // bad options, ids outside the model's vocabulary, no qualifying type.
-ContextStability contextual_stability(model::GPT& model, const data::TokenStream& stream,
+ContextStability contextual_stability(model::CausalLM& model, const data::TokenStream& stream,
                                       const ContextStabilityOptions& opt);
+inline ContextStability contextual_stability(model::GPT& model, const data::TokenStream& stream,
+                                             const ContextStabilityOptions& opt) {
+  return contextual_stability(*model, stream, opt);
+}
 
 struct NeighbourRetrieval {
   double hits = 0;            // share of queries with a related token among their k neighbours

@@ -21,16 +21,16 @@ namespace {
 constexpr std::int64_t kBatchTokens = 4096;
 constexpr std::int64_t kMaxRows = 64;
 
-torch::Device device_of(model::GPT& model) { return model->parameters().front().device(); }
+torch::Device device_of(model::CausalLM& model) { return model.module().parameters().front().device(); }
 
 // log_softmax of forward()'s logits at the given (row, position) cells of idx [B, T], as double
 // [N, V] on the CPU. forward's head (ln_f, then the output matrix) is applied to those cells'
 // hidden states only: full logits would be B x T x V (GPT-2 at 1024 positions: 200 MB a row).
-torch::Tensor log_probs_at(model::GPT& model, const torch::Tensor& idx, const std::vector<std::int64_t>& rows,
+torch::Tensor log_probs_at(model::CausalLM& model, const torch::Tensor& idx, const std::vector<std::int64_t>& rows,
                            const std::vector<std::int64_t>& cols) {
-  auto h = model->hidden_states(idx, int(model->cfg.n_layer));
+  auto h = model.residual_stream(idx, model.num_layers());
   auto r = torch::tensor(rows, torch::kLong).to(h.device()), c = torch::tensor(cols, torch::kLong).to(h.device());
-  auto logits = F::linear(model->ln_f(h.index({r, c})), model->output_weight());
+  auto logits = model.logits_from_residual(h.index({r, c}));
   return torch::log_softmax(logits.to(torch::kDouble), -1).cpu().contiguous();
 }
 
@@ -142,11 +142,11 @@ std::vector<AgreementPair> agreement_pairs(int per_count, int max_attractors, st
 
 namespace detail {
 
-std::vector<std::array<double, 2>> agreement_logprobs(model::GPT& model, const text::Tokenizer& tok,
+std::vector<std::array<double, 2>> agreement_logprobs(model::CausalLM& model, const text::Tokenizer& tok,
                                                       const std::vector<AgreementPair>& pairs) {
   const std::string where = "agreement pairs";
   check(!pairs.empty(), where, "no pairs to score");
-  const std::int64_t T = model->cfg.block_size, V = model->cfg.vocab_size;
+  const std::int64_t T = model.context_length(), V = model.vocabulary_rows();
 
   // Two sequences per pair (good, bad): <|endoftext|> prefix verb, cut from the left to T + 1
   // tokens; the model reads all but the last, and the verb's tokens are the last `verb` targets.
@@ -262,7 +262,7 @@ std::vector<KeyValueTrial> key_value_trials(const std::vector<std::int64_t>& poo
 
 }  // namespace detail
 
-std::vector<AgreementResult> agreement_accuracy(model::GPT& model, const text::Tokenizer& tok,
+std::vector<AgreementResult> agreement_accuracy(model::CausalLM& model, const text::Tokenizer& tok,
                                                 const std::vector<AgreementPair>& pairs) {
   const auto logp = detail::agreement_logprobs(model, tok, pairs);
   std::map<int, AgreementResult> by_count;
@@ -283,11 +283,11 @@ std::vector<AgreementResult> agreement_accuracy(model::GPT& model, const text::T
   return out;
 }
 
-std::vector<KeyValueResult> key_value_recall(model::GPT& model, const std::vector<std::int64_t>& pool,
+std::vector<KeyValueResult> key_value_recall(model::CausalLM& model, const std::vector<std::int64_t>& pool,
                                              const KeyValueOptions& opt) {
-  const auto trials = detail::key_value_trials(pool, opt, model->cfg.block_size);
+  const auto trials = detail::key_value_trials(pool, opt, model.context_length());
   for (auto id : pool)
-    check(id < model->cfg.vocab_size, "key-value recall",
+    check(id < model.vocabulary_rows(), "key-value recall",
           "token id " + std::to_string(id) + " in the pool is outside the model's vocabulary");
   std::vector<KeyValueResult> out;
   if (trials.empty()) return out;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "model/causal_lm.h"
 #include "model/gpt.h"
 #include "text/tokenizer.h"
 
@@ -37,8 +38,12 @@ struct AgreementResult {
 // as the start of a document, as in training shards); a multi-token verb scores the sum of its
 // tokens' log-probabilities, teacher-forced. A sequence longer than block_size + 1 loses tokens
 // from the left. A tie counts against the pair. One result per attractor count present, ascending.
-std::vector<AgreementResult> agreement_accuracy(model::GPT& model, const text::Tokenizer& tok,
+std::vector<AgreementResult> agreement_accuracy(model::CausalLM& model, const text::Tokenizer& tok,
                                                 const std::vector<AgreementPair>& pairs);
+inline std::vector<AgreementResult> agreement_accuracy(model::GPT& model, const text::Tokenizer& tok,
+                                                       const std::vector<AgreementPair>& pairs) {
+  return agreement_accuracy(*model, tok, pairs);
+}
 
 struct KeyValueOptions {
   std::vector<int> distances = {4, 16, 32, 64, 128, 256, 512};  // those that fit the context are used
@@ -60,8 +65,12 @@ constexpr int kKeyValueMinPrefix = 4;  // filler tokens at least before the firs
 // kKeyValueMinPrefix filler tokens before the first k within block_size (d + 2 + 4 <= block_size);
 // L = largest fitting d + 2 + kKeyValueMinPrefix. Results follow opt.distances, those that fit
 // (none: empty). A tie for the top logit counts as a miss.
-std::vector<KeyValueResult> key_value_recall(model::GPT& model, const std::vector<std::int64_t>& pool,
+std::vector<KeyValueResult> key_value_recall(model::CausalLM& model, const std::vector<std::int64_t>& pool,
                                              const KeyValueOptions& opt);
+inline std::vector<KeyValueResult> key_value_recall(model::GPT& model, const std::vector<std::int64_t>& pool,
+                                                    const KeyValueOptions& opt) {
+  return key_value_recall(*model, pool, opt);
+}
 
 // Internals, exposed for tests.
 namespace detail {
@@ -86,8 +95,12 @@ struct AgreementLexicon {
 const AgreementLexicon& agreement_lexicon();
 
 // {log p(good | prefix), log p(bad | prefix)} per pair, as agreement_accuracy scores them.
-std::vector<std::array<double, 2>> agreement_logprobs(model::GPT& model, const text::Tokenizer& tok,
+std::vector<std::array<double, 2>> agreement_logprobs(model::CausalLM& model, const text::Tokenizer& tok,
                                                       const std::vector<AgreementPair>& pairs);
+inline std::vector<std::array<double, 2>> agreement_logprobs(model::GPT& model, const text::Tokenizer& tok,
+                                                             const std::vector<AgreementPair>& pairs) {
+  return agreement_logprobs(*model, tok, pairs);
+}
 
 struct KeyValueTrial {
   int distance = 0;

@@ -54,7 +54,7 @@ std::vector<std::int64_t> count_tokens(const data::TokenStream& stream, std::int
   return counts;
 }
 
-std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::TokenStream& stream,
+std::vector<BucketScore> score_by_frequency(model::CausalLM& model, const data::TokenStream& stream,
                                             const std::vector<std::int64_t>& train_counts,
                                             const std::vector<int>& ks,
                                             const std::vector<FrequencyBucket>& buckets,
@@ -65,7 +65,7 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
   return score_by_frequency(model, stream, train_counts, ks, buckets, how);
 }
 
-std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::TokenStream& stream,
+std::vector<BucketScore> score_by_frequency(model::CausalLM& model, const data::TokenStream& stream,
                                             const std::vector<std::int64_t>& train_counts,
                                             const std::vector<int>& ks,
                                             const std::vector<FrequencyBucket>& buckets,
@@ -87,8 +87,8 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
   if (max_tokens > 0 && max_tokens < n_targets) n_targets = max_tokens;
 
   EvalGuard guard(model);
-  const torch::Device device = model->parameters().front().device();
-  const std::int64_t T = model->config().block_size, V = model->config().vocab_size;
+  const torch::Device device = model.module().parameters().front().device();
+  const std::int64_t T = model.context_length(), V = model.vocabulary_rows();
 
   std::vector<BucketScore> out(buckets.size());
   std::vector<double> nats(buckets.size(), 0.0);
@@ -116,7 +116,7 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
     auto batch = torch::from_blob(const_cast<std::int64_t*>(buf.data()), {rows, len + 1}, torch::kLong)
                      .to(device, false, /*copy=*/true);
     auto targets = batch.slice(1, 1, len + 1).reshape({-1});
-    auto logits = detail::widen(model->forward(batch.slice(1, 0, len))).reshape({-1, V});
+    auto logits = detail::widen(model.next_token_logits(batch.slice(1, 0, len), nullptr)).reshape({-1, V});
     auto loss = F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().reduction(torch::kNone))
                     .to(torch::kCPU, torch::kDouble).contiguous();
     // Rank = other ids scoring at least as high as the target (the target itself is the -1).
@@ -194,11 +194,11 @@ std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::Token
   return out;
 }
 
-std::vector<PositionLoss> loss_by_position(model::GPT& model, const data::TokenStream& stream,
+std::vector<PositionLoss> loss_by_position(model::CausalLM& model, const data::TokenStream& stream,
                                            const std::vector<std::int64_t>& bucket_starts,
                                            std::size_t max_windows, int batch_size) {
   const std::string where = "loss by position";
-  const std::int64_t T = model->config().block_size, V = model->config().vocab_size;
+  const std::int64_t T = model.context_length(), V = model.vocabulary_rows();
   const std::size_t N = stream.size();
   if (batch_size <= 0) fail(where, "batch size must be > 0");
   std::size_t n_windows = N > 0 ? (N - 1) / std::size_t(T) : 0;
@@ -212,12 +212,12 @@ std::vector<PositionLoss> loss_by_position(model::GPT& model, const data::TokenS
   }
 
   EvalGuard guard(model);
-  const torch::Device device = model->parameters().front().device();
+  const torch::Device device = model.module().parameters().front().device();
   auto per_position = torch::zeros({T}, torch::kDouble);  // summed over windows
   for (std::size_t w = 0; w < n_windows; w += std::size_t(batch_size)) {
     const std::size_t rows = std::min<std::size_t>(std::size_t(batch_size), n_windows - w);
     auto batch = detail::read_windows(stream, w, rows, T, V, where).to(device);
-    auto logits = detail::widen(model->forward(batch.slice(1, 0, T))).reshape({-1, V});
+    auto logits = detail::widen(model.next_token_logits(batch.slice(1, 0, T), nullptr)).reshape({-1, V});
     auto nll = F::cross_entropy(logits, batch.slice(1, 1, T + 1).reshape({-1}),
                                 F::CrossEntropyFuncOptions().reduction(torch::kNone));
     per_position += nll.to(torch::kCPU, torch::kDouble).view({std::int64_t(rows), T}).sum(0);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/shard.h"
+#include "model/causal_lm.h"
 #include "model/gpt.h"
 
 namespace structlm::eval {
@@ -33,11 +34,17 @@ struct BucketScore {
 // is the number of other ids whose logit is >= its own, and it is within the top k when rank < k
 // (so a model with all logits equal has recall@k = 0 for every k < V). A target is counted in
 // every bucket whose range holds its count; ids with no entry in train_counts are an error.
-std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::TokenStream& stream,
+std::vector<BucketScore> score_by_frequency(model::CausalLM& model, const data::TokenStream& stream,
                                             const std::vector<std::int64_t>& train_counts,
                                             const std::vector<int>& ks,
                                             const std::vector<FrequencyBucket>& buckets,
                                             std::size_t max_tokens = 0, int batch_size = 8);
+inline std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::TokenStream& stream,
+                                                   const std::vector<std::int64_t>& train_counts, const std::vector<int>& ks,
+                                                   const std::vector<FrequencyBucket>& buckets, std::size_t max_tokens = 0,
+                                                   int batch_size = 8) {
+  return score_by_frequency(*model, stream, train_counts, ks, buckets, max_tokens, batch_size);
+}
 
 // One scored target: its position in the stream and its rank (as above: within the top k when
 // rank < k). Two models scored on the same draw have the same positions, so their hits pair up.
@@ -56,12 +63,19 @@ struct FrequencyScoring {
   // Keep the TargetRank of every target whose training count is below this (0: none).
   std::int64_t keep_ranks_below = 0;
 };
-std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::TokenStream& stream,
+std::vector<BucketScore> score_by_frequency(model::CausalLM& model, const data::TokenStream& stream,
                                             const std::vector<std::int64_t>& train_counts,
                                             const std::vector<int>& ks,
                                             const std::vector<FrequencyBucket>& buckets,
                                             const FrequencyScoring& how, std::vector<TargetRank>* kept = nullptr,
                                             std::vector<BucketScore>* by_input = nullptr);
+inline std::vector<BucketScore> score_by_frequency(model::GPT& model, const data::TokenStream& stream,
+                                                   const std::vector<std::int64_t>& train_counts, const std::vector<int>& ks,
+                                                   const std::vector<FrequencyBucket>& buckets, const FrequencyScoring& how,
+                                                   std::vector<TargetRank>* kept = nullptr,
+                                                   std::vector<BucketScore>* by_input = nullptr) {
+  return score_by_frequency(*model, stream, train_counts, ks, buckets, how, kept, by_input);
+}
 // by_input (when given): the same scores, each target bucketed by the training count of the
 // token before it (the input at its position) instead of its own: the loss after a rare input
 // token is where a change of the input table can act on the output.
@@ -73,9 +87,14 @@ struct PositionLoss {
 };
 // Full windows of block_size + 1 tokens (up to max_windows of them, 0: all), the loss of the
 // target at each position, averaged within buckets starting at `bucket_starts` (ascending, first 0).
-std::vector<PositionLoss> loss_by_position(model::GPT& model, const data::TokenStream& stream,
+std::vector<PositionLoss> loss_by_position(model::CausalLM& model, const data::TokenStream& stream,
                                            const std::vector<std::int64_t>& bucket_starts,
                                            std::size_t max_windows = 0, int batch_size = 8);
+inline std::vector<PositionLoss> loss_by_position(model::GPT& model, const data::TokenStream& stream,
+                                                  const std::vector<std::int64_t>& bucket_starts, std::size_t max_windows = 0,
+                                                  int batch_size = 8) {
+  return loss_by_position(*model, stream, bucket_starts, max_windows, batch_size);
+}
 // 0, 1, 2, 4, 8, ... below block_size.
 std::vector<std::int64_t> log2_position_buckets(std::int64_t block_size);
 

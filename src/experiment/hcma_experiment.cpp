@@ -84,7 +84,9 @@ BaseModel base_model(const Setup& s, const HcmaExperimentOptions& o, const works
   run["model"]["vocab_size"] = ws.load_tokenizer(b.tokenizer).vocab_size();
   if (o.threads > 0) run["train"]["threads"] = o.threads;
   auto cfg = train::RunConfig::from_json(run, s.cfg.path);
-  check(!cfg.model.is_llama(), s.cfg.path, "model field 'arch' is \"llama\": HCMA on a Llama-family model is not implemented yet");
+  check(!cfg.model.is_llama(), s.cfg.path,
+        "model field 'arch' is \"llama\": the experiment trains a GPT; train the Llama with structlm train and pass it "
+        "as --model");
   const bool finished = mode != StepMode::run && training_finished(base, cfg.train);
   if (finished) {
     if (mode == StepMode::collect) write_file_atomic(base + "/done", "");
@@ -184,8 +186,8 @@ std::vector<Variant> align_variants(const Setup& s, const HcmaExperimentOptions&
           usage = recorded_align_usage(v);
         }
         // The guarantee, checked on the written files before anything is measured.
-        if (!source) source = model::read_checkpoint(b.checkpoint);
-        auto bad = hcma::frozen_weight_violations(*source, model::read_checkpoint(v.checkpoint));
+        if (!source) source = model::read_any_checkpoint(b.checkpoint);
+        auto bad = hcma::frozen_weight_violations(*source, model::read_any_checkpoint(v.checkpoint));
         if (!bad.empty()) fail(v.checkpoint, "changes more than the input table: " + bad.front());
         save_json(usage_path, {{"wall_s", usage.wall_s}, {"peak_rss_mib", usage.peak_rss_mib}, {"frozen_weights_ok", true}});
       }
@@ -212,12 +214,12 @@ Results measure_variants(const Setup& s, const HcmaExperimentOptions& o, const w
     if (!file_exists(path)) {
       std::fprintf(stderr, "experiment hcma: [%zu/%zu] measuring %s seed %lld\n", measured, variants.size(), v.name.c_str(),
                    (long long)v.seed);
-      auto net = zoo::load_model(v.checkpoint);
+      auto net = zoo::load_any_model(v.checkpoint);  // the GPT or a Llama-family model
       HcmaSuiteOptions h = s.e().suite;  // tokenizer, shards and seed are set per use
       h.tokenizer = b.tokenizer;
       h.frequency_shards = b.frequency_shards;
       h.seed = std::uint64_t(v.seed);
-      const auto suite = run_hcma_suite(net, ws, h);
+      const auto suite = run_hcma_suite(net.lm(), ws, h);
       json r = suite.to_json();
       r["variant"] = v.name;
       r["checkpoint"] = v.checkpoint;
@@ -278,8 +280,10 @@ void write_embedding_sample(const HcmaExperimentOptions& o, const workspace::Wor
   const auto hcma = std::find_if(variants.begin(), variants.end(), [](const Variant& v) { return v.name == "hcma"; });
   if (hcma == variants.end()) return;
   json rep = load_json(hcma->report_dir + "/report.json");
-  auto after = model::read_checkpoint(hcma->checkpoint).tensors.at("wte.weight");
-  auto before = model::read_checkpoint(b.checkpoint).tensors.at("wte.weight");
+  const auto source = model::read_any_checkpoint(b.checkpoint);
+  const std::string input = hcma::input_table_name(source.arch);
+  auto after = model::read_any_checkpoint(hcma->checkpoint).tensors.at(input);
+  auto before = source.tensors.at(input);
   const auto tok = ws.load_tokenizer(b.tokenizer);
   const auto& top = rep.at("top_cluster");
   std::vector<std::int64_t> ids;

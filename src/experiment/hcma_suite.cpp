@@ -38,21 +38,21 @@ std::vector<std::int64_t> key_value_pool(const std::vector<std::int64_t>& counts
 
 // Forward passes per second over batches of full windows: the median of 10 timed rounds after a
 // warm-up, the same for every variant of one model (the numbers it compares).
-InferenceCost inference_cost(model::GPT& model) {
+InferenceCost inference_cost(model::CausalLM& model) {
   eval::EvalGuard guard(model);
-  const auto& c = model->config();
-  const auto device = model->parameters().front().device();
-  auto x = torch::randint(c.vocab_size, {4, c.block_size}, torch::TensorOptions().dtype(torch::kLong).device(device));
+  const auto device = model.module().parameters().front().device();
+  auto x = torch::randint(model.vocabulary_rows(), {4, model.context_length()},
+                          torch::TensorOptions().dtype(torch::kLong).device(device));
   std::vector<double> tps;
   for (int round = 0; round < 11; ++round) {
     const auto t0 = std::chrono::steady_clock::now();
-    auto y = model->forward(x);
+    auto y = model.next_token_logits(x, nullptr);
     (void)y.sum().item<double>();  // waits for the device
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (round > 0) tps.push_back(double(x.numel()) / s);
   }
   double bytes = 0;
-  for (auto& p : model->parameters()) bytes += double(p.numel() * p.element_size());
+  for (auto& p : model.module().parameters()) bytes += double(p.numel() * p.element_size());
   return {report::median(tps), bytes / (1024.0 * 1024.0), peak_rss_mib()};
 }
 
@@ -82,7 +82,7 @@ std::vector<std::int64_t> frequency_counts(const data::TokenStream& reference, s
 // Targets drawn by the probe seed (every variant measured with one seed scores the same ones; each
 // seed a different sample); the ranks of the rare ones (seen < 100 times, the summary's "rare")
 // kept for paired tests.
-std::vector<RecallRecord> recall_records(model::GPT& model, const data::TokenStream& held_out,
+std::vector<RecallRecord> recall_records(model::CausalLM& model, const data::TokenStream& held_out,
                                          const std::vector<std::int64_t>& counts, std::size_t max_targets,
                                          std::uint64_t seed, RareRanks& rare, std::vector<RecallRecord>& after_input) {
   const std::vector<int> ks = {1, 10};
@@ -104,7 +104,7 @@ std::vector<RecallRecord> recall_records(model::GPT& model, const data::TokenStr
   return records(scores);
 }
 
-std::vector<eval::AttackResult> attack_records(model::GPT& model, const text::Tokenizer& tok,
+std::vector<eval::AttackResult> attack_records(model::CausalLM& model, const text::Tokenizer& tok,
                                                const data::TokenStream& held_out, const std::vector<std::string>& texts,
                                                const HcmaSuiteOptions& opt) {
   std::vector<eval::AttackResult> attacks;
@@ -124,7 +124,7 @@ std::vector<eval::AttackResult> attack_records(model::GPT& model, const text::To
 
 }  // namespace
 
-HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws, const HcmaSuiteOptions& opt) {
+HcmaSuiteResult run_hcma_suite(model::CausalLM& model, const workspace::Workspace& ws, const HcmaSuiteOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   auto phase = [&](const char* what) {
     std::fprintf(stderr, "eval hcma: %-22s (%.0f s)\n", what,
@@ -133,7 +133,7 @@ HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws
   check(!opt.tokenizer.empty(), "eval", "the HCMA suite needs the model's tokenizer");
   const auto split = workspace::parse_split(opt.split, "eval: --split");
   const auto tok = ws.load_tokenizer(opt.tokenizer);
-  const std::int64_t V = model->config().vocab_size;
+  const std::int64_t V = model.vocabulary_rows();
   workspace::check_model_fits_tokenizer(V, tok.vocab_size(), "the model", opt.tokenizer);
   const auto corpus = ws.prepare_corpus(opt.corpus);
   const auto shards = ws.ensure_shards(opt.corpus, opt.tokenizer);
@@ -147,7 +147,7 @@ HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws
   out.split = opt.split;
   out.seed = opt.seed;
   out.long_corpus = opt.long_corpus;
-  const auto device = model->parameters().front().device();
+  const auto device = model.module().parameters().front().device();
   const auto precision = model::resolve_precision(opt.precision, device);
   out.precision = precision.name();
   std::fprintf(stderr, "eval hcma: precision %s (%s)\n", precision.name(), precision.why.c_str());
@@ -162,7 +162,7 @@ HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws
   phase("loss by position");
   const data::TokenStream long_text({ws.ensure_shards(opt.long_corpus, opt.tokenizer).of(split)});
   long_text.check_ids_below(std::size_t(V), "the model's vocabulary");
-  out.loss_by_position = eval::loss_by_position(model, long_text, eval::log2_position_buckets(model->config().block_size),
+  out.loss_by_position = eval::loss_by_position(model, long_text, eval::log2_position_buckets(model.context_length()),
                                                 opt.position_windows);
 
   phase("attacks");
@@ -189,7 +189,7 @@ HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws
   phase("geometry");
   {
     torch::NoGradGuard ng;
-    const auto E = model->wte->weight.detach().to(torch::kCPU, torch::kFloat32);
+    const auto E = model.input_table().detach().to(torch::kCPU, torch::kFloat32);
     out.isotropy = eval::isotropy_iw(E);
     out.isoscore = eval::isoscore(E);
     out.wordnet = eval::wordnet_neighbours(E, tok, wordnet(ws.wordnet_dir()), 10);

@@ -52,7 +52,11 @@ struct HcmaSuiteOptions {
 // bad values are errors naming `where`.
 void read_hcma_suite_options(const json& j, const std::string& where, HcmaSuiteOptions& h);
 
-// Corpora, shards, the tokenizer and WordNet come from `ws`.
-HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws, const HcmaSuiteOptions& opt);
+// Corpora, shards, the tokenizer and WordNet come from `ws`. Any architecture, through the
+// embedding view of model/causal_lm.h (the GPT, the Llama family).
+HcmaSuiteResult run_hcma_suite(model::CausalLM& model, const workspace::Workspace& ws, const HcmaSuiteOptions& opt);
+inline HcmaSuiteResult run_hcma_suite(model::GPT& model, const workspace::Workspace& ws, const HcmaSuiteOptions& opt) {
+  return run_hcma_suite(*model, ws, opt);
+}
 
 }  // namespace structlm::experiment

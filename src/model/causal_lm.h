@@ -53,6 +53,9 @@ class CausalLM {
   // The residual stream [B, T, d] after `layer` blocks of ids [B, T] (0: the input embeddings;
   // num_layers(): the last block's output, before the final norm).
   virtual torch::Tensor residual_stream(const torch::Tensor& ids, int layer) = 0;
+  // Logits [..., V] from residual-stream states [..., d] after the last layer: the final norm,
+  // then the output matrix (residual_stream(ids, num_layers()) gives the forward's logits).
+  virtual torch::Tensor logits_from_residual(const torch::Tensor& h) = 0;
   virtual int num_layers() const = 0;
   virtual std::int64_t width() const = 0;  // d, the residual stream's width
 };

@@ -114,6 +114,9 @@ class LlamaForCausalLMImpl : public torch::nn::Module, public CausalLM {
   bool tied_output() const override { return cfg.tie_word_embeddings; }
   torch::Tensor logits_from_embeddings(const torch::Tensor& emb) override { return forward_embeddings(emb); }
   torch::Tensor residual_stream(const torch::Tensor& ids, int layer) override { return hidden_states(ids, layer); }
+  torch::Tensor logits_from_residual(const torch::Tensor& h) override {
+    return torch::nn::functional::linear(model->norm(h), output_weight());
+  }
   int num_layers() const override { return int(cfg.num_hidden_layers); }
   std::int64_t width() const override { return cfg.hidden_size; }
 

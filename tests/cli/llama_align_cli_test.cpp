@@ -2,7 +2,8 @@
 // steps on a small corpus with its own tokenizer, re-aligned by HCMA (with its LM term) and by a
 // trained and a closed-form baseline; every tensor but model.embed_tokens.weight is byte-identical
 // to the source's (read here with the safetensors reader alone, no model code), the tied source
-// comes back untied with its matrix as lm_head.weight, and the result evaluates like any run.
+// comes back untied with its matrix as lm_head.weight, and the result evaluates like any run,
+// HCMA's measurement suite (`eval --suite hcma`) included; `experiment hcma --model` takes it too.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -52,10 +53,11 @@ TEST(CliLlamaAlign, AlignKeepsEveryOtherTensorAndTheResultEvaluates) {
   const std::string data = " --data-dir " + path("data");
   ASSERT_EQ(run("prepare " + corpus + data).code, 0);
   ASSERT_EQ(run("tokenizer train " + corpus + data + " --vocab-size 300 --out " + path("tok")).code, 0);
-  // configs/llama-tiny.json's shape (tied, grouped-query attention), smaller.
+  // configs/llama-tiny.json's shape (tied, grouped-query attention), smaller; a context of 64 is
+  // what the suite's HotFlip sequences need.
   auto r = run("train --config " + std::string(STRUCTLM_SOURCE_DIR) + "/configs/llama-tiny.json --run-dir " + path("l") +
                " --corpus " + corpus + " --tokenizer " + path("tok") + data +
-               " --set model.block_size=32 --set model.n_layer=2 --set model.n_embd=32 --set model.intermediate_size=64"
+               " --set model.block_size=64 --set model.n_layer=2 --set model.n_embd=32 --set model.intermediate_size=64"
                " --set train.batch_size=4 --set train.max_steps=12 --set train.warmup_steps=2 --set train.eval_every=12"
                " --set train.eval_batches=1 --set train.ckpt_every=12 --set train.threads=1 --set train.precision=fp32");
   ASSERT_EQ(r.code, 0) << r.out;
@@ -92,6 +94,28 @@ TEST(CliLlamaAlign, AlignKeepsEveryOtherTensorAndTheResultEvaluates) {
     EXPECT_TRUE(std::isfinite(loss)) << method;
     EXPECT_LT(loss, std::log(300.0)) << method;  // still a language model of this corpus
   }
+
+  // HCMA's measurement suite on the source and on its HCMA alignment, as on a GPT: the input
+  // table's geometry differs, the model's inference cost does not.
+  std::map<std::string, json> suite;
+  for (const std::string model : {path("l"), path("hcma.safetensors")}) {
+    const std::string out = path(std::to_string(suite.size()) + "-suite.json");
+    r = run("eval " + model + " --suite hcma --corpus " + corpus + " --long-corpus " + corpus + data +
+            " --max-tokens 600 --tokenizer " + path("tok") + " --json " + out);
+    ASSERT_EQ(r.code, 0) << model << ": " << r.out;
+    suite[model] = structlm::load_json(out);
+    EXPECT_TRUE(suite[model]["summary"]["rare_recall10"].is_number()) << suite[model].dump();
+    EXPECT_TRUE(suite[model]["isotropy"].is_number()) << suite[model].dump();
+  }
+  EXPECT_NE(suite[path("l")]["isotropy"], suite[path("hcma.safetensors")]["isotropy"]);
+
+  // The HCMA experiment on the Llama (--model): aligned, checked frozen on the files, measured.
+  r = run("experiment hcma --quick --seeds 1 --methods hcma --model " + path("l") + " --tokenizer " + path("tok") +
+          " --out " + path("exp") + data + " --threads 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(structlm::load_json(path("exp/aligned/hcma-seed1.align/usage.json"))["frozen_weights_ok"], true);
+  const std::string table = structlm::read_file(path("exp/hcma/table.md"));
+  EXPECT_NE(table.find("| hcma | perplexity, all targets | 1 |"), std::string::npos) << table;
 }
 
 }  // namespace

@@ -77,6 +77,7 @@ TEST_P(LlamaEmbeddingView, HiddenStatesAtTheLastLayerGiveTheLogits) {
   EXPECT_FALSE(net->hidden_states(ids, 1).equal(net->hidden_states(ids, 2)));
   CausalLM& lm = *net;
   EXPECT_TRUE(lm.residual_stream(ids, 2).equal(net->hidden_states(ids, 2)));
+  EXPECT_TRUE(lm.logits_from_residual(lm.residual_stream(ids, lm.num_layers())).equal(net->forward(ids)));
   EXPECT_THROW(net->hidden_states(ids, 4), c10::Error);
   EXPECT_THROW(net->hidden_states(ids, -1), c10::Error);
   EXPECT_THROW(net->hidden_states(torch::zeros({1, 13}, torch::kLong), 1), c10::Error);  // beyond the context
@@ -127,6 +128,7 @@ TEST(GptEmbeddingView, ForwardsToTheGptsOwnMethods) {
     EXPECT_EQ(lm.output_matrix().is_same(net->wte->weight), tied);
     EXPECT_TRUE(lm.logits_from_embeddings(F::embedding(ids, lm.input_table())).equal(net->forward(ids)));
     EXPECT_TRUE(lm.residual_stream(ids, 1).equal(net->hidden_states(ids, 1)));
+    EXPECT_TRUE(lm.logits_from_residual(lm.residual_stream(ids, 2)).equal(net->forward(ids)));
   }
 }
 
