@@ -157,6 +157,7 @@ CstdeRunResult measure_run(const std::string& dir, const train::RunConfig& cfg, 
   r.seed = seed;
   r.params = cfg.model.num_params();
   r.step_ms = median_step_ms(dir + "/metrics.jsonl", tokens_per_step);
+  r.curve = report::validation_curve(dir + "/metrics.jsonl", double(tokens_per_step));
   r.peak_rss_mib = usage.peak_rss_mib;
   r.train_wall_s = usage.wall_s;
   r.sentences_probed = probe.sentences;
@@ -306,7 +307,7 @@ report::Experiment write_raw_logs(const Setup& s, const CstdeExperimentOptions& 
   e.description = s.e().description;
   e.baseline = "baseline";
   e.metrics = cstde_metrics(eval_corpus_names(s, ws));
-  std::vector<report::LossLine> by_distance;
+  std::vector<report::LossLine> by_distance, curves;
   std::vector<report::LengthSample> lengths(1);
   lengths[0].corpus = ws.corpus_name(s.e().train_corpora.front());
   lengths[0].lengths.assign(sh.reference_lengths.begin(), sh.reference_lengths.end());
@@ -316,6 +317,7 @@ report::Experiment write_raw_logs(const Setup& s, const CstdeExperimentOptions& 
       e.rows.push_back({name, seed, cstde_table_values(r, results.at({"baseline", seed}), sh.reference_lengths)});
       for (const auto& b : r.loss_by_distance)
         by_distance.push_back({"", name, seed, b.distance, b.loss, (long long)b.tokens});
+      for (const auto& c : r.curve) curves.push_back({"", name, seed, std::llround(c.tokens), c.loss, std::llround(c.tokens)});
       // A seed whose generations hold no complete sentence has no length sample (the table's
       // W1 cell is then "not measured" for it).
       const auto& g = r.generation.sentence_lengths;
@@ -325,6 +327,8 @@ report::Experiment write_raw_logs(const Setup& s, const CstdeExperimentOptions& 
   e.check();  // what the report will refuse when it reads the file back is refused before writing it
   save_json(e.path, e.to_json());
   write_file_atomic(o.out + "/cstde/loss_by_distance.jsonl", report::jsonl_text(by_distance, "distance"));
+  if (!curves.empty())  // every run validates at least at its end; results from before have no curve
+    write_file_atomic(o.out + "/cstde/learning_curves.jsonl", report::jsonl_text(curves, "training_tokens"));
   write_file_atomic(o.out + "/cstde/sentence_lengths.jsonl", report::jsonl_text(lengths));
   return e;
 }

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/json_numbers.h"
+#include "report/learning_curve.h"
 #include "report/stats.h"  // wasserstein1
 
 namespace structlm::experiment {
@@ -19,6 +20,12 @@ std::vector<report::Metric> cstde_metrics(const std::vector<std::string>& eval_c
     c.push_back({name + "_ppl", name + " perplexity", "", true, Aggregation::geometric, 2});
     c.push_back({name + "_bpb", name + " code length", "bits/byte", true, Aggregation::mean, 4});
   }
+  // E1 (issue 14): the last validation loss on the training corpora's validation split, and how
+  // many tokens the same seed's baseline needs to reach it over the tokens this run took
+  // (report/learning_curve.h; not measured when the baseline never gets there).
+  c.push_back({"val_loss", "validation loss, training corpora", "nats/token", true, Aggregation::mean, 4});
+  c.push_back({"token_multiplier", "tokens the baseline needs for this loss", "x this run's", false,
+               Aggregation::geometric, 2});
   c.push_back({"step_ms", "training step time", "ms", true, Aggregation::mean, 1});
   c.push_back({"step_time_rel", "step time vs baseline", "x baseline", true, Aggregation::geometric, 3});
   c.push_back({"peak_rss_mib", "peak RSS", "MiB", true, Aggregation::mean, 0});
@@ -78,6 +85,9 @@ json cstde_table_values(const CstdeRunResult& r, const CstdeRunResult& base, con
     v[e.corpus + "_ppl"] = e.perplexity;
     v[e.corpus + "_bpb"] = e.bits_per_byte;
   }
+  v["val_loss"] = r.curve.empty() ? json(nullptr) : json(r.curve.back().loss);
+  const auto multiplier = report::token_multiplier(r.curve, base.curve);
+  v["token_multiplier"] = multiplier ? json(*multiplier) : json(nullptr);
   v["step_ms"] = r.step_ms;
   v["step_time_rel"] = r.step_ms / base.step_ms;
   v["peak_rss_mib"] = r.peak_rss_mib;

@@ -19,7 +19,7 @@ json CstdeRunResult::to_json() const {
                            {"uas_attention", number(b.uas_attention)}, {"uas_adjacent", number(b.uas_adjacent)},
                            {"uas_random", number(b.uas_random)}, {"uas_dependency", optional_number(b.uas_dependency)}});
   const auto& g = generation;
-  return {{"variant", variant},
+  json out = {{"variant", variant},
           {"seed", seed},
           {"params", params},
           {"step_ms", step_ms},
@@ -39,6 +39,12 @@ json CstdeRunResult::to_json() const {
            {{"distinct1", g.distinct1}, {"distinct2", g.distinct2}, {"distinct3", g.distinct3}, {"mtld", g.mtld},
             {"seq_rep4", g.seq_rep4}, {"texts", g.texts}, {"sentence_lengths", g.sentence_lengths},
             {"samples", g.samples}}}};
+  if (!curve.empty()) {
+    json c = json::array();
+    for (const auto& p : curve) c.push_back({p.tokens, p.loss});
+    out["curve"] = c;
+  }
+  return out;
 }
 
 CstdeRunResult CstdeRunResult::from_json(const json& j, const std::string& path) {
@@ -76,6 +82,14 @@ CstdeRunResult CstdeRunResult::from_json(const json& j, const std::string& path)
       if (b.contains("uas_dependency") && !b["uas_dependency"].is_null())
         d.uas_dependency = number_or_nan(b, "uas_dependency", path);
       r.loss_by_distance.push_back(d);
+    }
+  }
+  if (j.contains("curve")) {
+    check(j["curve"].is_array(), path, "field 'curve' must be a list of [tokens, validation loss]");
+    for (const auto& p : j["curve"]) {
+      check(p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number(), path,
+            "field 'curve' must be a list of [tokens, validation loss] pairs of numbers");
+      r.curve.push_back({p[0].get<double>(), p[1].get<double>()});
     }
   }
   if (j.contains("generation")) {

@@ -9,6 +9,7 @@
 
 #include "core/json.h"
 #include "experiment/corpus_eval.h"
+#include "report/learning_curve.h"
 
 namespace structlm::experiment {
 
@@ -46,6 +47,9 @@ struct CstdeRunResult {
   std::optional<double> prior_weight, carry_gate;
   std::vector<DistanceBucket> loss_by_distance;
   GenerationResult generation;
+  // The run's validation curve over training tokens (metrics.jsonl's val_loss lines; log-spaced
+  // with train.eval_log_points): the token multiplier's input. Empty in results written before.
+  std::vector<report::CurvePoint> curve;
 
   json to_json() const;
   static CstdeRunResult from_json(const json& j, const std::string& path);  // errors name `path`

@@ -193,7 +193,8 @@ const FieldTable<AttackLine>& attack_fields() {
 }
 constexpr const char* kFlipRate = "flip_rate";  // AttackLine's optional field (a table holds no optionals)
 
-// LossLine's position column is "position" or "distance": one table per name.
+// LossLine's position column is "position", "distance" or "tokens" (a learning curve): one table
+// per name.
 const FieldTable<LossLine>& loss_fields(const std::string& at_key) {
   using L = LossLine;
   auto make = [](const char* at) {
@@ -202,10 +203,11 @@ const FieldTable<LossLine>& loss_fields(const std::string& at_key) {
         .add("loss", +[](L& l) -> double& { return l.loss; }, "mean loss there")
         .add("tokens", +[](L& l) -> long long& { return l.tokens; }, "tokens averaged (informative)");
   };
-  static const auto position = make("position"), distance = make("distance");
+  static const auto position = make("position"), distance = make("distance"), tokens = make("training_tokens");
   if (at_key == "position") return position;
   if (at_key == "distance") return distance;
-  throw Error("loss log: no column '" + at_key + "' (position or distance)");
+  if (at_key == "training_tokens") return tokens;
+  throw Error("loss log: no column '" + at_key + "' (position, distance or training_tokens)");
 }
 
 }  // namespace

@@ -20,6 +20,17 @@ void add_loss_by_distance(Section& s, const std::string& path, const std::vector
                      order, ids);
 }
 
+// E1's learning curves (train.eval_log_points): validation loss against training tokens.
+void add_learning_curves(Section& s, const std::string& path, const std::vector<std::string>& order, PlotIds& ids) {
+  Panel p;
+  p.title = "Learning curves";
+  p.xlabel = "training tokens";
+  p.ylabel = "validation loss (nats/token)";
+  p.log_x = true;
+  add_loss_curves(s, path, "training_tokens", p, "Validation loss on the training corpora over training tokens", order,
+                  ids);
+}
+
 void add_sentence_lengths(Section& s, const std::string& path, const std::vector<std::string>& order, PlotIds& ids) {
   SentenceLengths sl = read_sentence_lengths(path);
   std::vector<std::string> variants;
@@ -87,7 +98,9 @@ void add_sentence_lengths(Section& s, const std::string& path, const std::vector
 void add_cstde_sections(Document& doc, const std::vector<RunData>& runs, PlotIds& ids) {
   add_experiment_sections(
       doc, runs, "cstde", "CSTDE",
-      {{"loss_by_distance.jsonl",
+      {{"learning_curves.jsonl",
+        [&](Section& s, const std::string& p, const Experiment& e) { add_learning_curves(s, p, e.variants, ids); }},
+       {"loss_by_distance.jsonl",
         [&](Section& s, const std::string& p, const Experiment& e) { add_loss_by_distance(s, p, e.variants, ids); }},
        {"sentence_lengths.jsonl",
         [&](Section& s, const std::string& p, const Experiment& e) { add_sentence_lengths(s, p, e.variants, ids); }}});

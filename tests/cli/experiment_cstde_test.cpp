@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -53,6 +54,9 @@ TEST_F(CstdeExperiment, TableHasEveryVariantSeedAndMetricWithFiniteNumbers) {
       EXPECT_NE(std::find(keys.begin(), keys.end(), corpus + std::string(what)), keys.end()) << corpus << what;
   ASSERT_EQ(e["rows"].size(), kVariants.size() * 3);  // 3 seeds each
   std::set<std::pair<std::string, int>> seen;
+  std::map<int, double> baseline_val;
+  for (const auto& row : e["rows"])
+    if (row["variant"] == "baseline") baseline_val[row["seed"].get<int>()] = row["values"]["val_loss"].get<double>();
   for (const auto& row : e["rows"]) {
     const std::string v = row["variant"];
     seen.insert({v, row["seed"].get<int>()});
@@ -65,7 +69,10 @@ TEST_F(CstdeExperiment, TableHasEveryVariantSeedAndMetricWithFiniteNumbers) {
         const bool no_d = (k == "uas_dependency" || k == "uas_dependency_far" || k == "prior_weight") &&
                           (v == "baseline" || v == "init");
         const bool no_carry = k == "carry_gate" && (v == "baseline" || v == "init" || v == "nocarry");
-        EXPECT_TRUE(no_d || no_carry || k == "mtld" || k == "sentence_w1" || k == "far_loss")
+        // The token multiplier, where the baseline never comes down to this run's loss.
+        const bool beyond = k == "token_multiplier" &&
+                            row["values"]["val_loss"].get<double>() < baseline_val.at(row["seed"].get<int>());
+        EXPECT_TRUE(no_d || no_carry || beyond || k == "mtld" || k == "sentence_w1" || k == "far_loss")
             << v << " " << k << " is null";
         continue;
       }
@@ -78,6 +85,7 @@ TEST_F(CstdeExperiment, TableHasEveryVariantSeedAndMetricWithFiniteNumbers) {
     EXPECT_GT(val["step_ms"].get<double>(), 0.0);
     EXPECT_GT(val["peak_rss_mib"].get<double>(), 10.0);
     EXPECT_NEAR(val["params_rel"].get<double>(), 1.0, 0.02);  // equal size within ±2 %
+    if (v == "baseline") EXPECT_NEAR(val["token_multiplier"].get<double>(), 1.0, 0.25);  // itself, up to a non-monotone curve
     const bool has_d = v == "attention" || v == "both" || v == "nocarry";
     EXPECT_EQ(val["uas_dependency"].is_number(), has_d) << v;
     EXPECT_EQ(val["prior_weight"].is_number(), has_d) << v;
@@ -108,6 +116,16 @@ TEST_F(CstdeExperiment, RawLogsTableAndReportAreWritten) {
     ++lines;
   }
   EXPECT_GE(lines, 15);  // at least one distance bucket per run
+  // The learning curves: every run's validation lines, tokens ascending within a run.
+  std::map<std::pair<std::string, int>, std::vector<long long>> curve_tokens;
+  for (const auto& line : structlm::read_lines((dir / "exp/cstde/learning_curves.jsonl").string())) {
+    if (line.empty()) continue;
+    json j = json::parse(line);
+    EXPECT_TRUE(std::isfinite(j["loss"].get<double>()));
+    curve_tokens[{j["variant"], j["seed"]}].push_back(j["training_tokens"].get<long long>());
+  }
+  EXPECT_EQ(curve_tokens.size(), 15u);  // 5 variants x 3 seeds
+  for (const auto& [run, t] : curve_tokens) EXPECT_TRUE(std::is_sorted(t.begin(), t.end())) << run.first;
   auto lengths = structlm::read_lines((dir / "exp/cstde/sentence_lengths.jsonl").string());
   ASSERT_FALSE(lengths.empty());
   EXPECT_EQ(json::parse(lengths[0])["kind"], "reference");
@@ -117,6 +135,7 @@ TEST_F(CstdeExperiment, RawLogsTableAndReportAreWritten) {
   EXPECT_TRUE(fs::exists(dir / "exp/report.html"));
   const std::string report = structlm::read_file((dir / "exp/report.md").string());
   EXPECT_NE(report.find("CSTDE experiment"), std::string::npos);
+  EXPECT_NE(report.find("Validation loss on the training corpora over training tokens"), std::string::npos);
   // Structured init ran for the init variants and logged its statistics.
   json st = structlm::load_json((dir / "exp/runs/init-seed1/structured_init.json").string());
   EXPECT_GT(st["rows_structured"].get<int>(), 100);

@@ -118,6 +118,17 @@ TEST(CstdeRunResult, JsonRoundTripsThroughTheTypedResult) {
   json bad = j;
   bad["loss_by_distance"][0]["tokens"] = "four";
   EXPECT_NE(error_of([&] { CstdeRunResult::from_json(bad, "r.json"); }).find("r.json"), std::string::npos);
+  // The validation curve (E1): absent before it was recorded, [tokens, loss] pairs when present.
+  EXPECT_TRUE(r.curve.empty());
+  j["curve"] = json::array({json::array({256, 6.5}), json::array({2560, 5.25})});
+  const auto rv = CstdeRunResult::from_json(j, "r.json");
+  ASSERT_EQ(rv.curve.size(), 2u);
+  EXPECT_EQ(rv.curve[1].tokens, 2560);
+  EXPECT_EQ(rv.curve[1].loss, 5.25);
+  EXPECT_EQ(rv.to_json(), j);
+  bad = j;
+  bad["curve"][1] = json::array({2560});
+  EXPECT_NE(error_of([&] { CstdeRunResult::from_json(bad, "r.json"); }).find("'curve'"), std::string::npos);
 }
 
 TEST(CstdeMetrics, TableRowHoldsRatiosToTheSameSeedsBaseline) {
@@ -143,6 +154,18 @@ TEST(CstdeMetrics, TableRowHoldsRatiosToTheSameSeedsBaseline) {
   EXPECT_TRUE(v["carry_gate"].is_null());
   EXPECT_DOUBLE_EQ(v["sentence_w1"], report::wasserstein1({6, 10}, {5, 10, 15}));
   EXPECT_TRUE(cstde_table_values(cstde_result(12, 110, 1010, 40, {}), base, ref)["sentence_w1"].is_null());
+  // No curves: neither the validation loss nor the token multiplier is measured.
+  EXPECT_TRUE(v["val_loss"].is_null());
+  EXPECT_TRUE(v["token_multiplier"].is_null());
+  // With curves: the baseline reaches the run's 4.0 at 10,000 tokens, the run at 1,000: 10x.
+  auto base_c = base, run_c = run;
+  base_c.curve = {{100, 6.0}, {1000, 5.0}, {10000, 4.0}};
+  run_c.curve = {{100, 5.5}, {1000, 4.0}};
+  json w = cstde_table_values(run_c, base_c, ref);
+  EXPECT_DOUBLE_EQ(w["val_loss"], 4.0);
+  EXPECT_NEAR(w["token_multiplier"].get<double>(), 10.0, 1e-9);
+  run_c.curve.back().loss = 3.0;  // beyond the baseline's budget: not measured, not infinite
+  EXPECT_TRUE(cstde_table_values(run_c, base_c, ref)["token_multiplier"].is_null());
 }
 
 // A suite result with known numbers in every section the summary reads.
