@@ -61,7 +61,7 @@ TEST(ExperimentConfig, ShippedConfigsReadBackTheirValues) {
   EXPECT_GT(d.section.train_minutes, 0);
 
   // Every shipped experiment config loads.
-  for (const char* f : {"cstde.json", "cstde_overhead.json", "cstde_e2.json"}) EXPECT_NO_THROW(load_cstde_config(kConfigs + f)) << f;
+  for (const char* f : {"cstde.json", "cstde_overhead.json", "cstde_e1.json", "cstde_e2.json"}) EXPECT_NO_THROW(load_cstde_config(kConfigs + f)) << f;
   for (const char* f : {"hcma.json", "hcma_explore.json"}) EXPECT_NO_THROW(load_hcma_config(kConfigs + f)) << f;
 }
 
