@@ -5,10 +5,11 @@
 # Environment: ROUNDS (3), STEPS (5), WARMUP (2), THREADS (2), and model shape LAYERS (6), HEADS (6),
 # EMBD (384), VOCAB (8192), T (256), BATCH (8); PRECISIONS ("fp32 bf16" where /proc/cpuinfo shows
 # amx_bf16 or avx512_bf16, else "fp32": emulated bf16 runs ~40x slower and its rounds would take
-# most of an hour); UNSPLIT (1): also structlm with the block-causal attention split off
-# (STRUCTLM_ATTENTION_BLOCK=0, model/attention_blocks.h) in every precision, paired in the same
-# rounds ("split speed-up"); 0 leaves those sides out. STRUCTLM_ATTENTION_BLOCK set by the caller
-# applies to the other structlm sides.
+# most of an hour); SPLIT_SIDES (1): also structlm with the block-causal attention
+# (model/attention_blocks.h) forced on (STRUCTLM_ATTENTION_BLOCK=${SPLIT_BLOCK:-128}) and forced
+# off (0) in every precision, paired in the same rounds ("split speed-up"); 0 leaves those sides
+# out. The plain structlm side runs the default (split in fp32, not in bf16, or what
+# STRUCTLM_ATTENTION_BLOCK set by the caller says).
 #
 # Fairness: both sides use the same libtorch build (Debian's libtorch and python3-torch), the same
 # thread count, the same OpenBLAS core type (the one structlm picks for itself; OpenBLAS would
@@ -25,7 +26,7 @@
 # after the rounds), with model FLOPs per token = 6 N + 12 L d T (N parameters, the tied
 # embedding once; L layers, d width, T context), as nanoGPT and PaLM count them.
 set -euo pipefail
-case "${1:-}" in -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,8 +56,9 @@ trap 'rm -f "$results"' EXIT
 # train.precision bf16; PyTorch's torch.autocast("cpu", dtype=torch.bfloat16), its best on a CPU).
 run_side() {  # IMPL BF16
   local out
-  if [ "$1" = structlm ]; then out=$("$BIN" "${ARGS[@]}" --bf16 "$2"); elif [ "$1" = structlm-unsplit ]; then
-    out=$(STRUCTLM_ATTENTION_BLOCK=0 "$BIN" "${ARGS[@]}" --bf16 "$2" | sed 's/"impl": "structlm"/"impl": "structlm-unsplit"/'); else
+  if [ "$1" = structlm ]; then out=$("$BIN" "${ARGS[@]}" --bf16 "$2"); elif [[ $1 == structlm-* ]]; then
+    local block=0; [[ $1 == structlm-split ]] && block=${SPLIT_BLOCK:-128}
+    out=$(STRUCTLM_ATTENTION_BLOCK=$block "$BIN" "${ARGS[@]}" --bf16 "$2" | sed "s/\"impl\": \"structlm\"/\"impl\": \"$1\"/"); else
     out=$(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 \
           $PY "$ROOT/scripts/reference/train_bench.py" "${ARGS[@]}" --bf16 "$2"); fi
   echo "$out" | tee -a "$results"
@@ -66,7 +68,7 @@ sides=()
 for p in $PRECISIONS; do
   if [[ $p == fp32 ]]; then b=0; else b=1; fi
   sides+=("structlm $b" "pytorch $b")
-  [[ ${UNSPLIT:-1} == 0 ]] || sides+=("structlm-unsplit $b")
+  [[ ${SPLIT_SIDES:-1} == 0 ]] || sides+=("structlm-split $b" "structlm-unsplit $b")
 done
 peak() { "$BIN" --threads "$THREADS" --peak 2048 | tee -a "$results"; }
 peak
@@ -81,7 +83,7 @@ import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 def rates(impl, prec):
     return [x for r in runs if r["impl"] == impl and r.get("precision", "fp32") == prec for x in r["tokens_per_s"]]
-sides = [(i, p) for p in ("fp32", "bf16") for i in ("structlm", "pytorch", "structlm-unsplit") if rates(i, p)]
+sides = [(i, p) for p in ("fp32", "bf16") for i in ("structlm", "pytorch", "structlm-split", "structlm-unsplit") if rates(i, p)]
 med = {s: statistics.median(rates(*s)) for s in sides}
 has_bf16 = ("structlm", "bf16") in med
 for s in sides:
@@ -101,13 +103,13 @@ if has_bf16:
 print(f"ratio fp32 structlm/pytorch: {paired(('structlm', 'fp32'), ('pytorch', 'fp32')):.3f}")
 if has_bf16:
     print(f"ratio bf16 structlm/pytorch-bf16: {paired(('structlm', 'bf16'), ('pytorch', 'bf16')):.3f}")
-# The block-causal attention split (model/attention_blocks.h) against the unsplit attention, same
-# rounds; and the unsplit side's own ratio to PyTorch, for the record of what the split gave.
+# The block-causal attention (model/attention_blocks.h) forced on against forced off, same
+# rounds, and each one's ratio to PyTorch.
 for p in ("fp32", "bf16"):
-    if ("structlm-unsplit", p) in med:
-        peer = ("pytorch", p)
-        print(f"split speed-up {p} structlm/structlm-unsplit: {paired(('structlm', p), ('structlm-unsplit', p)):.3f}"
-              f"   (unsplit/pytorch{'-bf16' if p == 'bf16' else ''}: {paired(('structlm-unsplit', p), peer):.3f})")
+    if ("structlm-unsplit", p) in med and ("structlm-split", p) in med:
+        peer, tag = ("pytorch", p), "pytorch-bf16" if p == "bf16" else "pytorch"
+        print(f"split speed-up {p} structlm-split/structlm-unsplit: {paired(('structlm-split', p), ('structlm-unsplit', p)):.3f}"
+              f"   (split/{tag}: {paired(('structlm-split', p), peer):.3f}, unsplit/{tag}: {paired(('structlm-unsplit', p), peer):.3f})")
 # MFU: model FLOPs per second over the bf16 matrix-product peak measured in this run (the higher
 # of the two measurements, before and after the rounds). Model FLOPs per token, as nanoGPT and
 # PaLM count them: 6 N (forward + backward of every weight) + 12 L d T (attention scores and
@@ -123,11 +125,12 @@ print(f"matmul peak (2048^3, {peaks[0]['threads']} threads): fp32 {peak_fp32 / 1
 print(f"mfu fp32: {med[('structlm', 'fp32')] * flops_per_token / peak_fp32:.3f}")
 if has_bf16:
     print(f"mfu bf16: {med[('structlm', 'bf16')] * flops_per_token / peak_bf16:.3f}")
-for p, pk in (("fp32", peak_fp32), ("bf16", peak_bf16)):
-    if ("structlm-unsplit", p) in med:
-        print(f"mfu {p} unsplit attention: {med[('structlm-unsplit', p)] * flops_per_token / pk:.3f}")
 else:
     print("bf16 not measured on this CPU (no AMX-BF16 / AVX512-BF16): no bf16 ratio or mfu")
+for p, pk in (("fp32", peak_fp32), ("bf16", peak_bf16)):
+    for side in ("structlm-split", "structlm-unsplit"):
+        if (side, p) in med:
+            print(f"mfu {p} {side}: {med[(side, p)] * flops_per_token / pk:.3f}")
 PYEOF
 
 echo

@@ -9,13 +9,13 @@ namespace structlm::model {
 
 namespace {
 
-constexpr std::int64_t kFromEnvironment = -1;
-std::atomic<std::int64_t> g_block_override{kFromEnvironment};
+constexpr std::int64_t kUnset = -1;
+std::atomic<std::int64_t> g_block_override{kUnset};
 
-std::int64_t block_from_environment() {
+std::int64_t block_from_environment() {  // kUnset when the variable is not set
   static const std::int64_t value = [] {
     const char* s = std::getenv("STRUCTLM_ATTENTION_BLOCK");
-    if (!s || !*s) return kDefaultAttentionBlock;
+    if (!s || !*s) return kUnset;
     char* end = nullptr;
     const long long n = std::strtoll(s, &end, 10);
     TORCH_CHECK(end && *end == '\0' && n >= 0, "STRUCTLM_ATTENTION_BLOCK: expected a row count >= 0 (0: off), got '", s,
@@ -122,12 +122,13 @@ struct BlockValues : torch::autograd::Function<BlockValues> {
 
 }  // namespace
 
-std::int64_t attention_block() {
-  const auto o = g_block_override.load(std::memory_order_relaxed);
-  return o >= 0 ? o : block_from_environment();
+std::int64_t attention_block(at::ScalarType scores) {
+  if (const auto o = g_block_override.load(std::memory_order_relaxed); o >= 0) return o;
+  if (const auto e = block_from_environment(); e >= 0) return e;
+  return scores == at::kFloat || scores == at::kDouble ? kDefaultAttentionBlock : 0;
 }
 
-void set_attention_block(std::int64_t rows) { g_block_override.store(rows >= 0 ? rows : kFromEnvironment); }
+void set_attention_block(std::int64_t rows) { g_block_override.store(rows >= 0 ? rows : kUnset); }
 
 torch::Tensor block_causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                      const torch::Tensor& mask, double scale, std::int64_t block,

@@ -12,7 +12,11 @@
 //
 // A process setting, not a model key: it changes how the attention is executed, not what it
 // computes. STRUCTLM_ATTENTION_BLOCK=N sets the query block (0: off, the unsplit attention);
-// unset, kDefaultAttentionBlock. set_attention_block overrides both (tests, benches).
+// unset, the default depends on the scores' dtype: kDefaultAttentionBlock rows in fp32 (and
+// wider), off in bf16. Measured on the bench model (README, Speed on CPUs): in fp32 the split is
+// as fast or faster; in bf16, where AMX makes the products cheap, the extra products, slices and
+// concatenations cost more than the skipped triangle saved (4 % slower at T 256).
+// set_attention_block overrides both (tests, benches).
 #pragma once
 #include <torch/torch.h>
 
@@ -21,11 +25,12 @@
 
 namespace structlm::model {
 
-// Query rows per block when STRUCTLM_ATTENTION_BLOCK is unset (measured: README, Speed on CPUs).
+// Query rows per block of fp32 scores when STRUCTLM_ATTENTION_BLOCK is unset.
 inline constexpr std::int64_t kDefaultAttentionBlock = 128;
 
-// The query block in use (0 = off). Read from STRUCTLM_ATTENTION_BLOCK at first use.
-std::int64_t attention_block();
+// The query block in use for scores of dtype `scores` (0 = off): the override, else
+// STRUCTLM_ATTENTION_BLOCK (read at first use), else the default above.
+std::int64_t attention_block(at::ScalarType scores);
 // Overrides the environment for the rest of the process (0 = off; negative = back to the
 // environment's or the default).
 void set_attention_block(std::int64_t rows);
