@@ -39,6 +39,11 @@ void add_align(CLI::App& app) {
   cmd->add_option(flag::kDevice, o->r.device, "auto, cpu, cuda, cuda:N")->capture_default_str();
   add_precision_option(cmd, o->precision);  // the frozen model's forward passes
   cmd->add_option(flag::kThreads, o->r.threads, "CPU threads (0: all cores)")->capture_default_str();
+  cmd->add_option(flag::kContext, o->r.context,
+                  "Windows of the model's forward passes (statistics, LM terms) in tokens (0: the model's context; "
+                  "a Llama-family model's is max_position_embeddings, often far longer than calibration needs)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->footer("Alignment options (--config FILE or --set FIELD=VALUE, docs/HCMA.md):\n" + hcma::AlignOptions::fields().help());
   cmd->callback([o, cmd] {
     json j = o->config.empty() ? json::object() : load_json(o->config);

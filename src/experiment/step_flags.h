@@ -24,5 +24,6 @@ inline constexpr const char* kOut = "--out";
 inline constexpr const char* kReport = "--report";
 inline constexpr const char* kDevice = "--device";
 inline constexpr const char* kThreads = "--threads";
+inline constexpr const char* kContext = "--context";
 
 }  // namespace structlm::experiment::flag

@@ -142,7 +142,7 @@ json run_alignment(const workspace::Workspace& ws, const AlignRequest& r) {
   std::fprintf(stderr, "align: %s on %s (%s, V %lld, d %lld, %s), calibration %s: %zu tokens\n", r.options.method.c_str(),
                files.checkpoint.c_str(), net.arch(), (long long)net.vocabulary_rows(), (long long)net.width(),
                net.tied_output() ? "tied" : "untied", r.calib.c_str(), stream.size());
-  auto result = hcma::align_embeddings(net, stream, r.options, report_dir + "/log.jsonl");
+  auto result = hcma::align_embeddings(net, stream, r.options, report_dir + "/log.jsonl", {}, r.context);
   auto aligned = hcma::with_input_embeddings(net, result.E);
 
   // The source's metadata minus what belongs to a training run (its optimizer state is not
@@ -186,6 +186,7 @@ std::vector<std::string> align_args(const AlignRequest& r, const std::string& op
                                 flag::kConfig, options_file, flag::kThreads, std::to_string(r.threads), flag::kDevice, r.device};
   if (!r.tokenizer.empty()) a.insert(a.end(), {flag::kTokenizer, r.tokenizer});
   if (!r.report.empty()) a.insert(a.end(), {flag::kReport, r.report});
+  if (r.context > 0) a.insert(a.end(), {flag::kContext, std::to_string(r.context)});
   return a;
 }
 

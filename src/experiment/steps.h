@@ -38,6 +38,7 @@ train::TrainResult run_training(const workspace::Workspace& ws, const TrainReque
 struct AlignRequest {
   std::string model, calib, out, tokenizer, report, device = "auto";
   int threads = 0;
+  std::int64_t context = 0;  // windows of the model's forward passes (0: its context length)
   hcma::AlignOptions options;
 };
 std::string align_report_dir(const std::string& out);  // OUT's stem + ".align"

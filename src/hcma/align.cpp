@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/error.h"
 #include "hcma/align_method.h"
 #include "zoo/zoo.h"
 
@@ -61,8 +62,11 @@ AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, 
 }
 
 AlignResult align_embeddings(model::CausalLM& model, const data::TokenStream& calib, const AlignOptions& opt,
-                             const std::string& log_path, std::function<void(int)> on_checkpoint) {
+                             const std::string& log_path, std::function<void(int)> on_checkpoint, std::int64_t context) {
   const auto t0 = std::chrono::steady_clock::now();
+  check(context == 0 || (context >= 2 && context <= model.context_length()), "align",
+        "context " + std::to_string(context) + " must be 0 (the model's) or 2 .. the model's context length " +
+            std::to_string(model.context_length()));
   torch::manual_seed(opt.seed);  // noise and any sampling inside torch; the token batches use the loop's generator
   auto method = make_align_method(opt);
   const torch::Tensor E0 = model.input_table().detach().to(torch::kCPU, torch::kFloat32).clone();
@@ -71,7 +75,9 @@ AlignResult align_embeddings(model::CausalLM& model, const data::TokenStream& ca
   json report = {{"method", opt.method},
                  {"options", opt.to_json()},
                  {"precision", {{"name", precision.name()}, {"why", precision.why}}}};
-  AlignRun run{model, calib, opt, E0, report, log_path, t0, precision, std::move(on_checkpoint), {}};
+  if (context > 0) report["context"] = context;
+  AlignRun run{model, calib, opt, E0, report, log_path, t0, precision, std::move(on_checkpoint), {},
+               context > 0 ? context : model.context_length()};
   torch::Tensor E = method->align(run).to(torch::kFloat32).contiguous();
   report["movement"] = movement_by_frequency(E0, E, run.counts);
   report["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

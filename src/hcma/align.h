@@ -34,9 +34,12 @@ struct AlignResult {
 // embedding view (model/causal_lm.h), unchanged by this call; calib: the calibration token
 // stream. log_path: JSONL of the logged terms ("" = none), written as the loop runs; with
 // checkpoint_every, the loop's state is kept beside it (hcma/align_loop.h). on_checkpoint: called
-// after each checkpoint with the steps it holds (tests interrupt the loop there).
+// after each checkpoint with the steps it holds (tests interrupt the loop there). context: the
+// windows of the statistics pass and the LM batches (0: the model's context length; otherwise
+// 2 .. that length), recorded in the report when set.
 AlignResult align_embeddings(model::CausalLM& model, const data::TokenStream& calib, const AlignOptions& opt,
-                             const std::string& log_path = "", std::function<void(int)> on_checkpoint = {});
+                             const std::string& log_path = "", std::function<void(int)> on_checkpoint = {},
+                             std::int64_t context = 0);
 AlignResult align_embeddings(model::GPT& model, const data::TokenStream& calib, const AlignOptions& opt,
                              const std::string& log_path = "", std::function<void(int)> on_checkpoint = {});
 

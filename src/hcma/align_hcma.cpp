@@ -45,7 +45,7 @@ ContextHierarchy context_hierarchy(AlignRun& run, const HcmaOptions& opt) {
   {
     // One region: the statistics pass changes no weight, so autocast's bf16 copies stay valid.
     model::AutocastGuard autocast(run.precision.precision, run.model.module().parameters().front().device());
-    out.stats = collect_context_stats(run.model, run.calib, opt.layer, o.calib_tokens, o.loop.batch_size);
+    out.stats = collect_context_stats(run.model, run.calib, opt.layer, o.calib_tokens, o.loop.batch_size, run.context);
   }
   run.counts = out.stats.counts;
   const double stats_s = seconds_since(run.t0);

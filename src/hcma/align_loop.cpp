@@ -123,7 +123,10 @@ std::string run_identity(const AlignRun& run) {
   char fp[160];
   std::snprintf(fp, sizeof fp, "%lld x %lld, %.17g, %.17g", (long long)run.E0.size(0), (long long)run.E0.size(1),
                 (rows * w).sum().item<double>(), (sq * w).sum().item<double>());
-  return run.options.to_json().dump() + "\n" + fp;
+  // A capped context (align --context) is part of the run; the model's own adds nothing, so
+  // checkpoints written before the cap existed still resume.
+  const std::string context = run.context != run.model.context_length() ? "\ncontext " + std::to_string(run.context) : "";
+  return run.options.to_json().dump() + "\n" + fp + context;
 }
 
 }  // namespace
@@ -140,7 +143,7 @@ std::string loop_checkpoint_path(const std::string& log_path) {
 
 torch::Tensor lm_loss(LoopState& s, std::optional<double> noise) {
   model::CausalLM& net = s.net.lm();
-  const std::int64_t T = net.context_length();
+  const std::int64_t T = s.run.context;
   const auto& loop = s.run.options.loop;
   s.run.calib.random_batch(s.run.options.seed, s.step, loop.batch_size, int(T), s.batch.data());
   auto b = torch::from_blob(s.batch.data(), {loop.batch_size, T + 1}, torch::kLong).to(s.param.device());
@@ -168,7 +171,7 @@ void TrainedMethod::prepare(AlignRun& run) { run.counts = calibration_counts(run
 torch::Tensor TrainedMethod::align(AlignRun& run) {
   prepare(run);
   const auto& opt = run.options.loop;
-  const std::int64_t T = run.model.context_length();  // the LM batches' windows
+  const std::int64_t T = run.context;  // the LM batches' windows
   const auto device = run.model.module().parameters().front().device();
   LoopState s(run);
   if (uses_lm()) s.net = with_input_embeddings(run.model, run.E0);

@@ -38,6 +38,10 @@ struct AlignRun {
   // Set by the method: the calibration frequency of every id [V] (HCMA: from its statistics),
   // by which the report buckets the movement.
   torch::Tensor counts;
+  // The windows of the statistics pass and of the LM batches, in tokens: the model's context
+  // unless capped (align_embeddings' `context`; a Llama's max_position_embeddings may be far
+  // longer than a calibration pass needs).
+  std::int64_t context = 0;
 };
 
 class AlignMethod {

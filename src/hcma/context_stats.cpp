@@ -14,7 +14,7 @@ ContextStats collect_context_stats(model::GPT& model, const data::TokenStream& s
 }
 
 ContextStats collect_context_stats(model::CausalLM& model, const data::TokenStream& stream, int layer,
-                                   std::size_t max_tokens, int batch_size) {
+                                   std::size_t max_tokens, int batch_size, std::int64_t context) {
   const int n_layer = model.num_layers();
   if (layer < 0) layer = default_layer(n_layer);
   check(layer <= n_layer, "calibration", "layer " + std::to_string(layer) + " is beyond the model's " +
@@ -22,7 +22,9 @@ ContextStats collect_context_stats(model::CausalLM& model, const data::TokenStre
   check(batch_size > 0, "calibration", "batch size must be positive");
   std::size_t n = stream.size();
   if (max_tokens > 0) n = std::min(n, max_tokens);
-  const std::int64_t T = model.context_length(), V = model.vocabulary_rows(), d = model.width();
+  check(context >= 0 && context <= model.context_length(), "calibration",
+        "window of " + std::to_string(context) + " tokens is beyond the model's context " + std::to_string(model.context_length()));
+  const std::int64_t T = context > 0 ? context : model.context_length(), V = model.vocabulary_rows(), d = model.width();
   check(n >= 1, "calibration", "the calibration corpus has no tokens");
 
   torch::NoGradGuard no_grad;

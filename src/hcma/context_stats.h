@@ -22,10 +22,10 @@ struct ContextStats {
 // Non-overlapping windows of the model's context over the first `max_tokens` tokens (0: all);
 // sums in float64 so millions of states add up exactly enough. layer < 0: the middle,
 // n_layer / 2 (rounded up, so a 1-layer model uses its block's output).
-// Any architecture, through its embedding view (model/causal_lm.h: residual_stream, num_layers,
-// context_length: the windows' length).
+// Any architecture, through its embedding view (model/causal_lm.h: residual_stream, num_layers).
+// context: the windows' length (0: the model's context_length()).
 ContextStats collect_context_stats(model::CausalLM& model, const data::TokenStream& stream, int layer,
-                                   std::size_t max_tokens = 0, int batch_size = 8);
+                                   std::size_t max_tokens = 0, int batch_size = 8, std::int64_t context = 0);
 ContextStats collect_context_stats(model::GPT& model, const data::TokenStream& stream, int layer,
                                    std::size_t max_tokens = 0, int batch_size = 8);
 

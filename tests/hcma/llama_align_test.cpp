@@ -35,36 +35,69 @@ std::map<std::string, torch::Tensor> snapshot(torch::nn::Module& m) {
   return out;
 }
 
+// In windows of the model's context (16), and of a capped one (8: align --context).
 TEST(HcmaLlama, ContextStatsMatchADirectLoopOverHiddenStates) {
   TempDir dir;
   torch::manual_seed(21);
   auto net = zoo::make_llama(tiny_llama());
   data::TokenStream s({write_stream(dir / "c.bin", 16 * 4 + 9, 40)});  // 4 full windows and a short one
-  auto stats = collect_context_stats(*net, s, -1, 0, 3);
-  EXPECT_EQ(stats.layer, 1);  // the middle of 2 layers
-  EXPECT_EQ(stats.tokens, 73);
-  ASSERT_EQ(stats.mean.sizes(), (std::vector<std::int64_t>{40, 12}));
+  for (std::int64_t window : {0, 8}) {
+    auto stats = collect_context_stats(*net, s, -1, 0, 3, window);
+    const std::size_t T = window ? std::size_t(window) : 16;
+    EXPECT_EQ(stats.layer, 1);  // the middle of 2 layers
+    EXPECT_EQ(stats.tokens, 73);
+    ASSERT_EQ(stats.mean.sizes(), (std::vector<std::int64_t>{40, 12}));
 
-  torch::NoGradGuard ng;
-  std::vector<std::int64_t> ids(73);
-  s.read(0, 73, ids.data());
-  std::map<std::int64_t, std::vector<torch::Tensor>> states;
-  for (std::size_t start = 0; start < 73; start += 16) {
-    const std::int64_t len = std::min<std::int64_t>(16, 73 - std::int64_t(start));
-    auto idx = torch::tensor(std::vector<std::int64_t>(ids.begin() + start, ids.begin() + start + len)).unsqueeze(0);
-    auto h = net->hidden_states(idx, 1)[0].to(torch::kFloat64);
-    for (std::int64_t t = 0; t < len; ++t) states[ids[start + t]].push_back(h[t]);
-  }
-  for (std::int64_t v = 0; v < 40; ++v) {
-    auto it = states.find(v);
-    const std::int64_t n = it == states.end() ? 0 : std::int64_t(it->second.size());
-    ASSERT_EQ(stats.counts[v].item<std::int64_t>(), n) << "token " << v;
-    if (n == 0) continue;
-    auto X = torch::stack(it->second);
-    EXPECT_TRUE(torch::allclose(stats.mean[v].to(torch::kFloat64), X.mean(0), 1e-5, 1e-5)) << "token " << v;
-    if (n >= 2) EXPECT_TRUE(torch::allclose(stats.var[v].to(torch::kFloat64), X.var(0, true), 1e-4, 1e-5)) << "token " << v;
+    torch::NoGradGuard ng;
+    std::vector<std::int64_t> ids(73);
+    s.read(0, 73, ids.data());
+    std::map<std::int64_t, std::vector<torch::Tensor>> states;
+    for (std::size_t start = 0; start < 73; start += T) {
+      const std::int64_t len = std::min<std::int64_t>(std::int64_t(T), 73 - std::int64_t(start));
+      auto idx = torch::tensor(std::vector<std::int64_t>(ids.begin() + start, ids.begin() + start + len)).unsqueeze(0);
+      auto h = net->hidden_states(idx, 1)[0].to(torch::kFloat64);
+      for (std::int64_t t = 0; t < len; ++t) states[ids[start + t]].push_back(h[t]);
+    }
+    for (std::int64_t v = 0; v < 40; ++v) {
+      auto it = states.find(v);
+      const std::int64_t n = it == states.end() ? 0 : std::int64_t(it->second.size());
+      ASSERT_EQ(stats.counts[v].item<std::int64_t>(), n) << "token " << v;
+      if (n == 0) continue;
+      auto X = torch::stack(it->second);
+      EXPECT_TRUE(torch::allclose(stats.mean[v].to(torch::kFloat64), X.mean(0), 1e-5, 1e-5)) << "token " << v;
+      if (n >= 2) EXPECT_TRUE(torch::allclose(stats.var[v].to(torch::kFloat64), X.var(0, true), 1e-4, 1e-5)) << "token " << v;
+    }
   }
   EXPECT_THROW(collect_context_stats(*net, s, 3), Error);  // beyond the model's 2 layers
+  EXPECT_THROW(collect_context_stats(*net, s, 1, 0, 3, 17), Error);  // beyond its context
+}
+
+// align_embeddings' context caps the windows of the statistics pass and the LM batches: the
+// report says so, the result differs from the full windows', and a cap beyond the model's
+// context (or below 2) is an error naming it.
+TEST(HcmaLlama, AlignInCappedWindows) {
+  TempDir dir;
+  torch::manual_seed(24);
+  auto net = zoo::make_llama(tiny_llama());
+  data::TokenStream s({write_stream(dir / "c.bin", 2000, 40)});
+  AlignOptions o;
+  o.loop.steps = 5;
+  o.loop.batch_size = 2;
+  o.hcma.hierarchy.branching = 2;
+  o.hcma.hierarchy.depth = 2;
+  o.hcma.hierarchy.min_count = 3;
+  o.hcma.terms.neighbours = 4;
+  o.hcma.lambda_lm = 0.5;
+  auto full = align_embeddings(*net, s, o);
+  auto capped = align_embeddings(*net, s, o, "", {}, 8);
+  EXPECT_FALSE(full.report.contains("context"));
+  EXPECT_EQ(capped.report["context"], 8);
+  EXPECT_FALSE(capped.E.equal(full.E));
+  EXPECT_TRUE(align_embeddings(*net, s, o, "", {}, 16).E.equal(full.E));  // the model's own context
+  for (std::int64_t bad : {1, 17}) {
+    auto msg = test_util::error_of([&] { align_embeddings(*net, s, o, "", {}, bad); });
+    EXPECT_NE(msg.find("context " + std::to_string(bad)), std::string::npos) << msg;
+  }
 }
 
 AlignOptions small_options(const std::string& method, int steps) {
