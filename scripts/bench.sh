@@ -8,8 +8,8 @@
 # most of an hour); SPLIT_SIDES (1): also structlm with the block-causal attention
 # (model/attention_blocks.h) forced on (STRUCTLM_ATTENTION_BLOCK=${SPLIT_BLOCK:-128}) and forced
 # off (0) in every precision, paired in the same rounds ("split speed-up"); 0 leaves those sides
-# out. The plain structlm side runs the default (split in fp32, not in bf16, or what
-# STRUCTLM_ATTENTION_BLOCK set by the caller says).
+# out. The plain structlm side runs the default (unsplit, or what STRUCTLM_ATTENTION_BLOCK set by
+# the caller says).
 #
 # Fairness: both sides use the same libtorch build (Debian's libtorch and python3-torch), the same
 # thread count, the same OpenBLAS core type (the one structlm picks for itself; OpenBLAS would

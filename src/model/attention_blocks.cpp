@@ -122,10 +122,9 @@ struct BlockValues : torch::autograd::Function<BlockValues> {
 
 }  // namespace
 
-std::int64_t attention_block(at::ScalarType scores) {
+std::int64_t attention_block() {
   if (const auto o = g_block_override.load(std::memory_order_relaxed); o >= 0) return o;
-  if (const auto e = block_from_environment(); e >= 0) return e;
-  return scores == at::kFloat || scores == at::kDouble ? kDefaultAttentionBlock : 0;
+  return std::max<std::int64_t>(block_from_environment(), 0);
 }
 
 void set_attention_block(std::int64_t rows) { g_block_override.store(rows >= 0 ? rows : kUnset); }

@@ -11,12 +11,12 @@
 // would zero-fill and add a full-size gradient per block.
 //
 // A process setting, not a model key: it changes how the attention is executed, not what it
-// computes. STRUCTLM_ATTENTION_BLOCK=N sets the query block (0: off, the unsplit attention);
-// unset, the default depends on the scores' dtype: kDefaultAttentionBlock rows in fp32 (and
-// wider), off in bf16. Measured on the bench model (README, Speed on CPUs): in fp32 the split is
-// as fast or faster; in bf16, where AMX makes the products cheap, the extra products, slices and
-// concatenations cost more than the skipped triangle saved (4 % slower at T 256).
-// set_attention_block overrides both (tests, benches).
+// computes. Off by default: on the bench model (T 256, README, Speed on CPUs) the split measured
+// 3-4 % slower in bf16 and within noise of the unsplit attention in fp32 (two paired runs: 1.016,
+// 0.970): with libtorch 1.13's oneDNN, the second product per block, the slices of k and v it
+// copies and the concatenations cost about what the skipped triangle saves. An explicit
+// STRUCTLM_ATTENTION_BLOCK=N turns it on with query blocks of N rows (0: off), for long contexts
+// or another machine to measure; set_attention_block overrides it (tests, benches).
 #pragma once
 #include <torch/torch.h>
 
@@ -25,12 +25,12 @@
 
 namespace structlm::model {
 
-// Query rows per block of fp32 scores when STRUCTLM_ATTENTION_BLOCK is unset.
-inline constexpr std::int64_t kDefaultAttentionBlock = 128;
+// A block size to try (bench.sh's forced-split side): at T 256, 128 rows ran faster than 64.
+inline constexpr std::int64_t kSuggestedAttentionBlock = 128;
 
-// The query block in use for scores of dtype `scores` (0 = off): the override, else
-// STRUCTLM_ATTENTION_BLOCK (read at first use), else the default above.
-std::int64_t attention_block(at::ScalarType scores);
+// The query block in use (0 = off): the override, else STRUCTLM_ATTENTION_BLOCK (read at first
+// use), else 0.
+std::int64_t attention_block();
 // Overrides the environment for the rest of the process (0 = off; negative = back to the
 // environment's or the default).
 void set_attention_block(std::int64_t rows);

@@ -80,12 +80,12 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
   }
 #endif
   const double scale = 1.0 / std::sqrt(double(hd));
-  const auto block = attention_block(q.scalar_type());
+  const auto block = attention_block();
   if (!y.defined() && !trace && past == 0 && block > 0 && T > block && q.device().is_cpu()) {
     // The whole sequence at once: by query blocks, never forming the masked upper triangle
-    // (model/attention_blocks.h: fp32 scores by default; STRUCTLM_ATTENTION_BLOCK=N sets the
-    // block, 0 turns it off). Exact: each row's support lies in its block. A trace takes the
-    // unsplit path below (it needs the full map).
+    // (model/attention_blocks.h; off unless STRUCTLM_ATTENTION_BLOCK=N asks for blocks of N
+    // rows). Exact: each row's support lies in its block. A trace takes the unsplit path below
+    // (it needs the full map).
     const auto BH = B * n_head;
     y = block_causal_attention(
             q.reshape({BH, T, hd}), k.reshape({BH, T, hd}), v.reshape({BH, T, hd}), causal_mask(0, T, q), scale, block,

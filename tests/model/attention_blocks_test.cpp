@@ -97,19 +97,14 @@ TEST(AttentionBlocks, FunctionEqualsTheUnsplitAttentionAndGradients) {
 TEST(AttentionBlocks, SettingDefaultsAndOverrides) {
   {
     BlockSetting off(0);
-    EXPECT_EQ(attention_block(torch::kFloat), 0);
+    EXPECT_EQ(attention_block(), 0);
   }
   {
     BlockSetting b(5);
-    EXPECT_EQ(attention_block(torch::kFloat), 5);
-    EXPECT_EQ(attention_block(torch::kBFloat16), 5);
+    EXPECT_EQ(attention_block(), 5);
   }
-  // Back to the environment's (STRUCTLM_ATTENTION_BLOCK) or the default: on for fp32 scores, off
-  // for bf16 ones.
-  if (!std::getenv("STRUCTLM_ATTENTION_BLOCK")) {
-    EXPECT_EQ(attention_block(torch::kFloat), kDefaultAttentionBlock);
-    EXPECT_EQ(attention_block(torch::kBFloat16), 0);
-  }
+  // Back to the environment's (STRUCTLM_ATTENTION_BLOCK), or off.
+  if (!std::getenv("STRUCTLM_ATTENTION_BLOCK")) EXPECT_EQ(attention_block(), 0);
 }
 
 namespace {
