@@ -161,8 +161,6 @@ void export_gguf_llama(model::LlamaForCausalLM& model, const std::string& tokeni
   const model::LlamaConfig& c = model->config();
   if (c.model_type == "qwen2")
     fail(path, "a Qwen2 model is GGUF architecture 'qwen2', which is not written yet; export the Hugging Face folder");
-  if (c.rope_factor > 0)
-    fail(path, "Llama 3 rope scaling (rope_freqs.weight) is not written to GGUF yet; export the Hugging Face folder");
   if (tokenizer_dir.empty()) fail(path, "a GGUF file carries its vocabulary: the model's tokenizer directory is needed");
   const text::Tokenizer tok = text::Tokenizer::load(tokenizer_dir);
   const std::int64_t V = c.vocab_size;
@@ -229,6 +227,16 @@ void export_gguf_llama(model::LlamaForCausalLM& model, const std::string& tokeni
   w.add_u32("general.quantization_version", 2);
 
   torch::NoGradGuard no_grad;
+  // Llama 3's rope scaling travels as a tensor, first as the converter writes it: per frequency
+  // the divisor llama.cpp applies, theta^(-2i/d) / rope_freqs[i], i.e. the unscaled frequencies
+  // over the scaled ones the model uses (model::llama_inv_freq), in float64, stored as F32.
+  if (c.rope_factor > 0) {
+    model::LlamaConfig plain = c;
+    plain.rope_factor = 0;
+    const torch::Tensor factors = (model::llama_inv_freq(plain) / model::llama_inv_freq(c)).to(torch::kFloat32);
+    const std::string bytes = tensor_bytes(factors, FloatType::F32);
+    w.add_tensor("rope_freqs.weight", ggml_type_of(FloatType::F32), gguf_ne(factors), bytes.data(), bytes.size());
+  }
   for (const auto& item : model->named_parameters()) {
     const std::string g = gguf_name(item.key());
     if (g.empty()) fail(path, "tensor '" + item.key() + "' has no llama GGUF name");

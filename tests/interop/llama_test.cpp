@@ -324,14 +324,22 @@ TEST_P(LlamaGgufExport, IsTheConvertersFileAndReadsBack) {
   EXPECT_EQ(ours.get_string_array("tokenizer.ggml.merges"), ref.get_string_array("tokenizer.ggml.merges"));
   EXPECT_EQ(ours.get_string("tokenizer.ggml.pre"), "gpt-2");  // the reference says "default": the same regex
 
+  if (std::string(arch) == "llama3") {
+    // rope_freqs.weight is written (compared byte for byte above) but not read back yet.
+    ASSERT_NE(ours.find_tensor("rope_freqs.weight"), nullptr);
+    EXPECT_NE(error_of([&] { interop::import_gguf_llama(t / "out.gguf", ""); }).find("rope_freqs.weight"),
+              std::string::npos);
+    return;
+  }
   auto back = interop::import_gguf_llama(t / "out.gguf", t / "tok2");
   ASSERT_TRUE(back.wrote_tokenizer) << back.tokenizer_problem;
   EXPECT_LT(reference_logit_error(back.model, dir), 1e-5) << arch;
 }
 
+// llama3: Llama 3's rope scaling, written as the converter's rope_freqs.weight.
 INSTANTIATE_TEST_SUITE_P(Archs, LlamaGgufExport,
                          ::testing::Values(std::make_tuple("llama", "f32"), std::make_tuple("mistral", "f32"),
-                                           std::make_tuple("tinyllama-like", "f16")));
+                                           std::make_tuple("tinyllama-like", "f16"), std::make_tuple("llama3", "f32")));
 
 TEST(LlamaGgufExport, WhatItCannotWriteIsNamed) {
   TempDir t;
@@ -341,11 +349,6 @@ TEST(LlamaGgufExport, WhatItCannotWriteIsNamed) {
   std::string e = error_of([&] { interop::export_gguf_llama(folder.model, t / "tok", t / "q.gguf", interop::FloatType::F32, "q"); });
   EXPECT_NE(e.find("qwen2"), std::string::npos) << e;
   EXPECT_FALSE(file_exists(t / "q.gguf"));
-  const std::string dir3 = t / "ref3";
-  ASSERT_TRUE(make_reference("llama3", "f32", 1, dir3)) << read_file(dir3 + ".log");
-  auto l3 = interop::import_hf_llama_folder(dir3 + "/hf", t / "tok3");
-  e = error_of([&] { interop::export_gguf_llama(l3.model, t / "tok3", t / "l3.gguf", interop::FloatType::F32, "l3"); });
-  EXPECT_NE(e.find("rope scaling"), std::string::npos) << e;
   const std::string dir1 = t / "ref1";
   ASSERT_TRUE(make_reference("llama", "f32", 1, dir1)) << read_file(dir1 + ".log");
   auto l1 = interop::import_hf_llama_folder(dir1 + "/hf", t / "tok1");
