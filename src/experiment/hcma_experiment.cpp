@@ -83,10 +83,7 @@ BaseModel base_model(const Setup& s, const HcmaExperimentOptions& o, const works
   json run = {{"model", s.cfg.file.at("model")}, {"train", s.cfg.file.at("train")}, {"data", data}};
   run["model"]["vocab_size"] = ws.load_tokenizer(b.tokenizer).vocab_size();
   if (o.threads > 0) run["train"]["threads"] = o.threads;
-  auto cfg = train::RunConfig::from_json(run, s.cfg.path);
-  check(!cfg.model.is_llama(), s.cfg.path,
-        "model field 'arch' is \"llama\": the experiment trains a GPT; train the Llama with structlm train and pass it "
-        "as --model");
+  auto cfg = train::RunConfig::from_json(run, s.cfg.path);  // a GPT or, with model.arch llama, a Llama
   const bool finished = mode != StepMode::run && training_finished(base, cfg.train);
   if (finished) {
     if (mode == StepMode::collect) write_file_atomic(base + "/done", "");

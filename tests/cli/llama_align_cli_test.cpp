@@ -122,4 +122,23 @@ TEST(CliLlamaAlign, AlignKeepsEveryOtherTensorAndTheResultEvaluates) {
   EXPECT_NE(table.find("| hcma | perplexity, all targets | 1 |"), std::string::npos) << table;
 }
 
+// The HCMA experiment training its own Llama: configs/hcma_quick.json with a Llama model section;
+// the base run is a Llama, its alignments pass the frozen check and are measured.
+TEST(CliLlamaAlign, TheExperimentTrainsAndAlignsALlama) {
+  structlm::test_util::TempDir tmp;
+  auto path = [&](const std::string& name) { return std::string(tmp / name); };
+  json cfg = structlm::load_json(std::string(STRUCTLM_SOURCE_DIR) + "/configs/hcma_quick.json");
+  cfg["model"] = {{"arch", "llama"}, {"block_size", 64}, {"n_layer", 2},          {"n_head", 4},
+                  {"n_kv_head", 2},  {"n_embd", 64},     {"intermediate_size", 128}, {"tied", true}};
+  cfg["train"]["max_steps"] = 20;
+  structlm::save_json(path("llama_quick.json"), cfg);
+  auto r = run("experiment hcma --config " + path("llama_quick.json") + " --seeds 1 --methods hcma --out " + path("exp") +
+               " --data-dir " + path("data") + " --threads 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(structlm::load_json(path("exp/base/config.json"))["model"]["arch"], "llama");
+  EXPECT_EQ(structlm::load_json(path("exp/aligned/hcma-seed1.align/usage.json"))["frozen_weights_ok"], true);
+  const std::string table = structlm::read_file(path("exp/hcma/table.md"));
+  EXPECT_NE(table.find("| hcma | perplexity, all targets | 1 |"), std::string::npos) << table;
+}
+
 }  // namespace
