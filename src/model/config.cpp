@@ -157,6 +157,13 @@ const FieldTable<LlamaFields>& LlamaFields::fields() {
 
 namespace {
 
+// CSTDE's keys a Llama reads: the structured init of its input table (the dependency-weighted
+// attention is the GPT's only, for now).
+const std::vector<std::string>& llama_cstde_keys() {
+  static const std::vector<std::string> k = {"init", "window", "init_tokens", "init_permute"};
+  return k;
+}
+
 // The GPT's keys an arch "llama" section shares (the others are the GPT's own).
 const std::vector<std::string>& llama_shared_keys() {
   static const std::vector<std::string> k = {"vocab_size", "block_size", "n_layer", "n_head", "n_embd", "tied"};
@@ -180,7 +187,6 @@ LlamaFields resolved(const ModelConfig& c) {
 
 // What a Llama of this section cannot be, named by key. `path` names the file.
 void check_llama(const ModelConfig& c, const std::string& path) {
-  if (c.cstde.init) fail(path, "model field 'cstde.init': CSTDE on model.arch \"llama\" is not implemented yet");
   if (c.cstde.attention) fail(path, "model field 'cstde.attention': CSTDE on model.arch \"llama\" is not implemented yet");
   check(c.dropout == 0, path, "model field 'dropout' is the GPT's: model.arch \"llama\" has no dropout");
   const LlamaFields l = resolved(c);
@@ -203,6 +209,11 @@ json ModelConfig::to_json() const {
   json j = json::object();
   const json gpt = GPTConfig::fields().to_json(*this);
   for (const auto& k : llama_shared_keys()) j[k] = gpt[k];
+  if (cstde.init) {
+    const json all = cstde.to_json();
+    j["cstde"] = json::object();
+    for (const auto& k : llama_cstde_keys()) j["cstde"][k] = all[k];
+  }
   j["arch"] = arch;
   const json own = LlamaFields::fields().to_json(resolved(*this));
   for (auto it = own.begin(); it != own.end(); ++it) j[it.key()] = it.value();
@@ -227,19 +238,25 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& path) {
     static_cast<GPTConfig&>(c) = GPTConfig::from_json(rest, path);
     return c;
   }
-  // The GPT's own keys, named with what to do instead.
+  // CSTDE: the structured init only; the attention's keys, named with what to do instead.
+  json llama_cstde;
   if (auto it = rest.find("cstde"); it != rest.end()) {
-    if (it->is_object())
-      for (const char* k : {"init", "attention"})
-        if (it->contains(k) && (*it)[k].is_boolean() && (*it)[k].get<bool>())
-          fail(path, std::string("model field 'cstde.") + k + "': CSTDE on model.arch \"llama\" is not implemented yet");
-    fail(path, "model field 'cstde' is the GPT's: CSTDE on model.arch \"llama\" is not implemented yet");
+    check(it->is_object(), path, "model field 'cstde' must be an object");
+    if (it->contains("attention") && (*it)["attention"].is_boolean() && (*it)["attention"].get<bool>())
+      fail(path, "model field 'cstde.attention': CSTDE on model.arch \"llama\" is not implemented yet for the "
+                 "dependency-weighted attention (its structured init is: cstde.init)");
+    for (auto k = it->begin(); k != it->end(); ++k)
+      if (!contains(llama_cstde_keys(), k.key()) && k.key() != "attention")
+        fail(path, "model field 'cstde." + k.key() + "' belongs to CSTDE's attention, which model.arch \"llama\" does not "
+                   "have yet (a Llama reads cstde.init, window, init_tokens, init_permute)");
+    llama_cstde = *it;
+    rest.erase("cstde");
   }
   if (rest.contains("dropout"))
     fail(path, "model field 'dropout' is the GPT's: model.arch \"llama\" has no dropout");
   if (rest.contains("bias"))
     fail(path, "model field 'bias' is the GPT's: model.arch \"llama\" has no LayerNorm or MLP biases (see qkv_bias)");
-  std::vector<std::string> known = {"arch"};
+  std::vector<std::string> known = {"arch", "cstde"};
   known.insert(known.end(), llama_shared_keys().begin(), llama_shared_keys().end());
   known.insert(known.end(), own_keys.begin(), own_keys.end());
   check_known_keys(j, known, path);
@@ -249,6 +266,10 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& path) {
   static_cast<GPTConfig&>(c) = GPTConfig::from_json(shared, path);
   c.dropout = 0;
   c.bias = false;
+  if (!llama_cstde.is_null()) {
+    c.cstde = CstdeConfig::from_json(llama_cstde, path);
+    check(c.cstde.window > 0 && c.cstde.window <= 4096, path, "model field 'cstde.window' must be in 1..4096");
+  }
   LlamaFields::fields().read(own, c.llama, path);
   check_llama(c, path);
   c.llama = resolved(c);

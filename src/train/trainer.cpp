@@ -139,7 +139,8 @@ void step_batch(const data::TokenStream& train_data, const TrainConfig& tc, int 
 // model.cstde.init_tokens names: "trained", the train.max_steps batches this run will train on
 // (each window a text of its own), or "split", the whole training split. Their statistics go to
 // RUN_DIR/structured_init.json.
-void apply_structured_init(model::GPT& model, const RunConfig& cfg, const data::TokenStream& train_data,
+// Any architecture: the GPT's wte or the Llama's embed_tokens (model::CausalLM::input_table).
+void apply_structured_init(model::CausalLM& model, const RunConfig& cfg, const data::TokenStream& train_data,
                            const std::string& run_dir, std::int64_t eot, int W) {
   cstde::StructuredInitOptions o;
   o.window = int(cfg.model.cstde.window);
@@ -147,7 +148,8 @@ void apply_structured_init(model::GPT& model, const RunConfig& cfg, const data::
   o.eot = eot;
   o.permute = cfg.model.cstde.init_permute;
   cstde::StructuredInitStats st;
-  const torch::Tensor random_init = model->wte->weight.detach().cpu();
+  torch::Tensor table = model.input_table();
+  const torch::Tensor random_init = table.detach().cpu();
   torch::Tensor E;
   if (cfg.model.cstde.init_tokens == "split") {
     E = cstde::structured_embedding(train_data, random_init, o, cfg.train.seed, &st);
@@ -163,7 +165,7 @@ void apply_structured_init(model::GPT& model, const RunConfig& cfg, const data::
   }
   {
     torch::NoGradGuard no_grad;
-    model->wte->weight.copy_(E.to(model->wte->weight.options()));
+    table.copy_(E.to(table.options()));
   }
   save_json(run_dir + "/structured_init.json", st.to_json());
   std::fprintf(stderr, "cstde: structured embeddings for %lld of %lld tokens from %llu %s tokens in %.1f s (peak RSS %.0f MiB)\n",
@@ -421,7 +423,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
     }
   } else if (lead) {
     if (file_exists(metrics_path)) write_file_atomic(metrics_path, "");  // a fresh run starts a fresh log
-    if (cfg.model.cstde.init) apply_structured_init(model.m.gpt, cfg, train_data, run_dir, eot, W);
+    if (cfg.model.cstde.init) apply_structured_init(model.m.lm(), cfg, train_data, run_dir, eot, W);
   }
   if (group) broadcast_weights(model, *group);
   // Buckets in the order of registration, reversed inside: roughly the backward pass's order.

@@ -133,10 +133,12 @@ TEST(LlamaRunConfig, BadOrUnusedKeysAreErrorsNamingThem) {
   expect_names(with("dropout", 0.0), {"'dropout'", "no dropout"});
   expect_names(with("bias", true), {"'bias'", "qkv_bias"});
   expect_names(with("n_kv_heads", 2), {"unknown field 'n_kv_heads'", "n_kv_head"});
-  // CSTDE: not yet, named by the switch that is on.
-  expect_names(with("cstde", {{"init", true}}), {"'cstde.init'", "not implemented yet"});
+  // CSTDE: the structured init is a Llama's; the attention is not yet, and its keys are unread.
   expect_names(with("cstde", {{"rank", 8}, {"attention", true}}), {"'cstde.attention'", "not implemented yet"});
-  expect_names(with("cstde", json::object()), {"'cstde'", "not implemented yet"});
+  expect_names(with("cstde", {{"init", true}, {"rank", 8}}), {"'cstde.rank'", "cstde.init, window, init_tokens"});
+  expect_names(with("cstde", {{"init", false}, {"init_permute", true}}), {"'cstde.init_permute'", "cstde.init true"});
+  expect_names(with("cstde", {{"init", true}, {"window", 0}}), {"'cstde.window'"});
+  expect_names(with("cstde", 3), {"'cstde'"});
   // Values.
   expect_names(with("n_kv_head", 3), {"'n_kv_head' (3)", "'n_head' (4)"});
   expect_names(with("n_kv_head", 8), {"'n_kv_head' (8)"});
@@ -338,4 +340,36 @@ TEST(LlamaTrainer, ResumeRefusesAnotherArchitectureOrShape) {
   train::RunConfig longer = cfg;
   longer.train.max_steps = 3;
   EXPECT_EQ(train::train(longer, dir + "/llama", true).steps, 3);
+}
+
+// CSTDE's structured init on a Llama (issue 16): the config round-trips with only the init's keys,
+// and the trainer builds embed_tokens from the counts as it builds the GPT's wte: structured rows
+// rescaled to the random init's norm 0.02 sqrt(d), with the permuted control too.
+TEST(LlamaTrainer, StructuredInitBuildsTheInputTable) {
+  const json j = {{"arch", "llama"}, {"n_layer", 2}, {"n_head", 4}, {"n_embd", 32},
+                  {"cstde", {{"init", true}, {"window", 4}, {"init_tokens", "split"}, {"init_permute", false}}}};
+  const auto m = model_section(j);
+  EXPECT_TRUE(m.cstde.init);
+  EXPECT_EQ(m.cstde.window, 4);
+  EXPECT_EQ(m.to_json()["cstde"], j["cstde"]);  // only the init's keys, written back
+  EXPECT_EQ(model_section(m.to_json()).to_json(), m.to_json());
+  EXPECT_FALSE(model_section({{"arch", "llama"}, {"n_head", 4}, {"n_embd", 32}}).to_json().contains("cstde"));
+
+  TempDir tmp;
+  for (bool permute : {false, true}) {
+    train::RunConfig c = tiny_llama_run(tmp.path());
+    c.model.cstde.init = true;
+    c.model.cstde.init_permute = permute;
+    c.train.max_steps = 2;
+    const std::string run = tmp / (permute ? "permuted" : "plain");
+    train::train(c, run, false);
+    const json st = load_json(run + "/structured_init.json");
+    EXPECT_EQ(st["source"], "trained");
+    EXPECT_GT(st["rows_structured"].get<int>(), 40);  // random tokens: nearly all 64 co-occur
+    EXPECT_EQ(st["rows_permuted"].get<int>() > 0, permute);
+    // The run's config records the switch; its step-0 table (not kept) is checked through the
+    // counts: the init ran on the Llama's own table, whose width is the model's.
+    EXPECT_TRUE(load_json(run + "/config.json")["model"]["cstde"]["init"].get<bool>());
+    EXPECT_EQ(st["singular_values"].size(), 32u);
+  }
 }
