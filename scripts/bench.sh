@@ -16,7 +16,8 @@
 # otherwise run Python on its slow fallback kernels, see README, Speed on CPUs), the same shapes, steps
 # and optimizer (torch's AdamW), the same malloc behaviour (structlm keeps freed memory for reuse,
 # core/platform.h; the peer gets the same through glibc's MALLOC_MMAP_MAX_/MALLOC_TRIM_THRESHOLD_,
-# as a PyTorch user would with jemalloc or tcmalloc). The four sides (2 implementations x fp32/bf16) rotate, ROUNDS
+# as a PyTorch user would with jemalloc or tcmalloc). The sides (structlm and PyTorch, and
+# structlm's forced-split and forced-unsplit attention, each in fp32 and bf16) rotate, ROUNDS
 # processes each, so that load from other work on the machine falls on all; per-round ratios are
 # compared. On a CPU without AMX-BF16 / AVX512-BF16, bf16 is emulated and its figures mean little.
 #
@@ -26,7 +27,7 @@
 # after the rounds), with model FLOPs per token = 6 N + 12 L d T (N parameters, the tied
 # embedding once; L layers, d width, T context), as nanoGPT and PaLM count them.
 set -euo pipefail
-case "${1:-}" in -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
