@@ -79,6 +79,13 @@ ARCHS = {
 }
 SIZES = dict(hidden_size=64, intermediate_size=176, num_hidden_layers=2, num_attention_heads=4,
              num_key_value_heads=2, vocab_size=300, max_position_embeddings=256)
+# Real models' shapes for the scale checks (issue 16: info, eval and align of a 0.5B model within
+# 24 GiB): `make --shape NAME --no-expected` writes a random model of that size, no GGUF and no
+# expected logits (a float64 forward of it is the reference's own memory problem, not the test's).
+SHAPES = {
+    "qwen2-0.5b": dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                       num_key_value_heads=2, vocab_size=151936, max_position_embeddings=32768),
+}
 
 
 def arch_of(cfg):
@@ -596,13 +603,15 @@ def write_gguf(path, cfg, tensors, dtype="f32", alignment=32):
 
 
 # ---- Command line ----
-def make(arch, seed, dtype, shards, out, alignment=32):
-    model = random_model(arch, seed)
+def make(arch, seed, dtype, shards, out, alignment=32, shape=None, expected=True):
+    model = random_model(arch, seed, **(SHAPES[shape] if shape else {}))
     cfg = model.config
     W = stored_tensors(model, dtype)
     write_hf(os.path.join(out, "hf"), cfg, W, dtype, shards)
     with open(os.path.join(out, "hf", "tokenizer.json"), "w") as f:
         json.dump(tokenizer_json(cfg["vocab_size"]), f, indent=1)
+    if not expected:
+        return model, W, None, None
     if ARCHS[arch]["gguf"]:
         write_gguf(os.path.join(out, "model.gguf"), cfg, W, dtype, alignment)
     ids = fixed_tokens(cfg["vocab_size"])
@@ -631,10 +640,16 @@ def main(argv=None):
     m.add_argument("--shards", type=int, default=1, help="safetensors shards (1: a single model.safetensors)")
     m.add_argument("--gguf-alignment", type=int, default=32, help="written as general.alignment unless 32")
     m.add_argument("--out", required=True)
+    m.add_argument("--shape", choices=sorted(SHAPES), help="a real model's sizes instead of the tiny ones")
+    m.add_argument("--no-expected", action="store_true", help="write the folder only: no GGUF, no expected logits")
     a = p.parse_args(argv)
     os.makedirs(a.out, exist_ok=True)
-    model, W, ids, logits = make(a.arch, a.seed, a.dtype, a.shards, a.out, a.gguf_alignment)
+    model, W, ids, logits = make(a.arch, a.seed, a.dtype, a.shards, a.out, a.gguf_alignment, a.shape,
+                                 not a.no_expected)
     files = sorted(os.listdir(os.path.join(a.out, "hf")))
+    if logits is None:
+        print(f"{a.arch} {a.shape or 'tiny'} seed {a.seed} {a.dtype}: {len(W)} tensors -> {a.out}/hf/ ({', '.join(files)})")
+        return
     print(f"{a.arch} seed {a.seed} {a.dtype}: {len(W)} tensors -> {a.out}/hf/ ({', '.join(files)})"
           + (", model.gguf" if ARCHS[a.arch]["gguf"] else "") + f"; logits {list(logits.shape)}")
 
