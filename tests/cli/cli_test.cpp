@@ -339,7 +339,7 @@ TEST_F(Cli, ExportImportThenEvalAndSample) {
 
 // A Hugging Face Llama-family folder (scripts/reference/llama_ref.py's tiny Llama: sharded
 // safetensors, config.json, a byte-level BPE tokenizer.json) imported, then evaluated and sampled
-// with the tokenizer it brought; the GPT-only suite refuses it by name.
+// with the tokenizer it brought, and through the HCMA suite.
 TEST_F(Cli, ImportsALlamaFolderThenEvalAndSample) {
   auto r = run_shell("/usr/bin/python3 " STRUCTLM_SOURCE_DIR "/scripts/reference/llama_ref.py make --arch llama --seed 3 "
                      "--shards 2 --out " + path("ref"));
@@ -369,10 +369,11 @@ TEST_F(Cli, ImportsALlamaFolderThenEvalAndSample) {
   EXPECT_EQ(r.out.rfind("The cat", 0), 0u) << r.out;
   EXPECT_EQ(run("sample " + path("imp/llama.safetensors") + " -p \"The cat\" -m 8 -t 0").out, r.out);  // greedy repeats
 
+  // The HCMA suite runs on Llama checkpoints too (through CausalLM's embedding view).
   r = run("eval " + path("imp/llama.safetensors") + " --suite hcma --corpus " + corpus + data);
-  EXPECT_EQ(r.code, 1) << r.out;
-  EXPECT_NE(r.out.find("--suite hcma runs on GPT checkpoints only; this one holds a llama model"), std::string::npos)
-      << r.out;
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("agreement_mean"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("eval hcma: done"), std::string::npos) << r.out;
   r = run("import " + path("ref/hf") + " --from gguf --out " + path("x.safetensors"));
   EXPECT_EQ(r.code, 1) << r.out;
 
