@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "core/error.h"
 #include "core/json_numbers.h"
@@ -59,14 +60,28 @@ Setup read_setup(const CstdeExperimentOptions& o) {
   return s;
 }
 
-// The run config of one (variant, seed): the file's model with the variant's cstde section.
+// The run config of one (variant, seed): the file's model with the variant's cstde section. lr >
+// 0 (a value of experiment.lr_sweep): that peak learning rate, min_lr scaled with it, so the
+// schedule keeps its shape.
 train::RunConfig run_config(const Setup& s, const std::string& variant, const json& cstde, std::int64_t seed,
-                            const json& data, std::size_t vocab) {
+                            const json& data, std::size_t vocab, double lr = 0) {
   json run = {{"model", s.cfg.file.at("model")}, {"train", s.cfg.file.at("train")}, {"data", data}};
   run["model"]["vocab_size"] = vocab;
   run["model"]["cstde"] = cstde;
   run["train"]["seed"] = std::uint64_t(seed);
-  return train::RunConfig::from_json(run, s.cfg.path + " (variant '" + variant + "')");
+  auto cfg = train::RunConfig::from_json(run, s.cfg.path + " (variant '" + variant + "')");
+  if (lr > 0) {
+    cfg.train.min_lr *= lr / cfg.train.lr;
+    cfg.train.lr = lr;
+  }
+  return cfg;
+}
+
+// "0.002" for a run directory's name.
+std::string lr_name(double lr) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", lr);
+  return buf;
 }
 
 }  // namespace
@@ -220,8 +235,18 @@ void check_parameter_counts(const Setup& s, const json& data, std::size_t vocab)
 
 using Results = std::map<std::pair<std::string, std::int64_t>, CstdeRunResult>;
 
-std::string run_dir_of(const CstdeExperimentOptions& o, const std::string& variant, std::int64_t seed) {
-  return o.out + "/runs/" + variant + "-seed" + std::to_string(seed);
+// lr > 0: a run of experiment.lr_sweep at that learning rate (the table's runs are those at each
+// variant's chosen one).
+std::string run_dir_of(const CstdeExperimentOptions& o, const std::string& variant, std::int64_t seed, double lr = 0) {
+  return o.out + "/runs/" + variant + (lr > 0 ? "-lr" + lr_name(lr) : "") + "-seed" + std::to_string(seed);
+}
+
+// Each variant's learning rate: chosen on validation from experiment.lr_sweep, or none (0: the
+// file's train.lr).
+using LrChoice = std::map<std::string, double>;
+double lr_of(const LrChoice& choice, const std::string& variant) {
+  auto it = choice.find(variant);
+  return it == choice.end() ? 0 : it->second;
 }
 
 // Starts (or resumes) one run's train step through `runner`: what it trains is in
@@ -239,23 +264,29 @@ ChildUsage start_training(const std::string& dir, const train::RunConfig& cfg, S
 // a run whose training is not finished is recorded, not trained, and a run trained by its
 // planned step is measured with the cost that step recorded.
 Results train_and_measure(const Setup& s, const CstdeExperimentOptions& o, const workspace::Workspace& ws,
-                          const Shared& sh, const json& data, StepRunner& runner, StepMode mode) {
+                          const Shared& sh, const json& data, const LrChoice& lrs, StepRunner& runner, StepMode mode) {
   Results results;
   const std::size_t total = s.variants.size() * s.e().seeds.size();
   std::size_t done = 0;
   for (auto seed : s.e().seeds)
     for (const auto& [name, sw] : s.variants) {
       ++done;
-      const std::string dir = run_dir_of(o, name, seed);
+      const double lr = lr_of(lrs, name);
+      const std::string dir = run_dir_of(o, name, seed, lr);
       const std::string result_path = dir + "/result.json";
       if (file_exists(result_path)) {
         results[{name, seed}] = CstdeRunResult::from_json(load_json(result_path), result_path);
         std::fprintf(stderr, "experiment: [%zu/%zu] %s seed %lld: done earlier\n", done, total, name.c_str(), (long long)seed);
         continue;
       }
-      auto cfg = run_config(s, name, sw, seed, data, sh.tok.vocab_size());
+      auto cfg = run_config(s, name, sw, seed, data, sh.tok.vocab_size(), lr);
       ChildUsage usage;
-      if (mode == StepMode::run) {
+      if (mode == StepMode::run && lr > 0 && training_finished(dir, cfg.train)) {
+        // Trained by the learning-rate sweep on this seed: measured as it is, with its step's cost.
+        std::fprintf(stderr, "experiment: [%zu/%zu] %s seed %lld: trained by the lr sweep\n", done, total, name.c_str(),
+                     (long long)seed);
+        usage = recorded_train_usage(dir);
+      } else if (mode == StepMode::run) {
         std::fprintf(stderr, "experiment: [%zu/%zu] training %s seed %lld\n", done, total, name.c_str(), (long long)seed);
         usage = start_training(dir, cfg, runner);
         if (usage.exit_code != 0)
@@ -278,15 +309,90 @@ Results train_and_measure(const Setup& s, const CstdeExperimentOptions& o, const
   return results;
 }
 
+// E1's learning-rate choice (experiment.lr_sweep): every variant trains at every rate on its first
+// lr_sweep_seeds seeds (train only: the sweep's runs are not measured unless chosen); each keeps
+// the rate whose runs end with the lowest mean validation loss (ties: the earlier rate in the
+// list). Written to OUT/cstde/lr_choice.json. With a recorder (--plan, --collect) the unfinished
+// sweep runs are recorded and the choice is nullopt until every one of them has finished.
+std::optional<LrChoice> choose_learning_rates(const Setup& s, const CstdeExperimentOptions& o, const Shared& sh,
+                                              const json& data, StepRunner& runner, StepMode mode) {
+  const auto& e = s.e();
+  bool complete = true;
+  json record = json::object();
+  LrChoice choice;
+  for (const auto& [name, sw] : s.variants) {
+    double best_loss = 0, best_lr = 0;
+    json losses = json::object();
+    for (double lr : e.lr_sweep) {
+      double sum = 0;
+      for (std::size_t k = 0; k < e.lr_sweep_seeds; ++k) {
+        const auto seed = e.seeds[k];
+        const std::string dir = run_dir_of(o, name, seed, lr);
+        const auto cfg = run_config(s, name, sw, seed, data, sh.tok.vocab_size(), lr);
+        if (!training_finished(dir, cfg.train)) {
+          if (mode != StepMode::run) {
+            start_training(dir, cfg, runner);  // recorded
+            complete = false;
+            continue;
+          }
+          std::fprintf(stderr, "experiment: lr sweep: training %s at lr %s, seed %lld\n", name.c_str(), lr_name(lr).c_str(),
+                       (long long)seed);
+          const ChildUsage usage = start_training(dir, cfg, runner);
+          if (usage.exit_code != 0)
+            fail(dir, "training " + name + " at lr " + lr_name(lr) + " seed " + std::to_string(seed) + " failed (exit " +
+                          std::to_string(usage.exit_code) + "); rerun the experiment to resume it");
+        }
+        const auto curve = report::validation_curve(dir + "/metrics.jsonl", 1);
+        check(!curve.empty(), dir + "/metrics.jsonl",
+              "no validation loss: the learning-rate choice needs the training corpora's validation split");
+        sum += curve.back().loss;
+      }
+      if (!complete) continue;
+      const double mean = sum / double(e.lr_sweep_seeds);
+      losses[lr_name(lr)] = mean;
+      if (best_lr == 0 || mean < best_loss) best_loss = mean, best_lr = lr;
+    }
+    if (!complete) continue;
+    choice[name] = best_lr;
+    record[name] = {{"chosen", best_lr}, {"val_loss", losses}};
+  }
+  if (!complete) return std::nullopt;
+  save_json(o.out + "/cstde/lr_choice.json",
+            {{"lr_sweep", e.lr_sweep}, {"seeds", std::vector<std::int64_t>(e.seeds.begin(), e.seeds.begin() + std::ptrdiff_t(e.lr_sweep_seeds))},
+             {"variants", record}});
+  return choice;
+}
+
+// The choice as a paragraph of the table.
+std::string lr_choice_text(const Setup& s, const LrChoice& choice, const std::string& out) {
+  if (choice.empty()) return "";
+  const json j = load_json(out + "/cstde/lr_choice.json");
+  std::string t = "Learning rate of each variant, chosen on validation among";
+  for (double lr : s.e().lr_sweep) t += " " + lr_name(lr);
+  t += " (the lowest final validation loss, mean over the first " + std::to_string(s.e().lr_sweep_seeds) +
+       " seed(s); every seed then trains at it):";
+  for (const auto& [name, sw] : s.variants) {
+    t += " " + name + " " + lr_name(choice.at(name)) + " (";
+    bool first = true;
+    for (double lr : s.e().lr_sweep) {
+      t += std::string(first ? "" : ", ") + lr_name(lr) + ": " + report::format_number(j["variants"][name]["val_loss"][lr_name(lr)].get<double>(), 4);
+      first = false;
+    }
+    t += ");";
+  }
+  t.back() = '.';
+  return t + "\n\n";
+}
+
 // --collect: every run finished, or an error listing each unfinished one with its command,
 // before anything is measured.
 void check_all_finished(const Setup& s, const CstdeExperimentOptions& o, const Shared& sh, const json& data,
-                        StepRecorder& recorder) {
+                        const LrChoice& lrs, StepRecorder& recorder) {
   for (auto seed : s.e().seeds)
     for (const auto& [name, sw] : s.variants) {
-      const std::string dir = run_dir_of(o, name, seed);
+      const std::string dir = run_dir_of(o, name, seed, lr_of(lrs, name));
       if (file_exists(dir + "/result.json")) continue;
-      const auto cfg = run_config(s, name, sw, seed, data, sh.tok.vocab_size());
+      const auto cfg = run_config(s, name, sw, seed, data, sh.tok.vocab_size(), lr_of(lrs, name));
       if (!training_finished(dir, cfg.train)) start_training(dir, cfg, recorder);
     }
   if (!recorder.steps().empty()) fail_unfinished(o.out, recorder.steps());
@@ -355,8 +461,20 @@ Drive drive(const CstdeExperimentOptions& opts, const workspace::Workspace& ws, 
   // --plan prepares everything too: the planned steps read the tokenizer and shards made here.
   const Shared sh = prepare_shared(s, o, ws, data);
   check_parameter_counts(s, data, sh.tok.vocab_size());
-  if (mode == StepMode::collect) check_all_finished(s, o, sh, data, *recorder);
-  const Results results = train_and_measure(s, o, ws, sh, data, runner, mode);
+  LrChoice lrs;
+  if (!s.e().lr_sweep.empty()) {
+    const auto choice = choose_learning_rates(s, o, sh, data, runner, mode);
+    if (!choice) {  // --plan or --collect before the sweep has finished: its runs are the plan
+      if (mode == StepMode::collect) fail_unfinished(o.out, recorder->steps());
+      write_plan(o.out, recorder->steps());
+      std::fprintf(stderr, "experiment: the learning-rate sweep comes first; once its runs have finished, --plan "
+                           "again lists the runs at each variant's chosen rate\n");
+      return {"", recorder->steps()};
+    }
+    lrs = *choice;
+  }
+  if (mode == StepMode::collect) check_all_finished(s, o, sh, data, lrs, *recorder);
+  const Results results = train_and_measure(s, o, ws, sh, data, lrs, runner, mode);
   if (mode == StepMode::plan) {
     write_plan(o.out, recorder->steps());
     return {"", recorder->steps()};
@@ -369,13 +487,13 @@ Drive drive(const CstdeExperimentOptions& opts, const workspace::Workspace& ws, 
                             "mean ×/÷ geometric sd); " +
                             "changes are relative to the baseline's mean; a verdict other than \"no significant " +
                             "difference\" needs the paired test over seeds to hold after Holm's correction over " +
-                            "the table (below the table).\n\n" +
+                            "the table (below the table).\n\n" + lr_choice_text(s, lrs, o.out) +
                             report::experiment_markdown(experiment);
   write_file_atomic(o.out + "/cstde/table.md", table);
 
   std::vector<std::string> dirs = {o.out};
   for (auto seed : s.e().seeds)
-    for (const auto& [name, sw] : s.variants) dirs.push_back(run_dir_of(o, name, seed));
+    for (const auto& [name, sw] : s.variants) dirs.push_back(run_dir_of(o, name, seed, lr_of(lrs, name)));
   auto files = report::write_report(dirs, o.out);
   std::printf("%s\nTable: %s/cstde/table.md\nReport: %s\n", table.c_str(), o.out.c_str(), files.html.c_str());
   return {table, {}};

@@ -1,5 +1,8 @@
 #include "experiment/experiment_config.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.h"
 #include "model/config.h"
 
@@ -90,6 +93,21 @@ const FieldTable<CstdeSection>& CstdeSection::fields() {
           .add("link_sentences", +[](C& c) -> std::size_t& { return c.link_sentences; },
                "linked sentences for the dependency probe", "> 0", positive)
           .add("prompts", +[](C& c) -> Strings& { return c.prompts; }, "generation prompts", "a non-empty list", non_empty)
+          .add("lr_sweep", +[](C& c) -> std::vector<double>& { return c.lr_sweep; },
+               "learning rates each variant chooses from on validation (empty: train.lr)",
+               "empty, or two or more distinct numbers > 0",
+               [](const std::vector<double>& v) {
+                 if (v.empty()) return true;
+                 if (v.size() < 2) return false;
+                 for (std::size_t i = 0; i < v.size(); ++i) {
+                   if (!(std::isfinite(v[i]) && v[i] > 0)) return false;
+                   for (std::size_t k = 0; k < i; ++k)
+                     if (v[k] == v[i]) return false;
+                 }
+                 return true;
+               })
+          .add("lr_sweep_seeds", +[](C& c) -> std::size_t& { return c.lr_sweep_seeds; },
+               "the first seeds whose final validation loss chooses each variant's learning rate", "> 0", positive)
           .section("sample", +[](C& c) -> ExperimentSample& { return c.sample; }, ExperimentSample::fields(),
                    "the decoder of the generation measurements");
   return t;
@@ -145,7 +163,13 @@ const FieldTable<DemoSection>& DemoSection::fields() {
 
 ExperimentFile<CstdeSection> load_cstde_config(const std::string& path, int first_seeds) {
   auto f = load<CstdeSection>(path, "experiment");
+  if (!f.section.lr_sweep.empty())
+    check(f.section.lr_sweep_seeds <= f.section.seeds.size(), path + " (experiment.lr_sweep_seeds)",
+          "chooses on " + std::to_string(f.section.lr_sweep_seeds) + " seeds but the experiment has " +
+              std::to_string(f.section.seeds.size()));
   keep_first_seeds(f.section.seeds, first_seeds, path);
+  // --seeds N below lr_sweep_seeds: the choice is made on the seeds kept.
+  f.section.lr_sweep_seeds = std::min(f.section.lr_sweep_seeds, f.section.seeds.size());
   // Each variant's switches over the file's cstde section, checked now rather than when its first
   // run starts, hours in.
   const json base = f.file.contains("model") && f.file["model"].is_object() ? f.file["model"].value("cstde", json::object())

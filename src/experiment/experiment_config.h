@@ -45,6 +45,11 @@ struct CstdeSection {
   json variants;
   std::size_t eval_max_tokens = 0;  // per corpus (0: the whole test split)
   std::size_t link_sentences = 400;  // linked sentences for the dependency probe
+  // E1 (issue 14): two or more learning rates: each variant trains at each of them on its first
+  // lr_sweep_seeds seeds, keeps the one with the lowest final validation loss (mean over those
+  // seeds), and every seed of the table trains at it (docs/CSTDE.md). Empty: train.lr for all.
+  std::vector<double> lr_sweep;
+  std::size_t lr_sweep_seeds = 1;
   ExperimentSample sample;
   // `variants` resolved when read: each variant's whole model.cstde section (the file's, with the
   // variant's switches over it), checked by the model config; config order.

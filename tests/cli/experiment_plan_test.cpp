@@ -151,3 +151,72 @@ TEST_F(ExperimentPlan, HcmaPlanHasTwoStagesAndCollectGivesTheDriversTable) {
 }
 
 }  // namespace
+
+// E1's learning-rate sweep (issue 14): each variant trains at every rate on its first seed, keeps
+// the rate with the lowest final validation loss (checked here against the sweep's own logs), and
+// its other seeds train at that rate; --plan lists the sweep first, then, once it has finished,
+// the rest; the table says what was chosen.
+TEST_F(ExperimentPlan, CstdeLearningRateSweepChoosesOnValidationPerVariant) {
+  json cfg = structlm::load_json(std::string(STRUCTLM_SOURCE_DIR) + "/configs/cstde_quick.json");
+  cfg["experiment"]["seeds"] = {1, 2};
+  cfg["experiment"]["variants"] = {{"baseline", json::object()}, {"init", {{"init", true}}}};
+  cfg["experiment"]["eval_corpora"] = {"brown"};
+  cfg["experiment"]["lr_sweep"] = {0.0003, 0.003};
+  cfg["experiment"]["lr_sweep_seeds"] = 1;
+  structlm::save_json(path("sweep.json"), cfg);
+  const std::string common = "experiment cstde --config " + path("sweep.json") + " --data-dir " + path("data");
+  const std::string out = path("planned");
+
+  auto plan = run(common + " --out " + out + " --plan");
+  ASSERT_EQ(plan.code, 0) << plan.out;
+  auto lines = plan_lines(out + "/plan.txt");
+  ASSERT_EQ(lines.size(), 4u) << plan.out;  // 2 variants x 2 rates x 1 seed: the sweep alone
+  for (const char* run_name : {"baseline-lr0.0003-seed1", "baseline-lr0.003-seed1", "init-lr0.0003-seed1", "init-lr0.003-seed1"})
+    EXPECT_NE(plan.out.find(out + "/runs/" + run_name), std::string::npos) << run_name;
+  const json requested = structlm::load_json(out + "/runs/init-lr0.0003-seed1/requested_config.json");
+  EXPECT_DOUBLE_EQ(requested["train"]["lr"].get<double>(), 0.0003);
+  EXPECT_NEAR(requested["train"]["min_lr"].get<double>(), 0.00003, 1e-12);  // the schedule's shape kept
+  auto early = run(common + " --out " + out + " --collect");
+  EXPECT_EQ(early.code, 1) << early.out;
+  EXPECT_NE(early.out.find("4 steps are not finished"), std::string::npos) << early.out;
+
+  ASSERT_EQ(run_shell("sh " + out + "/plan.txt").code, 0);
+  auto stage2 = run(common + " --out " + out + " --plan");
+  ASSERT_EQ(stage2.code, 0) << stage2.out;
+  lines = plan_lines(out + "/plan.txt");
+  ASSERT_EQ(lines.size(), 2u) << stage2.out;  // seed 2 of each variant, at its chosen rate
+
+  // The choice, from the sweep's own logs: the rate with the lower last val_loss.
+  const json choice = structlm::load_json(out + "/cstde/lr_choice.json");
+  for (const char* v : {"baseline", "init"}) {
+    double best = 1e9, best_lr = 0;
+    for (double lr : {0.0003, 0.003}) {
+      char name[64];
+      std::snprintf(name, sizeof name, "%s-lr%g-seed1", v, lr);
+      double last = 0;
+      for (const auto& l : structlm::read_lines(out + "/runs/" + name + "/metrics.jsonl"))
+        if (!l.empty() && json::parse(l).contains("val_loss")) last = json::parse(l)["val_loss"].get<double>();
+      if (last < best) best = last, best_lr = lr;
+    }
+    EXPECT_DOUBLE_EQ(choice["variants"][v]["chosen"].get<double>(), best_lr) << v;
+    char seed2[64];
+    std::snprintf(seed2, sizeof seed2, "%s-lr%g-seed2", v, best_lr);
+    EXPECT_NE(stage2.out.find(out + "/runs/" + seed2), std::string::npos) << seed2 << "\n" << stage2.out;
+  }
+
+  ASSERT_EQ(run_shell("sh " + out + "/plan.txt").code, 0);
+  auto collect = run(common + " --out " + out + " --collect");
+  ASSERT_EQ(collect.code, 0) << collect.out;
+  const std::string table = structlm::read_file(out + "/cstde/table.md");
+  EXPECT_NE(table.find("Learning rate of each variant, chosen on validation among 0.0003 0.003"), std::string::npos) << table;
+  const json e = structlm::load_json(out + "/cstde/experiment.json");
+  EXPECT_EQ(e["rows"].size(), 4u);  // 2 variants x 2 seeds, at the chosen rates only
+
+  // The plain driver sweeps, chooses and trains the same runs.
+  auto driver = run(common + " --out " + path("driver"));
+  ASSERT_EQ(driver.code, 0) << driver.out;
+  EXPECT_NE(driver.out.find("trained by the lr sweep"), std::string::npos) << driver.out;
+  EXPECT_EQ(structlm::load_json(path("driver") + "/cstde/lr_choice.json")["variants"], choice["variants"]);
+  expect_same_rows(path("driver") + "/cstde/experiment.json", out + "/cstde/experiment.json",
+                   {"step_ms", "step_time_rel", "peak_rss_mib", "rss_rel"});
+}

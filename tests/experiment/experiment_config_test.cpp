@@ -65,6 +65,38 @@ TEST(ExperimentConfig, ShippedConfigsReadBackTheirValues) {
   for (const char* f : {"hcma.json", "hcma_explore.json"}) EXPECT_NO_THROW(load_hcma_config(kConfigs + f)) << f;
 }
 
+// E1's learning-rate sweep: the shipped list reads back; one rate, a repeated rate, a rate <= 0 and
+// more choosing seeds than the experiment has are refused naming the key; --seeds below
+// lr_sweep_seeds chooses on the seeds kept.
+TEST(ExperimentConfig, LearningRateSweepIsCheckedWhenRead) {
+  auto e1 = load_cstde_config(kConfigs + "cstde_e1.json");
+  EXPECT_EQ(e1.section.lr_sweep, (std::vector<double>{0.001, 0.002, 0.004}));
+  EXPECT_EQ(e1.section.lr_sweep_seeds, 1u);
+  EXPECT_TRUE(load_cstde_config(kConfigs + "cstde_quick.json").section.lr_sweep.empty());
+
+  json cstde = load_json(kConfigs + "cstde_quick.json");
+  for (const json& bad : {json::array({0.001}), json::array({0.001, 0.001}), json::array({0.001, -0.002}),
+                          json::array({0.001, 0.0})}) {
+    json j = cstde;
+    j["experiment"]["lr_sweep"] = bad;
+    const auto e = load_error(j, "cstde");
+    EXPECT_TRUE(has(e, "cfg.json") && has(e, "lr_sweep") && has(e, "two or more distinct")) << bad.dump() << ": " << e;
+  }
+  json j = cstde;
+  j["experiment"]["lr_sweep"] = {0.001, 0.002};
+  EXPECT_EQ(load_error(j, "cstde"), "");
+  j["experiment"]["lr_sweep_seeds"] = 4;  // the quick config has 3 seeds
+  auto e = load_error(j, "cstde");
+  EXPECT_TRUE(has(e, "cfg.json") && has(e, "lr_sweep_seeds") && has(e, "4 seeds")) << e;
+  j["experiment"]["lr_sweep_seeds"] = 0;
+  e = load_error(j, "cstde");
+  EXPECT_TRUE(has(e, "lr_sweep_seeds")) << e;
+  j["experiment"]["lr_sweep_seeds"] = 3;
+  TempDir t;
+  save_json(t / "c.json", j);
+  EXPECT_EQ(load_cstde_config(t / "c.json", 2).section.lr_sweep_seeds, 2u);  // --seeds 2
+}
+
 TEST(ExperimentConfig, TyposAtAnyDepthAreRefusedByName) {
   json cstde = load_json(kConfigs + "cstde_quick.json");
   EXPECT_EQ(load_error(cstde, "cstde"), "");
