@@ -6,6 +6,10 @@
 // (new row 2i = old row i, new row 2i+1 = old row i + d/2), so the inverse gives back HF's
 // layout, which model/llama.h computes. The embedded tokenizer (tokenizer.ggml.model "gpt2")
 // becomes a tokenizer.json with the pre-tokenizer that `tokenizer.ggml.pre` names.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -154,7 +158,134 @@ std::string gguf_pre_of(const json& tj, const std::string& path) {
   fail(path, "field 'pre_tokenizer': not GPT-2's or Llama 3's, so llama.cpp has no name for it; not exported");
 }
 
+// Llama 3's rope scaling from rope_freqs.weight (llama3_rope_from_factors). The file's factors are
+// F32 (6e-8 relative); the recovered rule must give every one of them within kRopeTolerance.
+constexpr double kRopeTolerance = 1e-6;
+const std::string kRopeFreqs = "tensor 'rope_freqs.weight': ";
+
+bool near(double a, double b) { return std::abs(a - b) <= kRopeTolerance * std::abs(b); }
+
+// x to 6 significant digits: 0.99999994 -> 1, 3.9999998 -> 4 (a value that rounding moves too far
+// fails the check and the untidied one is taken).
+double tidy(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return std::strtod(buf, nullptr);
+}
+
+// The largest relative difference between c's factors (unscaled over scaled frequencies, as
+// export writes them) and `want`, and where.
+std::pair<double, std::size_t> rope_factor_error(const model::LlamaConfig& c, const std::vector<double>& want) {
+  model::LlamaConfig plain = c;
+  plain.rope_factor = 0;
+  const torch::Tensor got = (model::llama_inv_freq(plain) / model::llama_inv_freq(c)).contiguous();
+  const double* g = got.data_ptr<double>();
+  std::pair<double, std::size_t> worst{0.0, 0};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const double e = std::abs(g[i] - want[i]) / want[i];
+    if (!(e <= worst.first)) worst = {e, i};  // NaN counts as the worst
+  }
+  return worst;
+}
+
+std::string number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", x);
+  return buf;
+}
+
 }  // namespace
+
+model::LlamaConfig llama3_rope_from_factors(model::LlamaConfig c, const std::vector<double>& factors,
+                                            const std::string& path) {
+  const std::int64_t d = c.head_dim;
+  if (d <= 0 || d % 2 != 0 || !(c.rope_theta > 0)) fail(path, std::string(kRopeFreqs) + "head size or rope theta unusable");
+  const std::size_t n = std::size_t(d / 2);
+  if (factors.size() != n)
+    fail(path, kRopeFreqs + std::to_string(factors.size()) + " factors, but rotary positions on heads of " +
+                   std::to_string(d) + " use " + std::to_string(n) + " frequencies");
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isfinite(factors[i]) || factors[i] <= 0)
+      fail(path, kRopeFreqs + "factor " + std::to_string(i) + " is " + number(factors[i]) + ", not a positive number");
+  c.rope_factor = c.rope_low_freq_factor = c.rope_high_freq_factor = 0;
+  c.rope_original_max_positions = 0;
+  const double F = *std::max_element(factors.begin(), factors.end());
+  auto not_llama3 = [&](const std::string& why) {
+    return kRopeFreqs + why + ": not Llama 3's rope scaling (rope_type llama3), the only one computed here";
+  };
+  if (F <= 1 + kRopeTolerance) {  // all 1: no scaling at all
+    const auto [err, at] = rope_factor_error(c, factors);
+    if (!(err <= kRopeTolerance)) fail(path, not_llama3("factor " + std::to_string(at) + " is " + number(factors[at]) + ", others 1"));
+    return c;
+  }
+
+  // u(i) = 1 / wavelength of frequency i (also one past either end: i = -1, n), as llama_inv_freq.
+  auto u = [&](std::int64_t i) { return 1.0 / std::pow(c.rope_theta, double(2 * i) / double(d)) / (2 * M_PI); };
+  // Llama 3's rule in u: s = (L u - low) / (high - low) is linear in u, 0 at u_low = low / L and 1
+  // at u_high = high / L; u > u_high: factor 1 (kept); u < u_low: F (divided); in between
+  // 1 / f = (1 - s) / F + s. So each factor strictly between 1 and F gives s, and the points (u, s)
+  // lie on one line.
+  std::vector<std::size_t> smooth;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (factors[i] < 1 - kRopeTolerance)
+      fail(path, not_llama3("factor " + std::to_string(i) + " is " + number(factors[i]) + " < 1: a frequency raised"));
+    if (near(factors[i], 1)) ++kept;
+    else if (!near(factors[i], F)) smooth.push_back(i);
+  }
+  auto s_of = [&](std::size_t i) { return (1 / factors[i] - 1 / F) / (1 - 1 / F); };
+  // Candidate bands (u_low, u_high), best first.
+  std::vector<std::pair<double, double>> bands;
+  if (smooth.size() >= 2) {
+    // The line through the outermost smooth points (the others lie between them).
+    const std::size_t p = smooth.front(), q = smooth.back();
+    const double a = (s_of(p) - s_of(q)) / (u(std::int64_t(p)) - u(std::int64_t(q)));
+    if (!(a > 0)) fail(path, not_llama3("the factors between 1 and " + number(F) + " do not fall as the frequency falls"));
+    bands.emplace_back(u(std::int64_t(p)) - s_of(p) / a, u(std::int64_t(p)) + (1 - s_of(p)) / a);
+  } else if (smooth.size() == 1) {
+    // One point fixes one relation: u_j = u_low + s_j (u_high - u_low). First the ratio
+    // high / low = 4 of every released Llama 3.x; else the widest band that keeps its neighbours
+    // out, halved.
+    const auto j = std::int64_t(smooth[0]);
+    const double s = s_of(smooth[0]), uj = u(j);
+    bands.emplace_back(uj / (1 + 3 * s), 4 * uj / (1 + 3 * s));
+    const double width = 0.5 * std::min((uj - u(j + 1)) / s, (u(j - 1) - uj) / (1 - s));
+    bands.emplace_back(uj - s * width, uj + (1 - s) * width);
+  } else {
+    // No point in the band: it lies between the last kept frequency and the first divided one
+    // (or past the first frequency when none is kept). First the ratio 4 centred (geometrically) in
+    // that gap, else its middle third.
+    const auto k = std::int64_t(kept);
+    const double hi = u(k - 1), lo = u(k);
+    bands.emplace_back(std::sqrt(hi * lo / 4), std::sqrt(hi * lo * 4));
+    bands.emplace_back(lo + (hi - lo) / 3, hi - (hi - lo) / 3);
+  }
+  // Each band as a config: L = round(1 / u_low) (low near 1), low = L u_low, high = L u_high;
+  // tidied (6 significant digits) first, then as computed.
+  std::pair<double, std::size_t> best{INFINITY, 0};
+  model::LlamaConfig best_c = c;
+  for (const auto& [ulow, uhigh] : bands) {
+    if (!(ulow > 0) || !(uhigh > ulow) || !(1 / ulow < 2147483647.0)) continue;
+    model::LlamaConfig r = c;
+    r.rope_original_max_positions = std::max<std::int64_t>(1, std::llround(1 / ulow));
+    const double L = double(r.rope_original_max_positions);
+    for (bool tidied : {true, false}) {
+      r.rope_factor = tidied ? tidy(F) : F;
+      r.rope_low_freq_factor = tidied ? tidy(L * ulow) : L * ulow;
+      r.rope_high_freq_factor = tidied ? tidy(L * uhigh) : L * uhigh;
+      if (!(r.rope_high_freq_factor > r.rope_low_freq_factor) || !(r.rope_factor > 1)) continue;
+      const auto e = rope_factor_error(r, factors);
+      if (e.first <= kRopeTolerance) return r;
+      if (!(e.first >= best.first)) best = e, best_c = r;
+    }
+  }
+  if (!std::isfinite(best.first)) fail(path, not_llama3("no band of frequencies fits"));
+  fail(path, not_llama3("factor " + std::to_string(best.second) + " is " + number(factors[best.second]) +
+         ", but the closest Llama 3 rule (factor " + number(best_c.rope_factor) + ", low_freq_factor " +
+         number(best_c.rope_low_freq_factor) + ", high_freq_factor " + number(best_c.rope_high_freq_factor) +
+         ", original_max_position_embeddings " + std::to_string(best_c.rope_original_max_positions) + ") is off by " +
+         number(best.first) + " relative"));
+}
 
 void export_gguf_llama(model::LlamaForCausalLM& model, const std::string& tokenizer_dir, const std::string& path,
                        FloatType dtype, const std::string& name) {
@@ -288,9 +419,21 @@ ImportedLlama import_gguf_llama(const std::string& path, const std::string& toke
   if (f.find("llama.rope.scaling.type") && f.get_string("llama.rope.scaling.type") != "none")
     fail(path, "metadata key 'llama.rope.scaling.type' = '" + f.get_string("llama.rope.scaling.type") +
                    "': rope scaling from GGUF is not implemented yet");
-  if (f.find_tensor("rope_freqs.weight"))
-    fail(path, "tensor 'rope_freqs.weight' (Llama 3's rope scaling): not implemented yet for GGUF; "
-               "import the Hugging Face folder instead");
+  // Llama 3's rope scaling: the converter's per-frequency divisors, F32 [head size / 2], back to
+  // the four numbers of config.json (llama3_rope_from_factors).
+  if (const auto* rf = f.find_tensor("rope_freqs.weight")) {
+    const auto half = std::uint64_t(c.head_dim / 2);
+    if (rf->type != formats::GgmlType::F32 || rf->ne.size() != 1 || rf->ne[0] != half) {
+      std::string ne;
+      for (auto x : rf->ne) ne += (ne.empty() ? "" : ", ") + std::to_string(x);
+      fail(path, "tensor 'rope_freqs.weight' is " + std::string(formats::ggml_type_name(rf->type)) + " of ne (" + ne +
+                     "); expected F32 of ne (" + std::to_string(half) + "), a factor per frequency of the head");
+    }
+    const torch::Tensor x =
+        tensor_from_bytes(file.data() + f.data_offset + rf->offset, FloatType::F32, {std::int64_t(half)}).to(torch::kFloat64);
+    const std::vector<double> factors(x.data_ptr<double>(), x.data_ptr<double>() + half);
+    c = llama3_rope_from_factors(c, factors, path);
+  }
   if (f.find_tensor("token_embd.weight") == nullptr) fail(path, "tensor 'token_embd.weight' is missing");
   const auto& embd = *f.find_tensor("token_embd.weight");
   if (embd.ne.size() != 2 || embd.ne[0] != std::uint64_t(c.hidden_size) || embd.ne[1] > 0x7fffffff)
@@ -314,6 +457,7 @@ ImportedLlama import_gguf_llama(const std::string& path, const std::string& toke
   for (auto& item : out.model->named_parameters()) params[item.key()] = item.value();
   std::map<std::string, bool> loaded;
   for (const auto& t : f.tensors) {
+    if (t.name == "rope_freqs.weight") continue;  // read above, into the config
     const std::string ours = hf_name(t.name);
     auto p = params.find(ours);
     if (ours.empty() || p == params.end())

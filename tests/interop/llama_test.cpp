@@ -12,6 +12,7 @@
 #include "core/io.h"
 #include "eval/generate.h"
 #include "formats/gguf.h"
+#include "formats/hf_llama_config.h"
 #include "formats/safetensors.h"
 #include "interop/gguf_llama.h"
 #include "interop/hf_llama.h"
@@ -257,20 +258,184 @@ TEST_P(LlamaGguf, ImportedModelGivesTheReferenceLogits) {
   const std::string sample = "the cat sat on the mat, then the dog ran in the rain: 123 tents!";
   EXPECT_EQ(from_gguf.encode(sample), from_json.encode(sample));
   EXPECT_EQ(from_gguf.vocab_size(), from_json.vocab_size());
+  if (std::string(arch) == "llama3") {
+    // rope_freqs.weight back to config.json's numbers: the reference's own (one frequency in the
+    // smooth band, Llama 3's ratio high/low = 4).
+    const auto& c = imported.model->config();
+    EXPECT_EQ(c.rope_factor, 8.0);
+    EXPECT_EQ(c.rope_low_freq_factor, 1.0);
+    EXPECT_EQ(c.rope_high_freq_factor, 4.0);
+    EXPECT_EQ(c.rope_original_max_positions, 64);
+  }
 }
 
+// llama3: Llama 3's rope scaling, read from the converter's rope_freqs.weight.
 INSTANTIATE_TEST_SUITE_P(Archs, LlamaGguf,
                          ::testing::Values(std::make_tuple("llama", "f32"), std::make_tuple("mistral", "f32"),
-                                           std::make_tuple("tinyllama-like", "f16")));
+                                           std::make_tuple("tinyllama-like", "f16"), std::make_tuple("llama3", "f32")));
+
+namespace {
+
+// rope_freqs.weight as export writes it for `c` (F32, read back as float64).
+std::vector<double> rope_factors_of(const model::LlamaConfig& c) {
+  model::LlamaConfig plain = c;
+  plain.rope_factor = 0;
+  const torch::Tensor r = (model::llama_inv_freq(plain) / model::llama_inv_freq(c)).to(torch::kFloat32).to(torch::kFloat64);
+  return {r.data_ptr<double>(), r.data_ptr<double>() + r.numel()};
+}
+
+model::LlamaConfig rope_config(std::int64_t head_dim, double theta, double factor, double low, double high,
+                               std::int64_t original) {
+  model::LlamaConfig c;
+  c.model_type = "llama";
+  c.vocab_size = 10;
+  c.hidden_size = 4 * head_dim;
+  c.intermediate_size = 8;
+  c.num_hidden_layers = 1;
+  c.num_attention_heads = c.num_key_value_heads = 4;
+  c.head_dim = head_dim;
+  c.max_position_embeddings = 256;
+  c.rope_theta = theta;
+  c.rope_factor = factor;
+  c.rope_low_freq_factor = low;
+  c.rope_high_freq_factor = high;
+  c.rope_original_max_positions = original;
+  return c;
+}
+
+}  // namespace
+
+// Llama 3's rope scaling back from GGUF's per-frequency factors (interop::llama3_rope_from_factors):
+// the config that wrote them where the factors fix it, else one that gives the same factors, and
+// always a config.json that parses back; anything not of Llama 3's form refused naming the tensor.
+TEST(LlamaGgufRope, Llama3ScalingIsRecoveredFromItsFactors) {
+  struct Case {
+    const char* what;
+    model::LlamaConfig c;
+    int smooth;  // factors strictly between 1 and the factor
+    bool same;   // the four numbers themselves come back
+  };
+  const std::vector<Case> cases = {
+      {"Llama 3.1 (8, 1, 4, 8192)", rope_config(64, 500000, 8, 1, 4, 8192), 3, true},
+      {"Llama 3.2 (32, 1, 4, 8192)", rope_config(64, 500000, 32, 1, 4, 8192), 3, true},
+      {"several, other numbers", rope_config(64, 10000, 4, 2, 8, 4096), 5, false},
+      {"one, ratio 4 (the reference's)", rope_config(16, 500000, 8, 1, 4, 64), 1, true},
+      {"one, ratio 2.5", rope_config(16, 500000, 8, 1, 2.5, 64), 1, false},
+      {"none, some kept", rope_config(16, 500000, 8, 1, 4, 150), 0, false},
+      {"none, none kept", rope_config(16, 500000, 6, 1, 4, 4), 0, false},
+      {"none scaled", rope_config(16, 500000, 8, 1, 4, 1 << 30), 0, false},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.what);
+    const std::vector<double> f = rope_factors_of(k.c);
+    const double F = *std::max_element(f.begin(), f.end());
+    int smooth = 0;
+    for (double x : f) smooth += x > 1 + 1e-6 && x < F * (1 - 1e-6);
+    ASSERT_EQ(smooth, k.smooth);  // the case is the one named
+    model::LlamaConfig blank = k.c;
+    blank.rope_factor = blank.rope_low_freq_factor = blank.rope_high_freq_factor = 0;
+    blank.rope_original_max_positions = 0;
+    const model::LlamaConfig r = interop::llama3_rope_from_factors(blank, f, "x.gguf");
+    const std::vector<double> back = rope_factors_of(r);
+    ASSERT_EQ(back.size(), f.size());
+    for (std::size_t i = 0; i < f.size(); ++i) EXPECT_NEAR(back[i], f[i], 1e-6 * f[i]) << i;
+    if (k.same) {
+      EXPECT_EQ(r.rope_factor, k.c.rope_factor);
+      EXPECT_EQ(r.rope_low_freq_factor, k.c.rope_low_freq_factor);
+      EXPECT_EQ(r.rope_high_freq_factor, k.c.rope_high_freq_factor);
+      EXPECT_EQ(r.rope_original_max_positions, k.c.rope_original_max_positions);
+    }
+    if (F == 1) {
+      EXPECT_EQ(r.rope_factor, 0);  // no scaling: nothing to store
+      continue;
+    }
+    // What a checkpoint stores and HF export writes reads back as the same numbers.
+    const std::string j = formats::hf_llama_config_json(r).dump();
+    const auto parsed = formats::parse_hf_llama_config(reinterpret_cast<const std::uint8_t*>(j.data()), j.size(), "c");
+    EXPECT_EQ(parsed.rope_factor, r.rope_factor);
+    EXPECT_EQ(parsed.rope_low_freq_factor, r.rope_low_freq_factor);
+    EXPECT_EQ(parsed.rope_high_freq_factor, r.rope_high_freq_factor);
+    EXPECT_EQ(parsed.rope_original_max_positions, r.rope_original_max_positions);
+  }
+
+  // Hand-made vectors (head size 16, theta 500000: wavelengths 6.3, 32, 168, 868, ...).
+  const model::LlamaConfig blank = rope_config(16, 500000, 0, 0, 0, 0);
+  auto recovered = [&](const std::vector<double>& f) { return interop::llama3_rope_from_factors(blank, f, "x.gguf"); };
+  auto refusal = [&](const std::vector<double>& f) {
+    return error_of([&] { interop::llama3_rope_from_factors(blank, f, "x.gguf"); });
+  };
+  EXPECT_EQ(recovered({1, 1, 1, 1, 1, 1, 1, 1}).rope_factor, 0);
+  // Given by s, the blend: factor 1 / (1/8 + s (1 - 1/8)), s = 1 kept, s = 0 divided by 8.
+  auto blend = [](std::vector<double> s) {
+    for (double& x : s) x = 1 / (1.0 / 8 + x * (1 - 1.0 / 8));
+    return s;
+  };
+  for (const auto& f : std::vector<std::vector<double>>{blend({1, 1, 0, 0, 0, 0, 0, 0}),     // none smooth
+                                                        blend({0, 0, 0, 0, 0, 0, 0, 0}),     // none kept
+                                                        blend({1, 1, 1, 1, 1, 1, 1, 0}),     // the last divided
+                                                        blend({1, 0.5, 0, 0, 0, 0, 0, 0}),   // one
+                                                        blend({0.3, 0, 0, 0, 0, 0, 0, 0}),   // one, none kept
+                                                        blend({1, 0.9, 0.05, 0, 0, 0, 0, 0}),  // two
+                                                        blend({0.9, 0.05, 0, 0, 0, 0, 0, 0})}) {
+    const model::LlamaConfig r = recovered(f);
+    EXPECT_EQ(r.rope_factor, 8) << f[1];
+    const std::vector<double> back = rope_factors_of(r);
+    for (std::size_t i = 0; i < f.size(); ++i) EXPECT_NEAR(back[i], f[i], 1e-6 * f[i]) << f[1] << " " << i;
+  }
+  // Not Llama 3's form: rising again, off one line (the line through the first and last of three
+  // smooth points puts the middle one at s 0.224, not 0.5; two points whose line reaches the next
+  // frequency), below 1, not positive, the wrong count.
+  for (const auto& f : std::vector<std::vector<double>>{{1, 3, 8, 8, 8, 8, 8, 2},
+                                                        blend({1, 0.95, 0.5, 0.0837, 0, 0, 0, 0}),
+                                                        blend({1, 0.9, 0.5, 0, 0, 0, 0, 0}),
+                                                        {1, 0.5, 8, 8, 8, 8, 8, 8},
+                                                        {1, 1, 1, 1, 1, 1, 1, 0.9},
+                                                        {1, 1, 8, 8, 8, 8, 8, NAN},
+                                                        {1, 1, 8, 8, 8, 8, 8}}) {
+    const std::string e = refusal(f);
+    EXPECT_NE(e.find("x.gguf: tensor 'rope_freqs.weight'"), std::string::npos) << e;
+  }
+  EXPECT_NE(refusal({1, 1, 8, 8, 8, 8, 8}).find("7 factors"), std::string::npos);
+  EXPECT_NE(refusal(blend({1, 0.95, 0.5, 0.0837, 0, 0, 0, 0})).find("not Llama 3's rope scaling"), std::string::npos);
+}
 
 TEST(LlamaGgufImport, WhatItCannotReadIsNamed) {
   TempDir t;
   const std::string dir = t / "ref";
   ASSERT_TRUE(make_reference("llama3", "f32", 1, dir)) << read_file(dir + ".log");
-  std::string e = error_of([&] { interop::import_gguf_llama(dir + "/model.gguf", ""); });
-  EXPECT_NE(e.find("rope_freqs.weight"), std::string::npos) << e;
-  // A truncated file: the parser names it.
+  // A damaged rope_freqs.weight (the reference's reads: LlamaGguf): its entry (name, n_dims 1,
+  // ne[0] 8, type F32) and its factors patched in place.
   const std::string bytes = read_file(dir + "/model.gguf");
+  const std::string name = "rope_freqs.weight";
+  const auto entry = bytes.find(name);
+  ASSERT_NE(entry, std::string::npos);
+  const std::size_t ne0 = entry + name.size() + 4, type = ne0 + 8;
+  std::uint64_t n = 0;
+  std::uint32_t ty = 99;
+  std::memcpy(&n, bytes.data() + ne0, 8);
+  std::memcpy(&ty, bytes.data() + type, 4);
+  ASSERT_EQ(n, 8u);
+  ASSERT_EQ(ty, 0u);
+  auto patched = [&](std::size_t at, const void* v, std::size_t size) {
+    std::string b = bytes;
+    std::memcpy(&b[at], v, size);
+    write_file_atomic(t / "bad.gguf", b);
+    return error_of([&] { interop::import_gguf_llama(t / "bad.gguf", ""); });
+  };
+  const std::uint64_t four = 4;
+  std::string e = patched(ne0, &four, 8);
+  EXPECT_NE(e.find("bad.gguf: tensor 'rope_freqs.weight' is F32 of ne (4); expected F32 of ne (8)"), std::string::npos) << e;
+  const std::uint32_t f16 = 1;
+  e = patched(type, &f16, 4);
+  EXPECT_NE(e.find("bad.gguf: tensor 'rope_freqs.weight' is F16"), std::string::npos) << e;
+  MappedFile mapped(dir + "/model.gguf");
+  const auto parsed = formats::parse_gguf(mapped.data(), mapped.size(), "ref");
+  const std::size_t data = parsed.data_offset + parsed.find_tensor(name)->offset;
+  const float two = 2.0f;  // the last frequency's factor 8 -> 2: the factors rise again
+  e = patched(data + 7 * 4, &two, 4);
+  EXPECT_NE(e.find("bad.gguf: tensor 'rope_freqs.weight'"), std::string::npos) << e;
+  EXPECT_NE(e.find("not Llama 3's rope scaling"), std::string::npos) << e;
+  // A truncated file: the parser names it.
   write_file_atomic(t / "cut.gguf", bytes.substr(0, bytes.size() / 2));
   e = error_of([&] { interop::import_gguf_llama(t / "cut.gguf", ""); });
   EXPECT_NE(e.find("cut.gguf"), std::string::npos) << e;
@@ -324,15 +489,14 @@ TEST_P(LlamaGgufExport, IsTheConvertersFileAndReadsBack) {
   EXPECT_EQ(ours.get_string_array("tokenizer.ggml.merges"), ref.get_string_array("tokenizer.ggml.merges"));
   EXPECT_EQ(ours.get_string("tokenizer.ggml.pre"), "gpt-2");  // the reference says "default": the same regex
 
-  if (std::string(arch) == "llama3") {
-    // rope_freqs.weight is written (compared byte for byte above) but not read back yet.
-    ASSERT_NE(ours.find_tensor("rope_freqs.weight"), nullptr);
-    EXPECT_NE(error_of([&] { interop::import_gguf_llama(t / "out.gguf", ""); }).find("rope_freqs.weight"),
-              std::string::npos);
-    return;
-  }
   auto back = interop::import_gguf_llama(t / "out.gguf", t / "tok2");
   ASSERT_TRUE(back.wrote_tokenizer) << back.tokenizer_problem;
+  // llama3: rope_freqs.weight (compared byte for byte above) reads back as the folder's scaling.
+  const auto &want = folder.model->config(), &got = back.model->config();
+  EXPECT_EQ(got.rope_factor, want.rope_factor);
+  EXPECT_EQ(got.rope_low_freq_factor, want.rope_low_freq_factor);
+  EXPECT_EQ(got.rope_high_freq_factor, want.rope_high_freq_factor);
+  EXPECT_EQ(got.rope_original_max_positions, want.rope_original_max_positions);
   EXPECT_LT(reference_logit_error(back.model, dir), 1e-5) << arch;
 }
 
