@@ -18,6 +18,15 @@ namespace structlm::model {
 
 namespace F = torch::nn::functional;
 
+// x W^T + b through at::linear, which autocast runs in bf16 with the bias cast too, and which
+// folds the bias into the matrix product (addmm) for contiguous 3-D input. torch::nn::Linear's
+// forward (libtorch 1.13's F::linear) is matmul then `out += bias`: under bf16 autocast that adds
+// an fp32 bias into a bf16 output in place, a pass that widens the whole output to fp32 and
+// narrows it back (two copies per projection per layer; 13 % of a traced bf16 step, issue 12).
+static torch::Tensor linear(const torch::nn::Linear& l, const torch::Tensor& x) {
+  return torch::linear(x, l->weight, l->bias);
+}
+
 // ---- attention -------------------------------------------------------------------------------
 
 CausalSelfAttentionImpl::CausalSelfAttentionImpl(const GPTConfig& c)
@@ -51,7 +60,9 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
   const auto B = x.size(0), T = x.size(1), hd = n_embd / n_head;
   // One copy lays q, k and v out head by head ([3, B, n_head, T, hd]), so each is a contiguous
   // [B * n_head, T, hd] batch for the matmuls below, which would otherwise copy each of them.
-  auto qkv = c_attn(x).view({B, T, 3, n_head, hd}).permute({2, 0, 3, 1, 4}).contiguous();
+  // unbind rather than qkv[0], qkv[1], qkv[2]: its backward stacks the three gradients in one
+  // pass, where three selects' backwards each zero-fill a full [3, ...] tensor and add them up.
+  auto qkv = linear(c_attn, x).view({B, T, 3, n_head, hd}).permute({2, 0, 3, 1, 4}).contiguous().unbind(0);
   auto q = qkv[0], k = qkv[1], v = qkv[2];  // [B, nh, T, hd]
 
   std::int64_t past = 0;
@@ -119,7 +130,7 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
     y = torch::bmm(att, v.reshape({B * n_head, Tk, hd})).view({B, n_head, T, hd});
   }
   y = y.transpose(1, 2).contiguous().view({B, T, n_embd});
-  return resid_dropout(c_proj(y));
+  return resid_dropout(linear(c_proj, y));
 }
 
 // ---- MLP and block ---------------------------------------------------------------------------
@@ -131,7 +142,7 @@ MLPImpl::MLPImpl(const GPTConfig& c) {
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
-  return dropout(c_proj(gelu_tanh(c_fc(x))));  // GPT-2 uses the tanh approximation; bf16 computed in fp32 (model/gelu.h)
+  return dropout(linear(c_proj, gelu_tanh(linear(c_fc, x))));  // GPT-2 uses the tanh approximation; bf16 computed in fp32 (model/gelu.h)
 }
 
 static torch::nn::LayerNorm layer_norm(const GPTConfig& c) {
