@@ -34,6 +34,7 @@ EvalResult evaluate(model::CausalLM& model, const data::TokenStream& stream, con
 
   EvalResult r;
   double total_nats = 0;
+  const std::int64_t eot = std::int64_t(tok.eot());
   // Window w covers tokens [w*T, w*T + len + 1): inputs are its first len tokens, targets the
   // last len. Its first token was the previous window's last target, so every token after the
   // first is scored exactly once, and each window starts with a context of one token.
@@ -53,8 +54,17 @@ EvalResult evaluate(model::CausalLM& model, const data::TokenStream& stream, con
     // Per-token losses summed in double: a float sum over millions of tokens drifts.
     auto nll = F::cross_entropy(logits.reshape({-1, V}).to(torch::kFloat), batch.slice(1, 1, len + 1).reshape({-1}),
                                 F::CrossEntropyFuncOptions().reduction(torch::kNone));
-    total_nats += nll.to(torch::kDouble).sum().item<double>();
+    const torch::Tensor nll64 = nll.to(torch::kDouble).contiguous().cpu();
+    total_nats += nll64.sum().item<double>();
     r.tokens += std::size_t(rows * len);
+    // Windows arrive in stream order, so documents are counted across them.
+    const double* per_token = nll64.data_ptr<double>();
+    for (std::int64_t i = 0; i < rows; ++i)
+      for (std::int64_t t = 1; t <= len; ++t) {
+        if (buf[std::size_t(i * (len + 1) + t - 1)] == eot || r.documents.empty()) r.documents.emplace_back();
+        r.documents.back().nats += per_token[i * len + t - 1];
+        r.documents.back().tokens += 1;
+      }
   });
 
   r.loss = total_nats / double(r.tokens);

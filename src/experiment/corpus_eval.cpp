@@ -1,5 +1,6 @@
 #include "experiment/corpus_eval.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "core/error.h"
@@ -11,6 +12,14 @@ json CorpusScore::to_json() const {
   json j = {{"corpus", corpus}, {"split", split}, {"tokens", tokens}, {"bytes", bytes},
             {"loss", loss},     {"perplexity", perplexity}, {"bits_per_byte", bits_per_byte}};
   if (xz_bits_per_byte) j["xz_bits_per_byte"] = *xz_bits_per_byte;
+  if (!documents.empty()) {
+    json nats = json::array(), counts = json::array();
+    for (const auto& d : documents) {
+      nats.push_back(d.nats);
+      counts.push_back(d.tokens);
+    }
+    j["documents"] = {{"nats", nats}, {"tokens", counts}};
+  }
   return j;
 }
 
@@ -25,6 +34,28 @@ CorpusScore CorpusScore::from_json(const json& j, const std::string& path) {
   read_field(j, "perplexity", c.perplexity, path);
   read_field(j, "bits_per_byte", c.bits_per_byte, path);
   if (j.contains("xz_bits_per_byte") && j["xz_bits_per_byte"].is_number()) c.xz_bits_per_byte = j["xz_bits_per_byte"].get<double>();
+  if (j.contains("documents")) {
+    const json& d = j["documents"];
+    check(d.is_object(), path, "corpus '" + c.corpus + "': field 'documents' must be an object");
+    std::vector<double> nats;
+    std::vector<std::size_t> counts;
+    read_field(d, "nats", nats, path);
+    read_field(d, "tokens", counts, path);
+    check(nats.size() == counts.size(), path,
+          "corpus '" + c.corpus + "': field 'documents' holds " + std::to_string(nats.size()) + " losses but " +
+              std::to_string(counts.size()) + " token counts");
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < nats.size(); ++i) {
+      check(counts[i] > 0 && std::isfinite(nats[i]) && nats[i] >= 0, path,
+            "corpus '" + c.corpus + "': document " + std::to_string(i) + " has " + std::to_string(counts[i]) +
+                " tokens and loss " + std::to_string(nats[i]) + " (needs tokens > 0 and a finite loss >= 0)");
+      total += counts[i];
+      c.documents.push_back({nats[i], counts[i]});
+    }
+    check(total == c.tokens, path,
+          "corpus '" + c.corpus + "': its documents hold " + std::to_string(total) + " tokens, its field 'tokens' " +
+              std::to_string(c.tokens));
+  }
   return c;
 }
 
@@ -46,7 +77,8 @@ std::vector<CorpusScore> evaluate_corpora(model::CausalLM& model, const workspac
     stream.check_ids_below(std::size_t(model.vocabulary_rows()), "the model's vocabulary");
     auto r = eval::evaluate(model, stream, tok, opt.max_tokens, /*batch_size=*/8, opt.context);
     const std::string name = ws.corpus_name(spec);
-    CorpusScore row{name, opt.split, r.tokens, r.bytes, r.loss, r.perplexity, r.bits_per_byte, std::nullopt};
+    CorpusScore row{name, opt.split, r.tokens, r.bytes, r.loss, r.perplexity, r.bits_per_byte, std::nullopt, {}};
+    if (opt.documents) row.documents = r.documents;
     double xz = 0;
     if (opt.xz) {
       // Keep the split alive while iterating: a reference into a temporary would dangle.

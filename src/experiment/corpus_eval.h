@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "eval/evaluate.h"
 #include "model/gpt.h"
 #include "workspace/workspace.h"
 
@@ -17,6 +18,7 @@ struct CorpusEvalOptions {
   std::size_t max_tokens = 0;  // per corpus; 0 = all
   std::int64_t context = 0;    // scoring window; 0 = the model's context length
   bool xz = true;
+  bool documents = false;  // keep each document's summed loss (CorpusScore::documents)
 };
 
 // One corpus's held-out split scored by one model.
@@ -25,6 +27,9 @@ struct CorpusScore {
   std::size_t tokens = 0, bytes = 0;
   double loss = 0, perplexity = 0, bits_per_byte = 0;
   std::optional<double> xz_bits_per_byte;  // xz -9 on the same text, when asked for
+  // Per document, in stream order, when asked for (CorpusEvalOptions::documents): the unit a
+  // bootstrap resamples. JSON: "documents": {"nats": [...], "tokens": [...]}; absent otherwise.
+  std::vector<eval::DocumentScore> documents;
   json to_json() const;
   static CorpusScore from_json(const json& j, const std::string& path);
 };

@@ -14,6 +14,7 @@
 #include "cstde/prior_use.h"
 #include "eval/dependency_probe.h"
 #include "experiment/corpus_eval.h"
+#include "experiment/cstde_documents.h"
 #include "experiment/cstde_metrics.h"
 #include "experiment/experiment_config.h"
 #include "experiment/step_plan.h"
@@ -144,6 +145,7 @@ CstdeRunResult measure_run(const std::string& dir, const train::RunConfig& cfg, 
   eopt.tokenizer = sh.tok_dir;
   eopt.max_tokens = s.e().eval_max_tokens;
   eopt.xz = false;
+  eopt.documents = true;  // the table's bootstrap over evaluation documents
   CstdeRunResult r;
   r.eval = evaluate_corpora(net, ws, eopt);
   save_json(dir + "/eval.json", corpus_scores_json(r.eval));
@@ -398,6 +400,12 @@ void check_all_finished(const Setup& s, const CstdeExperimentOptions& o, const S
   if (!recorder.steps().empty()) fail_unfinished(o.out, recorder.steps());
 }
 
+std::vector<std::string> variant_names(const Setup& s) {
+  std::vector<std::string> names;
+  for (const auto& [name, sw] : s.variants) names.push_back(name);
+  return names;
+}
+
 std::vector<std::string> eval_corpus_names(const Setup& s, const workspace::Workspace& ws) {
   std::vector<std::string> names;
   for (const auto& c : s.e().eval_corpora) names.push_back(ws.corpus_name(c));
@@ -488,7 +496,8 @@ Drive drive(const CstdeExperimentOptions& opts, const workspace::Workspace& ws, 
                             "changes are relative to the baseline's mean; a verdict other than \"no significant " +
                             "difference\" needs the paired test over seeds to hold after Holm's correction over " +
                             "the table (below the table).\n\n" + lr_choice_text(s, lrs, o.out) +
-                            report::experiment_markdown(experiment);
+                            report::experiment_markdown(experiment) +
+                            document_paired_markdown(document_paired_rows(results, variant_names(s), s.e().seeds));
   write_file_atomic(o.out + "/cstde/table.md", table);
 
   std::vector<std::string> dirs = {o.out};

@@ -167,13 +167,18 @@ Interval bootstrap_mean_interval(const std::vector<double>& values, int resample
     for (std::size_t i = 0; i < values.size(); ++i) sum += values[rng.below(values.size())];
     m = sum / double(values.size());
   }
-  std::sort(means.begin(), means.end());
+  return percentile_interval(std::move(means), level);
+}
+
+Interval percentile_interval(std::vector<double> draws, double level) {
+  if (draws.empty()) return {NAN, NAN};
+  std::sort(draws.begin(), draws.end());
   // Percentiles by linear interpolation between order statistics (numpy's default).
   auto at = [&](double q) {
-    const double pos = q * double(means.size() - 1);
+    const double pos = q * double(draws.size() - 1);
     const std::size_t i = std::size_t(pos);
     const double f = pos - double(i);
-    return i + 1 < means.size() ? means[i] * (1 - f) + means[i + 1] * f : means[i];
+    return i + 1 < draws.size() ? draws[i] * (1 - f) + draws[i + 1] * f : draws[i];
   };
   return {at((1 - level) / 2), at(1 - (1 - level) / 2)};
 }

@@ -81,5 +81,8 @@ struct Interval {
 };
 Interval bootstrap_mean_interval(const std::vector<double>& values, int resamples, std::uint64_t seed,
                                  double level = 0.95);
+// The central `level` interval of bootstrap draws: percentiles by linear interpolation between
+// order statistics (numpy's default). NaNs when empty.
+Interval percentile_interval(std::vector<double> draws, double level = 0.95);
 
 }  // namespace structlm::report

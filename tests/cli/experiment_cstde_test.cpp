@@ -132,6 +132,22 @@ TEST_F(CstdeExperiment, RawLogsTableAndReportAreWritten) {
   const std::string table = structlm::read_file((dir / "exp/cstde/table.md").string());
   EXPECT_NE(table.find("| metric | baseline (baseline) | attention | both | init | nocarry |"), std::string::npos) << table;
   EXPECT_NE(table.find("3 seeds"), std::string::npos);
+  // Held-out perplexity paired over documents too: every corpus and variant, from each run's
+  // per-document scores (the runs' eval text is the same, so the documents pair up).
+  EXPECT_NE(table.find("## Held-out perplexity, paired over seeds and over documents"), std::string::npos) << table;
+  for (const char* corpus : {"brown", "nlp-corpus", "kjv", "wordnet"})
+    for (const char* v : {"attention", "both", "init", "nocarry"})
+      EXPECT_NE(table.find(std::string("| ") + corpus + " | " + v + " | "), std::string::npos) << corpus << " " << v;
+  json result = structlm::load_json((dir / "exp/runs/both-seed2/result.json").string());
+  for (const auto& e : result["eval"]) {
+    std::size_t tokens = 0;
+    for (const auto& t : e["documents"]["tokens"]) tokens += t.get<std::size_t>();
+    EXPECT_EQ(tokens, e["tokens"].get<std::size_t>()) << e["corpus"];
+    // 4,000 tokens: inside Brown's and nlp-corpus's first document, over several of the others.
+    EXPECT_GE(e["documents"]["tokens"].size(), e["corpus"] == "kjv" || e["corpus"] == "wordnet" ? 2u : 1u) << e["corpus"];
+  }
+  EXPECT_NE(table.find("| brown | attention | "), std::string::npos);
+  EXPECT_NE(table.find("n/a (1 document)"), std::string::npos) << table;
   EXPECT_TRUE(fs::exists(dir / "exp/report.html"));
   const std::string report = structlm::read_file((dir / "exp/report.md").string());
   EXPECT_NE(report.find("CSTDE experiment"), std::string::npos);

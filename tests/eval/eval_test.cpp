@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -163,6 +164,67 @@ TEST(Evaluate, MatchesDirectCrossEntropyOverTheSameWindows) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("300"), std::string::npos) << e.what();
   }
+}
+
+// Per-document sums (the bootstrap's unit): shards put eot() before every document, so a target
+// whose input is eot() opens a document and the target eot() closes the one before. Checked
+// against the reference windows' per-token losses attributed by counting eot()s by hand.
+TEST(Evaluate, DocumentsSplitAtEndOfTextAndSumToTheTotal) {
+  TempDir tmp;
+  text::Tokenizer tok = small_tokenizer();
+  const auto eot = tok.eot();
+  const std::vector<std::string> docs = {"It was the best of times, it was the worst of times.",
+                                         "There were a king with a large jaw.", "Naïve café owners said “déjà vu” twice."};
+  std::vector<text::TokenId> ids32;
+  std::vector<std::size_t> lengths;
+  for (const auto& d : docs) {
+    ids32.push_back(eot);
+    const auto e = tok.encode(d);
+    lengths.push_back(e.size());
+    ids32.insert(ids32.end(), e.begin(), e.end());
+  }
+  std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
+  torch::manual_seed(5);
+  model::GPT m(tiny(std::int64_t(tok.vocab_size()), 8));  // windows of 8 cross every boundary
+  perturb(m, 0.3);
+  // Reference: the same windows one at a time, each target's loss to the document that the
+  // eot()s strictly before it say.
+  std::vector<double> ref(docs.size(), 0.0);
+  {
+    torch::NoGradGuard ng;
+    const std::size_t n = ids.size() - 1;
+    for (std::size_t s = 0; s < n; s += 8) {
+      const std::size_t len = std::min<std::size_t>(8, n - s);
+      auto w = torch::tensor(std::vector<std::int64_t>(ids.begin() + s, ids.begin() + s + len + 1)).view({1, -1});
+      auto nll = F::cross_entropy(m->forward(w.slice(1, 0, len)).view({std::int64_t(len), -1}), w.slice(1, 1).reshape({-1}),
+                                  F::CrossEntropyFuncOptions().reduction(torch::kNone));
+      for (std::size_t t = 0; t < len; ++t) {
+        const std::size_t p = s + t + 1;  // the target's position
+        const auto opened = std::count(ids.begin(), ids.begin() + std::ptrdiff_t(p), std::int64_t(eot));
+        ref[std::size_t(opened - 1)] += nll[std::int64_t(t)].item<double>();
+      }
+    }
+  }
+  data::TokenStream stream({write_tokens(tmp.path() + "/d.bin", ids32, tok.vocab_size())});
+  const eval::EvalResult r = eval::evaluate(m, stream, tok, 0, 3);
+  ASSERT_EQ(r.documents.size(), docs.size());
+  double sum = 0;
+  for (std::size_t d = 0; d < docs.size(); ++d) {
+    // Every token of the document, plus the eot() that ends it (the last has none).
+    EXPECT_EQ(r.documents[d].tokens, lengths[d] + (d + 1 < docs.size() ? 1 : 0)) << d;
+    EXPECT_NEAR(r.documents[d].nats, ref[d], 1e-5 * ref[d]) << d;
+    sum += r.documents[d].nats;
+  }
+  EXPECT_NEAR(sum / double(r.tokens), r.loss, 1e-12);
+
+  // A stream that does not start with eot() (cut out of a longer one): the targets before the
+  // first eot() are the first document.
+  std::vector<text::TokenId> cut(ids32.begin() + 1, ids32.end());
+  data::TokenStream cut_stream({write_tokens(tmp.path() + "/c.bin", cut, tok.vocab_size())});
+  const eval::EvalResult c = eval::evaluate(m, cut_stream, tok, 0, 3);
+  ASSERT_EQ(c.documents.size(), docs.size());
+  EXPECT_EQ(c.documents[0].tokens, lengths[0]);  // its tokens after the first, and its eot()
+  EXPECT_EQ(c.documents[1].tokens, lengths[1] + 1);
 }
 
 TEST(XzBaseline, EnglishCompressesRandomBytesDoNot) {
