@@ -41,6 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           fuzz::expect_clean_error([&] { f.get_string(key); }, {&name});
           fuzz::expect_clean_error([&] { f.get_string_array(key); }, {&name});
           fuzz::expect_clean_error([&] { f.get_int_array(key); }, {&name});
+          fuzz::expect_clean_error([&] { f.get_float_array(key); }, {&name});
+          fuzz::expect_clean_error([&] { f.get_bool(key); }, {&name});
         }
       },
       {&name});

@@ -206,6 +206,26 @@ put("gguf", "gpt2_like", gguf(
      ("tokenizer.ggml.token_type", ARRAY, (I32, [1, 1, 1, 3])),
      ("tokenizer.ggml.merges", ARRAY, (STRING, ["a b"])), ("tokenizer.ggml.eos_token_id", U32, 3)],
     [("token_embd.weight", 0, [8, 4]), ("position_embd.weight", 1, [8, 16]), ("output_norm.weight", 30, [8])]))
+# The Llama family's other shapes (issue 16): arch qwen2 (its keys, q/k/v biases) with a byte-level
+# vocabulary, and a SentencePiece vocabulary (scores F32, token types, bools) as Llama 2 carries it.
+put("gguf", "qwen2_like", gguf(
+    [("general.architecture", STRING, "qwen2"), ("qwen2.block_count", U32, 1), ("qwen2.context_length", U32, 16),
+     ("qwen2.embedding_length", U32, 8), ("qwen2.feed_forward_length", U32, 16), ("qwen2.attention.head_count", U32, 2),
+     ("qwen2.attention.head_count_kv", U32, 1), ("qwen2.rope.freq_base", F32, 1e6),
+     ("qwen2.attention.layer_norm_rms_epsilon", F32, 1e-6), ("tokenizer.ggml.model", STRING, "gpt2"),
+     ("tokenizer.ggml.pre", STRING, "qwen2"), ("tokenizer.ggml.tokens", ARRAY, (STRING, ["a", "b", "ab", "<|endoftext|>"])),
+     ("tokenizer.ggml.token_type", ARRAY, (I32, [1, 1, 1, 3])), ("tokenizer.ggml.merges", ARRAY, (STRING, ["a b"]))],
+    [("token_embd.weight", 0, [8, 4]), ("blk.0.attn_q.weight", 1, [8, 8]), ("blk.0.attn_q.bias", 0, [8]),
+     ("blk.0.attn_k.bias", 0, [4]), ("blk.0.attn_v.bias", 0, [4])]))
+put("gguf", "llama_sentencepiece_like", gguf(
+    [("general.architecture", STRING, "llama"), ("tokenizer.ggml.model", STRING, "llama"),
+     ("tokenizer.ggml.pre", STRING, "default"),
+     ("tokenizer.ggml.tokens", ARRAY, (STRING, ["<unk>", "<s>", "</s>", "<0x41>", "\u2581", "a", "\u2581a"])),
+     ("tokenizer.ggml.scores", ARRAY, (F32, [0.0, 0.0, 0.0, 0.0, -1.0, -2.0, 0.0])),
+     ("tokenizer.ggml.token_type", ARRAY, (I32, [2, 3, 3, 6, 1, 1, 1])), ("tokenizer.ggml.bos_token_id", U32, 1),
+     ("tokenizer.ggml.eos_token_id", U32, 2), ("tokenizer.ggml.unknown_token_id", U32, 0),
+     ("tokenizer.ggml.add_bos_token", BOOL, True), ("tokenizer.ggml.add_eos_token", BOOL, False)],
+    [("token_embd.weight", 1, [8, 7])]))
 put("gguf", "every_type", gguf(
     [("general.alignment", U32, 16), ("u8", U8, 200), ("i8", I8, -5), ("u16", U16, 60000), ("i16", I16, -3000), ("u32", U32, 4000000000),
      ("i32", I32, -7), ("f32", F32, 0.5), ("bool", BOOL, True), ("str", STRING, "héllo"), ("u64", U64, 2**63 + 5),

@@ -28,13 +28,14 @@ Files, written from the formats' own descriptions with struct/json/numpy:
     safetensors: u64 little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}
     with "__metadata__": {"format": "pt"}, padded with spaces to a multiple of 8 bytes; then the
     tensors' bytes, back to back, offsets relative to the end of the header.
-  GGUF v3, architecture "llama" (llama.cpp's convert_hf_to_gguf.py, LlamaModel, is the model for
-    names, keys and the q/k permutation; see write_gguf).
+  GGUF v3, architecture "llama", or "qwen2" for Qwen2 (llama.cpp's convert_hf_to_gguf.py, LlamaModel
+    and Qwen2Model, is the model for names, keys and the q/k permutation; see write_gguf).
 
 Command line:  python3 llama_ref.py make --arch qwen2 --seed 1 --dtype f32 --shards 2 --out DIR
-writes DIR/hf/ (with a tokenizer.json of a tiny byte-level BPE vocabulary), DIR/model.gguf
-(llama-shaped archs), DIR/tokens.json and DIR/expected.safetensors (input_ids I64 [2, 12], logits F32
-[2, 12, V] computed in float64 from exactly the stored weights, greedy I64 [12]: the greedy
+writes DIR/hf/ (with a tokenizer.json of a tiny byte-level BPE vocabulary, Qwen2's normaliser and
+pre-tokenizer for qwen2; for llama2 a SentencePiece BPE vocabulary with byte fallback, its merges
+derived from the pieces' scores as transformers' LlamaConverter derives them), DIR/model.gguf, DIR/tokens.json and DIR/expected.safetensors (input_ids
+I64 [2, 12], logits F32 [2, 12, V] computed in float64 from exactly the stored weights, greedy I64 [12]: the greedy
 continuation of input_ids[0, :5], decoded through the KV cache).
 """
 import argparse
@@ -49,8 +50,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # ---- Configurations ----
-# The tiny test models. `gguf`: whether llama.cpp converts the architecture to GGUF arch "llama"
-# (Llama, Mistral: yes; Qwen2 has its own GGUF arch, with NEOX rope and no permutation: not written).
+# The tiny test models. `gguf`: whether the reference writes model.gguf, as llama.cpp's converter
+# does: GGUF arch "llama" for Llama and Mistral (LlamaModel: q/k rows permuted), arch "qwen2" for
+# Qwen2 (Qwen2Model: NEOX rope, so no permutation; its own key prefix; see gguf_arch).
 ARCHS = {
     "llama": dict(gguf=True, config=dict(
         architectures=["LlamaForCausalLM"], model_type="llama", rope_theta=10000.0, rms_norm_eps=1e-5,
@@ -69,9 +71,15 @@ ARCHS = {
     "mistral": dict(gguf=True, config=dict(
         architectures=["MistralForCausalLM"], model_type="mistral", rope_theta=1000000.0, rms_norm_eps=1e-5,
         sliding_window=None, head_dim=16, tie_word_embeddings=False)),
-    "qwen2": dict(gguf=False, config=dict(
+    "qwen2": dict(gguf=True, config=dict(
         architectures=["Qwen2ForCausalLM"], model_type="qwen2", rope_theta=1000000.0, rms_norm_eps=1e-6,
         use_sliding_window=False, sliding_window=None, tie_word_embeddings=True)),
+    # Llama 2's shape with Llama 2's kind of vocabulary: SentencePiece BPE with byte fallback (sp_vocab),
+    # in GGUF as tokenizer.ggml.model "llama" (tokens, scores, token types), <s> 1 and </s> 2.
+    "llama2": dict(gguf=True, vocab="sp", config=dict(
+        architectures=["LlamaForCausalLM"], model_type="llama", rope_theta=10000.0, rms_norm_eps=1e-5,
+        attention_bias=False, mlp_bias=False, tie_word_embeddings=False, rope_scaling=None,
+        bos_token_id=1, eos_token_id=2, vocab_size=340)),  # 340: the most pieces BPE_TEXT gives
     "tinyllama-like": dict(gguf=True, config=dict(
         architectures=["LlamaForCausalLM"], model_type="llama", rope_theta=10000.0, rms_norm_eps=1e-5,
         attention_bias=False, mlp_bias=False, tie_word_embeddings=True, rope_scaling=None,
@@ -283,7 +291,9 @@ def random_model(arch, seed, **sizes):
     cfg.update(ARCHS[arch]["config"])  # an architecture may differ from SIZES (tinyllama-like: 1 kv head)
     cfg.update(sizes)
     V = cfg["vocab_size"]
-    cfg.update(bos_token_id=V - 2, eos_token_id=V - 1, hidden_act="silu", initializer_range=0.02)
+    if "bos_token_id" not in ARCHS[arch]["config"]:  # the tiny byte-level vocabulary's last two tokens
+        cfg.update(bos_token_id=V - 2, eos_token_id=V - 1)
+    cfg.update(hidden_act="silu", initializer_range=0.02)
     return init_random(LlamaForCausalLM(cfg).double().eval(), seed)
 
 
@@ -446,20 +456,125 @@ def tiny_vocab(vocab_size):
     return tokens, types, merges, vocab_size - 2, vocab_size - 1
 
 
-def tokenizer_json(vocab_size):
-    """The same tiny vocabulary as a Hugging Face tokenizer.json (byte-level BPE, GPT-2's regex
-    through a lone ByteLevel pre-tokenizer; the control tokens as added special tokens), written
-    from the format's description: {"model": {"type": "BPE", "vocab", "merges"}, ...}."""
+# Qwen2's pre-tokenizer regex (its tokenizer.json's Split; llama.cpp's `tokenizer.ggml.pre` "qwen2"):
+# Llama 3's with single digits, \p{N} instead of \p{N}{1,3}.
+QWEN2_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+               r"\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def tokenizer_json(vocab_size, style="gpt2"):
+    """The same tiny vocabulary as a Hugging Face tokenizer.json (byte-level BPE; the control tokens
+    as added special tokens), written from the format's description: {"model": {"type": "BPE",
+    "vocab", "merges"}, ...}. style "gpt2": GPT-2's regex through a lone ByteLevel pre-tokenizer;
+    "qwen2": as Qwen2's file, an NFC normaliser and Sequence[Split(QWEN2_REGEX), ByteLevel]."""
     tokens, types, merges, _, _ = tiny_vocab(vocab_size)
     added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
               "normalized": False, "special": True} for i, (t, k) in enumerate(zip(tokens, types)) if k == 3]
     vocab = {t: i for i, (t, k) in enumerate(zip(tokens, types)) if k != 3}
     byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
-    return {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
-            "pre_tokenizer": byte_level, "post_processor": None, "decoder": dict(byte_level),
+    normalizer, pre = None, byte_level
+    if style == "qwen2":
+        normalizer = {"type": "NFC"}
+        pre = {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": QWEN2_REGEX}, "behavior": "Isolated", "invert": False},
+            dict(byte_level, use_regex=False)]}
+    return {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": normalizer,
+            "pre_tokenizer": pre, "post_processor": None, "decoder": dict(byte_level),
             "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
                       "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
                       "ignore_merges": False, "vocab": vocab, "merges": merges}}
+
+
+# ---- A tiny SentencePiece BPE vocabulary (Llama 2 style) ----
+SP_SPACE = "\u2581"  # SentencePiece's space, "▁"
+
+
+def sp_vocab(vocab_size):
+    """(pieces, scores, types) as a SentencePiece BPE model holds them and llama.cpp's converter
+    writes them: <unk> (type 2 unknown), <s>, </s> (3 control), <0x00>..<0xFF> (6 byte), all score 0;
+    then the normal pieces (type 1): the merged pieces in the order learnt, then the single
+    characters of the text (most frequent first), scored 0, -1, -2, ... in that order (a piece's
+    score is minus its rank, as SentencePiece's BPE trainer scores them). The merges are learnt
+    greedily from BPE_TEXT written as SentencePiece sees it ("▁" before every word: the legacy
+    normaliser's Prepend and Replace): the most frequent adjacent pair within a word, ties to the
+    smallest pair, until the pieces fill vocab_size."""
+    pieces = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)]
+    types = [2, 3, 3] + [6] * 256
+    words = [[SP_SPACE] + list(w) for w in BPE_TEXT.split(" ")]
+    counts = {}
+    for w in words:
+        for ch in w:
+            counts[ch] = counts.get(ch, 0) + 1
+    chars = sorted(counts, key=lambda c: (-counts[c], c))
+    n_merged = vocab_size - len(pieces) - len(chars)
+    assert n_merged > 0, "the vocabulary is too small for the text's characters"
+    merged = []
+    while len(merged) < n_merged:
+        pairs = {}
+        for w in words:
+            for pair in zip(w, w[1:]):
+                pairs[pair] = pairs.get(pair, 0) + 1
+        assert pairs, "the text ran out of pairs"
+        best = min(pairs, key=lambda p: (-pairs[p], p))
+        if best[0] + best[1] not in merged:
+            merged.append(best[0] + best[1])
+        for w in words:
+            i = 0
+            while i < len(w) - 1:
+                if (w[i], w[i + 1]) == best:
+                    w[i:i + 2] = [w[i] + w[i + 1]]
+                i += 1
+    normal = merged + chars
+    assert len(set(normal)) == len(normal)
+    return pieces + normal, [0.0] * len(pieces) + [float(-k) for k in range(len(normal))], types + [1] * len(normal)
+
+
+def sp_merges(pieces, scores):
+    """Hugging Face's SentencePieceExtractor.extract(vocab_scores), which its LlamaConverter uses to
+    write tokenizer.json from a SentencePiece model: for every piece, in id order, each split into
+    two pieces of the vocabulary (left, right), those of one piece ordered by (id of left, id of
+    right); then all of them sorted by the merged piece's score, highest first (a stable sort:
+    equal scores keep that order)."""
+    vocab = {p: i for i, p in enumerate(pieces)}
+    merges = []
+    for piece, score in zip(pieces, scores):
+        local = [(piece[:k], piece[k:], score) for k in range(1, len(piece))
+                 if piece[:k] in vocab and piece[k:] in vocab]
+        merges.extend(sorted(local, key=lambda m: (vocab[m[0]], vocab[m[1]])))
+    merges = sorted(merges, key=lambda m: m[2], reverse=True)
+    return [(a, b) for a, b, _ in merges]
+
+
+def sp_tokenizer_json(vocab_size):
+    """The sp_vocab as the tokenizer.json transformers' LlamaConverter writes (legacy form, as Llama 2's
+    and TinyLlama's files): BPE with byte_fallback, every piece in model.vocab, the merges of
+    sp_merges, <unk> the unknown token; <unk>, <s>, </s> added special tokens; the normaliser
+    Prepend("▁") then Replace(" " -> "▁"), no pre-tokenizer; <s> added before a text (the post
+    processor: llama.cpp's add_bos_token); the decoder Replace, ByteFallback, Fuse, Strip."""
+    pieces, scores, types = sp_vocab(vocab_size)
+    added = [{"id": i, "content": p, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": True} for i, (p, t) in enumerate(zip(pieces, types)) if t in (2, 3)]
+    return {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+            "normalizer": {"type": "Sequence", "normalizers": [
+                {"type": "Prepend", "prepend": SP_SPACE},
+                {"type": "Replace", "pattern": {"String": " "}, "content": SP_SPACE}]},
+            "pre_tokenizer": None,
+            "post_processor": {"type": "TemplateProcessing",
+                               "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                          {"Sequence": {"id": "A", "type_id": 0}}],
+                               "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                        {"Sequence": {"id": "A", "type_id": 0}},
+                                        {"SpecialToken": {"id": "<s>", "type_id": 1}},
+                                        {"Sequence": {"id": "B", "type_id": 1}}],
+                               "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}},
+            "decoder": {"type": "Sequence", "decoders": [
+                {"type": "Replace", "pattern": {"String": SP_SPACE}, "content": " "},
+                {"type": "ByteFallback"}, {"type": "Fuse"},
+                {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+            "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": None,
+                      "end_of_word_suffix": None, "fuse_unk": True, "byte_fallback": True,
+                      "ignore_merges": False, "vocab": {p: i for i, p in enumerate(pieces)},
+                      "merges": [f"{a} {b}" for a, b in sp_merges(pieces, scores)]}}
 
 
 def greedy(model, prompt, n):
@@ -532,9 +647,21 @@ def _gval(vtype, value):
     return struct.pack({4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 12: "<d"}[vtype], value)
 
 
-def gguf_metadata(cfg, file_type, alignment, name="structlm-tiny"):
-    """(key, type, value) in the order convert_hf_to_gguf.py writes them for a llama model."""
-    V, L = cfg["vocab_size"], "llama"
+def gguf_arch(cfg):
+    """The GGUF architecture convert_hf_to_gguf.py gives the config's model: Qwen2Model writes "qwen2",
+    LlamaModel (Llama, Mistral) "llama"."""
+    return "qwen2" if arch_of(cfg) == "Qwen2ForCausalLM" else "llama"
+
+
+def gguf_metadata(cfg, file_type, alignment, name="structlm-tiny", vocab="bpe"):
+    """(key, type, value) in the order convert_hf_to_gguf.py writes them: the base class's keys
+    (block_count .. layer_norm_rms_epsilon, key/value_length when config.json has head_dim,
+    file_type), then LlamaModel's own vocab_size and rope.dimension_count (Qwen2Model adds none),
+    then the vocabulary: vocab "bpe" the tiny byte-level one as _set_vocab_gpt2 writes it (Qwen2's
+    pre-tokenizer is llama.cpp's "qwen2"); "sp" the SentencePiece one as _set_vocab_sentencepiece
+    does (model "llama", pre "default", tokens, scores, token types, then the special vocabulary:
+    bos, eos, unk ids, add_bos_token true, add_eos_token false, as Llama 2's tokenizer_config)."""
+    V, L = cfg["vocab_size"], gguf_arch(cfg)
     tokens, types, merges, bos, eos = tiny_vocab(V)
     kv = [("general.architecture", 8, L), ("general.name", 8, name),
           (f"{L}.block_count", 4, cfg["num_hidden_layers"]),
@@ -547,13 +674,23 @@ def gguf_metadata(cfg, file_type, alignment, name="structlm-tiny"):
           (f"{L}.attention.layer_norm_rms_epsilon", 6, float(cfg["rms_norm_eps"]))]
     if cfg.get("head_dim") is not None:  # the converter adds these when config.json has head_dim
         kv += [(f"{L}.attention.key_length", 4, cfg["head_dim"]), (f"{L}.attention.value_length", 4, cfg["head_dim"])]
-    kv += [("general.file_type", 4, file_type), (f"{L}.vocab_size", 4, V),
-           (f"{L}.rope.dimension_count", 4, head_dim(cfg)),
-           ("tokenizer.ggml.model", 8, "gpt2"), ("tokenizer.ggml.pre", 8, "default"),
-           ("tokenizer.ggml.tokens", 9, (8, tokens)), ("tokenizer.ggml.token_type", 9, (5, types)),
-           ("tokenizer.ggml.merges", 9, (8, merges)),
-           ("tokenizer.ggml.bos_token_id", 4, bos), ("tokenizer.ggml.eos_token_id", 4, eos),
-           ("general.quantization_version", 4, 2)]
+    kv += [("general.file_type", 4, file_type)]
+    if L == "llama":
+        kv += [(f"{L}.vocab_size", 4, V), (f"{L}.rope.dimension_count", 4, head_dim(cfg))]
+    if vocab == "sp":
+        pieces, scores, sp_types = sp_vocab(V)
+        kv += [("tokenizer.ggml.model", 8, "llama"), ("tokenizer.ggml.pre", 8, "default"),
+               ("tokenizer.ggml.tokens", 9, (8, pieces)), ("tokenizer.ggml.scores", 9, (6, scores)),
+               ("tokenizer.ggml.token_type", 9, (5, sp_types)),
+               ("tokenizer.ggml.bos_token_id", 4, cfg["bos_token_id"]), ("tokenizer.ggml.eos_token_id", 4, cfg["eos_token_id"]),
+               ("tokenizer.ggml.unknown_token_id", 4, 0),
+               ("tokenizer.ggml.add_bos_token", 7, True), ("tokenizer.ggml.add_eos_token", 7, False)]
+    else:
+        kv += [("tokenizer.ggml.model", 8, "gpt2"), ("tokenizer.ggml.pre", 8, "qwen2" if L == "qwen2" else "default"),
+               ("tokenizer.ggml.tokens", 9, (8, tokens)), ("tokenizer.ggml.token_type", 9, (5, types)),
+               ("tokenizer.ggml.merges", 9, (8, merges)),
+               ("tokenizer.ggml.bos_token_id", 4, bos), ("tokenizer.ggml.eos_token_id", 4, eos)]
+    kv += [("general.quantization_version", 4, 2)]
     if alignment != 32:
         kv.append(("general.alignment", 4, alignment))
     return kv
@@ -561,14 +698,17 @@ def gguf_metadata(cfg, file_type, alignment, name="structlm-tiny"):
 
 def gguf_tensors(cfg, tensors, dtype):
     """[(gguf name, numpy array in torch's row-major order, ggml type)] as the converter lays them out:
-    q/k rows permuted, 1-D tensors F32, 2-D F16 when dtype == "f16", rope_freqs for llama3 scaling."""
+    q/k rows (weights and biases) permuted for arch llama only (qwen2's NEOX rope rotates i with
+    i + d/2, HF's own layout), 1-D tensors F32, 2-D F16 when dtype == "f16", rope_freqs for llama3
+    scaling."""
     n_head, n_kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    permute = gguf_arch(cfg) == "llama"
     out = []
     for hf, t in tensors.items():
         t = t.detach().to(torch.float64)
-        if ".self_attn.q_proj." in hf:
+        if permute and ".self_attn.q_proj." in hf:
             t = permute_qk(t, n_head)
-        elif ".self_attn.k_proj." in hf:
+        elif permute and ".self_attn.k_proj." in hf:
             t = permute_qk(t, n_kv)
         a = t.float().numpy()
         f16 = dtype == "f16" and a.ndim == 2
@@ -579,16 +719,16 @@ def gguf_tensors(cfg, tensors, dtype):
     return out
 
 
-def write_gguf(path, cfg, tensors, dtype="f32", alignment=32):
-    """GGUF v3, arch llama. Layout: "GGUF", u32 version 3, u64 tensor count, u64 KV count; the KVs
+def write_gguf(path, cfg, tensors, dtype="f32", alignment=32, vocab="bpe"):
+    """GGUF v3, arch llama or qwen2 (gguf_arch). Layout: "GGUF", u32 version 3, u64 tensor count, u64 KV count; the KVs
     (key string, u32 type, value); per tensor: name, u32 n_dims, u64 ne[n_dims] (ne[0] the innermost,
     fastest-varying dimension: torch shape [out, in] is written [in, out]), u32 ggml type, u64 offset
     (relative to the data section, a multiple of `alignment`); zero padding to `alignment`; the data.
     Strings are u64 length + UTF-8 bytes without a terminator. dtype "f16": 2-D tensors F16 (file_type
     1, MOSTLY_F16), else everything F32 (file_type 0; bf16 models are stored as F32, exactly)."""
-    assert arch_of(cfg) in ("LlamaForCausalLM", "MistralForCausalLM"), "GGUF arch llama only"
+    assert arch_of(cfg) in ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"), "GGUF arch llama or qwen2"
     ts = gguf_tensors(cfg, tensors, dtype)
-    kv = gguf_metadata(cfg, 1 if dtype == "f16" else 0, alignment)
+    kv = gguf_metadata(cfg, 1 if dtype == "f16" else 0, alignment, vocab=vocab)
     head = b"GGUF" + struct.pack("<IQQ", 3, len(ts), len(kv))
     head += b"".join(_gstr(k) + struct.pack("<I", t) + _gval(t, v) for k, t, v in kv)
     data = b""
@@ -608,12 +748,16 @@ def make(arch, seed, dtype, shards, out, alignment=32, shape=None, expected=True
     cfg = model.config
     W = stored_tensors(model, dtype)
     write_hf(os.path.join(out, "hf"), cfg, W, dtype, shards)
-    with open(os.path.join(out, "hf", "tokenizer.json"), "w") as f:
-        json.dump(tokenizer_json(cfg["vocab_size"]), f, indent=1)
+    vocab = ARCHS[arch].get("vocab", "bpe")
+    with open(os.path.join(out, "hf", "tokenizer.json"), "w", encoding="utf-8") as f:
+        if vocab == "sp":
+            json.dump(sp_tokenizer_json(cfg["vocab_size"]), f, indent=1, ensure_ascii=False)
+        else:
+            json.dump(tokenizer_json(cfg["vocab_size"], "qwen2" if gguf_arch(cfg) == "qwen2" else "gpt2"), f, indent=1)
     if not expected:
         return model, W, None, None
     if ARCHS[arch]["gguf"]:
-        write_gguf(os.path.join(out, "model.gguf"), cfg, W, dtype, alignment)
+        write_gguf(os.path.join(out, "model.gguf"), cfg, W, dtype, alignment, vocab)
     ids = fixed_tokens(cfg["vocab_size"])
     stored = model_from(cfg, W, torch.float64)
     with torch.no_grad():

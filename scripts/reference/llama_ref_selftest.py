@@ -495,11 +495,15 @@ def test_cli(tmp):
         if has:
             r = read_gguf(os.path.join(out, "model.gguf"))
             G = {hf_name_of(n): a.astype(np.float64) for n, a in r["tensors"].items() if n != "rope_freqs.weight"}
-            inv = float(r["kv"]["llama.rope.freq_base"]) ** (-np.arange(0, 16, 2) / 16)
+            # Arch qwen2 (Qwen2Model): keys under "qwen2.", q/k rows as HF's, NEOX (half) rope.
+            arch_key = r["kv"]["general.architecture"]
+            check(f"{tag} GGUF architecture", arch_key == ("qwen2" if arch == "qwen2" else "llama"), arch_key)
+            layout = "half" if arch_key == "qwen2" else "interleaved"
+            inv = float(r["kv"][f"{arch_key}.rope.freq_base"]) ** (-np.arange(0, 16, 2) / 16)
             if "rope_freqs.weight" in r["tensors"]:
                 inv = inv / r["tensors"]["rope_freqs.weight"].astype(np.float64)
-            close(f"{tag} numpy forward of the GGUF (interleaved rope) == expected logits",
-                  np_forward(cfg, G, ids, "interleaved", inv), exp["logits"][1], 1e-4)
+            close(f"{tag} numpy forward of the GGUF ({layout} rope) == expected logits",
+                  np_forward(cfg, G, ids, layout, inv), exp["logits"][1], 1e-4)
 
 
 def main():

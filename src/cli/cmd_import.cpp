@@ -81,9 +81,10 @@ void add_import(CLI::App& app) {
       return save_llama(*o, imported, tok_dir, "hf-" + imported.model->config().model_type);
     }
     const std::string format = o->from.empty() ? formats::detect_model_format(o->file) : o->from;
-    if (format == "gguf" && interop::gguf_architecture(o->file) == "llama") {
+    const std::string arch = format == "gguf" ? interop::gguf_architecture(o->file) : "";
+    if (arch == "llama" || arch == "qwen2") {  // the Llama family's GGUF architectures
       auto imported = interop::import_gguf_llama(o->file, tok_dir);
-      return save_llama(*o, imported, tok_dir, "gguf-llama");
+      return save_llama(*o, imported, tok_dir, "gguf-" + arch);
     }
     interop::Imported imported;
     if (format == "gguf") imported = interop::import_gguf(o->file, tok_dir);

@@ -74,6 +74,8 @@ struct GgufFile {
   const std::string& get_string(const std::string& key) const;
   const std::vector<std::string>& get_string_array(const std::string& key) const;
   const std::vector<std::int64_t>& get_int_array(const std::string& key) const;
+  const std::vector<double>& get_float_array(const std::string& key) const;  // F32 or F64 elements
+  bool get_bool(const std::string& key) const;
 };
 
 // Parses and validates the whole file held in `data` (`size` bytes). Tensor bytes are then at
@@ -92,6 +94,7 @@ class GgufWriter {
   void add_bool(const std::string& key, bool value);
   void add_string_array(const std::string& key, const std::vector<std::string>& values);
   void add_i32_array(const std::string& key, const std::vector<std::int32_t>& values);
+  void add_f32_array(const std::string& key, const std::vector<float>& values);
   // `ne` innermost first; `nbytes` must equal the element count times the type's size.
   void add_tensor(const std::string& name, GgmlType type, const std::vector<std::uint64_t>& ne,
                   const void* data, std::size_t nbytes);

@@ -290,4 +290,17 @@ const std::vector<std::int64_t>& GgufFile::get_int_array(const std::string& key)
   return v.ints;
 }
 
+const std::vector<double>& GgufFile::get_float_array(const std::string& key) const {
+  const GgufValue& v = need_key(*this, key);
+  if (v.type != GgufValueType::ARRAY || (v.elem != GgufValueType::F32 && v.elem != GgufValueType::F64))
+    wrong_type(*this, key, v, "an array of floats");
+  return v.floats;
+}
+
+bool GgufFile::get_bool(const std::string& key) const {
+  const GgufValue& v = need_key(*this, key);
+  if (v.type != GgufValueType::BOOL) wrong_type(*this, key, v, "a bool");
+  return v.b;
+}
+
 }  // namespace structlm::formats

@@ -73,6 +73,14 @@ void GgufWriter::add_i32_array(const std::string& key, const std::vector<std::in
   ++kv_count_;
 }
 
+void GgufWriter::add_f32_array(const std::string& key, const std::vector<float>& values) {
+  put_key(kv_, key, GgufValueType::ARRAY);
+  put<std::uint32_t>(kv_, static_cast<std::uint32_t>(GgufValueType::F32));
+  put<std::uint64_t>(kv_, values.size());
+  for (auto v : values) put(kv_, v);
+  ++kv_count_;
+}
+
 void GgufWriter::add_tensor(const std::string& name, GgmlType type, const std::vector<std::uint64_t>& ne,
                             const void* data, std::size_t nbytes) {
   const std::string where = "GGUF tensor '" + name + "'";

