@@ -33,6 +33,7 @@ std::string format_of(const std::string& out) {
 // model.safetensors.
 void export_llama(model::LlamaForCausalLM& net, const std::string& format, const std::string& out,
                   const std::string& tokenizer, interop::FloatType dtype, const std::string& name) {
+  if (format == "gguf" || format == "hf") model::check_plain_llama(*net, out, format == "gguf" ? "GGUF" : "Hugging Face");
   if (format == "gguf") {
     if (!workspace::TokenizerRef(tokenizer).is_directory())
       fail(out, "a GGUF file carries its vocabulary: pass the model's tokenizer directory with --tokenizer");

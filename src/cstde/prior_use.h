@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "model/gpt.h"
+#include "model/llama.h"
 
 namespace structlm::cstde {
 
@@ -18,7 +19,9 @@ struct PriorUse {
 
 // From the parameters; d_entropy only when `ids` is defined and the model has D (one forward, no
 // gradient, in whatever mode and autocast the caller set). Row i of D spreads over i + 1 keys,
-// so a uniform D has mean entropy mean_i log(i + 1) and a one-hot D 0.
+// so a uniform D has mean entropy mean_i log(i + 1) and a one-hot D 0. The same measures for
+// either architecture.
 PriorUse prior_use(model::GPTImpl& net, const torch::Tensor& ids = {});
+PriorUse prior_use(model::LlamaForCausalLMImpl& net, const torch::Tensor& ids = {});
 
 }  // namespace structlm::cstde

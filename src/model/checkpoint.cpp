@@ -83,6 +83,8 @@ void save_checkpoint(const std::string& path, LlamaForCausalLM& model, const std
   json m = meta.is_null() ? json::object() : meta;
   m["arch"] = "llama";
   m["config"] = formats::hf_llama_config_json(model->config());
+  // CSTDE's attention is no part of HF's config: its section goes beside it (zoo::load_any_model).
+  if (model->cstde_config().attention) m["cstde"] = model->cstde_config().to_json();
   save_module_checkpoint(path, *model, extra, m);
 }
 

@@ -25,7 +25,8 @@ struct Checkpoint {
 // Writes model parameters (+ `extra` tensors, e.g. optimizer state) and metadata atomically.
 void save_checkpoint(const std::string& path, GPT& model, const std::map<std::string, torch::Tensor>& extra,
                      const json& meta);
-// A Llama-family model: arch "llama", config its Hugging Face config.json (formats/hf_llama_config.h).
+// A Llama-family model: arch "llama", config its Hugging Face config.json (formats/hf_llama_config.h),
+// and with CSTDE's attention on, metadata "cstde" its model.cstde section.
 void save_checkpoint(const std::string& path, LlamaForCausalLM& model, const json& meta);
 // The same with `extra` tensors (a training run's optimizer state).
 void save_checkpoint(const std::string& path, LlamaForCausalLM& model, const std::map<std::string, torch::Tensor>& extra,

@@ -125,16 +125,17 @@ std::int64_t GPTConfig::num_params() const {
   std::int64_t block = 2 * ln + attn + mlp;
   std::int64_t n = vocab_size * C + block_size * C + n_layer * block + ln;
   if (!tied) n += vocab_size * C;  // lm_head, no bias
-  if (cstde.attention) {
-    // Per layer: the scorer's U and V (C x r; not with scorer "distance"), its distance-bucket
-    // bias (trainable unless prior_trainable is false) and a gate beta per head; every layer but
-    // the first also has a carry logit (the first has nothing to carry).
-    const std::int64_t uv = cstde.scorer == "bilinear" ? 2 * C * cstde.rank : 0;
-    const std::int64_t bias = cstde.prior_trainable ? cstde.buckets : 0;
-    n += n_layer * (uv + bias + n_head);
-    if (cstde.carry) n += n_layer - 1;
-  }
-  return n;
+  return n + cstde.attention_params(n_layer, C, n_head);
+}
+
+std::int64_t CstdeConfig::attention_params(std::int64_t n_layer, std::int64_t n_embd, std::int64_t n_head) const {
+  if (!attention) return 0;
+  // Per layer: the scorer's U and V (C x r; not with scorer "distance"), its distance-bucket
+  // bias (trainable unless prior_trainable is false) and a gate beta per head; every layer but
+  // the first also has a carry logit (the first has nothing to carry).
+  const std::int64_t uv = scorer == "bilinear" ? 2 * n_embd * rank : 0;
+  const std::int64_t bias = prior_trainable ? buckets : 0;
+  return n_layer * (uv + bias + n_head) + (carry ? n_layer - 1 : 0);
 }
 
 // ---- the run configuration's model section: arch "gpt" or "llama" ---------------------------
@@ -157,8 +158,9 @@ const FieldTable<LlamaFields>& LlamaFields::fields() {
 
 namespace {
 
-// CSTDE's keys a Llama reads: the structured init of its input table (the dependency-weighted
-// attention is the GPT's only, for now).
+// CSTDE's keys of the structured init of the input table. A Llama without CSTDE's attention
+// reads only these (and writes only these, so its saved config is what it was before the
+// attention came to the Llama); with the attention on it reads and writes every cstde key.
 const std::vector<std::string>& llama_cstde_keys() {
   static const std::vector<std::string> k = {"init", "window", "init_tokens", "init_permute"};
   return k;
@@ -187,7 +189,6 @@ LlamaFields resolved(const ModelConfig& c) {
 
 // What a Llama of this section cannot be, named by key. `path` names the file.
 void check_llama(const ModelConfig& c, const std::string& path) {
-  if (c.cstde.attention) fail(path, "model field 'cstde.attention': CSTDE on model.arch \"llama\" is not implemented yet");
   check(c.dropout == 0, path, "model field 'dropout' is the GPT's: model.arch \"llama\" has no dropout");
   const LlamaFields l = resolved(c);
   check(l.n_kv_head > 0 && l.n_kv_head <= c.n_head && c.n_head % l.n_kv_head == 0, path,
@@ -209,7 +210,9 @@ json ModelConfig::to_json() const {
   json j = json::object();
   const json gpt = GPTConfig::fields().to_json(*this);
   for (const auto& k : llama_shared_keys()) j[k] = gpt[k];
-  if (cstde.init) {
+  if (cstde.attention) {
+    j["cstde"] = cstde.to_json();
+  } else if (cstde.init) {
     const json all = cstde.to_json();
     j["cstde"] = json::object();
     for (const auto& k : llama_cstde_keys()) j["cstde"][k] = all[k];
@@ -238,17 +241,19 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& path) {
     static_cast<GPTConfig&>(c) = GPTConfig::from_json(rest, path);
     return c;
   }
-  // CSTDE: the structured init only; the attention's keys, named with what to do instead.
+  // CSTDE: every key with the attention on (as the GPT's); without it, the structured init's
+  // only, and an attention key is named rather than silently unread. Unknown keys are refused by
+  // CstdeConfig::from_json, naming them.
   json llama_cstde;
   if (auto it = rest.find("cstde"); it != rest.end()) {
     check(it->is_object(), path, "model field 'cstde' must be an object");
-    if (it->contains("attention") && (*it)["attention"].is_boolean() && (*it)["attention"].get<bool>())
-      fail(path, "model field 'cstde.attention': CSTDE on model.arch \"llama\" is not implemented yet for the "
-                 "dependency-weighted attention (its structured init is: cstde.init)");
-    for (auto k = it->begin(); k != it->end(); ++k)
-      if (!contains(llama_cstde_keys(), k.key()) && k.key() != "attention")
-        fail(path, "model field 'cstde." + k.key() + "' belongs to CSTDE's attention, which model.arch \"llama\" does not "
-                   "have yet (a Llama reads cstde.init, window, init_tokens, init_permute)");
+    const bool attention =
+        it->contains("attention") && (*it)["attention"].is_boolean() && (*it)["attention"].get<bool>();
+    const auto known = CstdeConfig::fields().names();
+    for (auto k = it->begin(); k != it->end() && !attention; ++k)
+      if (contains(known, k.key()) && !contains(llama_cstde_keys(), k.key()) && k.key() != "attention")
+        fail(path, "model field 'cstde." + k.key() + "' belongs to CSTDE's attention, which is off: it needs "
+                   "cstde.attention true (without it a Llama reads cstde.init, window, init_tokens, init_permute)");
     llama_cstde = *it;
     rest.erase("cstde");
   }
@@ -263,13 +268,13 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& path) {
   json shared = json::object(), own = json::object();
   for (auto it = rest.begin(); it != rest.end(); ++it) (contains(own_keys, it.key()) ? own : shared)[it.key()] = it.value();
   // Sizes, bounds and n_embd % n_head as the GPT's; then the Llama's own.
+  // The cstde section goes with them, so its sizes get the GPT's bounds too.
+  if (!llama_cstde.is_null()) shared["cstde"] = llama_cstde;
   static_cast<GPTConfig&>(c) = GPTConfig::from_json(shared, path);
   c.dropout = 0;
   c.bias = false;
-  if (!llama_cstde.is_null()) {
-    c.cstde = CstdeConfig::from_json(llama_cstde, path);
+  if (!llama_cstde.is_null())
     check(c.cstde.window > 0 && c.cstde.window <= 4096, path, "model field 'cstde.window' must be in 1..4096");
-  }
   LlamaFields::fields().read(own, c.llama, path);
   check_llama(c, path);
   c.llama = resolved(c);
@@ -284,13 +289,13 @@ std::int64_t ModelConfig::num_params() const {
   const std::int64_t block = attn + 3 * C * I + 2 * C;  // SwiGLU's three matrices, two RMSNorms
   std::int64_t n = vocab_size * C + n_layer * block + C;
   if (!tied) n += vocab_size * C;
-  return n;
+  return n + cstde.attention_params(n_layer, C, n_head);
 }
 
 std::string ModelConfig::fields_help(const std::string& prefix) {
   return "  " + prefix +
          "arch  gpt (default) or llama (RMSNorm, rotary, SwiGLU, grouped-query attention; takes the llama: keys, "
-         "not dropout, bias or cstde)\n" +
+         "not dropout or bias)\n" +
          GPTConfig::fields().help(prefix) + CstdeConfig::fields().help(prefix + "cstde.") +
          LlamaFields::fields().help(prefix);
 }

@@ -44,6 +44,10 @@ struct CstdeConfig {
   bool prior_trainable = true;
 
   bool any() const { return init || attention; }
+  // The trainable parameters the attention adds to a model of this shape (0 with it off): per
+  // layer U and V (bilinear), the distance bias (trainable) and a gate per head; a carry logit
+  // in every layer but the first (with carry). The same for a GPT and a Llama.
+  std::int64_t attention_params(std::int64_t n_layer, std::int64_t n_embd, std::int64_t n_head) const;
   static const FieldTable<CstdeConfig>& fields();  // names, members, help (core/fields.h)
   json to_json() const;
   static CstdeConfig from_json(const json& j, const std::string& path);
@@ -83,8 +87,8 @@ struct LlamaFields {
 // A run configuration's "model" section: the GPT's fields (what every existing caller reads),
 // plus `arch` and, for arch "llama", the Llama family's own. With arch "gpt" (the default) the
 // JSON is GPTConfig's, byte for byte. With arch "llama" the section holds vocab_size,
-// block_size, n_layer, n_head, n_embd, tied and LlamaFields' keys; GPT-only keys (dropout, bias,
-// cstde) are errors naming them, as are Llama keys with arch "gpt".
+// block_size, n_layer, n_head, n_embd, tied, cstde and LlamaFields' keys; GPT-only keys (dropout,
+// bias) are errors naming them, as are Llama keys with arch "gpt".
 struct ModelConfig : GPTConfig {
   std::string arch = "gpt";  // "gpt" (model/gpt.h) or "llama" (model/llama.h)
   LlamaFields llama;         // arch "llama" only
@@ -101,8 +105,8 @@ struct ModelConfig : GPTConfig {
 
 // The Hugging Face config (model/llama.h's LlamaConfig) of an arch "llama" model section:
 // model_type "llama" ("qwen2" with qkv_bias), max_position_embeddings = block_size, head_dim =
-// n_embd / n_head, no rope scaling. Errors name `path` for what a Llama cannot be (dropout > 0,
-// CSTDE switched on: not yet) and when arch is not "llama".
+// n_embd / n_head, no rope scaling. Errors name `path` for what a Llama cannot be (dropout > 0)
+// and when arch is not "llama". CSTDE's section is no part of it (zoo::make_model passes it on).
 formats::HfLlamaConfig llama_config(const ModelConfig& c, const std::string& path);
 
 }  // namespace structlm::model

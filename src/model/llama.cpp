@@ -2,9 +2,13 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <utility>
 
+#include "core/error.h"
 #include "model/cross_entropy.h"
+#include "model/generator_state.h"
+#include "model/log_prior.h"
 
 namespace structlm::model {
 
@@ -28,6 +32,20 @@ torch::Tensor llama_inv_freq(const LlamaConfig& c) {
   return torch::where(medium, blended, scaled);
 }
 
+GPTConfig key_prior_view(const LlamaConfig& c, const CstdeConfig& cstde) {
+  GPTConfig g;
+  g.vocab_size = c.vocab_size;
+  g.block_size = c.max_position_embeddings;
+  g.n_layer = c.num_hidden_layers;
+  g.n_head = c.num_attention_heads;
+  g.n_embd = c.hidden_size;
+  g.dropout = 0;
+  g.bias = false;
+  g.tied = c.tie_word_embeddings;
+  g.cstde = cstde;
+  return g;
+}
+
 RMSNormImpl::RMSNormImpl(std::int64_t n, double e) : eps(e) { weight = register_parameter("weight", torch::ones({n})); }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
@@ -49,7 +67,7 @@ torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch
 
 }  // namespace
 
-LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c)
+LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c, bool prior_gates)
     : n_head(c.num_attention_heads), n_kv(c.num_key_value_heads), head_dim(c.head_dim) {
   const auto C = c.hidden_size;
   const bool qkv_bias = c.attention_bias, o_bias = c.attention_bias && !c.qkv_bias_only;
@@ -57,10 +75,13 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c)
   k_proj = register_module("k_proj", linear(C, n_kv * head_dim, qkv_bias));
   v_proj = register_module("v_proj", linear(C, n_kv * head_dim, qkv_bias));
   o_proj = register_module("o_proj", linear(n_head * head_dim, C, o_bias));
+  // One gate per query head, as the GPT's: set to model.cstde.beta_init by init_llama_weights.
+  if (prior_gates) dep_beta = register_parameter("dep_beta", torch::zeros({n_head}));
 }
 
 torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                         KVCache* cache, int layer) {
+                                         KVCache* cache, int layer, const torch::Tensor& dependency,
+                                         double dep_epsilon, ForwardTrace* trace) {
   const auto B = x.size(0), T = x.size(1);
   auto q = rope(q_proj(x).view({B, T, n_head, head_dim}).transpose(1, 2), cos, sin);  // [B, H, T, d]
   auto k = rope(k_proj(x).view({B, T, n_kv, head_dim}).transpose(1, 2), cos, sin);   // [B, KV, T, d]
@@ -88,8 +109,19 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::T
   // Query i (position past + i) sees keys 0 .. past + i.
   auto future = torch::ones({T, past + T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(past + 1);
   scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
-  // The softmax in float32 whatever the scores' dtype (bf16 under autocast), as transformers does.
-  auto y = torch::matmul(torch::softmax(scores, -1, torch::kFloat32).to(v.scalar_type()), v);
+  torch::Tensor probs;
+  if (dependency.defined()) {
+    // CSTDE: softmax(scores + beta_h * log(D + eps)), D [B, T, Tk] once per layer for every query
+    // head (grouped-query attention shares keys, not the prior's gates); the fused pass the GPT
+    // uses (model/log_prior.h), which works in fp32 for bf16 scores and returns their dtype.
+    probs = log_prior_softmax(scores.contiguous(), dep_beta, dependency, dep_epsilon);
+  } else {
+    // The softmax in float32 whatever the scores' dtype (bf16 under autocast), as transformers
+    // does; float64 (gradient checks) stays float64.
+    probs = torch::softmax(scores, -1, scores.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat32);
+  }
+  if (trace) trace->attention.push_back(probs.detach().mean(1));
+  auto y = torch::matmul(probs.to(v.scalar_type()), v);
   return o_proj(y.transpose(1, 2).reshape({B, T, n_head * head_dim}));
 }
 
@@ -101,31 +133,51 @@ LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& c) {
 
 torch::Tensor LlamaMLPImpl::forward(const torch::Tensor& x) { return down_proj(F::silu(gate_proj(x)) * up_proj(x)); }
 
-LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& c) {
+LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& c, int layer, const CstdeConfig& cstde,
+                                             const KeyPriorFactory& prior) {
   input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
-  self_attn = register_module("self_attn", LlamaAttention(c));
+  self_attn = register_module("self_attn", LlamaAttention(c, cstde.attention));
   post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
   mlp = register_module("mlp", LlamaMLP(c));
+  if (cstde.attention) {
+    if (!prior)
+      throw std::logic_error(  // a programming error: every caller builds through the zoo
+          "model: a Llama with model.cstde.attention on needs a key prior to build it with "
+          "(build models through zoo::make_model or zoo::load_any_model)");
+    // The prior's modules draw their default init from the global generator as they are built;
+    // kept out of the shared modules' sequence, so a plain and a CSTDE Llama construct alike.
+    GeneratorRestore keep;
+    dep = register_module("dep", prior(key_prior_view(c, cstde), layer));
+    dep_epsilon = cstde.epsilon;
+  }
 }
 
 torch::Tensor LlamaDecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                            KVCache* cache, int layer) {
-  auto h = x + self_attn(input_layernorm(x), cos, sin, cache, layer);
+                                            torch::Tensor& dependency, KVCache* cache, int layer, ForwardTrace* trace) {
+  auto n = input_layernorm(x);
+  if (dep) {
+    dependency = dep->forward(n, dependency, cache, layer);  // the scorer reads the same normalised input as attention
+    if (trace) trace->dependency.push_back(dependency.detach());
+  }
+  auto h = x + self_attn(n, cos, sin, cache, layer, dep ? dependency : torch::Tensor(), dep_epsilon, trace);
   return h + mlp(post_attention_layernorm(h));
 }
 
-LlamaBackboneImpl::LlamaBackboneImpl(const LlamaConfig& c) {
+LlamaBackboneImpl::LlamaBackboneImpl(const LlamaConfig& c, const CstdeConfig& cstde, const KeyPriorFactory& prior) {
   embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
   layers = register_module("layers", torch::nn::ModuleList());
   for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    blocks.push_back(LlamaDecoderLayer(c));
+    blocks.push_back(LlamaDecoderLayer(c, int(i), cstde, prior));
     layers->push_back(blocks.back());
   }
   norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));
 }
 
-LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& c) : cfg(c) {
-  model = register_module("model", LlamaBackbone(c));
+LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& c, const CstdeConfig& cstde_section,
+                                           const KeyPriorFactory& prior)
+    : cfg(c), cstde(cstde_section.attention ? cstde_section : CstdeConfig()) {
+  cstde.init = false;  // the structured init is the trainer's, done before any step: not the model's shape
+  model = register_module("model", LlamaBackbone(c, cstde, prior));
   if (!c.tie_word_embeddings)
     lm_head = register_module("lm_head", linear(c.hidden_size, c.vocab_size, /*bias=*/false));
   inv_freq = llama_inv_freq(c);
@@ -147,11 +199,11 @@ std::pair<torch::Tensor, torch::Tensor> rotary(const torch::Tensor& inv_freq, st
 
 }  // namespace
 
-torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& ids, KVCache* cache) {
-  return forward_embeddings(model->embed_tokens(ids), cache);
+torch::Tensor LlamaForCausalLMImpl::forward(const torch::Tensor& ids, KVCache* cache, ForwardTrace* trace) {
+  return forward_embeddings(model->embed_tokens(ids), cache, trace);
 }
 
-torch::Tensor LlamaForCausalLMImpl::forward_embeddings(const torch::Tensor& emb, KVCache* cache) {
+torch::Tensor LlamaForCausalLMImpl::forward_embeddings(const torch::Tensor& emb, KVCache* cache, ForwardTrace* trace) {
   TORCH_CHECK(emb.dim() == 3 && emb.size(2) == cfg.hidden_size, "input embeddings must be [B, T, ", cfg.hidden_size,
               "], got ", emb.sizes());
   const auto T = emb.size(1);
@@ -161,7 +213,8 @@ torch::Tensor LlamaForCausalLMImpl::forward_embeddings(const torch::Tensor& emb,
   auto x = emb;
   auto [cos, sin] = rotary(inv_freq, past, T, x);
   int layer = 0;
-  for (auto& block : model->blocks) x = block->forward(x, cos, sin, cache, layer++);
+  torch::Tensor dependency;  // CSTDE's D, carried from layer to layer
+  for (auto& block : model->blocks) x = block->forward(x, cos, sin, dependency, cache, layer++, trace);
   return F::linear(model->norm(x), output_weight());
 }
 
@@ -172,7 +225,8 @@ torch::Tensor LlamaForCausalLMImpl::hidden_states(const torch::Tensor& ids, int 
               cfg.max_position_embeddings);
   auto x = model->embed_tokens(ids);
   auto [cos, sin] = rotary(inv_freq, 0, T, x);
-  for (int l = 0; l < layer; ++l) x = model->blocks[std::size_t(l)]->forward(x, cos, sin);
+  torch::Tensor dependency;
+  for (int l = 0; l < layer; ++l) x = model->blocks[std::size_t(l)]->forward(x, cos, sin, dependency);
   return x;
 }
 
@@ -204,9 +258,13 @@ std::int64_t LlamaForCausalLMImpl::num_params() {
 
 void init_llama_weights(LlamaForCausalLMImpl& m) {
   torch::NoGradGuard no_grad;
+  // Paired seeds across variants (issue 14), as init_gpt2_weights: the tensors every variant has
+  // first, in name order; CSTDE's own after them; then the generator goes back to where the plain
+  // model leaves it.
   for (auto& item : m.named_parameters()) {
     auto& p = item.value();
     const std::string& name = item.key();
+    if (is_key_prior_parameter(name)) continue;
     if (p.dim() >= 2)
       p.normal_(0.0, 0.02);  // Linear weights and the embedding table
     else if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0)
@@ -214,6 +272,31 @@ void init_llama_weights(LlamaForCausalLMImpl& m) {
     else
       p.fill_(1.0);  // RMSNorm gains
   }
+  const torch::Tensor after_shared = generator_state();
+  for (auto& item : m.named_parameters()) {
+    if (!is_key_prior_parameter(item.key())) continue;
+    // The scorer's U and V as the GPT's (N(0, 0.02), also the Llama's initializer_range); the
+    // vectors (bias, carry logit, gates) zero before their deterministic values below.
+    if (item.value().dim() >= 2)
+      item.value().normal_(0.0, 0.02);
+    else
+      item.value().zero_();
+  }
+  // CSTDE's starting values off the beta = 0 saddle by config (docs/CSTDE.md): beta_init, and the
+  // prior's own (prior_init). No draws.
+  for (auto& b : m.model->blocks) {
+    if (b->self_attn->dep_beta.defined()) b->self_attn->dep_beta.fill_(m.cstde.beta_init);
+    if (b->dep) b->dep->init_parameters();
+  }
+  set_generator_state(after_shared);
+}
+
+void check_plain_llama(LlamaForCausalLMImpl& m, const std::string& path, const std::string& format) {
+  for (auto& item : m.named_parameters())
+    if (is_key_prior_parameter(item.key()))
+      fail(path, "tensor '" + item.key() + "' is CSTDE's dependency-weighted attention (model.cstde.attention), which " +
+                     format + " has no place for: a " + format +
+                     " Llama would silently be another model; not exported (use the structlm checkpoint)");
 }
 
 }  // namespace structlm::model

@@ -11,11 +11,21 @@
 // lm_head.weight when untied), so named_parameters() are the names in HF checkpoints. The config
 // is HF's own (formats/hf_llama_config.h): the family is defined by it. Tested against
 // scripts/reference/llama_ref.py's independent model.
+//
+// CSTDE's dependency-weighted attention (METHODS.md §1b, model.cstde.attention) plugs in as on
+// the GPT (model/gpt.h): a key prior per layer (model.layers.N.dep.*, built by the factory
+// zoo::make_model hands over: cstde/dependency.h) reads the layer's RMSNorm'd input, its D is
+// carried from layer to layer and shared by all query heads, and each head adds
+// dep_beta[h] * log(D + eps) to its rotary q.k logits before the softmax
+// (model.layers.N.self_attn.dep_beta). Without it the model has exactly HF's tensors.
 #pragma once
 #include <torch/torch.h>
 
 #include "formats/hf_llama_config.h"
 #include "model/causal_lm.h"
+#include "model/config.h"
+#include "model/gpt.h"  // ForwardTrace
+#include "model/key_prior.h"
 
 namespace structlm::model {
 
@@ -24,6 +34,11 @@ using LlamaConfig = formats::HfLlamaConfig;
 // Rotary frequencies inv_freq[i] = theta^(-2i/d), i < d/2, with Llama 3's rescaling when the
 // config has it (transformers' _compute_llama3_parameters). float64.
 torch::Tensor llama_inv_freq(const LlamaConfig& c);
+
+// The model's shape as a key prior sees it (KeyPriorFactory takes a GPTConfig): width, heads,
+// layers, context (max_position_embeddings, the trained context of a model built from a run
+// config) and the CSTDE section.
+GPTConfig key_prior_view(const LlamaConfig& c, const CstdeConfig& cstde);
 
 class RMSNormImpl : public torch::nn::Module {
  public:
@@ -36,12 +51,18 @@ TORCH_MODULE(RMSNorm);
 
 class LlamaAttentionImpl : public torch::nn::Module {
  public:
-  explicit LlamaAttentionImpl(const LlamaConfig& c);
+  // `prior_gates`: CSTDE's attention is on (a gate dep_beta per query head).
+  explicit LlamaAttentionImpl(const LlamaConfig& c, bool prior_gates = false);
   // x [B, T, C]; cos, sin [T, d/2] for the positions of x (past .. past+T-1 with a cache of
-  // `past` positions; `cache`'s layer `layer` then grows by T).
+  // `past` positions; `cache`'s layer `layer` then grows by T). dependency: CSTDE's D
+  // [B, T, past+T], shared by every query head, whose logits each add
+  // dep_beta[h] * log(D + dep_epsilon) (model/log_prior.h). A trace records the head-averaged
+  // attention.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        KVCache* cache = nullptr, int layer = 0);
+                        KVCache* cache = nullptr, int layer = 0, const torch::Tensor& dependency = {},
+                        double dep_epsilon = 0, ForwardTrace* trace = nullptr);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  torch::Tensor dep_beta;  // [n_head], CSTDE only
   std::int64_t n_head, n_kv, head_dim;
 };
 TORCH_MODULE(LlamaAttention);
@@ -56,18 +77,25 @@ TORCH_MODULE(LlamaMLP);
 
 class LlamaDecoderLayerImpl : public torch::nn::Module {
  public:
-  explicit LlamaDecoderLayerImpl(const LlamaConfig& c);
+  // With cstde.attention on, `prior` builds the layer's key prior (required then).
+  LlamaDecoderLayerImpl(const LlamaConfig& c, int layer = 0, const CstdeConfig& cstde = {},
+                        const KeyPriorFactory& prior = {});
+  // dependency: CSTDE's D of the previous layer on entry, this layer's on return (untouched
+  // without CSTDE attention).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        KVCache* cache = nullptr, int layer = 0);
+                        torch::Tensor& dependency, KVCache* cache = nullptr, int layer = 0,
+                        ForwardTrace* trace = nullptr);
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   LlamaAttention self_attn{nullptr};
   LlamaMLP mlp{nullptr};
+  std::shared_ptr<KeyPriorImpl> dep;  // CSTDE only
+  double dep_epsilon = 0;
 };
 TORCH_MODULE(LlamaDecoderLayer);
 
 class LlamaBackboneImpl : public torch::nn::Module {  // HF's LlamaModel: the "model." prefix
  public:
-  explicit LlamaBackboneImpl(const LlamaConfig& c);
+  explicit LlamaBackboneImpl(const LlamaConfig& c, const CstdeConfig& cstde = {}, const KeyPriorFactory& prior = {});
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   std::vector<LlamaDecoderLayer> blocks;  // the same modules as layers, typed
@@ -77,20 +105,26 @@ TORCH_MODULE(LlamaBackbone);
 
 class LlamaForCausalLMImpl : public torch::nn::Module, public CausalLM {
  public:
-  explicit LlamaForCausalLMImpl(const LlamaConfig& c);
+  // With cstde.attention on, `prior` builds each layer's key prior (zoo::make_model and
+  // zoo::load_any_model supply CSTDE's); otherwise both are ignored and the model is HF's.
+  explicit LlamaForCausalLMImpl(const LlamaConfig& c, const CstdeConfig& cstde = {}, const KeyPriorFactory& prior = {});
   // ids [B, T] int64 -> logits [B, T, V], in the parameters' dtype. With a cache, ids hold only
-  // the new positions (rotary angles continue from the cache's length).
-  torch::Tensor forward(const torch::Tensor& ids, KVCache* cache = nullptr);
+  // the new positions (rotary angles continue from the cache's length). A trace records each
+  // layer's D (CSTDE only) and head-averaged attention.
+  torch::Tensor forward(const torch::Tensor& ids, KVCache* cache = nullptr, ForwardTrace* trace = nullptr);
   // The same forward from input embeddings emb [B, T, C] (what embed_tokens(ids) would give)
   // instead of ids: forward(ids) is forward_embeddings(embed_tokens(ids)), so from the table's
   // own rows the two agree bit for bit. HCMA's LM term and embedding-space probes replace that input.
-  torch::Tensor forward_embeddings(const torch::Tensor& emb, KVCache* cache = nullptr);
+  torch::Tensor forward_embeddings(const torch::Tensor& emb, KVCache* cache = nullptr, ForwardTrace* trace = nullptr);
   // The residual stream h^layer [B, T, C] after `layer` decoder layers of ids, positions 0 .. T-1
   // (0: the embeddings; num_hidden_layers: the last layer's output, before the final RMSNorm).
   // HCMA's contextual statistics read it (METHODS.md §2a).
   torch::Tensor hidden_states(const torch::Tensor& ids, int layer);
   torch::Tensor output_weight();  // lm_head's, or embed_tokens' when tied
   const LlamaConfig& config() const { return cfg; }
+  // CSTDE's section when its attention is on (checkpoints carry it as metadata "cstde");
+  // the default, all off, otherwise.
+  const CstdeConfig& cstde_config() const { return cstde; }
 
   // Training (train/trainer.h), as GPTImpl's: mean next-token cross-entropy (targets [B, T]),
   // computed in fp32 inside the fused loss under bf16 autocast; AdamW's groups (matrices and
@@ -121,6 +155,7 @@ class LlamaForCausalLMImpl : public torch::nn::Module, public CausalLM {
   std::int64_t width() const override { return cfg.hidden_size; }
 
   LlamaConfig cfg;
+  CstdeConfig cstde;  // attention on, or all off
   LlamaBackbone model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // only when untied
   torch::Tensor inv_freq;              // float64 [d/2]; not a parameter, not saved
@@ -129,6 +164,13 @@ TORCH_MODULE(LlamaForCausalLM);
 
 // transformers' initialisation (_init_weights with initializer_range 0.02): every Linear weight
 // and the embedding table N(0, 0.02), biases 0, RMSNorm weights 1. Deterministic given torch's seed.
+// CSTDE's own tensors are drawn after every shared one (U, V N(0, 0.02); then beta_init and the
+// prior's init), and the generator is put back where the plain model leaves it, so a plain and a
+// CSTDE Llama of one seed share every common tensor bit for bit (as init_gpt2_weights).
 void init_llama_weights(LlamaForCausalLMImpl& model);
+
+// Refuses (naming `path`, `format` and a tensor) a model with tensors `format` has no place for:
+// CSTDE's dependency path (model.layers.N.dep.*, dep_beta). Hugging Face and GGUF Llamas have none.
+void check_plain_llama(LlamaForCausalLMImpl& model, const std::string& path, const std::string& format);
 
 }  // namespace structlm::model

@@ -108,7 +108,9 @@ double validation_loss(Net& model, const data::TokenStream& val, const TrainConf
   for (std::int64_t b = rank; b < c.eval_batches; b += W) {
     val.random_batch(val_seed, b, B, T, buf.data());
     auto batch = torch::from_blob(buf.data(), {B, T + 1}, torch::kLong).to(device, false, /*copy=*/true);
-    if (use && b == rank) *use = cstde::prior_use(*model.m.gpt, batch.slice(1, 0, T));
+    if (use && b == rank)
+      *use = model.m.gpt ? cstde::prior_use(*model.m.gpt, batch.slice(1, 0, T))
+                         : cstde::prior_use(*model.m.llama, batch.slice(1, 0, T));
     total += model.loss(batch.slice(1, 0, T), batch.slice(1, 1, T + 1)).item<double>();
   }
   if (group) {
@@ -253,7 +255,7 @@ report::MetricLine step_record(Net& model, const data::TokenStream* val_data, co
   }
   if (do_eval) {
     cstde::PriorUse use;
-    const bool has_prior = model.m.gpt && model.m.gpt->cfg.cstde.attention;
+    const bool has_prior = model.m.gpt ? model.m.gpt->cfg.cstde.attention : model.m.llama->cstde_config().attention;
     state.val_loss = validation_loss(model, *val_data, tc, T, device, precision, group, has_prior ? &use : nullptr);
     rec.val_loss = state.val_loss;
     rec.prior_weight = use.prior_weight.value_or(NAN);

@@ -12,8 +12,8 @@ model::KeyPriorFactory key_prior_for(const model::GPTConfig& c) {
 
 model::GPT make_gpt(const model::GPTConfig& c) { return model::GPT(c, key_prior_for(c)); }
 
-model::LlamaForCausalLM make_llama(const model::LlamaConfig& c) {
-  model::LlamaForCausalLM net(c);
+model::LlamaForCausalLM make_llama(const model::LlamaConfig& c, const model::CstdeConfig& cstde) {
+  model::LlamaForCausalLM net(c, cstde, cstde.attention ? cstde::dependency_prior() : model::KeyPriorFactory());
   model::init_llama_weights(*net);
   return net;
 }
@@ -22,7 +22,7 @@ LoadedModel make_model(const model::ModelConfig& c, const std::string& path) {
   LoadedModel out;
   out.arch = c.arch;
   if (c.is_llama())
-    out.llama = make_llama(model::llama_config(c, path));
+    out.llama = make_llama(model::llama_config(c, path), c.cstde);
   else
     out.gpt = make_gpt(c);
   return out;
@@ -47,8 +47,15 @@ LoadedModel load_any_model(const std::string& path, torch::Device device) {
   } else {
     // The stored config.json is read as hostile input, like the one it was imported from.
     const std::string text = ck.meta["config"].dump();
-    out.llama = model::LlamaForCausalLM(formats::parse_hf_llama_config(
-        reinterpret_cast<const std::uint8_t*>(text.data()), text.size(), path + " (metadata 'config')"));
+    const auto hf = formats::parse_hf_llama_config(reinterpret_cast<const std::uint8_t*>(text.data()), text.size(),
+                                                   path + " (metadata 'config')");
+    // CSTDE's attention travels as metadata "cstde" beside HF's config (model/checkpoint.h).
+    model::CstdeConfig cstde;
+    if (ck.meta.contains("cstde")) {
+      cstde = model::CstdeConfig::from_json(ck.meta["cstde"], path + " (metadata 'cstde')");
+      check(cstde.attention, path, "metadata 'cstde' is there but its 'attention' is not true");
+    }
+    out.llama = model::LlamaForCausalLM(hf, cstde, key_prior_for(model::key_prior_view(hf, cstde)));
     model::load_module_weights(*out.llama, ck, path);
   }
   out.lm().module().to(device);
@@ -66,7 +73,9 @@ LoadedModel make_like(model::CausalLM& src, bool untie) {
   } else if (auto* llama = dynamic_cast<model::LlamaForCausalLMImpl*>(&src)) {
     auto c = llama->config();
     if (untie) c.tie_word_embeddings = false;
-    out.llama = model::LlamaForCausalLM(c);  // no init: every weight is overwritten
+    const auto& cstde = llama->cstde_config();
+    // no init: every weight is overwritten
+    out.llama = model::LlamaForCausalLM(c, cstde, key_prior_for(model::key_prior_view(c, cstde)));
   } else {
     fail("model", std::string("architecture '") + src.arch() + "' is not one zoo builds");
   }

@@ -20,8 +20,8 @@ model::KeyPriorFactory key_prior_for(const model::GPTConfig& c);
 model::GPT make_gpt(const model::GPTConfig& c);
 
 // A freshly initialised Llama-family model (model::init_llama_weights; deterministic given
-// torch's seed).
-model::LlamaForCausalLM make_llama(const model::LlamaConfig& c);
+// torch's seed), with CSTDE's dependency scorer in every layer when cstde.attention is on.
+model::LlamaForCausalLM make_llama(const model::LlamaConfig& c, const model::CstdeConfig& cstde = {});
 
 // Builds the model a checkpoint describes and loads its weights (shapes checked, names must
 // match), on `device`, in eval mode. Errors name the file.

@@ -149,6 +149,49 @@ TEST_F(CliLlama, TrainAutoResumeThenEvalSampleAndExport) {
   // HCMA's suite on a Llama: tests/cli/llama_align_cli_test.cpp.
 }
 
+// CSTDE's dependency-weighted attention on a Llama run: trained with the prior's use logged,
+// evaluated and sampled from its checkpoint, and refused by name by both export formats, which
+// have no place for its tensors.
+TEST_F(CliLlama, CstdeAttentionRunEvaluatesSamplesAndRefusesExport) {
+  const std::string corpus = write_corpus(path("toy.jsonl"));
+  const std::string data = " --data-dir " + path("data");
+  ASSERT_EQ(run("prepare " + corpus + data).code, 0);
+  ASSERT_EQ(run("tokenizer train " + corpus + data + " --vocab-size 300 --out " + path("tok")).code, 0);
+  structlm::write_file_atomic(path("llama.json"), R"({
+    "model": {"arch": "llama", "block_size": 32, "n_layer": 2, "n_head": 4, "n_kv_head": 2, "n_embd": 32,
+              "intermediate_size": 96, "tied": false,
+              "cstde": {"attention": true, "rank": 8, "beta_init": 0.5, "lr_mult": 2}},
+    "train": {"batch_size": 4, "max_steps": 6, "warmup_steps": 2, "lr": 0.005, "eval_every": 3,
+              "eval_batches": 2, "ckpt_every": 6, "log_every": 3, "threads": 1, "precision": "bf16"},
+    "data": {}})");
+  auto r = run("train --config " + path("llama.json") + " --corpus " + corpus + " --tokenizer " + path("tok") + data +
+               " --run-dir " + path("c"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  int evals = 0;
+  for (const auto& line : structlm::read_lines(path("c/metrics.jsonl"))) {
+    if (line.empty() || !json::parse(line).contains("val_loss")) continue;
+    ++evals;
+    EXPECT_TRUE(json::parse(line).contains("prior_weight")) << line;
+  }
+  EXPECT_EQ(evals, 2);
+  EXPECT_EQ(structlm::load_json(path("c/config.json"))["model"]["cstde"]["rank"], 8);
+
+  r = run("eval " + path("c") + " --corpus " + corpus + data + " --no-xz --json " + path("eval.json"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_GT(structlm::load_json(path("eval.json"))["corpora"][0]["loss"].get<double>(), 0.0);
+  r = run("sample " + path("c") + " -p \"The cat\" -m 8 --seed 3");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("The cat", 0), 0u) << r.out;
+
+  for (const char* out : {"hf", "c.gguf"}) {
+    r = run("export " + path("c") + " --out " + path(out));
+    EXPECT_EQ(r.code, 1) << out << ": " << r.out;
+    EXPECT_NE(r.out.find("model.layers.0."), std::string::npos) << out << ": " << r.out;
+    EXPECT_NE(r.out.find("cstde.attention"), std::string::npos) << out << ": " << r.out;
+    EXPECT_FALSE(std::filesystem::exists(path(out) + "/model.safetensors")) << out;
+  }
+}
+
 TEST_F(CliLlama, BadLlamaKeysNameTheKey) {
   structlm::write_file_atomic(path("llama.json"), R"({"model": {"arch": "llama", "n_layer": 1, "n_head": 2, "n_embd": 32},
     "train": {"max_steps": 2}, "data": {}})");
@@ -158,7 +201,7 @@ TEST_F(CliLlama, BadLlamaKeysNameTheKey) {
   } cases[] = {
       {"model.dropout=0.1", "'dropout'"},
       {"model.n_kv_head=3", "'n_kv_head' (3)"},
-      {"model.cstde.attention=true", "'cstde.attention': CSTDE on model.arch \"llama\" is not implemented yet"},
+      {"model.cstde.rank=8", "'cstde.rank' belongs to CSTDE's attention, which is off"},
       {"model.arch=mamba", "'arch'"},
       {"model.rope_thetta=10", "unknown field 'rope_thetta'"},
   };

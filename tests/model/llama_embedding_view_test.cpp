@@ -73,7 +73,8 @@ TEST_P(LlamaEmbeddingView, HiddenStatesAtTheLastLayerGiveTheLogits) {
   // Layer l + 1 is layer l through one more decoder layer.
   auto angles = torch::arange(0, 10, torch::kFloat64).unsqueeze(1) * net->inv_freq.unsqueeze(0);
   auto cos = angles.cos().to(torch::kFloat32), sin = angles.sin().to(torch::kFloat32);
-  EXPECT_TRUE(net->model->blocks[1]->forward(net->hidden_states(ids, 1), cos, sin).equal(net->hidden_states(ids, 2)));
+  torch::Tensor dependency;  // none: a plain Llama
+  EXPECT_TRUE(net->model->blocks[1]->forward(net->hidden_states(ids, 1), cos, sin, dependency).equal(net->hidden_states(ids, 2)));
   EXPECT_FALSE(net->hidden_states(ids, 1).equal(net->hidden_states(ids, 2)));
   CausalLM& lm = *net;
   EXPECT_TRUE(lm.residual_stream(ids, 2).equal(net->hidden_states(ids, 2)));

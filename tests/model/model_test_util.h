@@ -77,20 +77,25 @@ inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
 // error (h^2 truncation plus rounding/h) is ~1e-10, so 1e-6 leaves room yet catches any real bug.
 // Frozen tensors (zero LayerNorm biases of a bias-free model) are allowed only if `allow_frozen`.
 // Returns (tensors checked, worst relative error).
-inline std::pair<int, double> check_gradients(GPT& m, const torch::Tensor& idx, const torch::Tensor& targets,
-                                              bool allow_frozen) {
+// Any model holder with loss(idx, targets) and named_parameters() (the GPT, the Llama).
+template <typename Model>
+std::pair<int, double> check_gradients(Model& m, const torch::Tensor& idx, const torch::Tensor& targets,
+                                       bool allow_frozen) {
   m->zero_grad();
   m->loss(idx, targets).backward();
 
   torch::NoGradGuard no_grad;
-  auto loss_at = [&] { return m->loss(idx, targets).item<double>(); };
+  auto loss_at = [&] {
+    const torch::Tensor loss = m->loss(idx, targets);
+    return loss.item<double>();
+  };
   const double h = 1e-5, floor = 1e-3;  // floor: relative error of near-zero gradients is noise
   std::mt19937 rng(99);
   double worst = 0;
   int tensors = 0;
   for (auto& item : m->named_parameters()) {
-    const std::string& name = item.key();
-    auto p = item.value();
+    const std::string name = item.key();
+    torch::Tensor p = item.value();
     if (!p.requires_grad()) {
       EXPECT_TRUE(allow_frozen) << name;
       EXPECT_FALSE(p.grad().defined()) << name;
@@ -102,7 +107,7 @@ inline std::pair<int, double> check_gradients(GPT& m, const torch::Tensor& idx, 
     EXPECT_TRUE(p.is_contiguous()) << name;
     ++tensors;
     double* data = p.data_ptr<double>();
-    const auto grad = p.grad().contiguous();
+    const torch::Tensor grad = p.grad().contiguous();
     const double* g = grad.data_ptr<double>();
     std::vector<std::int64_t> all(p.numel());
     for (std::int64_t i = 0; i < p.numel(); ++i) all[i] = i;

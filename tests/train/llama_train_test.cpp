@@ -14,7 +14,9 @@
 #include "model/checkpoint.h"
 #include "run_util.h"
 #include "test_util.h"
+#include "cstde/dependency.h"
 #include "train/config.h"
+#include "train/optimizer.h"
 #include "train/trainer.h"
 #include "zoo/zoo.h"
 
@@ -106,6 +108,15 @@ TEST(LlamaRunConfig, TypedKeysRoundTripAndDerivedDefaultsAreWritten) {
   const auto tiny = train::RunConfig::load(std::string(STRUCTLM_SOURCE_DIR) + "/configs/llama-tiny.json");
   EXPECT_TRUE(tiny.model.is_llama());
   EXPECT_EQ(tiny.model.llama.n_kv_head, 2);
+  // And its CSTDE twin: the same model, plus the structured init and the attention.
+  const auto twin = train::RunConfig::load(std::string(STRUCTLM_SOURCE_DIR) + "/configs/llama-tiny-cstde.json");
+  EXPECT_TRUE(twin.model.cstde.init && twin.model.cstde.attention);
+  model::ModelConfig plain_twin = twin.model;
+  plain_twin.cstde = model::CstdeConfig{};
+  EXPECT_EQ(plain_twin.to_json(), tiny.model.to_json());
+  EXPECT_EQ(twin.train.to_json(), tiny.train.to_json());
+  EXPECT_EQ(twin.model.num_params() - tiny.model.num_params(), 4 * (2 * 256 * 32 + 32 + 4) + 3);
+  EXPECT_EQ(zoo::make_model(twin.model, "llama-tiny-cstde.json").llama->num_params(), twin.model.num_params());
 
   // train --help lists the new keys.
   const std::string help = train::RunConfig::fields_help();
@@ -133,9 +144,12 @@ TEST(LlamaRunConfig, BadOrUnusedKeysAreErrorsNamingThem) {
   expect_names(with("dropout", 0.0), {"'dropout'", "no dropout"});
   expect_names(with("bias", true), {"'bias'", "qkv_bias"});
   expect_names(with("n_kv_heads", 2), {"unknown field 'n_kv_heads'", "n_kv_head"});
-  // CSTDE: the structured init is a Llama's; the attention is not yet, and its keys are unread.
-  expect_names(with("cstde", {{"rank", 8}, {"attention", true}}), {"'cstde.attention'", "not implemented yet"});
-  expect_names(with("cstde", {{"init", true}, {"rank", 8}}), {"'cstde.rank'", "cstde.init, window, init_tokens"});
+  // CSTDE: the attention's keys need the attention on (else they would be silently unread); a
+  // typo is named; the sizes are bounded as the GPT's.
+  expect_names(with("cstde", {{"init", true}, {"rank", 8}}), {"'cstde.rank'", "cstde.attention true"});
+  expect_names(with("cstde", {{"attention", true}, {"rnak", 8}}), {"'rnak'", "rank"});
+  expect_names(with("cstde", {{"attention", true}, {"rank", 0}}), {"'cstde.rank'"});
+  expect_names(with("cstde", {{"attention", true}, {"scorer", "trilinear"}}), {"scorer", "bilinear"});
   expect_names(with("cstde", {{"init", false}, {"init_permute", true}}), {"'cstde.init_permute'", "cstde.init true"});
   expect_names(with("cstde", {{"init", true}, {"window", 0}}), {"'cstde.window'"});
   expect_names(with("cstde", 3), {"'cstde'"});
@@ -151,15 +165,81 @@ TEST(LlamaRunConfig, BadOrUnusedKeysAreErrorsNamingThem) {
   expect_names(with("n_embd", 30), {"'n_embd'"});                    // not divisible by n_head
   expect_names(with("vocab_size", 0), {"'vocab_size'"});
 
-  // A config built in code is checked where the model is built (the trainer): CSTDE and dropout.
+  // A config built in code is checked where the model is built (the trainer).
+  TempDir tmp;
+  train::RunConfig c = tiny_llama_run(tmp.path());
+  const std::string run = tmp / "run";
+  c.model.dropout = 0.1;
+  expect_names(error_of([&] { train::train(c, run, false); }), {"'dropout'"}, run.c_str());
+}
+
+// CSTDE's attention on a Llama takes every key the GPT's does, writes them all back, and its
+// model has the parameters the config counts.
+TEST(LlamaRunConfig, CstdeAttentionKeysRoundTrip) {
+  const json section = {{"attention", true},   {"carry", false},        {"rank", 8},
+                        {"buckets", 16},       {"max_distance", 64},    {"epsilon", 1e-5},
+                        {"prior_init", "zero"}, {"beta_init", 0.5},     {"lr_mult", 3.0},
+                        {"decay_uv", true},    {"scorer", "distance"},  {"prior_trainable", false},
+                        {"init", true},        {"window", 4},           {"init_tokens", "split"}};
+  const json j = {{"arch", "llama"}, {"vocab_size", 50}, {"block_size", 16}, {"n_layer", 2},
+                  {"n_head", 4},     {"n_embd", 32},     {"n_kv_head", 2},   {"cstde", section}};
+  const model::ModelConfig c = model_section(j);
+  EXPECT_TRUE(c.cstde.attention);
+  EXPECT_FALSE(c.cstde.carry);
+  EXPECT_EQ(c.cstde.rank, 8);
+  EXPECT_EQ(c.cstde.buckets, 16);
+  EXPECT_EQ(c.cstde.max_distance, 64);
+  EXPECT_EQ(c.cstde.epsilon, 1e-5);
+  EXPECT_EQ(c.cstde.prior_init, "zero");
+  EXPECT_EQ(c.cstde.beta_init, 0.5);
+  EXPECT_EQ(c.cstde.lr_mult, 3.0);
+  EXPECT_TRUE(c.cstde.decay_uv);
+  EXPECT_EQ(c.cstde.scorer, "distance");
+  EXPECT_FALSE(c.cstde.prior_trainable);
+  EXPECT_EQ(c.cstde.window, 4);
+  const json back = c.to_json();
+  for (auto it = section.begin(); it != section.end(); ++it) EXPECT_EQ(back["cstde"][it.key()], it.value()) << it.key();
+  EXPECT_EQ(model_section(back).to_json(), back);
+  // The model: 2 layers x (4 gates + no U, V, frozen bias), no carry.
+  auto net = zoo::make_model(c, "cfg").llama;
+  EXPECT_EQ(net->num_params(), c.num_params());
+  model::ModelConfig plain = c;
+  plain.cstde = model::CstdeConfig{};
+  EXPECT_EQ(c.num_params() - plain.num_params(), 2 * 4);
+  // Without the attention a Llama's section is the structured init's four keys, as before.
+  model::ModelConfig init_only = c;
+  init_only.cstde.attention = false;
+  EXPECT_EQ(init_only.to_json()["cstde"].size(), 4u);
+}
+
+// AdamW's groups of a CSTDE Llama: CSTDE's own parameters, known by name, get model.cstde.lr_mult
+// and its decay rule (U and V decay only with decay_uv; beta, gamma, the bias never), as a GPT's.
+TEST(LlamaRunConfig, CstdeParametersGetTheirOwnOptimizerGroups) {
   TempDir tmp;
   train::RunConfig c = tiny_llama_run(tmp.path());
   c.model.cstde.attention = true;
-  const std::string run = tmp / "run";
-  expect_names(error_of([&] { train::train(c, run, false); }), {"'cstde.attention'", "not implemented yet"}, run.c_str());
-  c.model.cstde.attention = false;
-  c.model.dropout = 0.1;
-  expect_names(error_of([&] { train::train(c, run, false); }), {"'dropout'"}, run.c_str());
+  c.model.cstde.lr_mult = 5;
+  auto net = zoo::make_model(c.model, "cfg").llama;
+  std::map<const void*, std::string> names;
+  for (auto& item : net->named_parameters()) names[item.value().unsafeGetTensorImpl()] = item.key();
+  const auto groups = train::param_groups(net->decay_params(), net->no_decay_params(), names, c.model.cstde);
+  std::set<std::string> boosted;
+  std::size_t all = 0;
+  for (const auto& g : groups) {
+    all += g.params.size();
+    for (const auto& p : g.params) {
+      const std::string& name = names[p.unsafeGetTensorImpl()];
+      EXPECT_EQ(g.lr_mult, cstde::is_cstde_parameter(name) ? 5.0 : 1.0) << name;
+      if (g.lr_mult == 5.0) {
+        boosted.insert(name);
+        EXPECT_FALSE(g.decay) << name;  // decay_uv is off
+      }
+    }
+  }
+  EXPECT_EQ(all, net->named_parameters().size());
+  EXPECT_EQ(boosted.size(), 2u * 4 + 1);  // per layer u, v, rel_bias, dep_beta; one carry logit
+  EXPECT_TRUE(boosted.count("model.layers.0.self_attn.dep_beta"));
+  EXPECT_TRUE(boosted.count("model.layers.1.dep.carry_logit"));
 }
 
 // ---- the model the trainer builds --------------------------------------------------------------
@@ -249,8 +329,10 @@ TEST(LlamaTrainer, LossGoesDownOnARepetitiveCorpus) {
   EXPECT_EQ(r.steps, 60);
 }
 
+// The precision, and "_cstde" for CSTDE's dependency-weighted attention on the Llama.
 class LlamaTrainerInPrecision : public ::testing::TestWithParam<const char*> {};
-INSTANTIATE_TEST_SUITE_P(LlamaTrainer, LlamaTrainerInPrecision, ::testing::Values("fp32", "bf16"),
+INSTANTIATE_TEST_SUITE_P(LlamaTrainer, LlamaTrainerInPrecision,
+                         ::testing::Values("fp32", "bf16", "fp32_cstde", "bf16_cstde"),
                          [](const auto& info) { return std::string(info.param); });
 
 // As Trainer.ResumeIsBitForBitLikeAnUninterruptedRun for the GPT: stopped at step 4 and resumed,
@@ -259,7 +341,16 @@ TEST_P(LlamaTrainerInPrecision, ResumeIsBitForBitLikeAnUninterruptedRun) {
   TempDir tmp;
   const std::string& dir = tmp.path();
   train::RunConfig cfg = tiny_llama_run(dir);
-  cfg.train.precision = GetParam();
+  const std::string param = GetParam();
+  const bool cstde = param.find("_cstde") != std::string::npos;
+  cfg.train.precision = param.substr(0, 4);
+  if (cstde) {
+    // Off the saddle, with its own learning rate: every part of the path trains.
+    cfg.model.cstde.attention = true;
+    cfg.model.cstde.rank = 4;
+    cfg.model.cstde.beta_init = 0.5;
+    cfg.model.cstde.lr_mult = 3;
+  }
   const std::string straight = dir + "/straight", split = dir + "/split";
 
   train::TrainResult full = train::train(cfg, straight, /*resume=*/false);
@@ -288,12 +379,33 @@ TEST_P(LlamaTrainerInPrecision, ResumeIsBitForBitLikeAnUninterruptedRun) {
   EXPECT_EQ(a.meta["run_config"], cfg.to_json());
   EXPECT_EQ(a.meta["config"]["model_type"], "llama");
   EXPECT_EQ(a.meta["config"]["num_key_value_heads"], 2);
+  EXPECT_EQ(a.meta.contains("cstde"), cstde);
+  EXPECT_EQ(a.tensors.count("model.layers.1.dep.u.weight"), cstde ? 1u : 0u);
+  EXPECT_EQ(a.tensors.count("optim.exp_avg.model.layers.1.self_attn.dep_beta"), cstde ? 1u : 0u);
 
   auto ma = metrics(straight), mb = metrics(split);
   ASSERT_EQ(ma.size(), 8u);
   ASSERT_EQ(mb.size(), 8u);
-  for (std::size_t i = 0; i < ma.size(); ++i) EXPECT_EQ(computed_fields(ma[i]), computed_fields(mb[i])) << i;
+  for (std::size_t i = 0; i < ma.size(); ++i) {
+    EXPECT_EQ(computed_fields(ma[i]), computed_fields(mb[i])) << i;
+    for (const char* k : {"prior_weight", "carry_gate", "d_entropy"}) EXPECT_EQ(ma[i].contains(k), mb[i].contains(k)) << k;
+    if (ma[i].contains("d_entropy")) EXPECT_EQ(ma[i]["d_entropy"], mb[i]["d_entropy"]) << i;
+  }
   EXPECT_LT(ma.back()["val_loss"].get<double>(), std::log(64.0));
+  // The prior's use is logged at every evaluation of a CSTDE run, as for a GPT, and never otherwise.
+  std::size_t evals = 0;
+  for (const auto& j : ma) {
+    if (!j.contains("val_loss")) continue;
+    ++evals;
+    EXPECT_EQ(j.contains("prior_weight") && j.contains("carry_gate") && j.contains("d_entropy"), cstde) << j.dump();
+    if (!cstde) continue;
+    EXPECT_GT(j["prior_weight"].get<double>(), 0.4);  // beta_init 0.5, a few steps of lr 3e-3 x 3
+    EXPECT_GT(j["carry_gate"].get<double>(), 0.0);
+    EXPECT_LT(j["carry_gate"].get<double>(), 1.0);
+    EXPECT_GT(j["d_entropy"].get<double>(), 0.0);
+    EXPECT_LT(j["d_entropy"].get<double>(), std::log(16.0));
+  }
+  EXPECT_EQ(evals, 4u);
   for (const char* f : {"step_0000003", "step_0000006", "step_0000008", "latest"})
     EXPECT_TRUE(file_exists(straight + "/checkpoints/" + f + ".safetensors")) << f;
   EXPECT_EQ(train::RunConfig::load(straight + "/config.json").to_json(), cfg.to_json());
