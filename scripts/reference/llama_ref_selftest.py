@@ -468,6 +468,37 @@ def test_gguf(tmp):
               np.abs(wrong - hf_logits).max() > 1e-2, f"max |diff| {np.abs(wrong - hf_logits).max():.2f}")
 
 
+def test_sentencepiece(tmp):
+    """The llama2 arch's SentencePiece vocabulary: the GGUF carries exactly sp_vocab (tokens, scores,
+    types), and sp_merges, checked against a brute force over all pairs: a merge (a, b) for every
+    pair of normal/byte pieces whose concatenation is a piece, each once, and ranked so that the
+    merged pieces' scores never rise."""
+    cfg = L.random_model("llama2", 7).config
+    W = L.stored_tensors(L.random_model("llama2", 7), "f32")
+    path = os.path.join(tmp, "llama2.gguf")
+    L.write_gguf(path, cfg, W, "f32", 32, vocab="sp")
+    kv = read_gguf(path)["kv"]
+    pieces, scores, types = L.sp_vocab(cfg["vocab_size"])
+    check("SP GGUF: tokenizer.ggml.model llama, tokens/scores/types are sp_vocab's",
+          kv["tokenizer.ggml.model"] == "llama" and kv["tokenizer.ggml.tokens"] == (8, pieces)
+          and kv["tokenizer.ggml.scores"][0] == 6 and kv["tokenizer.ggml.scores"][1] == scores
+          and kv["tokenizer.ggml.token_type"] == (5, types) and kv["tokenizer.ggml.unknown_token_id"] == 0
+          and kv["tokenizer.ggml.bos_token_id"] == 1 and kv["tokenizer.ggml.eos_token_id"] == 2)
+    check("SP vocabulary: 3 specials, 256 byte pieces, unique normal pieces",
+          types[:3] == [2, 3, 3] and types[3:259] == [6] * 256 and len(set(pieces)) == len(pieces) == cfg["vocab_size"])
+    merges = L.sp_merges(pieces, scores)
+    vocab = {p: i for i, p in enumerate(pieces)}
+    mergeable = [p for p, t in zip(pieces, types) if t in (1, 6)]
+    brute = {(a, b) for a in mergeable for b in mergeable if a + b in vocab}
+    made = [scores[vocab[a + b]] for a, b in merges]
+    check("sp_merges == all pairs whose concatenation is a piece, each once",
+          set(merges) == brute and len(merges) == len(brute), f"{len(merges)} vs {len(brute)}")
+    check("sp_merges ranked by the merged piece's score, highest first", made == sorted(made, reverse=True))
+    tj = L.sp_tokenizer_json(cfg["vocab_size"])
+    check("SP tokenizer.json: byte fallback, sp_merges as 'left right'",
+          tj["model"]["byte_fallback"] is True and tj["model"]["merges"] == [f"{a} {b}" for a, b in merges])
+
+
 def test_cli(tmp):
     script = os.path.join(HERE, "llama_ref.py")
     r = subprocess.run([sys.executable, script, "make", "--help"], capture_output=True, text=True)
@@ -511,7 +542,8 @@ def main():
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         for section in (test_rope, test_llama3, test_names, test_forward, test_causal_cache,
-                        lambda: test_safetensors(tmp), lambda: test_gguf(tmp), lambda: test_cli(tmp)):
+                        lambda: test_safetensors(tmp), lambda: test_gguf(tmp), lambda: test_sentencepiece(tmp),
+                        lambda: test_cli(tmp)):
             section()
     print(f"\n{'FAILED ' + str(len(FAILED)) if FAILED else 'all checks passed'} ({time.time() - t0:.1f} s)")
     sys.exit(1 if FAILED else 0)
