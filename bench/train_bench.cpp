@@ -33,15 +33,18 @@ struct Options {
                                    {"repeats", 1}, {"threads", 2}, {"seed", 0},  {"cstde-rank", 0},
                                    {"bf16", 0},   {"peak", 0},  {"profile", 0}};
   bool print_coretype = false;
+  std::string device = "cpu";  // --device: cpu (default), cuda, cuda:N or auto
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "train_bench: %s\nusage: train_bench [--layers N] [--heads N] [--embd N] [--vocab N] [--T N] "
                "[--batch N] [--steps N] [--warmup N] [--repeats N] [--threads N] [--seed N] [--cstde-rank R] [--bf16 0|1] "
-               "[--profile N] | "
+               "[--profile N] [--device cpu|cuda|cuda:N|auto] | "
                "--peak N | --print-coretype\n(--cstde-rank R > 0: CSTDE dependency-weighted attention of rank R, with carry;\n"
                " --bf16 1: the forward under bf16 autocast, as train.precision bf16 runs it;\n"
+               " --device D: where the model, batch and optimizer live (default cpu; cuda for a GPU: each step\n"
+               "   ends in loss.item(), a device sync, so the timing covers the GPU's work);\n"
                " --profile N: after the timed steps, N more steps under torch's profiler, and a table of self CPU\n"
                "   time per op on stderr;\n"
                " --peak N: instead, this machine's fp32 and bf16 matrix-product rates on N x N matrices)\n",
@@ -55,6 +58,11 @@ Options parse(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--print-coretype") {
       o.print_coretype = true;
+      continue;
+    }
+    if (a == "--device") {
+      if (i + 1 >= argc) usage("--device needs a value");
+      o.device = argv[++i];
       continue;
     }
     if (a.rfind("--", 0) != 0 || !o.v.count(a.substr(2)) || i + 1 >= argc) usage(("bad argument " + a).c_str());
@@ -168,6 +176,13 @@ int main(int argc, char** argv) {
   if (opt("cstde-rank") > 0) c.cstde.attention = true, c.cstde.rank = opt("cstde-rank");
   torch::manual_seed(opt("seed"));
   model::GPT m = zoo::make_gpt(c);
+  torch::Device device = torch::kCPU;
+  try {
+    device = model::resolve_device(o.device);
+  } catch (const std::exception& e) {
+    usage(e.what());
+  }
+  m->to(device);  // before the optimizer takes the parameters
   m->train();
 
   // The trainer's own update (train/optimizer.h): gradient clipping at global norm 1 and AdamW,
@@ -180,14 +195,15 @@ int main(int argc, char** argv) {
   const auto all_params = m->parameters();
 
   const std::int64_t B = opt("batch"), T = opt("T");
-  const auto x = torch::randint(c.vocab_size, {B, T}, torch::kLong);
-  const auto y = torch::randint(c.vocab_size, {B, T}, torch::kLong);
+  // Drawn on the CPU whatever the device, so every device trains on the same tokens.
+  const auto x = torch::randint(c.vocab_size, {B, T}, torch::kLong).to(device);
+  const auto y = torch::randint(c.vocab_size, {B, T}, torch::kLong).to(device);
   double last_loss = 0;
   auto step = [&] {
     adamw.zero_grad();
     torch::Tensor loss;
     {
-      model::AutocastGuard autocast(opt("bf16") ? model::Precision::bf16 : model::Precision::fp32, torch::kCPU);
+      model::AutocastGuard autocast(opt("bf16") ? model::Precision::bf16 : model::Precision::fp32, device);
       loss = m->loss(x, y);
     }
     loss.backward();
@@ -225,8 +241,8 @@ int main(int argc, char** argv) {
 
   std::printf("{\"impl\": \"structlm\", \"tokens_per_s\": [");
   for (std::size_t i = 0; i < rates.size(); ++i) std::printf("%s%.1f", i ? ", " : "", rates[i]);
-  std::printf("], \"median\": %.1f, \"threads\": %d, \"coretype\": \"%s\", \"blas\": \"%s\", \"params\": %lld, \"last_loss\": %.4f, \"peak_rss_mib\": %.1f, \"precision\": \"%s\"}\n",
+  std::printf("], \"median\": %.1f, \"threads\": %d, \"coretype\": \"%s\", \"blas\": \"%s\", \"params\": %lld, \"last_loss\": %.4f, \"peak_rss_mib\": %.1f, \"precision\": \"%s\", \"device\": \"%s\"}\n",
               median, threads, coretype.c_str(), loaded_blas().c_str(), (long long)m->num_params(), last_loss,
-              peak_rss_mib(), opt("bf16") ? "bf16" : "fp32");
+              peak_rss_mib(), opt("bf16") ? "bf16" : "fp32", device.str().c_str());
   return 0;
 }
