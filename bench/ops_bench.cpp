@@ -4,7 +4,8 @@
 // MLP width 1,536.
 //   ops_bench [--rows N] [--hidden H] [--rounds R] [--iters K] [--threads T]
 // Prints, per op, "OP DTYPE: unfused X ms, fused Y ms, ratio unfused/fused Z (median of R rounds)".
-// Ops: GELU (model/gelu.h), the cross-entropy over the vocabulary (model/cross_entropy.h), CSTDE's log-prior softmax over the attention logits (model/log_prior.h;
+// Ops: GELU (model/gelu.h), LayerNorm (model/layer_norm.h; bf16: fp32 in, bf16 out, as under
+// autocast), the cross-entropy over the vocabulary (model/cross_entropy.h), CSTDE's log-prior softmax over the attention logits (model/log_prior.h;
 // the bench model's [rows / 256, 6 heads, 256, 256]), CSTDE's carried dependency softmax
 // (cstde/carry_softmax.h; the demo's [16, 128, 128]), a whole block plain against CSTDE in fp32
 // and in bf16, and one AdamW step with gradient clipping over the bench model's parameters
@@ -25,6 +26,7 @@
 #include "model/cross_entropy.h"
 #include "model/gelu.h"
 #include "model/gpt.h"
+#include "model/layer_norm.h"
 #include "model/log_prior.h"
 #include "model/precision.h"
 #include "train/optimizer.h"
@@ -97,6 +99,29 @@ int main(int argc, char** argv) {
     };
     const std::string name = std::string("gelu ") + (dtype == torch::kBFloat16 ? "bf16" : "fp32") + " [" +
                              std::to_string(o["rows"]) + ", " + std::to_string(o["hidden"]) + "]";
+    compare(name.c_str(), unfused, fused, rounds, iters);
+  }
+
+  // LayerNorm over the bench model's residual stream [rows, 384], forward and backward. bf16:
+  // autocast's route (fp32 layer_norm, cast to bf16 for the matrix product; the bf16 gradient
+  // cast back) against the fused one writing bf16 and reading the bf16 gradient; fp32: torch's.
+  for (auto dtype : {torch::kBFloat16, torch::kFloat}) {
+    auto x = (torch::randn({o["rows"], 384}) * 2 + 1).requires_grad_();
+    auto w = (torch::randn({384}) * 0.1 + 1).requires_grad_(), b = (torch::randn({384}) * 0.1).requires_grad_();
+    const auto g = torch::randn({o["rows"], 384}).to(dtype);
+    auto clear = [&] {
+      for (auto* t : {&x, &w, &b}) t->mutable_grad() = torch::Tensor();
+    };
+    auto unfused = [&] {
+      torch::layer_norm(x, {384}, w, b, 1e-5).to(dtype).backward(g);
+      clear();
+    };
+    auto fused = [&] {
+      model::layer_norm(x, w, b, 1e-5, dtype).backward(g);
+      clear();
+    };
+    const std::string name = std::string("layer-norm ") + (dtype == torch::kBFloat16 ? "fp32->bf16" : "fp32") + " [" +
+                             std::to_string(o["rows"]) + ", 384]";
     compare(name.c_str(), unfused, fused, rounds, iters);
   }
 

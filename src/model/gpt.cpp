@@ -13,6 +13,8 @@
 #include <stdexcept>
 
 #include "model/gelu.h"
+#include "model/layer_norm.h"
+#include "model/precision.h"
 
 namespace structlm::model {
 
@@ -145,6 +147,13 @@ torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
   return dropout(linear(c_proj, gelu_tanh(linear(c_fc, x))));  // GPT-2 uses the tanh approximation; bf16 computed in fp32 (model/gelu.h)
 }
 
+// ln(x) by the fused kernel (model/layer_norm.h), written in `out`: under bf16 autocast, bf16 for
+// an output that only feeds matrix products, sparing the cast down and, in backward, the cast of
+// its gradient back up.
+static torch::Tensor norm(const torch::nn::LayerNorm& ln, const torch::Tensor& x, at::ScalarType out) {
+  return layer_norm(x, ln->weight, ln->bias, ln->options.eps(), out);
+}
+
 static torch::nn::LayerNorm layer_norm(const GPTConfig& c) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.n_embd}).elementwise_affine(true).eps(1e-5));
 }
@@ -171,14 +180,15 @@ BlockImpl::BlockImpl(const GPTConfig& c, int layer, const KeyPriorFactory& prior
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor& dependency, KVCache* cache, int layer,
                                  ForwardTrace* trace) {
-  auto xn = ln_1(x);
+  // CSTDE's key prior reads ln_1's output too and gets it in the residual stream's dtype.
+  auto xn = norm(ln_1, x, dep ? x.scalar_type() : matmul_input_dtype(x));
   if (dep) {
     dependency = dep->forward(xn, dependency, cache, layer);  // the scorer reads the same LN'd input as attention
     if (trace) trace->dependency.push_back(dependency.detach());
   }
   // pre-LayerNorm residual blocks
   auto h = x + attn(xn, cache, layer, dep ? dependency : torch::Tensor(), dep_epsilon, trace);
-  return h + mlp(ln_2(h));
+  return h + mlp(norm(ln_2, h, matmul_input_dtype(h)));
 }
 
 // ---- the model -------------------------------------------------------------------------------
@@ -234,7 +244,11 @@ torch::Tensor GPTImpl::forward_embeddings(const torch::Tensor& tok_emb, KVCache*
   auto x = drop(tok_emb + wpe(pos));
   torch::Tensor dependency;  // CSTDE's D, carried from layer to layer
   for (std::size_t l = 0; l < blocks.size(); ++l) x = blocks[l]->forward(x, dependency, cache, (int)l, trace);
-  return F::linear(ln_f(x), output_weight());
+  return logits_from_residual(x);
+}
+
+torch::Tensor GPTImpl::logits_from_residual(const torch::Tensor& h) {
+  return F::linear(norm(ln_f, h, matmul_input_dtype(h)), output_weight());
 }
 
 torch::Tensor GPTImpl::hidden_states(const torch::Tensor& idx, int layer) {

@@ -106,9 +106,7 @@ class GPTImpl : public torch::nn::Module, public CausalLM {
   bool tied_output() const override { return cfg.tied; }
   torch::Tensor logits_from_embeddings(const torch::Tensor& emb) override { return forward_embeddings(emb); }
   torch::Tensor residual_stream(const torch::Tensor& ids, int layer) override { return hidden_states(ids, layer); }
-  torch::Tensor logits_from_residual(const torch::Tensor& h) override {
-    return torch::nn::functional::linear(ln_f(h), output_weight());
-  }
+  torch::Tensor logits_from_residual(const torch::Tensor& h) override;  // ln_f, then the output matrix
   int num_layers() const override { return int(cfg.n_layer); }
   std::int64_t width() const override { return cfg.n_embd; }
 

@@ -71,4 +71,19 @@ AutocastGuard::~AutocastGuard() {
 #endif
 }
 
+at::ScalarType matmul_input_dtype(const torch::Tensor& x) {
+  if (x.scalar_type() != at::kFloat) return x.scalar_type();
+  const bool cpu = x.device().is_cpu(), cuda = x.device().is_cuda();
+  if (!cpu && !cuda) return x.scalar_type();
+#ifdef STRUCTLM_AUTOCAST_BY_DEVICE_TYPE
+  const auto type = cuda ? at::kCUDA : at::kCPU;
+  const bool on = at::autocast::is_autocast_enabled(type);
+  const auto dtype = at::autocast::get_autocast_dtype(type);
+#else
+  const bool on = cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+  const auto dtype = cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+#endif
+  return on && dtype == at::kBFloat16 ? at::kBFloat16 : x.scalar_type();
+}
+
 }  // namespace structlm::model

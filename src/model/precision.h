@@ -45,4 +45,10 @@ class AutocastGuard {
   at::ScalarType was_dtype_ = at::kBFloat16;
 };
 
+// The dtype a matrix product (autocast's lower-precision list: linear, matmul, ...) will run an
+// fp32 `x` in here: bf16 inside an AutocastGuard for bf16 on x's device type, else x's own dtype.
+// An op feeding a matrix product writes this directly (model/layer_norm.h) and spares autocast's
+// cast.
+at::ScalarType matmul_input_dtype(const torch::Tensor& x);
+
 }  // namespace structlm::model
