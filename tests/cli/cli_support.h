@@ -6,6 +6,9 @@
 #include <cstdio>
 #include <string>
 
+#include "core/io.h"
+#include "core/json.h"
+
 namespace cli_test {
 
 struct Result {
@@ -30,5 +33,21 @@ inline Result run_shell(const std::string& command) {
 }
 
 inline Result run(const std::string& args) { return run_shell(std::string(STRUCTLM_CLI) + " " + args); }
+
+// A small corpus with enough structure to learn from: 40 JSONL documents of templated sentences
+// (8 nouns, 6 verbs). Returns `path`.
+inline std::string write_corpus(const std::string& path) {
+  const char* nouns[] = {"cat", "dog", "bird", "child", "farmer", "teacher", "river", "king"};
+  const char* verbs[] = {"sees", "likes", "follows", "finds", "calls", "helps"};
+  std::string out;
+  for (int d = 0; d < 40; ++d) {
+    std::string doc;
+    for (int s = 0; s < 30; ++s)
+      doc += std::string("The ") + nouns[(d + s) % 8] + " " + verbs[(d * 3 + s) % 6] + " the " + nouns[(s * 5 + d) % 8] + ". ";
+    out += structlm::json({{"id", "doc" + std::to_string(d)}, {"text", doc}}).dump() + "\n";
+  }
+  structlm::write_file_atomic(path, out);
+  return path;
+}
 
 }  // namespace cli_test

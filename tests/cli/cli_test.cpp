@@ -22,6 +22,7 @@ using structlm::json;
 namespace {
 
 using cli_test::Result;
+using cli_test::write_corpus;
 using cli_test::cli;
 using cli_test::run;
 using cli_test::run_shell;
@@ -38,21 +39,6 @@ class Cli : public ::testing::Test {
   std::string path(const std::string& name) const { return (dir / name).string(); }
   fs::path dir;
 };
-
-// A small corpus with enough structure to learn from: 40 documents of templated sentences.
-std::string write_corpus(const std::string& path) {
-  const char* nouns[] = {"cat", "dog", "bird", "child", "farmer", "teacher", "river", "king"};
-  const char* verbs[] = {"sees", "likes", "follows", "finds", "calls", "helps"};
-  std::string out;
-  for (int d = 0; d < 40; ++d) {
-    std::string doc;
-    for (int s = 0; s < 30; ++s)
-      doc += std::string("The ") + nouns[(d + s) % 8] + " " + verbs[(d * 3 + s) % 6] + " the " + nouns[(s * 5 + d) % 8] + ". ";
-    out += json({{"id", "doc" + std::to_string(d)}, {"text", doc}}).dump() + "\n";
-  }
-  structlm::write_file_atomic(path, out);
-  return path;
-}
 
 }  // namespace
 

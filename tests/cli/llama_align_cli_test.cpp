@@ -22,6 +22,7 @@ using structlm::json;
 namespace {
 
 using cli_test::run;
+using cli_test::write_corpus;
 
 // The model's tensors of a safetensors file (a run's optimizer state, optim.*, left out: the
 // aligned model does not carry it), as raw bytes.
@@ -31,20 +32,6 @@ std::map<std::string, std::string> tensor_bytes(const std::string& path) {
   for (const auto& t : r.tensors())
     if (t.name.rfind("optim.", 0) != 0) out[t.name] = std::string(reinterpret_cast<const char*>(r.data(t)), t.nbytes());
   return out;
-}
-
-std::string write_corpus(const std::string& path) {
-  const char* nouns[] = {"cat", "dog", "bird", "child", "farmer", "teacher", "river", "king"};
-  const char* verbs[] = {"sees", "likes", "follows", "finds", "calls", "helps"};
-  std::string out;
-  for (int d = 0; d < 40; ++d) {
-    std::string doc;
-    for (int s = 0; s < 30; ++s)
-      doc += std::string("The ") + nouns[(d + s) % 8] + " " + verbs[(d * 3 + s) % 6] + " the " + nouns[(s * 5 + d) % 8] + ". ";
-    out += json({{"id", "doc" + std::to_string(d)}, {"text", doc}}).dump() + "\n";
-  }
-  structlm::write_file_atomic(path, out);
-  return path;
 }
 
 TEST(CliLlamaAlign, AlignKeepsEveryOtherTensorAndTheResultEvaluates) {

@@ -21,27 +21,13 @@ using structlm::json;
 namespace {
 
 using cli_test::run;
+using cli_test::write_corpus;
 
 class CliLlama : public ::testing::Test {
  protected:
   std::string path(const std::string& name) const { return tmp / name; }
   structlm::test_util::TempDir tmp;
 };
-
-// 40 documents of templated sentences (cli_test.cpp's corpus): something to learn.
-std::string write_corpus(const std::string& path) {
-  const char* nouns[] = {"cat", "dog", "bird", "child", "farmer", "teacher", "river", "king"};
-  const char* verbs[] = {"sees", "likes", "follows", "finds", "calls", "helps"};
-  std::string out;
-  for (int d = 0; d < 40; ++d) {
-    std::string doc;
-    for (int s = 0; s < 30; ++s)
-      doc += std::string("The ") + nouns[(d + s) % 8] + " " + verbs[(d * 3 + s) % 6] + " the " + nouns[(s * 5 + d) % 8] + ". ";
-    out += json({{"id", "doc" + std::to_string(d)}, {"text", doc}}).dump() + "\n";
-  }
-  structlm::write_file_atomic(path, out);
-  return path;
-}
 
 // A safetensors file's data section (after the header, which holds the metadata).
 std::string tensor_bytes(const std::string& file) {
