@@ -35,7 +35,10 @@
 # T_BUILD (250) T_GPUTESTS (30) T_BENCH (150) T_HF (45) T_DIST (25): per-section seconds, each also
 # cut to what is left of TOTAL_S; STEPS (10), WARMUP (3).
 # Output: OUT/gpu_check.log (everything), OUT/<section>.log, OUT/<section>.result, and a summary
-# at the end: one line per section, ok / failed / skipped with its key numbers.
+# at the end: one line per section, ok / failed / skipped with its key numbers. Exit status 1 when
+# a section failed.
+# On a lent machine whose runner exports OUT (the folder that comes back), plain
+# `scripts/gpu_check.sh` writes straight into it; give the command ~560 s.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SELF="$ROOT/scripts/gpu_check.sh"
