@@ -226,6 +226,59 @@ put("gguf", "llama_sentencepiece_like", gguf(
      ("tokenizer.ggml.eos_token_id", U32, 2), ("tokenizer.ggml.unknown_token_id", U32, 0),
      ("tokenizer.ggml.add_bos_token", BOOL, True), ("tokenizer.ggml.add_eos_token", BOOL, False)],
     [("token_embd.weight", 1, [8, 7])]))
+# Whole llama/qwen2 files for fuzz_gguf_llama (config and vocabulary past the container): every
+# hyperparameter key, a block's 9 tensors, and each vocabulary kind.
+def llama_block(hidden=8, kv=4, ffn=16, bias=False):
+    t = [("blk.0.attn_norm.weight", 0, [hidden]), ("blk.0.attn_q.weight", 0, [hidden, hidden]),
+         ("blk.0.attn_k.weight", 0, [hidden, kv]), ("blk.0.attn_v.weight", 0, [hidden, kv]),
+         ("blk.0.attn_output.weight", 0, [hidden, hidden]), ("blk.0.ffn_norm.weight", 0, [hidden]),
+         ("blk.0.ffn_gate.weight", 0, [hidden, ffn]), ("blk.0.ffn_up.weight", 0, [hidden, ffn]),
+         ("blk.0.ffn_down.weight", 0, [ffn, hidden]), ("output_norm.weight", 0, [hidden])]
+    if bias:
+        t += [("blk.0.attn_q.bias", 0, [hidden]), ("blk.0.attn_k.bias", 0, [kv]), ("blk.0.attn_v.bias", 0, [kv])]
+    return t
+
+
+def llama_hparams(arch):
+    return [("general.architecture", STRING, arch), (arch + ".block_count", U32, 1), (arch + ".context_length", U32, 16),
+            (arch + ".embedding_length", U32, 8), (arch + ".feed_forward_length", U32, 16),
+            (arch + ".attention.head_count", U32, 2), (arch + ".attention.head_count_kv", U32, 1),
+            (arch + ".rope.freq_base", F32, 10000.0), (arch + ".attention.layer_norm_rms_epsilon", F32, 1e-5),
+            (arch + ".rope.dimension_count", U32, 4)]
+
+
+def byte_alphabet():  # GPT-2's bytes_to_unicode, in byte order
+    keep = list(range(33, 127)) + list(range(161, 173)) + list(range(174, 256))
+    out, n = {}, 0
+    for b in range(256):
+        if b in keep:
+            out[b] = chr(b)
+        else:
+            out[b] = chr(256 + n)
+            n += 1
+    return [out[b] for b in range(256)]
+
+
+BPE_VOCAB = [("tokenizer.ggml.model", STRING, "gpt2"), ("tokenizer.ggml.pre", STRING, "llama-bpe"),
+             ("tokenizer.ggml.tokens", ARRAY, (STRING, byte_alphabet() + ["\u0120t", "<|begin_of_text|>"])),
+             ("tokenizer.ggml.token_type", ARRAY, (I32, [1] * 257 + [3])),
+             ("tokenizer.ggml.merges", ARRAY, (STRING, ["\u0120 t"])), ("tokenizer.ggml.bos_token_id", U32, 257)]
+put("gguf_llama", "llama_bpe", gguf(llama_hparams("llama") + BPE_VOCAB,
+                                    [("token_embd.weight", 0, [8, 258])] + llama_block()))
+put("gguf_llama", "qwen2_bpe", gguf(llama_hparams("qwen2") + [(k, t, "qwen2" if k == "tokenizer.ggml.pre" else v)
+                                                                for k, t, v in BPE_VOCAB],
+                                    [("token_embd.weight", 0, [8, 258])] + llama_block(bias=True)))
+# Byte fallback needs all 256 byte tokens.
+SP_PIECES = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)] + ["\u2581", "a", "\u2581a"]
+put("gguf_llama", "llama_sentencepiece", gguf(
+    llama_hparams("llama") +
+    [("tokenizer.ggml.model", STRING, "llama"), ("tokenizer.ggml.pre", STRING, "default"),
+     ("tokenizer.ggml.tokens", ARRAY, (STRING, SP_PIECES)),
+     ("tokenizer.ggml.scores", ARRAY, (F32, [0.0] * 259 + [-1.0, -2.0, 0.0])),
+     ("tokenizer.ggml.token_type", ARRAY, (I32, [2, 3, 3] + [6] * 256 + [1, 1, 1])), ("tokenizer.ggml.bos_token_id", U32, 1),
+     ("tokenizer.ggml.eos_token_id", U32, 2), ("tokenizer.ggml.unknown_token_id", U32, 0),
+     ("tokenizer.ggml.add_bos_token", BOOL, True), ("tokenizer.ggml.add_eos_token", BOOL, False)],
+    [("token_embd.weight", 0, [8, 262]), ("output.weight", 0, [8, 262])] + llama_block()))
 put("gguf", "every_type", gguf(
     [("general.alignment", U32, 16), ("u8", U8, 200), ("i8", I8, -5), ("u16", U16, 60000), ("i16", I16, -3000), ("u32", U32, 4000000000),
      ("i32", I32, -7), ("f32", F32, 0.5), ("bool", BOOL, True), ("str", STRING, "héllo"), ("u64", U64, 2**63 + 5),

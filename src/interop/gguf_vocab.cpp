@@ -8,10 +8,16 @@
 
 #include "core/error.h"
 #include "core/io.h"
-#include "interop/gpt_tensors.h"
+#include "formats/gguf_llama_config.h"
 #include "text/tokenizer.h"
 
 namespace structlm::interop {
+
+// torch-free (fuzz/fuzz_gguf_llama.cpp compiles this file): the token types from formats.
+using formats::kGgufTokenControl;
+using formats::kGgufTokenNormal;
+using formats::kGgufTokenUnused;
+using formats::kGgufTokenUserDefined;
 
 namespace {
 

@@ -62,12 +62,6 @@ std::vector<std::uint64_t> gguf_ne(const torch::Tensor& x) {
   return ne;
 }
 
-std::int64_t gguf_hparam(const formats::GgufFile& f, const std::string& key) {
-  const std::uint64_t v = f.get_uint(key);
-  if (v < 1 || v > 0x7fffffff) fail(f.name, "metadata key '" + key + "': " + std::to_string(v) + " is outside 1..2^31-1");
-  return static_cast<std::int64_t>(v);
-}
-
 torch::ScalarType torch_type(FloatType t) {
   switch (t) {
     case FloatType::F32: return torch::kFloat32;

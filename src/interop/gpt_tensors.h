@@ -10,6 +10,7 @@
 
 #include "core/json.h"
 #include "formats/gguf.h"
+#include "formats/gguf_llama_config.h"
 #include "formats/safetensors.h"
 #include "model/gpt.h"
 
@@ -27,11 +28,12 @@ formats::GgmlType ggml_type_of(FloatType t);
 std::uint32_t gguf_file_type(FloatType t);
 // ggml's ne of a tensor: its torch sizes reversed, innermost first.
 std::vector<std::uint64_t> gguf_ne(const torch::Tensor& x);
-// llama.cpp's token types (llama_token_type / gguf-py TokenType).
-constexpr std::int32_t kGgufTokenNormal = 1, kGgufTokenControl = 3, kGgufTokenUserDefined = 4, kGgufTokenUnused = 5;
-// A GGUF integer hyperparameter that must fit the models' int64 sizes and int32 range (1..2^31-1);
-// errors name the file and the key.
-std::int64_t gguf_hparam(const formats::GgufFile& f, const std::string& key);
+// llama.cpp's token types and GGUF's integer hyperparameters (formats/gguf_llama_config.h).
+using formats::gguf_hparam;
+using formats::kGgufTokenControl;
+using formats::kGgufTokenNormal;
+using formats::kGgufTokenUnused;
+using formats::kGgufTokenUserDefined;
 
 struct GptTensors {
   model::GPTConfig config;
