@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/utf8.h"
 #include "formats/gguf_llama_config.h"
 #include "text/tokenizer.h"
 
@@ -338,6 +339,16 @@ void add_sp_vocab(formats::GgufWriter& w, const json& tj, const text::Tokenizer&
 }  // namespace
 
 json gguf_vocab_tokenizer_json(const formats::GgufFile& f, std::int64_t rows) {
+  // JSON holds text: a token or merge that is not UTF-8 would make the tokenizer.json unwritable
+  // (nlohmann's dump throws; found by fuzz_gguf_llama, fuzz/corpus/gguf_llama/regress-*).
+  for (const std::string key : {"tokenizer.ggml.tokens", "tokenizer.ggml.merges"}) {
+    if (!f.find(key)) continue;
+    const auto& strings = f.get_string_array(key);
+    for (std::size_t i = 0; i < strings.size(); ++i)
+      if (const std::size_t at = invalid_utf8_offset(strings[i]); at != std::string::npos)
+        fail(f.name, "metadata key '" + key + "': entry " + std::to_string(i) + " is not valid UTF-8 (byte " +
+                         std::to_string(at) + ")");
+  }
   const std::string& model = f.get_string("tokenizer.ggml.model");
   if (model == "llama") return sp_tokenizer_json(f, rows);
   if (model != "gpt2")
