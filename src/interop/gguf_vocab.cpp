@@ -345,7 +345,7 @@ json gguf_vocab_tokenizer_json(const formats::GgufFile& f, std::int64_t rows) {
     if (!f.find(key)) continue;
     const auto& strings = f.get_string_array(key);
     for (std::size_t i = 0; i < strings.size(); ++i)
-      if (const std::size_t at = invalid_utf8_offset(strings[i]); at != std::string::npos)
+      if (const std::size_t at = invalid_strict_utf8_offset(strings[i]); at != std::string::npos)
         fail(f.name, "metadata key '" + key + "': entry " + std::to_string(i) + " is not valid UTF-8 (byte " +
                          std::to_string(at) + ")");
   }

@@ -11,6 +11,7 @@
 #include "core/platform.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "core/utf8.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -172,4 +173,39 @@ TEST(Platform, CoresAndCoreType) {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2")) EXPECT_STRNE(best_openblas_coretype(), "");
 #endif
+}
+
+// Strict UTF-8 (core/utf8.h) against an independent reader of it, nlohmann-json's dump: every
+// string of up to 3 bytes from a set of edge bytes is valid for one exactly when dump accepts
+// it, and the lenient check (lead and continuation bytes only) accepts a superset.
+TEST(Utf8, StrictAgreesWithJsonDumpOnEdgeBytes) {
+  const unsigned char edges[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2,
+                                 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF};
+  int valid = 0, checked = 0;
+  std::vector<std::string> strings = {""};
+  for (int len = 1; len <= 3; ++len) {
+    std::vector<std::string> next;
+    for (const auto& s : strings)
+      if (s.size() == std::size_t(len - 1))
+        for (unsigned char b : edges) next.push_back(s + char(b));
+    strings.insert(strings.end(), next.begin(), next.end());
+  }
+  // Four-byte forms at their edges: U+10000, U+10FFFF, past it, a surrogate, an overlong.
+  for (const char* s : {"\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF", "\xF4\x90\x80\x80", "\xED\xA0\x80", "\xF0\x8F\xBF\xBF"})
+    strings.push_back(s);
+  for (const auto& s : strings) {
+    bool dump_ok = true;
+    try {
+      (void)structlm::json(s).dump();
+    } catch (const structlm::json::exception&) {
+      dump_ok = false;
+    }
+    const bool strict = structlm::invalid_strict_utf8_offset(s) == std::string::npos;
+    EXPECT_EQ(strict, dump_ok) << structlm::json(s).dump(-1, ' ', false, structlm::json::error_handler_t::replace);
+    if (strict) EXPECT_EQ(structlm::invalid_utf8_offset(s), std::string::npos);
+    valid += strict;
+    ++checked;
+  }
+  EXPECT_GT(valid, 100);
+  EXPECT_GT(checked - valid, 1000);
 }
