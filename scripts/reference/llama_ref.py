@@ -416,6 +416,16 @@ def bytes_to_unicode():
     return table
 
 
+def apply_merge(words, best):
+    """Joins every occurrence of the pair `best` in each word (a list of symbols), left to right."""
+    for w in words:
+        i = 0
+        while i < len(w) - 1:
+            if (w[i], w[i + 1]) == best:
+                w[i:i + 2] = [w[i] + w[i + 1]]
+            i += 1
+
+
 def tiny_vocab(vocab_size):
     """(tokens, token_types, merges, bos, eos). Ids 0..255: the 256 byte tokens in the table's order
     (printable bytes first, as GPT-2's encoder.json); then BPE merges learnt greedily from BPE_TEXT
@@ -441,12 +451,7 @@ def tiny_vocab(vocab_size):
         if best[0] + best[1] not in seen:
             tokens.append(best[0] + best[1])
             seen.add(tokens[-1])
-        for w in words:
-            i = 0
-            while i < len(w) - 1:
-                if (w[i], w[i + 1]) == best:
-                    w[i:i + 2] = [w[i] + w[i + 1]]
-                i += 1
+        apply_merge(words, best)
     types = [1] * len(tokens)
     while len(tokens) < vocab_size - 2:
         tokens.append(f"<|reserved_{len(tokens)}|>")
@@ -518,12 +523,7 @@ def sp_vocab(vocab_size):
         best = min(pairs, key=lambda p: (-pairs[p], p))
         if best[0] + best[1] not in merged:
             merged.append(best[0] + best[1])
-        for w in words:
-            i = 0
-            while i < len(w) - 1:
-                if (w[i], w[i + 1]) == best:
-                    w[i:i + 2] = [w[i] + w[i + 1]]
-                i += 1
+        apply_merge(words, best)
     normal = merged + chars
     assert len(set(normal)) == len(normal)
     return pieces + normal, [0.0] * len(pieces) + [float(-k) for k in range(len(normal))], types + [1] * len(normal)
