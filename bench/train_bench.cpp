@@ -142,9 +142,9 @@ void print_profile(const torch::autograd::profiler::thread_event_lists& threads,
   double matmul = 0;
   for (const auto& [name, v] : sorted)
     if (name == "aten::mm" || name == "aten::addmm" || name == "aten::bmm" || name == "aten::baddbmm") matmul += v.first;
-  std::fprintf(stderr, "%-44s %10s %7s %7s\n", "op (self CPU time)", "ms", "share", "calls");
+  std::fprintf(stderr, "%-70s %10s %7s %7s\n", "op (self CPU time)", "ms", "share", "calls");
   for (std::size_t i = 0; i < std::min(rows, sorted.size()); ++i)
-    std::fprintf(stderr, "%-44.44s %10.1f %6.1f%% %7ld\n", sorted[i].first.c_str(), sorted[i].second.first / 1e3,
+    std::fprintf(stderr, "%-70.70s %10.1f %6.1f%% %7ld\n", sorted[i].first.c_str(), sorted[i].second.first / 1e3,
                  100.0 * sorted[i].second.first / total, sorted[i].second.second);
   std::fprintf(stderr, "total %.1f ms; matrix products (mm, addmm, bmm, baddbmm) %.1f%%\n", total / 1e3, 100.0 * matmul / total);
 }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs an experiment's plan (OUT/plan.txt, written by `structlm experiment ... --plan`) on this
+# machine, one step after another, for a machine with no queue. Each step is one process capped at
+# --max-minutes (train.max_minutes: a checkpointed stop), so no process outlives a sitting; a step
+# that stopped on its cap runs again, resuming from its checkpoint, until it has finished. Each
+# step's output goes to OUT/logs/<run>.log as it runs (appended across resumptions). Rerunning the
+# script skips what has finished: `--plan` is asked again first, so plan.txt lists only what is
+# left. Stops at a stage line ("# stage 2: ..."): run `--plan` and this script again for it.
+#
+#   scripts/run_plan.sh --config configs/cstde_e2.json --out runs/cstde-e2 [--max-minutes 40] [--only N]
+#
+# --only N runs at most N steps (then exits 0), so a sitting can take a bounded share of a plan.
+set -euo pipefail
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CONFIG="" OUT="" MINUTES=40 ONLY=0 KIND=cstde
+while (($#)); do
+  case "$1" in
+    --config) CONFIG=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --max-minutes) MINUTES=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --experiment) KIND=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run_plan: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[[ -n "$CONFIG" && -n "$OUT" ]] || { echo "run_plan: --config and --out are required" >&2; usage >&2; exit 2; }
+[[ "$MINUTES" =~ ^[0-9]+$ && "$MINUTES" -gt 0 ]] || { echo "run_plan: --max-minutes takes a positive integer (got '$MINUTES')" >&2; exit 2; }
+[[ "$ONLY" =~ ^[0-9]+$ ]] || { echo "run_plan: --only takes a non-negative integer (got '$ONLY')" >&2; exit 2; }
+BIN=${STRUCTLM:-$ROOT/build/structlm}
+[[ -x "$BIN" ]] || { echo "run_plan: $BIN is not built (make build)" >&2; exit 2; }
+
+"$BIN" --root "$ROOT" experiment "$KIND" --config "$CONFIG" --out "$OUT" --plan > /dev/null
+PLAN=$OUT/plan.txt
+[[ -f "$PLAN" ]] || { echo "run_plan: $PLAN was not written" >&2; exit 1; }
+mkdir -p "$OUT/logs"
+
+done_steps=0
+while IFS= read -r line; do
+  [[ -z "$line" ]] && continue
+  if [[ "$line" == "#"* ]]; then
+    echo "run_plan: stopping at '$line': run this script again once the steps above have finished" >&2
+    break
+  fi
+  if ((ONLY > 0 && done_steps >= ONLY)); then break; fi
+  run=$(sed -n 's/.*--run-dir \([^ ]*\).*/\1/p' <<<"$line")
+  [[ -n "$run" ]] || { echo "run_plan: no --run-dir in plan line: $line" >&2; exit 1; }
+  log=$OUT/logs/$(basename "$run").log
+  # A step stopped by its cap exits 0 with its checkpoint short of max_steps: run it again until
+  # --plan no longer lists it.
+  for attempt in $(seq 1 100); do
+    echo "run_plan: $(date -u +%FT%TZ) $(basename "$run") (attempt $attempt, cap $MINUTES min)" | tee -a "$log" >&2
+    # shellcheck disable=SC2086  # the plan line is a command line written by structlm itself
+    $line --set "train.max_minutes=$MINUTES" >> "$log" 2>&1 || { echo "run_plan: $(basename "$run") failed (see $log)" >&2; exit 1; }
+    "$BIN" --root "$ROOT" experiment "$KIND" --config "$CONFIG" --out "$OUT" --plan > /dev/null
+    grep -qF -- "--run-dir $run " "$PLAN" || break
+  done
+  done_steps=$((done_steps + 1))
+done < <(cat "$PLAN")
+echo "run_plan: $(date -u +%FT%TZ) ran $done_steps step(s)" >&2
