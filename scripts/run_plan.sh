@@ -10,9 +10,11 @@
 #   scripts/run_plan.sh --config configs/cstde_e2.json --out runs/cstde-e2 [--max-minutes 40] [--only N]
 #
 # --only N runs at most N steps (then exits 0), so a sitting can take a bounded share of a plan.
+# STRUCTLM=PATH runs that binary instead of build/structlm: a copy, so that rebuilding build/
+# during a plan of several hours neither changes the code of later steps nor races the linker.
 set -euo pipefail
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CONFIG="" OUT="" MINUTES=40 ONLY=0 KIND=cstde
 while (($#)); do
@@ -52,8 +54,11 @@ while IFS= read -r line; do
   # --plan no longer lists it.
   for attempt in $(seq 1 100); do
     echo "run_plan: $(date -u +%FT%TZ) $(basename "$run") (attempt $attempt, cap $MINUTES min)" | tee -a "$log" >&2
-    # shellcheck disable=SC2086  # the plan line is a command line written by structlm itself
-    $line --set "train.max_minutes=$MINUTES" >> "$log" 2>&1 || { echo "run_plan: $(basename "$run") failed (see $log)" >&2; exit 1; }
+    # The plan line is a command line written by structlm itself, its first word the binary that
+    # wrote it; $BIN runs in its place (STRUCTLM=a copy keeps a rebuild of build/ out of a long plan).
+    read -r -a words <<<"$line"
+    "$BIN" "${words[@]:1}" --set "train.max_minutes=$MINUTES" >> "$log" 2>&1 ||
+      { echo "run_plan: $(basename "$run") failed (see $log)" >&2; exit 1; }
     "$BIN" --root "$ROOT" experiment "$KIND" --config "$CONFIG" --out "$OUT" --plan > /dev/null
     grep -qF -- "--run-dir $run " "$PLAN" || break
   done
