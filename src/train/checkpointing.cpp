@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -23,6 +24,12 @@ std::string step_checkpoint_path(const std::string& run_dir, std::int64_t step) 
 
 std::string latest_checkpoint_path(const std::string& run_dir) {
   return checkpoint_dir(run_dir) + "/latest.safetensors";
+}
+
+std::string kept_checkpoint_path(const std::string& run_dir, std::int64_t step) {
+  char name[64];
+  std::snprintf(name, sizeof name, "/keep_%07lld.safetensors", (long long)step);
+  return checkpoint_dir(run_dir) + name;
 }
 
 json TrainState::to_json() const {
@@ -65,6 +72,25 @@ static void copy_file_atomic(const std::string& from, const std::string& to) {
   }
 }
 
+// A hard link made under a temporary name and renamed into place (atomic, no second copy of the
+// bytes); a copy where the file system refuses links.
+static void link_file_atomic(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  const std::string tmp = to + ".tmp." + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  fs::create_hard_link(from, tmp, ec);
+  if (ec) {
+    copy_file_atomic(from, to);
+    return;
+  }
+  fs::rename(tmp, to, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    fail(to, "cannot replace (" + ec.message() + ")");
+  }
+}
+
 namespace {
 
 // The step file (written by `save`, given its path and metadata), then its atomic copy as latest.
@@ -77,6 +103,10 @@ std::string write_checkpoint_files(const std::string& run_dir, const RunConfig& 
                {"train_state", state.to_json()}};
   save(path, meta);
   copy_file_atomic(path, latest_checkpoint_path(run_dir));
+  const auto& keep = cfg.train.keep_steps;
+  if (std::find(keep.begin(), keep.end(), state.step) != keep.end() &&
+      !file_exists(kept_checkpoint_path(run_dir, state.step)))
+    link_file_atomic(path, kept_checkpoint_path(run_dir, state.step));
   return path;
 }
 
@@ -101,7 +131,7 @@ void check_resume_config(const RunConfig& saved, const RunConfig& now, const std
   // Fields that change when and how a run reports or stops, or where it runs, but not what it
   // computes: a resumed run may change them.
   static const char* free_fields[] = {"max_steps",    "stop_at_step", "max_minutes", "eval_every", "log_every",
-                                      "ckpt_every",   "eval_batches", "device",      "threads"};
+                                      "ckpt_every",   "keep_steps",   "eval_batches", "device",      "threads"};
   json a = saved.to_json(), b = now.to_json();
   // Paths compare by the files they name: runs made before paths were stored absolute hold them
   // relative to the directory training started in.
@@ -134,7 +164,7 @@ void check_resume_config(const RunConfig& saved, const RunConfig& now, const std
   }
   if (!diffs.empty())
     fail(path, "cannot resume with a different configuration (" + diffs +
-                   "); only max_steps, stop_at_step, max_minutes, eval/log/checkpoint cadence, eval_batches, "
+                   "); only max_steps, stop_at_step, max_minutes, eval/log/checkpoint cadence, keep_steps, eval_batches, "
                    "device and threads may change");
 }
 

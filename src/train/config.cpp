@@ -42,6 +42,9 @@ const FieldTable<TrainConfig>& TrainConfig::fields() {
           .add("eval_batches", +[](C& c) -> std::int64_t& { return c.eval_batches; }, "batches per validation", "> 0", positive)
           .add("ckpt_every", +[](C& c) -> std::int64_t& { return c.ckpt_every; }, "steps between checkpoints",
                ">= 0 (0: only at the end)", non_negative)
+          .add("keep_steps", +[](C& c) -> std::vector<std::int64_t>& { return c.keep_steps; },
+               "steps whose checkpoints are kept as their own files (checkpoints/keep_NNNNNNN.safetensors); "
+               "increasing, each in [1, max_steps] (empty: none)")
           .add("log_every", +[](C& c) -> std::int64_t& { return c.log_every; }, "steps between log lines", "> 0", positive)
           .add("max_minutes", +[](C& c) -> double& { return c.max_minutes; }, "wall-time limit (checkpointed stop)",
                ">= 0 (0: no limit)", finite_non_negative)
@@ -71,6 +74,17 @@ std::vector<std::int64_t> TrainConfig::log_eval_steps() const {
   return steps;
 }
 
+void TrainConfig::check_keep_steps(const std::string& path) const {
+  for (std::size_t i = 0; i < keep_steps.size(); ++i) {
+    const std::int64_t s = keep_steps[i];
+    check(s >= 1 && s <= max_steps, path,
+          "train field 'keep_steps' holds " + std::to_string(s) + ", outside [1, max_steps = " + std::to_string(max_steps) + "]");
+    check(i == 0 || s > keep_steps[i - 1], path,
+          "train field 'keep_steps' must be increasing (" + std::to_string(keep_steps[i - 1]) + " then " +
+              std::to_string(s) + ")");
+  }
+}
+
 TrainConfig TrainConfig::from_json(const json& j, const std::string& path) {
   // nlohmann converts -1 to 2^64 - 1 without a word; a negative seed is a typo, not a seed.
   if (j.is_object() && j.contains("seed") && j["seed"].is_number_integer() && !j["seed"].is_number_unsigned())
@@ -80,6 +94,7 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& path) {
   TrainConfig c;
   fields().read(j, c, path);
   check(std::isfinite(c.min_lr) && c.min_lr >= 0 && c.min_lr <= c.lr, path, "train field 'min_lr' must be in [0, lr]");
+  c.check_keep_steps(path);
   return c;
 }
 

@@ -29,6 +29,11 @@ struct TrainConfig {
   // "how many tokens does the baseline need" comparison reads (issue 14, E1).
   std::int64_t eval_log_points = 0;
   std::int64_t ckpt_every = 200;    // and always at the end
+  // Steps whose checkpoints are kept as their own files (checkpoints/keep_NNNNNNN.safetensors,
+  // kept_checkpoint_path), whatever ckpt_every says: a checkpoint is written at each of them and
+  // never replaced or removed, across resumes. Positive, increasing, each <= max_steps (issue 15:
+  // the HCMA experiment aligns the base model at fractions of its budget). Empty: none.
+  std::vector<std::int64_t> keep_steps;
   std::int64_t log_every = 10;
   double max_minutes = 0;           // > 0: stop (and checkpoint) once this wall time is used
   std::uint64_t seed = 1337;
@@ -49,6 +54,8 @@ struct TrainConfig {
   // The eval_log_points steps round(max_steps^(k / (n - 1))), k = 0..n-1, ascending, repeats
   // dropped (the first ones collide at small k); empty when eval_log_points is 0.
   std::vector<std::int64_t> log_eval_steps() const;
+  // Error naming `path` and the field unless keep_steps is positive, increasing and <= max_steps.
+  void check_keep_steps(const std::string& path) const;
 };
 
 struct DataConfig {

@@ -386,6 +386,7 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
   if (W > 1 && !device.is_cpu())
     fail(run_dir, "data-parallel training runs on CPU (Gloo) for now; train.device is " + device.str());
 
+  tc.check_keep_steps(run_dir + " (train.keep_steps)");
   make_dirs(run_dir);
   const std::string metrics_path = run_dir + "/metrics.jsonl";
   const std::string latest = latest_checkpoint_path(run_dir);
@@ -499,7 +500,8 @@ TrainResult train(const RunConfig& cfg, const std::string& run_dir, bool resume,
     }
     if (lead && !(ev.stopping && state.step == tc.max_steps)) progress->update(state.step, clock.fields);  // finish() draws the last
 
-    if ((tc.ckpt_every > 0 && state.step % tc.ckpt_every == 0) || ev.stopping)
+    const bool keep = std::find(tc.keep_steps.begin(), tc.keep_steps.end(), state.step) != tc.keep_steps.end();
+    if ((tc.ckpt_every > 0 && state.step % tc.ckpt_every == 0) || ev.stopping || keep)
       result.last_checkpoint =
           lead ? (model.m.gpt ? write_run_checkpoint(run_dir, model.m.gpt, opt, cfg, state)
                               : write_run_checkpoint(run_dir, model.m.llama, opt, cfg, state))

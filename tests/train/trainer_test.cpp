@@ -17,6 +17,7 @@
 #include "core/rng.h"
 #include "data/shard.h"
 #include "model/checkpoint.h"
+#include "train/checkpointing.h"
 #include "train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -276,4 +277,70 @@ TEST(Trainer, LogSpacedEvaluationStepsByHandAndInARun) {
   for (const auto& rec : metrics(tmp.path() + "/run"))
     if (rec.contains("val_loss")) evaluated.push_back(rec["step"].get<std::int64_t>());
   EXPECT_EQ(evaluated, (std::vector<std::int64_t>{1, 2, 3, 6, 11, 20}));
+}
+
+// train.keep_steps (issue 15, item 1): a checkpoint is written at each kept step whatever
+// ckpt_every says, as its own file holding that step in its metadata; the files survive a resume
+// (a kept file written before the interruption is neither rewritten nor removed) and are the
+// same bytes an uninterrupted run keeps. Bad lists are refused naming the field.
+TEST(Trainer, KeepStepsAreKeptAsTheirOwnFilesAcrossResume) {
+  TempDir tmp;
+  const std::string& dir = tmp.path();
+  train::RunConfig cfg = tiny_run(dir);
+  cfg.train.max_steps = 8;
+  cfg.train.ckpt_every = 0;  // only the end and the kept steps
+  cfg.train.keep_steps = {1, 5, 8};
+  const std::string straight = dir + "/straight", split = dir + "/split";
+  train::train(cfg, straight, false);
+  for (std::int64_t s : {1, 5, 8}) {
+    const std::string kept = train::kept_checkpoint_path(straight, s);
+    ASSERT_TRUE(file_exists(kept)) << kept;
+    EXPECT_EQ(model::read_checkpoint(kept).meta["train_state"]["step"], s) << kept;
+    EXPECT_TRUE(file_exists(train::step_checkpoint_path(straight, s)));
+  }
+  EXPECT_FALSE(file_exists(train::kept_checkpoint_path(straight, 3)));
+  EXPECT_FALSE(file_exists(train::step_checkpoint_path(straight, 3)));  // ckpt_every 0: no other step file
+  EXPECT_EQ(train::kept_checkpoint_path(straight, 5), straight + "/checkpoints/keep_0000005.safetensors");
+
+  // Interrupted at step 6 (after the kept step 5), then resumed: 1 and 5 are untouched, 8 appears.
+  train::RunConfig first = cfg;
+  first.train.stop_at_step = 6;
+  train::train(first, split, false);
+  ASSERT_TRUE(file_exists(train::kept_checkpoint_path(split, 5)));
+  EXPECT_FALSE(file_exists(train::kept_checkpoint_path(split, 8)));
+  const auto before = std::filesystem::last_write_time(train::kept_checkpoint_path(split, 5));
+  const std::string bytes5 = read_file(train::kept_checkpoint_path(split, 5));
+  train::train(cfg, split, true);
+  EXPECT_EQ(std::filesystem::last_write_time(train::kept_checkpoint_path(split, 5)), before);
+  EXPECT_EQ(read_file(train::kept_checkpoint_path(split, 5)), bytes5);
+  for (std::int64_t s : {1, 5, 8}) {
+    model::Checkpoint a = model::read_checkpoint(train::kept_checkpoint_path(straight, s));
+    model::Checkpoint b = model::read_checkpoint(train::kept_checkpoint_path(split, s));
+    EXPECT_EQ(b.meta["train_state"]["step"], s);
+    for (const auto& [name, t] : a.tensors) EXPECT_TRUE(torch::equal(t, b.tensors.at(name))) << s << " " << name;
+  }
+  // keep_steps may change on resume (it changes nothing computed).
+  train::RunConfig longer = cfg;
+  longer.train.max_steps = 10;
+  longer.train.keep_steps = {1, 5, 8, 9};
+  train::train(longer, split, true);
+  EXPECT_TRUE(file_exists(train::kept_checkpoint_path(split, 9)));
+
+  // Refused: not increasing, zero, beyond max_steps; and in a config file, naming the field.
+  for (const auto& bad : std::vector<std::vector<std::int64_t>>{{5, 5}, {6, 2}, {0}, {9}}) {
+    train::RunConfig c = tiny_run(dir);
+    c.train.keep_steps = bad;
+    const std::string msg = error_of([&] { train::train(c, dir + "/bad", false); });
+    EXPECT_NE(msg.find("keep_steps"), std::string::npos) << msg;
+    EXPECT_FALSE(file_exists(dir + "/bad/checkpoints/latest.safetensors"));
+  }
+  std::string msg = error_of([] {
+    train::TrainConfig::from_json(json{{"max_steps", 10}, {"keep_steps", {2, 11}}}, "run.json");
+  });
+  EXPECT_NE(msg.find("run.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("keep_steps"), std::string::npos) << msg;
+  msg = error_of([] { train::TrainConfig::from_json(json{{"keep_step", {2}}}, "run.json"); });
+  EXPECT_NE(msg.find("keep_step"), std::string::npos) << msg;
+  EXPECT_EQ(train::TrainConfig::from_json(json{{"max_steps", 10}, {"keep_steps", {2, 10}}}, "run.json").keep_steps,
+            (std::vector<std::int64_t>{2, 10}));
 }
