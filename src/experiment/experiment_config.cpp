@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "model/config.h"
+#include "train/config.h"
 
 namespace structlm::experiment {
 
@@ -130,6 +131,14 @@ const FieldTable<HcmaSection>& HcmaSection::fields() {
                "an object", [](const json& a) { return a.is_object(); })
           .add("methods", +[](H& h) -> json& { return h.methods; }, "variant name -> its align options over 'align'",
                "a non-empty object", [](const json& m) { return m.is_object() && !m.empty(); })
+          .add("base_fractions", +[](H& h) -> std::vector<double>& { return h.base_fractions; },
+               "fractions of train.max_steps at which the base model is kept, aligned and measured (OUT/base-<f>/)",
+               "empty, or increasing numbers in (0, 1]",
+               [](const std::vector<double>& v) {
+                 for (std::size_t i = 0; i < v.size(); ++i)
+                   if (!(std::isfinite(v[i]) && v[i] > 0 && v[i] <= 1) || (i > 0 && v[i] <= v[i - 1])) return false;
+                 return true;
+               })
           .section("suite", +[](H& h) -> HcmaSuiteOptions& { return h.suite; }, HcmaSuiteOptions::fields(),
                    "the measurements (eval --suite hcma)");
   return t;
@@ -190,6 +199,17 @@ ExperimentFile<HcmaSection> load_hcma_config(const std::string& path, int first_
   auto f = load<HcmaSection>(path, "experiment");
   keep_first_seeds(f.section.seeds, first_seeds, path);
   if (f.section.calibration.empty()) f.section.calibration = f.section.train_corpora.front();
+  if (!f.section.base_fractions.empty()) {
+    const json train = f.file.contains("train") && f.file["train"].is_object() ? f.file["train"] : json::object();
+    const std::int64_t max_steps = train::TrainConfig::from_json(train, path).max_steps;
+    for (double fraction : f.section.base_fractions) {
+      const std::int64_t step = std::max<std::int64_t>(1, std::llround(fraction * double(max_steps)));
+      check(f.section.base_steps.empty() || step > f.section.base_steps.back(), path + " (experiment.base_fractions)",
+            "two fractions fall on the same step (" + std::to_string(step) + " of train.max_steps " +
+                std::to_string(max_steps) + ")");
+      f.section.base_steps.push_back(step);
+    }
+  }
   for (auto it = f.section.methods.begin(); it != f.section.methods.end(); ++it) {
     const std::string where = path + " (experiment.methods." + it.key() + ")";
     check(it.value().is_object(), where, "a method must map to an object of align options");

@@ -67,6 +67,12 @@ struct HcmaSection {
   json align = json::object();  // align options shared by every method (hcma::AlignOptions keys)
   json methods;                 // variant name -> its align options over `align`
   HcmaSuiteOptions suite;
+  // Issue 15 item 1: fractions of the base model's training budget (train.max_steps) at which its
+  // checkpoint is kept (train.keep_steps) and aligned and measured, each in its own folder
+  // OUT/base-<fraction>/; increasing, in (0, 1]. Empty: the finished model only, in OUT/ (as before).
+  std::vector<double> base_fractions;
+  // base_fractions resolved when read: the step of each, max(1, round(fraction x max_steps)).
+  std::vector<std::int64_t> base_steps;
   // `methods` resolved when read: each variant's `align` plus its own options, its method the
   // variant's name unless it names one ("hcma-lm": {"method": "hcma", "lambda_lm": 1}); config order.
   std::vector<std::pair<std::string, hcma::AlignOptions>> variants;

@@ -23,6 +23,7 @@
 #include "report/experiment_logs.h"
 #include "report/experiment_markdown.h"
 #include "report/report.h"
+#include "train/checkpointing.h"
 #include "train/config.h"
 #include "workspace/run_files.h"
 #include "zoo/zoo.h"
@@ -83,6 +84,11 @@ BaseModel base_model(const Setup& s, const HcmaExperimentOptions& o, const works
   json run = {{"model", s.cfg.file.at("model")}, {"train", s.cfg.file.at("train")}, {"data", data}};
   run["model"]["vocab_size"] = ws.load_tokenizer(b.tokenizer).vocab_size();
   if (o.threads > 0) run["train"]["threads"] = o.threads;
+  if (!s.e().base_steps.empty()) {  // experiment.base_fractions: their checkpoints are kept
+    std::set<std::int64_t> keep(s.e().base_steps.begin(), s.e().base_steps.end());
+    for (const auto& k : run["train"].value("keep_steps", json::array())) keep.insert(k.get<std::int64_t>());
+    run["train"]["keep_steps"] = std::vector<std::int64_t>(keep.begin(), keep.end());
+  }
   auto cfg = train::RunConfig::from_json(run, s.cfg.path);  // a GPT or, with model.arch llama, a Llama
   const bool finished = mode != StepMode::run && training_finished(base, cfg.train);
   if (finished) {
@@ -313,26 +319,51 @@ struct Drive {
   std::vector<PlannedStep> steps;  // plan
 };
 
-// The one driver behind --plan, --collect and a plain run: `recorder` is the runner of the first
-// two (nullptr for a plain run).
-Drive drive(const HcmaExperimentOptions& opts, const workspace::Workspace& ws, StepRunner& runner, StepMode mode,
-            StepRecorder* recorder) {
-  HcmaExperimentOptions o = opts;
-  o.out = workspace::Workspace::absolute(o.out);  // stored in every result: valid from anywhere
-  Setup s = read_setup(o);
-  for (const char* d : {"/hcma", "/aligned", "/variants"}) make_dirs(o.out + d);
-  const BaseModel b = base_model(s, o, ws, runner, mode);
-  if (recorder) recorder->next_stage();  // the alignments read the model the train step makes
-  const auto variants = align_variants(s, o, ws, b, runner, mode);
-  if (mode == StepMode::plan) {
-    write_plan(o.out, recorder->steps());
-    return {"", recorder->steps()};
+// One model the experiment aligns and measures: the base model, or (experiment.base_fractions)
+// one of its kept checkpoints, with the folder its results go to.
+struct Target {
+  std::string label;  // "" (the base model, results in OUT/) or "base-<fraction>"
+  double fraction = 1;
+  std::int64_t step = 0;
+  HcmaExperimentOptions o;  // o.out: the folder of this target's aligned/, variants/, hcma/
+  BaseModel b;
+  std::vector<Variant> variants;
+};
+
+std::string fraction_label(double f) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "base-%g", f);
+  return buf;
+}
+
+// The models to align: the base model, or its kept checkpoint at every base fraction.
+std::vector<Target> targets(const Setup& s, const HcmaExperimentOptions& o, const BaseModel& b) {
+  if (s.e().base_fractions.empty()) return {Target{"", 1, 0, o, b, {}}};
+  std::vector<Target> out;
+  for (std::size_t i = 0; i < s.e().base_fractions.size(); ++i) {
+    Target t{fraction_label(s.e().base_fractions[i]), s.e().base_fractions[i], s.e().base_steps[i], o, b, {}};
+    t.o.out = o.out + "/" + t.label;
+    t.b.checkpoint = train::kept_checkpoint_path(o.out + "/base", t.step);
+    if (!b.pending)
+      check(file_exists(t.b.checkpoint), t.b.checkpoint,
+            "missing: the base model's run kept no checkpoint at step " + std::to_string(t.step) +
+                " (trained before experiment.base_fractions was set?); delete " + o.out + "/base and run again");
+    for (const char* d : {"/hcma", "/aligned", "/variants"}) make_dirs(t.o.out + d);
+    out.push_back(std::move(t));
   }
-  if (mode == StepMode::collect && !recorder->steps().empty()) fail_unfinished(o.out, recorder->steps());
-  const auto results = measure_variants(s, o, ws, b, variants);
-  const std::string description = s.e().description;
+  return out;
+}
+
+// One target's measurements, raw logs, table and report; returns its table.
+std::string measure_and_tabulate(const Setup& s, const workspace::Workspace& ws, const Target& t,
+                                 const std::string& base_dir) {
+  const HcmaExperimentOptions& o = t.o;
+  const auto results = measure_variants(s, o, ws, t.b, t.variants);
+  std::string description = s.e().description;
+  if (!t.label.empty())
+    description += "; base model at " + std::to_string(t.step) + " steps (" + t.label.substr(5) + " of the budget)";
   const report::Experiment experiment = write_raw_logs(s, o, results, description);
-  write_embedding_sample(o, ws, b, variants);
+  write_embedding_sample(o, ws, t.b, t.variants);
 
   std::string table = "# HCMA experiment\n\n" + description + ". " + std::to_string(s.e().seeds.size()) +
                       " seeds per variant (alignment seed and probe seed; abtt and whiten are deterministic, so only "
@@ -348,9 +379,84 @@ Drive drive(const HcmaExperimentOptions& opts, const workspace::Workspace& ws, S
   table += paired_recall_markdown(paired, suites.begin()->second.rare_ranks.below);
   write_file_atomic(o.out + "/hcma/table.md", table);
   std::vector<std::string> dirs = {o.out};
-  if (o.model.empty()) dirs.push_back(o.out + "/base");
-  auto files = report::write_report(dirs, o.out);
-  std::printf("%s\nTable: %s/hcma/table.md\nReport: %s\n", table.c_str(), o.out.c_str(), files.html.c_str());
+  if (!base_dir.empty()) dirs.push_back(base_dir);
+  report::write_report(dirs, o.out);
+  return table;
+}
+
+// experiment.base_fractions: each method's headline numbers (mean over seeds) at each fraction of
+// the base model's budget, then every fraction's own table.
+std::string fractions_table(const Setup& s, const std::vector<Target>& ts, const std::vector<std::string>& tables) {
+  static const std::vector<std::pair<std::string, std::string>> columns = {
+      {"ppl", "ppl"}, {"frequent_ppl", "frequent ppl"}, {"rare_recall10", "rare recall@10"},
+      {"loss_after_rare", "loss after rare"}, {"random_0.1", "random 0.1"}, {"fgsm_0.1", "fgsm 0.1"}};
+  std::string md = "# HCMA experiment by training budget\n\n" + s.e().description +
+                   ". The base model aligned and measured at each kept checkpoint (experiment.base_fractions); "
+                   "cells are means over " + std::to_string(s.e().seeds.size()) +
+                   " seeds (spreads and tests: each budget's own table below).\n\n| budget | step | variant |";
+  for (const auto& c : columns) md += " " + c.second + " |";
+  md += "\n| --- | --- | --- |";
+  for (std::size_t i = 0; i < columns.size(); ++i) md += " --- |";
+  md += "\n";
+  std::vector<std::string> order = {"original"};
+  for (const auto& [m, _] : s.methods) order.push_back(m);
+  for (const auto& t : ts) {
+    const json e = load_json(t.o.out + "/hcma/experiment.json");
+    for (const auto& name : order) {
+      md += "| " + t.label.substr(5) + " | " + std::to_string(t.step) + " | " + name + " |";
+      for (const auto& c : columns) {
+        double sum = 0;
+        int n = 0;
+        for (const auto& row : e["rows"])
+          if (row["variant"] == name && row["values"].contains(c.first) && row["values"][c.first].is_number()) {
+            sum += row["values"][c.first].get<double>();
+            ++n;
+          }
+        char cell[64];
+        if (n > 0)
+          std::snprintf(cell, sizeof cell, " %.4g |", sum / n);
+        else
+          std::snprintf(cell, sizeof cell, " – |");
+        md += cell;
+      }
+      md += "\n";
+    }
+  }
+  for (std::size_t i = 0; i < ts.size(); ++i) md += "\n## " + ts[i].label + " (step " + std::to_string(ts[i].step) + ")\n\n" + tables[i];
+  return md;
+}
+
+// The one driver behind --plan, --collect and a plain run: `recorder` is the runner of the first
+// two (nullptr for a plain run).
+Drive drive(const HcmaExperimentOptions& opts, const workspace::Workspace& ws, StepRunner& runner, StepMode mode,
+            StepRecorder* recorder) {
+  HcmaExperimentOptions o = opts;
+  o.out = workspace::Workspace::absolute(o.out);  // stored in every result: valid from anywhere
+  Setup s = read_setup(o);
+  check(s.e().base_fractions.empty() || o.model.empty(), o.config + " (experiment.base_fractions)",
+        "aligns kept checkpoints of the base model the experiment trains; it cannot be used with --model");
+  for (const char* d : {"/hcma", "/aligned", "/variants"}) make_dirs(o.out + d);
+  const BaseModel b = base_model(s, o, ws, runner, mode);
+  if (recorder) recorder->next_stage();  // the alignments read the model the train step makes
+  std::vector<Target> ts = targets(s, o, b);
+  for (auto& t : ts) t.variants = align_variants(s, t.o, ws, t.b, runner, mode);
+  if (mode == StepMode::plan) {
+    write_plan(o.out, recorder->steps());
+    return {"", recorder->steps()};
+  }
+  if (mode == StepMode::collect && !recorder->steps().empty()) fail_unfinished(o.out, recorder->steps());
+  const std::string base_dir = o.model.empty() ? o.out + "/base" : "";
+  std::vector<std::string> tables;
+  for (const auto& t : ts) tables.push_back(measure_and_tabulate(s, ws, t, base_dir));
+  std::string table = tables.front();
+  if (!s.e().base_fractions.empty()) {
+    table = fractions_table(s, ts, tables);
+    write_file_atomic(o.out + "/hcma/table.md", table);
+    std::printf("%s\nTable: %s/hcma/table.md\nReports: %s/base-*/report.html\n", table.c_str(), o.out.c_str(),
+                o.out.c_str());
+  } else {
+    std::printf("%s\nTable: %s/hcma/table.md\nReport: %s/report.html\n", table.c_str(), o.out.c_str(), o.out.c_str());
+  }
   return {table, {}};
 }
 

@@ -12,6 +12,7 @@
 #include "experiment/cstde_experiment.h"
 #include "experiment/hcma_experiment.h"
 #include "experiment/hcma_suite.h"
+#include "experiment/step_plan.h"
 #include "experiment/steps.h"
 #include "model/checkpoint.h"
 #include "support/temp_dir.h"
@@ -167,3 +168,67 @@ TEST(HcmaDriver, AlignsMeasuresAndKeepsFrozenWeights) {
 }
 
 }  // namespace
+
+// experiment.base_fractions (issue 15, item 1): the base model trains once with its checkpoints
+// kept at 1/4 and the whole budget; each is aligned and measured in its own folder against its own
+// original, and the top table lists both. A rerun measures nothing again.
+TEST(HcmaDriver, AlignsAndMeasuresAtEachKeptFractionOfTheBudget) {
+  QuickWorkspace q;
+  json cfg = load_json(q.ws.config_path("hcma_quick.json"));  // 40 steps
+  cfg["experiment"]["base_fractions"] = {0.25, 1.0};
+  save_json(q.t / "fractions.json", cfg);
+  HcmaExperimentOptions o;
+  o.config = q.t / "fractions.json";
+  o.out = q.t / "exp";
+  o.seeds = 1;
+  o.only_methods = {"abtt"};
+  o.threads = 1;
+  const std::string table = run_hcma_experiment(o, q.ws, *q.runner);
+  for (std::int64_t step : {10, 40}) {
+    const std::string kept = q.t / ("exp/base/checkpoints/keep_00000" + std::to_string(step) + ".safetensors");
+    ASSERT_TRUE(fs::exists(kept)) << kept;
+    EXPECT_EQ(model::read_any_checkpoint(kept).meta["train_state"]["step"], step);
+  }
+  double ppl[2];
+  int i = 0;
+  for (const char* label : {"base-0.25", "base-1"}) {
+    const std::string dir = q.t / (std::string("exp/") + label);
+    json orig = load_json(dir + "/variants/original-seed1/result.json");
+    EXPECT_EQ(orig["checkpoint"], q.t / (std::string("exp/base/checkpoints/keep_00000") + (i == 0 ? "10" : "40") +
+                                         ".safetensors"));
+    ppl[i++] = orig["summary"]["ppl"].get<double>();
+    EXPECT_TRUE(fs::exists(dir + "/aligned/abtt.safetensors")) << dir;
+    EXPECT_TRUE(load_json(dir + "/aligned/abtt.align/usage.json")["frozen_weights_ok"].get<bool>());
+    EXPECT_EQ(load_json(dir + "/hcma/experiment.json")["rows"].size(), 2u);  // original, abtt
+    EXPECT_TRUE(fs::exists(dir + "/hcma/table.md"));
+    EXPECT_NE(table.find("## " + std::string(label)), std::string::npos) << table;
+  }
+  EXPECT_GT(ppl[0], ppl[1]);  // 10 steps of training against 40: a different, worse model
+  EXPECT_NE(table.find("| 0.25 | 10 | abtt |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| 1 | 40 | original |"), std::string::npos) << table;
+  EXPECT_EQ(read_file(q.t / "exp/hcma/table.md"), table);
+  const auto stamp = fs::last_write_time(q.t / "exp/base-0.25/variants/abtt-seed1/result.json");
+  run_hcma_experiment(o, q.ws, *q.runner);
+  EXPECT_EQ(fs::last_write_time(q.t / "exp/base-0.25/variants/abtt-seed1/result.json"), stamp);
+
+  // --plan on a fresh folder: the training (stage 1, its config keeping steps 10 and 40), then
+  // one alignment per fraction reading that fraction's kept file (stage 2).
+  HcmaExperimentOptions p = o;
+  p.out = q.t / "planned";
+  const auto steps = plan_hcma_experiment(p, q.ws, "structlm");
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].stage, 1);
+  EXPECT_EQ(load_json(q.t / "planned/base/requested_config.json")["train"]["keep_steps"],
+            (json{10, 40}));
+  for (std::size_t k = 1; k < 3; ++k) {
+    EXPECT_EQ(steps[k].stage, 2);
+    const std::string cmd = shell_command(steps[k].argv);
+    EXPECT_NE(cmd.find(k == 1 ? "keep_0000010.safetensors" : "keep_0000040.safetensors"), std::string::npos) << cmd;
+    EXPECT_NE(cmd.find(k == 1 ? "base-0.25/aligned/abtt" : "base-1/aligned/abtt"), std::string::npos) << cmd;
+  }
+
+  // With --model there is no training run to keep checkpoints of.
+  o.model = q.t / "exp/base";
+  o.out = q.t / "exp2";
+  EXPECT_NE(error_of([&] { run_hcma_experiment(o, q.ws, *q.runner); }).find("--model"), std::string::npos);
+}

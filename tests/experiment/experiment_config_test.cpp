@@ -62,7 +62,12 @@ TEST(ExperimentConfig, ShippedConfigsReadBackTheirValues) {
 
   // Every shipped experiment config loads.
   for (const char* f : {"cstde.json", "cstde_overhead.json", "cstde_e1.json", "cstde_e2.json"}) EXPECT_NO_THROW(load_cstde_config(kConfigs + f)) << f;
-  for (const char* f : {"hcma.json", "hcma_explore.json"}) EXPECT_NO_THROW(load_hcma_config(kConfigs + f)) << f;
+  for (const char* f : {"hcma.json", "hcma_explore.json", "hcma_mix.json"}) EXPECT_NO_THROW(load_hcma_config(kConfigs + f)) << f;
+  // The mix config (issue 15 item 1): the base model is kept at 1/16, 1/4 and the whole budget.
+  auto m = load_hcma_config(kConfigs + "hcma_mix.json");
+  EXPECT_EQ(m.section.train_corpora, std::vector<std::string>{"mix"});
+  EXPECT_EQ(m.section.calibration, "mix");
+  EXPECT_EQ(m.section.base_steps, (std::vector<std::int64_t>{800, 3200, 12800}));
 }
 
 // E1's learning-rate sweep: the shipped list reads back; one rate, a repeated rate, a rate <= 0 and
@@ -182,4 +187,30 @@ TEST(ExperimentConfig, HelpListsEveryKeyOfEachSection) {
   EXPECT_TRUE(has(experiment_config_help("hcma"), "experiment.suite.kv_trials"));
   EXPECT_TRUE(has(experiment_config_help("demo"), "demo.sample.seed"));
   EXPECT_TRUE(has(error_of([] { experiment_config_help("nope"); }), "cstde, hcma or demo"));
+}
+
+// experiment.base_fractions (issue 15, item 1): increasing fractions in (0, 1], each resolved to
+// the step max(1, round(f x train.max_steps)) by hand; two on one step, or out of range, refused.
+TEST(ExperimentConfig, BaseFractionsResolveToStepsAndAreChecked) {
+  TempDir t;
+  json hcma = load_json(kConfigs + "hcma_quick.json");  // train.max_steps 40
+  json j = hcma;
+  j["experiment"]["base_fractions"] = {0.0625, 0.25, 1.0};
+  save_json(t / "ok.json", j);
+  const auto f = load_hcma_config(t / "ok.json");
+  EXPECT_EQ(f.section.base_fractions, (std::vector<double>{0.0625, 0.25, 1.0}));
+  EXPECT_EQ(f.section.base_steps, (std::vector<std::int64_t>{3, 10, 40}));  // 2.5 rounds away from 0
+  EXPECT_TRUE(load_hcma_config(kConfigs + "hcma_quick.json").section.base_steps.empty());
+  for (const json& bad : {json{0.5, 0.25}, json{0.0, 1.0}, json{0.5, 1.5}, json{0.25, 0.25}}) {
+    j = hcma;
+    j["experiment"]["base_fractions"] = bad;
+    EXPECT_TRUE(has(load_error(j, "hcma"), "'base_fractions' must be empty, or increasing numbers in (0, 1]")) << bad;
+  }
+  j = hcma;
+  j["experiment"]["base_fractions"] = {0.01, 0.02};  // both round to step 1 of 40
+  EXPECT_TRUE(has(load_error(j, "hcma"), "experiment.base_fractions")) << load_error(j, "hcma");
+  EXPECT_TRUE(has(load_error(j, "hcma"), "same step (1 of train.max_steps 40)")) << load_error(j, "hcma");
+  j = hcma;
+  j["experiment"]["base_fraction"] = {0.5};
+  EXPECT_TRUE(has(load_error(j, "hcma"), "base_fraction")) << load_error(j, "hcma");
 }
