@@ -8,15 +8,18 @@
 # left. Stops at a stage line ("# stage 2: ..."): run `--plan` and this script again for it.
 #
 #   scripts/run_plan.sh --config configs/cstde_e2.json --out runs/cstde-e2 [--max-minutes 40] [--only N]
+#                       [--experiment cstde|hcma] [-- ARGS for `structlm experiment`, e.g. --data-dir D]
 #
+# --max-minutes M (default 40; decimals allowed) caps each training process; the step resumes
+# until done. Other steps (HCMA's alignments) run uncapped.
 # --only N runs at most N steps (then exits 0), so a sitting can take a bounded share of a plan.
 # STRUCTLM=PATH runs that binary instead of build/structlm: a copy, so that rebuilding build/
 # during a plan of several hours neither changes the code of later steps nor races the linker.
 set -euo pipefail
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CONFIG="" OUT="" MINUTES=40 ONLY=0 KIND=cstde
+CONFIG="" OUT="" MINUTES=40 ONLY=0 KIND=cstde EXTRA=()
 while (($#)); do
   case "$1" in
     --config) CONFIG=$2; shift 2 ;;
@@ -25,16 +28,18 @@ while (($#)); do
     --only) ONLY=$2; shift 2 ;;
     --experiment) KIND=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
+    --) shift; EXTRA=("$@"); break ;;
     *) echo "run_plan: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
 [[ -n "$CONFIG" && -n "$OUT" ]] || { echo "run_plan: --config and --out are required" >&2; usage >&2; exit 2; }
-[[ "$MINUTES" =~ ^[0-9]+$ && "$MINUTES" -gt 0 ]] || { echo "run_plan: --max-minutes takes a positive integer (got '$MINUTES')" >&2; exit 2; }
+[[ "$MINUTES" =~ ^[0-9]*\.?[0-9]+$ && ! "$MINUTES" =~ ^[0.]+$ ]] || { echo "run_plan: --max-minutes takes a positive number (got '$MINUTES')" >&2; exit 2; }
+[[ "$KIND" == cstde || "$KIND" == hcma ]] || { echo "run_plan: --experiment takes cstde or hcma (got '$KIND')" >&2; exit 2; }
 [[ "$ONLY" =~ ^[0-9]+$ ]] || { echo "run_plan: --only takes a non-negative integer (got '$ONLY')" >&2; exit 2; }
 BIN=${STRUCTLM:-$ROOT/build/structlm}
 [[ -x "$BIN" ]] || { echo "run_plan: $BIN is not built (make build)" >&2; exit 2; }
 
-"$BIN" --root "$ROOT" experiment "$KIND" --config "$CONFIG" --out "$OUT" --plan > /dev/null
+"$BIN" --root "$ROOT" experiment "$KIND" --config "$CONFIG" --out "$OUT" "${EXTRA[@]}" --plan > /dev/null
 PLAN=$OUT/plan.txt
 [[ -f "$PLAN" ]] || { echo "run_plan: $PLAN was not written" >&2; exit 1; }
 mkdir -p "$OUT/logs"
@@ -57,9 +62,11 @@ while IFS= read -r line; do
     # The plan line is a command line written by structlm itself, its first word the binary that
     # wrote it; $BIN runs in its place (STRUCTLM=a copy keeps a rebuild of build/ out of a long plan).
     read -r -a words <<<"$line"
-    "$BIN" "${words[@]:1}" --set "train.max_minutes=$MINUTES" >> "$log" 2>&1 ||
+    cap=()
+    [[ " $line " == *" train "* ]] && cap=(--set "train.max_minutes=$MINUTES")
+    "$BIN" "${words[@]:1}" "${cap[@]}" >> "$log" 2>&1 ||
       { echo "run_plan: $(basename "$run") failed (see $log)" >&2; exit 1; }
-    "$BIN" --root "$ROOT" experiment "$KIND" --config "$CONFIG" --out "$OUT" --plan > /dev/null
+    "$BIN" --root "$ROOT" experiment "$KIND" --config "$CONFIG" --out "$OUT" "${EXTRA[@]}" --plan > /dev/null
     grep -qF -- "--run-dir $run " "$PLAN" || break
   done
   done_steps=$((done_steps + 1))

@@ -102,6 +102,46 @@ TEST_F(ExperimentPlan, CstdePlanRunByShThenCollectGivesTheDriversTable) {
                    {"step_ms", "step_time_rel", "peak_rss_mib", "rss_rel"});
 }
 
+// scripts/run_plan.sh, the plan's runner for a machine with no queue: with a cap far below a
+// run's length, each training process stops on it and the step is resumed until it has finished,
+// the log shows every attempt, and the model is the one an uncapped run trains (resume is exact:
+// the same validation losses to the last digit).
+TEST_F(ExperimentPlan, RunPlanResumesACappedStepUntilItHasFinished) {
+  const std::string script = std::string(STRUCTLM_SOURCE_DIR) + "/scripts/run_plan.sh";
+  const std::string args = " -- --seeds 1 --variants baseline --data-dir " + path("data");
+  const std::string config = std::string(STRUCTLM_SOURCE_DIR) + "/configs/cstde_quick.json";
+  const std::string capped = path("capped"), plain = path("plain");
+
+  // 0.0008 minutes = 48 ms of training a process: the 30-step run stops at least once (a step
+  // with its evaluations and checkpoints takes milliseconds), each attempt costing a --plan.
+  auto r = run_shell("STRUCTLM=" + std::string(STRUCTLM_CLI) + " bash " + script + " --config " + config + " --out " +
+                     capped + " --max-minutes 0.0008" + args);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("ran 1 step(s)"), std::string::npos) << r.out;
+  const auto log = structlm::read_file(capped + "/logs/baseline-seed1.log");
+  EXPECT_NE(log.find("(attempt 2, cap 0.0008 min)"), std::string::npos) << "the cap never stopped a process:\n" << log;
+  auto replan = run("experiment cstde --config " + config + " --out " + capped + " --plan" + args.substr(3));
+  ASSERT_EQ(replan.code, 0) << replan.out;
+  EXPECT_TRUE(plan_lines(capped + "/plan.txt").empty()) << "the step is not finished";
+
+  ASSERT_EQ(run("experiment cstde --config " + config + " --out " + plain + " --plan" + args.substr(3)).code, 0);
+  ASSERT_EQ(run_shell("sh " + plain + "/plan.txt").code, 0);
+  auto val_losses = [](const std::string& metrics) {
+    std::vector<double> v;
+    for (const auto& l : structlm::read_lines(metrics))
+      if (!l.empty() && json::parse(l).contains("val_loss")) v.push_back(json::parse(l)["val_loss"].get<double>());
+    return v;
+  };
+  const auto a = val_losses(capped + "/runs/baseline-seed1/metrics.jsonl");
+  const auto b = val_losses(plain + "/runs/baseline-seed1/metrics.jsonl");
+  ASSERT_FALSE(b.empty());
+  EXPECT_EQ(a.back(), b.back());
+
+  auto bad = run_shell("bash " + script + " --config " + config + " --out " + capped + " --max-minutes 0");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--max-minutes takes a positive number (got '0')"), std::string::npos) << bad.out;
+}
+
 TEST_F(ExperimentPlan, HcmaPlanHasTwoStagesAndCollectGivesTheDriversTable) {
   const std::string common = "experiment hcma --quick --threads 1 --data-dir " + path("data");
   const std::string out = path("planned");
