@@ -37,6 +37,10 @@ done
 [[ "$KIND" == cstde || "$KIND" == hcma ]] || { echo "run_plan: --experiment takes cstde or hcma (got '$KIND')" >&2; exit 2; }
 [[ "$ONLY" =~ ^[0-9]+$ ]] || { echo "run_plan: --only takes a non-negative integer (got '$ONLY')" >&2; exit 2; }
 BIN=${STRUCTLM:-$ROOT/build/structlm}
+# CSTDE: each run is measured (RUN/result.json) as soon as it has finished, so results land run by
+# run; --collect reuses them.
+MEASURE=()
+[[ "$KIND" == cstde ]] && MEASURE=(--measure)
 [[ -x "$BIN" ]] || { echo "run_plan: $BIN is not built (make build)" >&2; exit 2; }
 
 "$BIN" --root "$ROOT" experiment "$KIND" --config "$CONFIG" --out "$OUT" "${EXTRA[@]}" --plan > /dev/null
@@ -66,7 +70,7 @@ while IFS= read -r line; do
     [[ " $line " == *" train "* ]] && cap=(--set "train.max_minutes=$MINUTES")
     "$BIN" "${words[@]:1}" "${cap[@]}" >> "$log" 2>&1 ||
       { echo "run_plan: $(basename "$run") failed (see $log)" >&2; exit 1; }
-    "$BIN" --root "$ROOT" experiment "$KIND" --config "$CONFIG" --out "$OUT" "${EXTRA[@]}" --plan > /dev/null
+    "$BIN" --root "$ROOT" experiment "$KIND" --config "$CONFIG" --out "$OUT" "${EXTRA[@]}" --plan "${MEASURE[@]}" > /dev/null
     grep -qF -- "--run-dir $run " "$PLAN" || break
   done
   done_steps=$((done_steps + 1))

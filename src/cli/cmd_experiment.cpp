@@ -52,6 +52,10 @@ void add_cstde(CLI::App* cmd) {
   cstde->add_option("--variants", o->only_variants, "Only these variants (and the baseline)");
   cstde->add_option("--seeds", o->seeds, "Only the first N seeds of the config");
   add_plan_flags(cstde, *c);
+  cstde->add_flag("--measure", o->measure_finished,
+                  "With --plan: also measure every finished run not yet measured (RUN/result.json), so results "
+                  "land run by run while other runs train; --collect reuses them")
+      ->needs(cstde->get_option("--plan"));
   cstde->callback([o, c] {
     const auto ws = make_workspace(c->data_dir);
     if (o->config.empty()) o->config = ws.config_path(c->quick ? "cstde_quick.json" : "cstde.json");

@@ -297,8 +297,12 @@ Results train_and_measure(const Setup& s, const CstdeExperimentOptions& o, const
       } else if (!training_finished(dir, cfg.train)) {
         start_training(dir, cfg, runner);  // recorded
         continue;
-      } else if (mode == StepMode::plan) {
+      } else if (mode == StepMode::plan && !o.measure_finished) {
         continue;  // trained: --collect measures it
+      } else if (mode == StepMode::plan) {
+        std::fprintf(stderr, "experiment: [%zu/%zu] %s seed %lld: trained by its step, measured now (--measure)\n", done,
+                     total, name.c_str(), (long long)seed);
+        usage = recorded_train_usage(dir);
       } else {
         std::fprintf(stderr, "experiment: [%zu/%zu] %s seed %lld: trained by its step\n", done, total, name.c_str(),
                      (long long)seed);

@@ -28,6 +28,10 @@ struct CstdeExperimentOptions {
   std::string out;     // experiment directory
   std::vector<std::string> only_variants;  // empty: all in the config
   int seeds = 0;                           // > 0: use the first N seeds of the config
+  // --plan --measure: also measure each finished run not yet measured (its RUN/result.json), so
+  // results land run by run while the others still train (and survive the loss of the runs'
+  // checkpoints); the table still waits for --collect, which reuses every result.json.
+  bool measure_finished = false;
 };
 
 // Returns the table (Markdown) it wrote to OUT/cstde/table.md.

@@ -123,6 +123,12 @@ TEST_F(ExperimentPlan, RunPlanResumesACappedStepUntilItHasFinished) {
   auto replan = run("experiment cstde --config " + config + " --out " + capped + " --plan" + args.substr(3));
   ASSERT_EQ(replan.code, 0) << replan.out;
   EXPECT_TRUE(plan_lines(capped + "/plan.txt").empty()) << "the step is not finished";
+  // run_plan.sh measured the finished run (--plan --measure); --collect reuses that measurement.
+  EXPECT_TRUE(fs::exists(capped + "/runs/baseline-seed1/result.json"));
+  auto collect = run("experiment cstde --config " + config + " --out " + capped + " --collect" + args.substr(3));
+  ASSERT_EQ(collect.code, 0) << collect.out;
+  EXPECT_NE(collect.out.find("baseline seed 1: done earlier"), std::string::npos) << collect.out;
+  EXPECT_TRUE(fs::exists(capped + "/cstde/table.md"));
 
   ASSERT_EQ(run("experiment cstde --config " + config + " --out " + plain + " --plan" + args.substr(3)).code, 0);
   ASSERT_EQ(run_shell("sh " + plain + "/plan.txt").code, 0);
@@ -136,6 +142,9 @@ TEST_F(ExperimentPlan, RunPlanResumesACappedStepUntilItHasFinished) {
   const auto b = val_losses(plain + "/runs/baseline-seed1/metrics.jsonl");
   ASSERT_FALSE(b.empty());
   EXPECT_EQ(a.back(), b.back());
+
+  auto no_plan = run("experiment cstde --config " + config + " --out " + plain + " --measure" + args.substr(3));
+  EXPECT_NE(no_plan.code, 0) << "--measure without --plan";
 
   auto bad = run_shell("bash " + script + " --config " + config + " --out " + capped + " --max-minutes 0");
   EXPECT_EQ(bad.code, 2) << bad.out;
