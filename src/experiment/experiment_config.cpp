@@ -129,7 +129,8 @@ const FieldTable<HcmaSection>& HcmaSection::fields() {
                non_empty)
           .add("align", +[](H& h) -> json& { return h.align; }, "align options every method shares (structlm align --help-config)",
                "an object", [](const json& a) { return a.is_object(); })
-          .add("methods", +[](H& h) -> json& { return h.methods; }, "variant name -> its align options over 'align'",
+          .add("methods", +[](H& h) -> json& { return h.methods; }, "variant name -> its align options over 'align' (a shrink variant may name, as 'match', the variant whose "
+               "clean-loss cost on validation its a is matched to)",
                "a non-empty object", [](const json& m) { return m.is_object() && !m.empty(); })
           .add("base_fractions", +[](H& h) -> std::vector<double>& { return h.base_fractions; },
                "fractions of train.max_steps at which the base model is kept, aligned and measured (OUT/base-<f>/)",
@@ -215,8 +216,23 @@ ExperimentFile<HcmaSection> load_hcma_config(const std::string& path, int first_
     check(it.value().is_object(), where, "a method must map to an object of align options");
     json opts = f.section.align;
     opts["method"] = it.key();
-    for (auto kv = it.value().begin(); kv != it.value().end(); ++kv) opts[kv.key()] = kv.value();
-    f.section.variants.emplace_back(it.key(), hcma::AlignOptions::from_json(opts, where));
+    for (auto kv = it.value().begin(); kv != it.value().end(); ++kv)
+      if (kv.key() != "match") opts[kv.key()] = kv.value();
+    auto options = hcma::AlignOptions::from_json(opts, where);
+    check(options.shrink.match_checkpoint.empty() && options.shrink.match_shard.empty(), where,
+          "'match_checkpoint' and 'match_shard' are set by the experiment; name the variant to match with 'match'");
+    if (it.value().contains("match")) {
+      check(it.value()["match"].is_string(), where, "'match' must name another method of experiment.methods");
+      check(options.method == "shrink", where, "'match' is for a shrink variant (its a is chosen), not " + options.method);
+      f.section.matches[it.key()] = it.value()["match"].get<std::string>();
+    }
+    f.section.variants.emplace_back(it.key(), std::move(options));
+  }
+  for (const auto& [variant, matched] : f.section.matches) {
+    const std::string where = path + " (experiment.methods." + variant + ".match)";
+    check(f.section.methods.contains(matched), where, "names no method of experiment.methods: '" + matched + "'");
+    check(matched != variant && !f.section.matches.count(matched), where,
+          "'" + matched + "' must be a method whose a is not itself matched");
   }
   return f;
 }

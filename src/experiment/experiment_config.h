@@ -6,6 +6,7 @@
 // tables.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,10 @@ struct HcmaSection {
   std::vector<double> base_fractions;
   // base_fractions resolved when read: the step of each, max(1, round(fraction x max_steps)).
   std::vector<std::int64_t> base_steps;
+  // Issue 15 item 2: shrink variants whose a is matched to another variant's clean-loss cost
+  // ("shrink-matched": {"method": "shrink", "match": "hcma-fixed"}): variant -> the variant it
+  // matches. Aligned a stage after the others, per seed, on the suite corpus's validation split.
+  std::map<std::string, std::string> matches;
   // `methods` resolved when read: each variant's `align` plus its own options, its method the
   // variant's name unless it names one ("hcma-lm": {"method": "hcma", "lambda_lm": 1}); config order.
   std::vector<std::pair<std::string, hcma::AlignOptions>> variants;

@@ -47,6 +47,12 @@ Setup read_setup(const HcmaExperimentOptions& o) {
   // JSON objects come back sorted by key; HCMA's variants go first, so they keep the first colours
   // after the original model and lead every table.
   std::stable_partition(s.methods.begin(), s.methods.end(), [](const auto& m) { return m.second.method == "hcma"; });
+  auto chosen = [&](const std::string& name) {
+    return std::any_of(s.methods.begin(), s.methods.end(), [&](const auto& m) { return m.first == name; });
+  };
+  for (const auto& [variant, matched] : s.e().matches)
+    if (chosen(variant) && !chosen(matched))
+      fail(o.config, "method '" + variant + "' matches '" + matched + "', which --methods leaves out; add it");
   return s;
 }
 
@@ -156,19 +162,39 @@ ChildUsage start_alignment(const Variant& v, const hcma::AlignOptions& opts, con
 // each checked on the written files to change nothing but the input table. With a StepRecorder
 // (--plan, --collect) an unfinished alignment is recorded, not run, and left out of the variants
 // returned; --collect checks a finished one and keeps the cost its step recorded.
+// The aligned checkpoint's path without its extension: one per method when it is deterministic.
+std::string aligned_stem(const HcmaExperimentOptions& o, const std::string& method, const hcma::AlignOptions& opts,
+                         std::int64_t seed) {
+  return opts.deterministic() ? o.out + "/aligned/" + method : seed_dir(o.out + "/aligned", method, seed);
+}
+
+// `matched` false: every variant whose a is not matched (and the original model); true: the
+// matched shrinks (experiment.methods.<v>.match), which read the aligned model they match and so
+// come a stage later: their options get that model's checkpoint for the same seed and the suite
+// corpus's validation shard (issue 15, item 2).
 std::vector<Variant> align_variants(const Setup& s, const HcmaExperimentOptions& o, const workspace::Workspace& ws,
-                                    const BaseModel& b, StepRunner& runner, StepMode mode) {
+                                    const BaseModel& b, StepRunner& runner, StepMode mode, bool matched = false) {
   const std::string calib_shard = ws.ensure_shards(s.e().calibration, b.tokenizer).train;
   std::optional<model::Checkpoint> source;  // read when an alignment is checked (a pending base has none)
   std::set<std::string> recorded;           // a deterministic method's seeds share one step
   std::vector<Variant> variants;
-  for (auto seed : s.e().seeds) variants.push_back({"original", b.checkpoint, "", seed, {}});
+  if (!matched)
+    for (auto seed : s.e().seeds) variants.push_back({"original", b.checkpoint, "", seed, {}});
   const std::size_t total = s.methods.size() * s.e().seeds.size();
   std::size_t done = 0;
   for (auto seed : s.e().seeds)
-    for (const auto& [method, opts] : s.methods) {
+    for (const auto& [method, config_opts] : s.methods) {
       ++done;
-      const std::string stem = opts.deterministic() ? o.out + "/aligned/" + method : seed_dir(o.out + "/aligned", method, seed);
+      const auto match = s.e().matches.find(method);
+      if ((match != s.e().matches.end()) != matched) continue;
+      hcma::AlignOptions opts = config_opts;
+      if (matched) {
+        const auto other = std::find_if(s.e().variants.begin(), s.e().variants.end(),
+                                        [&](const auto& v) { return v.first == match->second; });
+        opts.shrink.match_checkpoint = aligned_stem(o, other->first, other->second, seed) + ".safetensors";
+        opts.shrink.match_shard = ws.ensure_shards(s.e().suite.corpus, b.tokenizer).val;
+      }
+      const std::string stem = aligned_stem(o, method, opts, seed);
       Variant v{method, stem + ".safetensors", stem + ".align", seed, {}};
       const std::string usage_path = v.report_dir + "/usage.json";
       if (!file_exists(usage_path)) {
@@ -354,6 +380,32 @@ std::vector<Target> targets(const Setup& s, const HcmaExperimentOptions& o, cons
   return out;
 }
 
+// The matched shrinks' choices (issue 15, item 2), from their alignment reports: a, and the clean
+// validation losses of the original, the matched model and the shrink. Empty without any.
+std::string matched_shrink_markdown(const Setup& s, const std::vector<Variant>& variants) {
+  std::string rows;
+  std::string split;
+  for (const auto& v : variants) {
+    const auto m = s.e().matches.find(v.name);
+    if (m == s.e().matches.end() || v.report_dir.empty()) continue;
+    const json rep = load_json(v.report_dir + "/report.json").at("match");
+    split = rep["shard"].get<std::string>();
+    char line[400];
+    std::snprintf(line, sizeof line, "| %s | %s | %lld | %.6f | %.4f | %.4f (%+.4f) | %.4f (%+.4f) | %s |\n", v.name.c_str(),
+                  m->second.c_str(), (long long)v.seed, rep["a"].get<double>(), rep["original_val_loss"].get<double>(),
+                  rep["matched_val_loss"].get<double>(), rep["target_increase"].get<double>(),
+                  rep["shrink_val_loss"].get<double>(), rep["shrink_increase"].get<double>(),
+                  rep["reached"].get<bool>() ? "yes" : "no");
+    rows += line;
+  }
+  if (rows.empty()) return "";
+  return "\n## Shrink matched to a method's clean-loss cost\n\nEach matched shrink's a was chosen by bisection so that "
+         "its clean loss increase over the original model on the validation split (" + split +
+         ") equals the matched model's (per seed; tolerance in the alignment report). Losses in nats/token.\n\n"
+         "| variant | matches | seed | a | original | matched model | shrink | within tolerance |\n"
+         "| --- | --- | --- | --- | --- | --- | --- | --- |\n" + rows;
+}
+
 // One target's measurements, raw logs, table and report; returns its table.
 std::string measure_and_tabulate(const Setup& s, const workspace::Workspace& ws, const Target& t,
                                  const std::string& base_dir) {
@@ -377,6 +429,7 @@ std::string measure_and_tabulate(const Setup& s, const workspace::Workspace& ws,
     suites[key] = HcmaSuiteResult::from_json(r, key.first + " seed " + std::to_string(key.second) + " result.json");
   const auto paired = paired_rare_recall(suites, "original", {1, 10});
   table += paired_recall_markdown(paired, suites.begin()->second.rare_ranks.below);
+  table += matched_shrink_markdown(s, t.variants);
   write_file_atomic(o.out + "/hcma/table.md", table);
   std::vector<std::string> dirs = {o.out};
   if (!base_dir.empty()) dirs.push_back(base_dir);
@@ -440,6 +493,13 @@ Drive drive(const HcmaExperimentOptions& opts, const workspace::Workspace& ws, S
   if (recorder) recorder->next_stage();  // the alignments read the model the train step makes
   std::vector<Target> ts = targets(s, o, b);
   for (auto& t : ts) t.variants = align_variants(s, t.o, ws, t.b, runner, mode);
+  if (!s.e().matches.empty()) {  // the matched shrinks read the models they match: a stage later
+    if (recorder) recorder->next_stage();
+    for (auto& t : ts) {
+      auto more = align_variants(s, t.o, ws, t.b, runner, mode, /*matched=*/true);
+      t.variants.insert(t.variants.end(), more.begin(), more.end());
+    }
+  }
   if (mode == StepMode::plan) {
     write_plan(o.out, recorder->steps());
     return {"", recorder->steps()};

@@ -4,8 +4,10 @@
 // collapse check after the loop. Also the shrink-to-centroid baseline, which needs the same
 // statistics and hierarchy.
 #include <cstdio>
+#include <filesystem>
 
 #include "hcma/align_loop.h"
+#include "model/checkpoint.h"
 #include "hcma/baselines.h"
 #include "hcma/context_stats.h"
 #include "hcma/hierarchy.h"
@@ -152,17 +154,64 @@ class Shrink : public AlignMethod {
  public:
   Shrink(const HcmaOptions& h, const ShrinkOptions& o) : hcma_(h), opt_(o) {}
   std::string name() const override { return "shrink"; }
-  bool deterministic() const override { return true; }
+  // A matched shrink depends on the model it matches, which depends on its seed.
+  bool deterministic() const override { return opt_.match_checkpoint.empty(); }
   bool uses_lm() const override { return false; }
   torch::Tensor align(AlignRun& run) override {
     auto ch = context_hierarchy(run, hcma_);
     const auto& h = ch.hierarchy;
     const int leaf = h.depth - 1;
-    run.report["a"] = opt_.a;
-    return shrink_to_centroid(run.E0, h.path.select(1, leaf), h.centroid_e[std::size_t(leaf)], opt_.a);
+    const auto leaf_of = h.path.select(1, leaf);
+    const auto& centroids = h.centroid_e[std::size_t(leaf)];
+    double a = opt_.a;
+    if (!opt_.match_checkpoint.empty()) a = match(run, leaf_of, centroids);
+    run.report["a"] = a;
+    return shrink_to_centroid(run.E0, leaf_of, centroids, a);
   }
 
  private:
+  // Issue 15, item 2: a such that the clean loss increase on the validation shard equals the
+  // matched model's, by bisection (the increase grows with a: a = 0 is the source itself).
+  double match(AlignRun& run, const torch::Tensor& leaf_of, const torch::Tensor& centroids) {
+    const std::string& shard = opt_.match_shard;
+    check(std::filesystem::path(shard).filename() != "test.bin", shard,
+          "shrink matches its a on a validation split, never on a test split");
+    const data::TokenStream val({shard});
+    val.check_ids_below(std::size_t(run.E0.size(0)), "the model's vocabulary");
+    const auto ck = model::read_any_checkpoint(opt_.match_checkpoint);
+    const std::string name = run.model.input_table_name();
+    check(ck.tensors.count(name) != 0, opt_.match_checkpoint, "has no input table '" + name + "'");
+    const torch::Tensor E_match = ck.tensors.at(name);
+    check(E_match.sizes() == run.E0.sizes(), opt_.match_checkpoint, "its input table's shape is not the source's");
+    const int batch = std::max(1, run.options.loop.batch_size);
+    auto loss = [&](const torch::Tensor& E) {
+      return loss_with_input_table(run.model, E, val, opt_.match_tokens, run.context, batch, run.precision.precision);
+    };
+    const double original = loss(run.E0), matched = loss(E_match);
+    const auto b = bisect_increasing(
+        [&](double x) { return loss(shrink_to_centroid(run.E0, leaf_of, centroids, x)) - original; }, matched - original,
+        0.0, 1.0, opt_.match_tol, opt_.match_iterations);
+    json trace = json::array();
+    for (const auto& [x, v] : b.trace) trace.push_back({x, v});
+    run.report["match"] = {{"checkpoint", opt_.match_checkpoint},
+                           {"shard", shard},
+                           {"tokens", opt_.match_tokens},
+                           {"tol", opt_.match_tol},
+                           {"original_val_loss", original},
+                           {"matched_val_loss", matched},
+                           {"target_increase", matched - original},
+                           {"a", b.x},
+                           {"shrink_val_loss", original + b.value},
+                           {"shrink_increase", b.value},
+                           {"reached", b.reached},
+                           {"evaluations", trace}};
+    std::fprintf(stderr,
+                 "align: shrink matched to %s on %s: clean loss %.4f -> %.4f (+%.4f); a = %.6f gives %.4f (+%.4f)%s\n",
+                 opt_.match_checkpoint.c_str(), shard.c_str(), original, matched, matched - original, b.x,
+                 original + b.value, b.value, b.reached ? "" : " (not within tolerance)");
+    return b.x;
+  }
+
   HcmaOptions hcma_;
   ShrinkOptions opt_;
 };

@@ -1,4 +1,5 @@
 #include "hcma/align_options.h"
+#include <cmath>
 
 #include "hcma/align_method.h"
 #include "core/error.h"
@@ -88,7 +89,20 @@ const FieldTable<ShrinkOptions>& ShrinkOptions::fields() {
   using O = ShrinkOptions;
   static const auto t = FieldTable<O>().add("a", +[](O& o) -> double& { return o.a; },
                                             "shrink: weight of the leaf centroid, E* = (1 - a) E + a m_leaf", "in [0, 1]",
-                                            [](double v) { return v >= 0 && v <= 1; });
+                                            [](double v) { return v >= 0 && v <= 1; })
+                            .add("match_checkpoint", +[](O& o) -> std::string& { return o.match_checkpoint; },
+                                 "shrink: choose a so that the clean loss increase on match_shard equals this aligned "
+                                 "model's (empty: a as given)")
+                            .add("match_shard", +[](O& o) -> std::string& { return o.match_shard; },
+                                 "shrink with match_checkpoint: the validation token shard the losses are measured on")
+                            .add("match_tokens", +[](O& o) -> std::size_t& { return o.match_tokens; },
+                                 "shrink with match_checkpoint: tokens of match_shard measured (0: all)")
+                            .add("match_tol", +[](O& o) -> double& { return o.match_tol; },
+                                 "shrink with match_checkpoint: tolerance of the matched loss increase, nats", "> 0",
+                                 [](double v) { return std::isfinite(v) && v > 0; })
+                            .add("match_iterations", +[](O& o) -> int& { return o.match_iterations; },
+                                 "shrink with match_checkpoint: bisection steps at most", "> 0",
+                                 [](int v) { return v > 0; });
   return t;
 }
 
@@ -119,6 +133,10 @@ AlignOptions AlignOptions::from_json(const json& j, const std::string& path) {
   AlignOptions o;
   fields().read(j, o, path);
   make_align_method(o, path);  // an unknown method fails here, naming the file
+  check(o.shrink.match_checkpoint.empty() || o.method == "shrink", path,
+        "'match_checkpoint' is an option of the shrink method, not of " + o.method);
+  check(o.shrink.match_checkpoint.empty() == o.shrink.match_shard.empty(), path,
+        "'match_checkpoint' and 'match_shard' go together (the aligned model to match, the validation shard)");
   return o;
 }
 

@@ -56,8 +56,16 @@ struct CosregOptions {
 
 // E* = (1 − a) E⁰ + a m_leaf(t), m_leaf the token's leaf centroid in embedding space of HCMA's
 // hierarchy (built with the hcma options: layer, branching, depth, min_count, kmeans_iterations).
+// With match_checkpoint (issue 15, item 2), a is not given but chosen by bisection on [0, 1] so
+// that the clean loss increase over the source on match_shard (a validation split; a file named
+// test.bin is refused) equals match_checkpoint's (an aligned model of the same source) within
+// match_tol nats; the report's "match" records a, both losses and every evaluation.
 struct ShrinkOptions {
   double a = 0.1;
+  std::string match_checkpoint, match_shard;
+  std::size_t match_tokens = 100000;  // the first tokens of match_shard (0: all)
+  double match_tol = 0.001;           // nats
+  int match_iterations = 30;          // bisection midpoints at most
   static const FieldTable<ShrinkOptions>& fields();
 };
 

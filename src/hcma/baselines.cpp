@@ -55,4 +55,61 @@ torch::Tensor mean_pairwise_cosine(const torch::Tensor& E) {
   return (s.pow(2).sum() - V) / (V * (V - 1));
 }
 
+double loss_with_input_table(model::CausalLM& net, const torch::Tensor& E, const data::TokenStream& tokens,
+                             std::size_t n, std::int64_t T, int batch_size, model::Precision precision) {
+  namespace F = torch::nn::functional;
+  torch::NoGradGuard no_grad;
+  if (n == 0 || n + 1 > tokens.size()) n = tokens.size() - 1;
+  check(n >= 1, "shrink", "the matching split holds fewer than 2 tokens");
+  const auto table = E.detach().to(net.input_table().device(), torch::kFloat32);
+  double sum = 0;
+  std::int64_t count = 0;
+  data::for_each_window_batch(tokens, n, T, batch_size, 1,
+                              [&](std::int64_t rows, std::int64_t len, const std::vector<std::int64_t>& ids) {
+                                auto b = torch::from_blob(const_cast<std::int64_t*>(ids.data()), {rows, len + 1}, torch::kLong)
+                                             .to(table.device());
+                                torch::Tensor logits;
+                                {
+                                  model::AutocastGuard autocast(precision, table.device());
+                                  logits = net.logits_from_embeddings(F::embedding(b.slice(1, 0, len), table));
+                                }
+                                logits = logits.to(torch::kFloat32);
+                                auto loss = F::cross_entropy(logits.reshape({-1, logits.size(-1)}), b.slice(1, 1).reshape({-1}),
+                                                             F::CrossEntropyFuncOptions().reduction(torch::kSum));
+                                sum += loss.item<double>();
+                                count += rows * len;
+                              });
+  return sum / double(count);
+}
+
+Bisection bisect_increasing(const std::function<double(double)>& f, double target, double lo, double hi, double tol,
+                            int max_iter) {
+  check(lo <= hi && tol >= 0 && max_iter >= 1, "bisection", "needs lo <= hi, tol >= 0 and max_iter >= 1");
+  Bisection b;
+  b.target = target;
+  auto eval = [&](double x) {
+    const double v = f(x);
+    b.trace.emplace_back(x, v);
+    return v;
+  };
+  auto done = [&](double x, double v) {
+    b.x = x;
+    b.value = v;
+    b.reached = std::abs(v - target) <= tol;
+    return b;
+  };
+  const double flo = eval(lo);
+  if (flo >= target || std::abs(flo - target) <= tol) return done(lo, flo);
+  const double fhi = eval(hi);
+  if (fhi <= target || std::abs(fhi - target) <= tol) return done(hi, fhi);
+  double best_x = lo, best_v = flo;
+  for (int i = 0; i < max_iter; ++i) {
+    const double mid = 0.5 * (lo + hi), v = eval(mid);
+    if (std::abs(v - target) < std::abs(best_v - target)) best_x = mid, best_v = v;
+    if (std::abs(v - target) <= tol) break;
+    (v < target ? lo : hi) = mid;
+  }
+  return done(best_x, best_v);
+}
+
 }  // namespace structlm::hcma

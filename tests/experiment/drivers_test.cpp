@@ -10,6 +10,7 @@
 #include "core/io.h"
 #include "experiment/corpus_eval.h"
 #include "experiment/cstde_experiment.h"
+#include "experiment/experiment_config.h"
 #include "experiment/hcma_experiment.h"
 #include "experiment/hcma_suite.h"
 #include "experiment/step_plan.h"
@@ -231,4 +232,61 @@ TEST(HcmaDriver, AlignsAndMeasuresAtEachKeptFractionOfTheBudget) {
   o.model = q.t / "exp/base";
   o.out = q.t / "exp2";
   EXPECT_NE(error_of([&] { run_hcma_experiment(o, q.ws, *q.runner); }).find("--model"), std::string::npos);
+}
+
+// A shrink matched to HCMA's clean-loss cost (issue 15, item 2): aligned after HCMA, per seed,
+// reading HCMA's aligned file of its seed and the suite corpus's validation shard (never test);
+// its report's losses are consistent and the table lists the choice. --plan puts it a stage after
+// the alignment it reads. Bad "match" entries are refused naming the key.
+TEST(HcmaDriver, MatchedShrinkIsAlignedAfterTheModelItMatchesOnValidation) {
+  QuickWorkspace q;
+  json cfg = load_json(q.ws.config_path("hcma_quick.json"));
+  cfg["experiment"]["methods"]["shrink-m"] = {{"method", "shrink"}, {"match", "hcma"}};
+  save_json(q.t / "matched.json", cfg);
+  HcmaExperimentOptions o;
+  o.config = q.t / "matched.json";
+  o.out = q.t / "exp";
+  o.seeds = 1;
+  o.only_methods = {"hcma", "shrink-m"};
+  o.threads = 1;
+
+  HcmaExperimentOptions p = o;
+  p.out = q.t / "planned";
+  const auto steps = plan_hcma_experiment(p, q.ws, "structlm");
+  ASSERT_EQ(steps.size(), 3u);  // train, hcma, shrink-m
+  EXPECT_EQ(steps[1].stage, 2);
+  EXPECT_EQ(steps[2].stage, 3);
+  EXPECT_NE(steps[2].what.find("shrink-m-seed1"), std::string::npos) << steps[2].what;
+
+  const std::string table = run_hcma_experiment(o, q.ws, *q.runner);
+  const json rep = load_json(q.t / "exp/aligned/shrink-m-seed1.align/report.json");
+  const json& m = rep.at("match");
+  EXPECT_EQ(m["checkpoint"], q.t / "exp/aligned/hcma-seed1.safetensors");
+  EXPECT_EQ(fs::path(m["shard"].get<std::string>()).filename(), "val.bin");
+  EXPECT_NE(m["shard"].get<std::string>().find("/brown/"), std::string::npos) << m["shard"];
+  EXPECT_NEAR(m["matched_val_loss"].get<double>() - m["original_val_loss"].get<double>(),
+              m["target_increase"].get<double>(), 1e-12);
+  EXPECT_EQ(m["a"], rep["a"]);
+  const json opts = load_json(q.t / "exp/aligned/shrink-m-seed1.align/options.json");
+  EXPECT_EQ(opts["match_checkpoint"], m["checkpoint"]);
+  EXPECT_NE(table.find("Shrink matched to a method's clean-loss cost"), std::string::npos) << table;
+  EXPECT_NE(table.find("| shrink-m | hcma | 1 |"), std::string::npos) << table;
+  EXPECT_TRUE(load_json(q.t / "exp/aligned/shrink-m-seed1.align/usage.json")["frozen_weights_ok"].get<bool>());
+
+  o.only_methods = {"shrink-m"};
+  EXPECT_NE(error_of([&] { run_hcma_experiment(o, q.ws, *q.runner); }).find("leaves out"), std::string::npos);
+
+  auto refused = [&](const json& method, const std::string& part) {
+    json c = load_json(q.ws.config_path("hcma_quick.json"));
+    c["experiment"]["methods"]["bad"] = method;
+    save_json(q.t / "bad.json", c);
+    const std::string msg = error_of([&] { load_hcma_config(q.t / "bad.json"); });
+    EXPECT_NE(msg.find(part), std::string::npos) << msg;
+    EXPECT_NE(msg.find("experiment.methods.bad"), std::string::npos) << msg;
+  };
+  refused({{"method", "shrink"}, {"match", "nothing"}}, "names no method");
+  refused({{"method", "shrink"}, {"match", "bad"}}, "not itself matched");
+  refused({{"method", "hcma"}, {"match", "abtt"}}, "is for a shrink variant");
+  refused({{"method", "shrink"}, {"match", 3}}, "'match' must name");
+  refused({{"method", "shrink"}, {"match_checkpoint", "x"}, {"match_shard", "y"}}, "set by the experiment");
 }

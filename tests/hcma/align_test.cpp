@@ -420,7 +420,8 @@ TEST(HcmaAlign, OptionsKeepTheirFlatFileFormatAndRoundTrip) {
       "method", "seed", "steps", "lr", "batch_size", "log_every", "optimizer", "checkpoint_every", "layer",
       "calib_tokens", "branching", "depth", "min_count", "kmeans_iterations", "neighbours", "tau", "tau_e", "kappa",
       "rho_min", "lambda_nb", "lambda_h", "lambda_p", "lambda_lm", "token_batch", "trust_radius", "freeze_min_count",
-      "target_fit", "target_spread", "kl_batch", "abtt_directions", "noise", "cosreg", "a", "precision"};
+      "target_fit", "target_spread", "kl_batch", "abtt_directions", "noise", "cosreg", "a", "match_checkpoint",
+      "match_shard", "match_tokens", "match_tol", "match_iterations", "precision"};
   EXPECT_EQ(AlignOptions::fields().names(), keys);
   const json defaults = AlignOptions().to_json();
   std::vector<std::string> written;
@@ -432,7 +433,8 @@ TEST(HcmaAlign, OptionsKeepTheirFlatFileFormatAndRoundTrip) {
                   {"rho_min", 0.5}, {"lambda_nb", 0.1}, {"lambda_h", 0.2}, {"lambda_p", 0.3}, {"lambda_lm", 0.7},
                   {"token_batch", 17}, {"trust_radius", 0.2}, {"freeze_min_count", 1000}, {"target_fit", "smoothed"},
                   {"target_spread", "members"}, {"kl_batch", "weighted"}, {"abtt_directions", 2}, {"noise", 0.25},
-                  {"cosreg", 3.0}, {"a", 0.3}, {"precision", "bf16"}};
+                  {"cosreg", 3.0}, {"a", 0.3}, {"match_checkpoint", ""}, {"match_shard", ""}, {"match_tokens", 5000},
+                  {"match_tol", 0.01}, {"match_iterations", 12}, {"precision", "bf16"}};
   ASSERT_EQ(j.size(), keys.size());
   const auto o = AlignOptions::from_json(j, "a.json");
   EXPECT_EQ(o.to_json(), j);
@@ -457,6 +459,9 @@ TEST(HcmaAlign, OptionsKeepTheirFlatFileFormatAndRoundTrip) {
   EXPECT_EQ(o.hcma.terms.target_spread, "members");
   EXPECT_EQ(o.hcma.terms.kl_batch, "weighted");
   EXPECT_EQ(o.shrink.a, 0.3);
+  EXPECT_EQ(o.shrink.match_tokens, 5000u);
+  EXPECT_EQ(o.shrink.match_tol, 0.01);
+  EXPECT_EQ(o.shrink.match_iterations, 12);
   // --help lists one line per key, in that order.
   std::vector<std::string> listed;
   std::istringstream help(AlignOptions::fields().help());

@@ -472,6 +472,105 @@ TEST(HcmaShrink, TheMethodUsesHcmaHierarchyAndChangesOnlyTheInputTable) {
   EXPECT_TRUE(align_embeddings(net, s, o).E.equal(r.E));
 }
 
+// The bisection behind the matched shrink (issue 15, item 2), on functions whose root is known.
+TEST(HcmaShrink, BisectionReachesTheTargetWithinTolerance) {
+  auto cube = [](double x) { return x * x * x; };
+  auto b = bisect_increasing(cube, 0.2, 0, 1, 1e-5, 40);
+  EXPECT_TRUE(b.reached);
+  EXPECT_LE(std::abs(b.value - 0.2), 1e-5);
+  EXPECT_NEAR(b.x, std::cbrt(0.2), 1e-4);
+  EXPECT_EQ(b.value, cube(b.x));
+  EXPECT_EQ(b.trace.front(), std::make_pair(0.0, 0.0));  // lo first, then hi, then midpoints
+  EXPECT_EQ(b.trace[1], std::make_pair(1.0, 1.0));
+  EXPECT_EQ(b.trace[2], std::make_pair(0.5, 0.125));
+  EXPECT_LE(b.trace.size(), 42u);
+  // Too few steps: the best midpoint so far, not within tolerance.
+  auto few = bisect_increasing(cube, 0.2, 0, 1, 1e-9, 3);
+  EXPECT_FALSE(few.reached);
+  EXPECT_EQ(few.trace.size(), 5u);
+  EXPECT_EQ(few.x, 0.625);  // 0.5 -> 0.125, 0.75 -> 0.42, 0.625 -> 0.244: the closest
+  // Targets outside [f(lo), f(hi)]: the end, reached only within tolerance.
+  auto below = bisect_increasing(cube, -0.5, 0, 1, 1e-3, 10);
+  EXPECT_EQ(below.x, 0);
+  EXPECT_FALSE(below.reached);
+  auto above = bisect_increasing(cube, 1.0005, 0, 1, 1e-3, 10);
+  EXPECT_EQ(above.x, 1);
+  EXPECT_TRUE(above.reached);
+}
+
+// The matched shrink: a model shrunk by hand at a = 0.6 is the model to match; the method finds
+// an a whose clean loss increase on the validation shard equals it within tolerance, checked by
+// an independent loss (the untied aligned GPT's own loss over the same windows), and refuses a
+// test split. The report records a and both losses.
+TEST(HcmaShrink, MatchedShrinkMeetsTheCleanLossIncreaseOnValidation) {
+  TempDir dir;
+  torch::manual_seed(8);
+  model::GPT net(tiny());
+  data::TokenStream s({write_stream(dir / "c.bin", 2000, 40)});
+  const std::string val = write_stream(dir / "val.bin", 1500, 40, 11);
+  auto o = small("shrink", 1);
+  o.shrink.a = 0.6;
+  const auto hand = align_embeddings(net, s, o);
+  const std::string target = dir / "target.safetensors";
+  auto target_model = with_input_embeddings(net, hand.E);
+  model::save_checkpoint(target, target_model, {}, json::object());
+
+  // The clean loss of an aligned model over every window of the validation shard, from its own
+  // loss function (not the method's code path).
+  const data::TokenStream v({val});
+  auto independent_loss = [&](model::GPT& m) {
+    torch::NoGradGuard ng;
+    const std::size_t n = v.size() - 1;
+    const std::int64_t T = 16;
+    double sum = 0;
+    for (std::size_t start = 0; start < n; start += T) {
+      const std::int64_t len = std::min<std::int64_t>(T, std::int64_t(n - start));
+      std::vector<std::int64_t> ids(std::size_t(len + 1));
+      v.read(start, std::size_t(len + 1), ids.data());
+      auto t = torch::tensor(ids).unsqueeze(0);
+      sum += m->loss(t.slice(1, 0, len), t.slice(1, 1)).item<double>() * double(len);
+    }
+    return sum / double(n);
+  };
+  const double original = independent_loss(net), matched = independent_loss(target_model);
+  ASSERT_GT(std::abs(matched - original), 0.005);  // the shrink changes the loss: something to match
+
+  auto m = small("shrink", 1);
+  m.shrink.match_checkpoint = target;
+  m.shrink.match_shard = val;
+  m.shrink.match_tokens = 0;
+  m.shrink.match_tol = 1e-4;
+  EXPECT_FALSE(m.deterministic());
+  const auto r = align_embeddings(net, s, m);
+  const json& rep = r.report.at("match");
+  EXPECT_TRUE(rep["reached"].get<bool>()) << rep.dump();
+  EXPECT_EQ(rep["a"], r.report["a"]);
+  EXPECT_NEAR(rep["original_val_loss"].get<double>(), original, 1e-4);
+  EXPECT_NEAR(rep["matched_val_loss"].get<double>(), matched, 1e-4);
+  auto result_model = with_input_embeddings(net, r.E);
+  const double achieved = independent_loss(result_model);
+  EXPECT_NEAR(achieved - original, matched - original, 1e-4 + 1e-5) << "a = " << rep["a"];
+  EXPECT_NEAR(rep["shrink_val_loss"].get<double>(), achieved, 1e-4);
+  // The result is the shrink formula at the chosen a, as `--set a=<a>` gives it.
+  auto plain = small("shrink", 1);
+  plain.shrink.a = rep["a"].get<double>();
+  EXPECT_TRUE(align_embeddings(net, s, plain).E.equal(r.E));
+
+  // Never on a test split; the two options go together and only with shrink.
+  const std::string test = dir / "test.bin";
+  std::filesystem::copy_file(val, test);
+  m.shrink.match_shard = test;
+  EXPECT_NE(test_util::error_of([&] { align_embeddings(net, s, m); }).find("never on a test split"), std::string::npos);
+  auto msg = test_util::error_of([&] {
+    AlignOptions::from_json({{"method", "shrink"}, {"match_checkpoint", "x.safetensors"}}, "a.json");
+  });
+  EXPECT_NE(msg.find("go together"), std::string::npos) << msg;
+  msg = test_util::error_of([&] {
+    AlignOptions::from_json({{"method", "hcma"}, {"match_checkpoint", "x"}, {"match_shard", "v.bin"}}, "a.json");
+  });
+  EXPECT_NE(msg.find("option of the shrink method"), std::string::npos) << msg;
+}
+
 TEST(HcmaSwitches, OptionErrorsNameTheKeyAndWhatIsAllowed) {
   auto msg = [](const json& j) { return test_util::error_of([&] { AlignOptions::from_json(j, "a.json"); }); };
   const std::vector<std::pair<json, std::vector<std::string>>> bad = {
