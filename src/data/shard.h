@@ -70,8 +70,11 @@ class TokenStream {
  public:
   explicit TokenStream(const std::vector<std::string>& shard_paths);
   std::size_t size() const;  // total tokens
-  // out: B * (T + 1) tokens, row-major. Throws if the data has fewer than T + 1 tokens.
-  void random_batch(std::uint64_t seed, std::int64_t step, int B, int T, std::int64_t* out) const;
+  // out: B * (T + 1) tokens, row-major. Throws if the data has fewer than T + 1 tokens. limit > 0:
+  // windows only inside the first `limit` tokens (the same draws as an unlimited call on a stream
+  // of that many tokens); 0, or a limit past the end: the whole stream.
+  void random_batch(std::uint64_t seed, std::int64_t step, int B, int T, std::int64_t* out,
+                    std::size_t limit = 0) const;
   // Tokens [start, start + n) across shard boundaries.
   void read(std::size_t start, std::size_t n, std::int64_t* out) const;
   // Every id below `vocab_size`, else an Error naming the shard, the id and `what` (e.g. "the

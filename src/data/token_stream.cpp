@@ -45,16 +45,18 @@ void TokenStream::read(std::size_t start, std::size_t n, std::int64_t* out) cons
   }
 }
 
-void TokenStream::random_batch(std::uint64_t seed, std::int64_t step, int B, int T, std::int64_t* out) const {
+void TokenStream::random_batch(std::uint64_t seed, std::int64_t step, int B, int T, std::int64_t* out,
+                               std::size_t limit) const {
   if (B <= 0 || T <= 0) fail(shards_.front().path(), "batch shape must be positive (B " + std::to_string(B) + ", T " + std::to_string(T) + ")");
   const std::size_t window = static_cast<std::size_t>(T) + 1;
-  if (size() < window)
-    fail(shards_.front().path(), "has " + std::to_string(size()) + " tokens, fewer than one window of T + 1 = " +
-                                     std::to_string(window));
+  const std::size_t n = limit > 0 ? std::min(limit, size()) : size();
+  if (n < window)
+    fail(shards_.front().path(), "has " + std::to_string(n) + (n < size() ? " tokens within the limit" : " tokens") +
+                                     ", fewer than one window of T + 1 = " + std::to_string(window));
   // A fresh generator per step, keyed by (seed, step) only: batch k is the same whether a run
   // starts at step 0 or resumes at step k, and whatever was drawn before.
   SplitMix64 rng(mix_seed(seed, static_cast<std::uint64_t>(step)));
-  const std::size_t starts = size() - window + 1;
+  const std::size_t starts = n - window + 1;
   for (int b = 0; b < B; ++b) read(rng.below(starts), window, out + static_cast<std::size_t>(b) * window);
 }
 

@@ -145,7 +145,9 @@ torch::Tensor lm_loss(LoopState& s, std::optional<double> noise) {
   model::CausalLM& net = s.net.lm();
   const std::int64_t T = s.run.context;
   const auto& loop = s.run.options.loop;
-  s.run.calib.random_batch(s.run.options.seed, s.step, loop.batch_size, int(T), s.batch.data());
+  // Inside the first calib_tokens tokens (0: all), the tokens HCMA's statistics pass reads: every
+  // method sees one calibration stream (issue 15, item 3).
+  s.run.calib.random_batch(s.run.options.seed, s.step, loop.batch_size, int(T), s.batch.data(), s.run.options.calib_tokens);
   auto b = torch::from_blob(s.batch.data(), {loop.batch_size, T + 1}, torch::kLong).to(s.param.device());
   auto x = b.slice(1, 0, T), y = b.slice(1, 1);
   auto emb = F::embedding(x, s.param);

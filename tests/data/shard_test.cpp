@@ -219,3 +219,33 @@ TEST(WindowBatches, TileTheStreamAsEvaluationExpects) {
   EXPECT_THROW(for_each_window_batch(s, 11, 4, 1, 1, collect), Error);  // needs 12 tokens
   EXPECT_THROW(for_each_window_batch(s, 4, 0, 1, 0, collect), Error);
 }
+
+// random_batch's limit (issue 15, item 3: every alignment method reads the same first
+// calib_tokens tokens): the draws are those of an unlimited call on a stream holding only the
+// first `limit` tokens, so every window lies inside them; 0 or a limit past the end changes nothing.
+TEST(TokenStream, RandomBatchWithALimitDrawsOnlyInsideTheFirstTokens) {
+  TempDir tmp;
+  const auto all = ramp(3000, 3000, 1);  // token i is i: a window's first token is its offset
+  write_shard(tmp / "all.bin", all, 3000);
+  write_shard(tmp / "head.bin", std::vector<std::uint32_t>(all.begin(), all.begin() + 700), 3000);
+  TokenStream ts({tmp / "all.bin"}), head({tmp / "head.bin"});
+  const int B = 3, T = 20;
+  std::vector<std::int64_t> a(B * (T + 1)), b(B * (T + 1)), c(B * (T + 1));
+  bool saw_end = false;
+  for (int step = 0; step < 500; ++step) {
+    ts.random_batch(7, step, B, T, a.data(), 700);
+    head.random_batch(7, step, B, T, b.data());
+    ASSERT_EQ(a, b) << step;
+    for (int r = 0; r < B; ++r) {
+      ASSERT_LE(a[r * (T + 1) + T], 699);
+      saw_end |= a[r * (T + 1) + T] == 699;
+    }
+    ts.random_batch(7, step, B, T, b.data(), 0);
+    ts.random_batch(7, step, B, T, c.data(), 1u << 20);
+    ts.random_batch(7, step, B, T, a.data());
+    ASSERT_EQ(b, a);
+    ASSERT_EQ(c, a);
+  }
+  EXPECT_TRUE(saw_end);
+  EXPECT_THROW(ts.random_batch(7, 0, B, T, a.data(), 20), Error);  // fewer than T + 1 tokens inside
+}

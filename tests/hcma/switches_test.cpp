@@ -571,6 +571,32 @@ TEST(HcmaShrink, MatchedShrinkMeetsTheCleanLossIncreaseOnValidation) {
   EXPECT_NE(msg.find("option of the shrink method"), std::string::npos) << msg;
 }
 
+// One calibration stream for every method (issue 15, item 3): with calib_tokens = N, the LM-based
+// baselines' batches and HCMA's statistics read only the first N tokens, so each result equals the
+// same method's on a shard that holds just those N tokens (built independently, by copying them).
+TEST(HcmaShrink, EveryMethodReadsOnlyTheFirstCalibTokens) {
+  TempDir dir;
+  torch::manual_seed(8);
+  model::GPT net(tiny());
+  const std::string full_path = write_stream(dir / "c.bin", 3000, 40);
+  data::TokenStream full({full_path});
+  const std::size_t N = 900;
+  std::vector<std::int64_t> head(N);
+  full.read(0, N, head.data());
+  data::write_shard(dir / "head.bin", std::vector<std::uint32_t>(head.begin(), head.end()), 40);
+  data::TokenStream first({dir / "head.bin"});
+  for (const char* method : {"emb-finetune", "emb-noise", "cosreg", "hcma"}) {
+    auto o = small(method, 4);
+    o.hcma.lambda_lm = std::string(method) == "hcma" ? 0.5 : 0.0;  // HCMA's LM term reads the batches too
+    auto capped = o;
+    capped.calib_tokens = N;
+    const auto a = align_embeddings(net, full, capped).E;
+    const auto b = align_embeddings(net, first, o).E;
+    EXPECT_TRUE(a.equal(b)) << method;
+    EXPECT_FALSE(a.equal(align_embeddings(net, full, o).E)) << method;  // the cap matters: the check can fail
+  }
+}
+
 TEST(HcmaSwitches, OptionErrorsNameTheKeyAndWhatIsAllowed) {
   auto msg = [](const json& j) { return test_util::error_of([&] { AlignOptions::from_json(j, "a.json"); }); };
   const std::vector<std::pair<json, std::vector<std::string>>> bad = {
