@@ -130,7 +130,8 @@ const FieldTable<HcmaSection>& HcmaSection::fields() {
           .add("align", +[](H& h) -> json& { return h.align; }, "align options every method shares (structlm align --help-config)",
                "an object", [](const json& a) { return a.is_object(); })
           .add("methods", +[](H& h) -> json& { return h.methods; }, "variant name -> its align options over 'align' (a shrink variant may name, as 'match', the variant whose "
-               "clean-loss cost on validation its a is matched to)",
+               "clean-loss cost on validation its a is matched to; an LM-trained one may give 'lr_grid' and 'steps_grid' "
+               "to choose its lr and steps on validation)",
                "a non-empty object", [](const json& m) { return m.is_object() && !m.empty(); })
           .add("base_fractions", +[](H& h) -> std::vector<double>& { return h.base_fractions; },
                "fractions of train.max_steps at which the base model is kept, aligned and measured (OUT/base-<f>/)",
@@ -217,8 +218,39 @@ ExperimentFile<HcmaSection> load_hcma_config(const std::string& path, int first_
     json opts = f.section.align;
     opts["method"] = it.key();
     for (auto kv = it.value().begin(); kv != it.value().end(); ++kv)
-      if (kv.key() != "match") opts[kv.key()] = kv.value();
+      if (kv.key() != "match" && kv.key() != "lr_grid" && kv.key() != "steps_grid") opts[kv.key()] = kv.value();
     auto options = hcma::AlignOptions::from_json(opts, where);
+    if (it.value().contains("lr_grid") || it.value().contains("steps_grid")) {
+      check(options.uses_lm() && !options.deterministic(), where,
+            "'lr_grid' and 'steps_grid' choose the lr and steps of a method trained by the LM loss (emb-finetune, "
+            "emb-noise, cosreg), not of " + options.method);
+      check(!it.value().contains("match"), where, "a matched shrink has no lr or steps to choose");
+      HcmaSection::Tuning g{{options.loop.lr}, {options.loop.steps}};
+      if (it.value().contains("lr_grid")) {
+        const json& v = it.value()["lr_grid"];
+        check(v.is_array() && !v.empty(), where, "'lr_grid' must be a non-empty list of numbers > 0");
+        g.lr.clear();
+        for (const auto& x : v) {
+          check(x.is_number() && std::isfinite(x.get<double>()) && x.get<double>() > 0, where,
+                "'lr_grid' must be a non-empty list of numbers > 0");
+          check(std::find(g.lr.begin(), g.lr.end(), x.get<double>()) == g.lr.end(), where, "'lr_grid' repeats " + x.dump());
+          g.lr.push_back(x.get<double>());
+        }
+      }
+      if (it.value().contains("steps_grid")) {
+        const json& v = it.value()["steps_grid"];
+        check(v.is_array() && !v.empty(), where, "'steps_grid' must be a non-empty list of integers > 0");
+        g.steps.clear();
+        for (const auto& x : v) {
+          check(x.is_number_integer() && x.get<std::int64_t>() > 0 && x.get<std::int64_t>() < (1 << 30), where,
+                "'steps_grid' must be a non-empty list of integers > 0");
+          check(std::find(g.steps.begin(), g.steps.end(), x.get<int>()) == g.steps.end(), where,
+                "'steps_grid' repeats " + x.dump());
+          g.steps.push_back(x.get<int>());
+        }
+      }
+      f.section.tuning[it.key()] = g;
+    }
     check(options.shrink.match_checkpoint.empty() && options.shrink.match_shard.empty(), where,
           "'match_checkpoint' and 'match_shard' are set by the experiment; name the variant to match with 'match'");
     if (it.value().contains("match")) {

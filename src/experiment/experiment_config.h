@@ -78,6 +78,15 @@ struct HcmaSection {
   // ("shrink-matched": {"method": "shrink", "match": "hcma-fixed"}): variant -> the variant it
   // matches. Aligned a stage after the others, per seed, on the suite corpus's validation split.
   std::map<std::string, std::string> matches;
+  // Issue 15 item 3: LM-trained variants whose lr and steps are chosen on validation from a declared
+  // grid ("emb-finetune": {"lr_grid": [0.005, 0.02, 0.08], "steps_grid": [100, 300]}; a missing
+  // grid is the variant's own value): every (lr, steps) is aligned with the first seed, and the
+  // one with the lowest clean loss on the suite corpus's validation split is used for every seed.
+  struct Tuning {
+    std::vector<double> lr;
+    std::vector<int> steps;
+  };
+  std::map<std::string, Tuning> tuning;
   // `methods` resolved when read: each variant's `align` plus its own options, its method the
   // variant's name unless it names one ("hcma-lm": {"method": "hcma", "lambda_lm": 1}); config order.
   std::vector<std::pair<std::string, hcma::AlignOptions>> variants;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "hcma/align.h"
+#include "hcma/baselines.h"
 #include "hcma/frozen_check.h"
 #include "core/error.h"
 #include "core/io.h"
@@ -19,6 +20,7 @@
 #include "experiment/hcma_suite.h"
 #include "experiment/step_plan.h"
 #include "model/checkpoint.h"
+#include "model/precision.h"
 #include "model/runtime.h"
 #include "report/experiment_logs.h"
 #include "report/experiment_markdown.h"
@@ -168,17 +170,23 @@ std::string aligned_stem(const HcmaExperimentOptions& o, const std::string& meth
   return opts.deterministic() ? o.out + "/aligned/" + method : seed_dir(o.out + "/aligned", method, seed);
 }
 
-// `matched` false: every variant whose a is not matched (and the original model); true: the
-// matched shrinks (experiment.methods.<v>.match), which read the aligned model they match and so
-// come a stage later: their options get that model's checkpoint for the same seed and the suite
-// corpus's validation shard (issue 15, item 2).
+// Which variants a call of align_variants aligns: `plain` every variant neither tuned nor matched
+// (and lists the original model); `tuned` those with an lr/steps grid, with the options chosen
+// on validation (`chosen`; a method not in it is not aligned yet: its grid is pending); `matched`
+// the matched shrinks (experiment.methods.<v>.match), which read the aligned model they match and
+// so come a stage later: their options get that model's checkpoint for the same seed and the
+// suite corpus's validation shard (issue 15, items 2 and 3).
+enum class Pass { plain, tuned, matched };
+
 std::vector<Variant> align_variants(const Setup& s, const HcmaExperimentOptions& o, const workspace::Workspace& ws,
-                                    const BaseModel& b, StepRunner& runner, StepMode mode, bool matched = false) {
+                                    const BaseModel& b, StepRunner& runner, StepMode mode, Pass pass = Pass::plain,
+                                    const std::map<std::string, hcma::AlignOptions>& chosen = {}) {
+  const bool matched = pass == Pass::matched;
   const std::string calib_shard = ws.ensure_shards(s.e().calibration, b.tokenizer).train;
   std::optional<model::Checkpoint> source;  // read when an alignment is checked (a pending base has none)
   std::set<std::string> recorded;           // a deterministic method's seeds share one step
   std::vector<Variant> variants;
-  if (!matched)
+  if (pass == Pass::plain)
     for (auto seed : s.e().seeds) variants.push_back({"original", b.checkpoint, "", seed, {}});
   const std::size_t total = s.methods.size() * s.e().seeds.size();
   std::size_t done = 0;
@@ -186,8 +194,11 @@ std::vector<Variant> align_variants(const Setup& s, const HcmaExperimentOptions&
     for (const auto& [method, config_opts] : s.methods) {
       ++done;
       const auto match = s.e().matches.find(method);
-      if ((match != s.e().matches.end()) != matched) continue;
-      hcma::AlignOptions opts = config_opts;
+      const bool tuned = s.e().tuning.count(method) != 0;
+      const Pass its = match != s.e().matches.end() ? Pass::matched : tuned ? Pass::tuned : Pass::plain;
+      if (its != pass) continue;
+      if (tuned && !chosen.count(method)) continue;  // its grid has not finished: aligned once it has
+      hcma::AlignOptions opts = tuned ? chosen.at(method) : config_opts;
       if (matched) {
         const auto other = std::find_if(s.e().variants.begin(), s.e().variants.end(),
                                         [&](const auto& v) { return v.first == match->second; });
@@ -226,6 +237,115 @@ std::vector<Variant> align_variants(const Setup& s, const HcmaExperimentOptions&
       variants.push_back(v);
     }
   return variants;
+}
+
+// The grid and choice files of issue 15 item 3 use these many tokens of the validation split.
+constexpr std::size_t kTuneTokens = 100000;
+
+// The clean loss of a checkpoint on the first kTuneTokens tokens of `shard` (hcma::loss_with_input_table),
+// kept in `cache` (a JSON file) once measured.
+double validation_loss(const std::string& checkpoint, const std::string& shard, const std::string& precision,
+                       const std::string& cache) {
+  if (file_exists(cache)) {
+    const json j = load_json(cache);
+    if (j.value("checkpoint", "") == checkpoint && j.value("shard", "") == shard) return j.at("val_loss").get<double>();
+  }
+  auto net = zoo::load_any_model(checkpoint);
+  const data::TokenStream val({shard});
+  val.check_ids_below(std::size_t(net.lm().vocabulary_rows()), "the model's vocabulary");
+  const auto p = model::resolve_precision(precision, torch::kCPU);
+  const double loss = hcma::loss_with_input_table(net.lm(), net.lm().input_table(), val, kTuneTokens,
+                                                  net.lm().context_length(), 8, p.precision);
+  save_json(cache, {{"checkpoint", checkpoint}, {"shard", shard}, {"tokens", kTuneTokens}, {"val_loss", loss}});
+  return loss;
+}
+
+std::string grid_number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
+
+// Issue 15 item 3: every (lr, steps) of each tuned method's grid aligned with the first seed
+// (OUT[/base-f]/tune/<method>/lr<lr>-steps<steps>), each scored by its clean loss on the suite
+// corpus's validation split (never its test split), the lowest chosen (the first in grid order
+// on a tie). Returns the chosen options of every method whose grid has finished; writes
+// hcma/tuning.json with every point. With a recorder, an unfinished point is recorded as a step.
+std::map<std::string, hcma::AlignOptions> tune_methods(const Setup& s, const HcmaExperimentOptions& o,
+                                                       const workspace::Workspace& ws, const BaseModel& b,
+                                                       StepRunner& runner, StepMode mode) {
+  std::map<std::string, hcma::AlignOptions> chosen;
+  if (s.e().tuning.empty()) return chosen;
+  const std::string calib_shard = ws.ensure_shards(s.e().calibration, b.tokenizer).train;
+  const std::string val_shard = ws.ensure_shards(s.e().suite.corpus, b.tokenizer).val;
+  const std::int64_t seed = s.e().seeds.front();
+  json report = {{"seed", seed}, {"shard", val_shard}, {"tokens", kTuneTokens}, {"methods", json::object()}};
+  bool any = false;
+  for (const auto& [method, config_opts] : s.methods) {
+    const auto g = s.e().tuning.find(method);
+    if (g == s.e().tuning.end()) continue;
+    json points = json::array();
+    bool pending = false;
+    double best = 0;
+    std::optional<hcma::AlignOptions> best_opts;
+    for (double lr : g->second.lr)
+      for (int steps : g->second.steps) {
+        hcma::AlignOptions opts = config_opts;
+        opts.loop.lr = lr;
+        opts.loop.steps = steps;
+        const std::string stem = o.out + "/tune/" + method + "/lr" + grid_number(lr) + "-steps" + std::to_string(steps);
+        Variant v{method, stem + ".safetensors", stem + ".align", seed, {}};
+        if (b.pending || !alignment_finished(v)) {
+          if (mode != StepMode::run) {
+            start_alignment(v, opts, o, b, calib_shard, runner);  // recorded, not run
+            pending = true;
+            continue;
+          }
+          std::fprintf(stderr, "experiment hcma: tuning %s: lr %g, %d steps\n", method.c_str(), lr, steps);
+          const auto usage = start_alignment(v, opts, o, b, calib_shard, runner);
+          if (usage.exit_code != 0)
+            fail(v.checkpoint, "alignment " + method + " (tuning lr " + grid_number(lr) + ", " + std::to_string(steps) +
+                                   " steps) failed (exit " + std::to_string(usage.exit_code) + ")");
+        }
+        const double loss = validation_loss(v.checkpoint, val_shard, s.e().suite.precision, v.report_dir + "/val.json");
+        points.push_back({{"lr", lr}, {"steps", steps}, {"val_loss", loss}, {"checkpoint", v.checkpoint}});
+        if (!best_opts || loss < best) best = loss, best_opts = opts;
+      }
+    if (pending) continue;
+    chosen[method] = *best_opts;
+    any = true;
+    report["methods"][method] = {{"points", points}, {"lr", best_opts->loop.lr}, {"steps", best_opts->loop.steps},
+                                 {"val_loss", best}};
+  }
+  if (any) {
+    report["original_val_loss"] =
+        validation_loss(b.checkpoint, val_shard, s.e().suite.precision, o.out + "/tune/original-val.json");
+    save_json(o.out + "/hcma/tuning.json", report);
+  }
+  return chosen;
+}
+
+// The tuned methods' grids and choices (hcma/tuning.json), for the table. Empty without any.
+std::string tuning_markdown(const HcmaExperimentOptions& o) {
+  const std::string path = o.out + "/hcma/tuning.json";
+  if (!file_exists(path)) return "";
+  const json t = load_json(path);
+  std::string md = "\n## Baselines tuned on validation\n\nEach tuned method's lr (relative to RMS(E⁰)) and steps were "
+                   "chosen from its declared grid by the clean loss on the validation split (" +
+                   t["shard"].get<std::string>() + ", first " + std::to_string(t["tokens"].get<std::size_t>()) +
+                   " tokens; alignment seed " + std::to_string(t["seed"].get<std::int64_t>()) +
+                   "); the choice is used for every seed. The original model's loss there: " +
+                   grid_number(t["original_val_loss"].get<double>()) +
+                   " nats/token.\n\n| method | lr | steps | validation loss | chosen |\n| --- | --- | --- | --- | --- |\n";
+  for (auto it = t["methods"].begin(); it != t["methods"].end(); ++it)
+    for (const auto& p : it.value()["points"]) {
+      char line[300];
+      const bool is = p["lr"] == it.value()["lr"] && p["steps"] == it.value()["steps"];
+      std::snprintf(line, sizeof line, "| %s | %g | %d | %.4f | %s |\n", it.key().c_str(), p["lr"].get<double>(),
+                    p["steps"].get<int>(), p["val_loss"].get<double>(), is ? "yes" : "");
+      md += line;
+    }
+  return md;
 }
 
 using Results = std::map<std::pair<std::string, std::int64_t>, json>;
@@ -429,6 +549,7 @@ std::string measure_and_tabulate(const Setup& s, const workspace::Workspace& ws,
     suites[key] = HcmaSuiteResult::from_json(r, key.first + " seed " + std::to_string(key.second) + " result.json");
   const auto paired = paired_rare_recall(suites, "original", {1, 10});
   table += paired_recall_markdown(paired, suites.begin()->second.rare_ranks.below);
+  table += tuning_markdown(o);
   table += matched_shrink_markdown(s, t.variants);
   write_file_atomic(o.out + "/hcma/table.md", table);
   std::vector<std::string> dirs = {o.out};
@@ -493,10 +614,20 @@ Drive drive(const HcmaExperimentOptions& opts, const workspace::Workspace& ws, S
   if (recorder) recorder->next_stage();  // the alignments read the model the train step makes
   std::vector<Target> ts = targets(s, o, b);
   for (auto& t : ts) t.variants = align_variants(s, t.o, ws, t.b, runner, mode);
+  if (!s.e().tuning.empty()) {  // the grids, then (a stage later) every seed with the choice
+    if (recorder) recorder->next_stage();
+    std::vector<std::map<std::string, hcma::AlignOptions>> chosen;
+    for (auto& t : ts) chosen.push_back(tune_methods(s, t.o, ws, t.b, runner, mode));
+    if (recorder) recorder->next_stage();
+    for (std::size_t i = 0; i < ts.size(); ++i) {
+      auto more = align_variants(s, ts[i].o, ws, ts[i].b, runner, mode, Pass::tuned, chosen[i]);
+      ts[i].variants.insert(ts[i].variants.end(), more.begin(), more.end());
+    }
+  }
   if (!s.e().matches.empty()) {  // the matched shrinks read the models they match: a stage later
     if (recorder) recorder->next_stage();
     for (auto& t : ts) {
-      auto more = align_variants(s, t.o, ws, t.b, runner, mode, /*matched=*/true);
+      auto more = align_variants(s, t.o, ws, t.b, runner, mode, Pass::matched);
       t.variants.insert(t.variants.end(), more.begin(), more.end());
     }
   }

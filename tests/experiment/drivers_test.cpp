@@ -290,3 +290,87 @@ TEST(HcmaDriver, MatchedShrinkIsAlignedAfterTheModelItMatchesOnValidation) {
   refused({{"method", "shrink"}, {"match", 3}}, "'match' must name");
   refused({{"method", "shrink"}, {"match_checkpoint", "x"}, {"match_shard", "y"}}, "set by the experiment");
 }
+
+// Tuned baselines (issue 15, item 3): emb-finetune's lr and steps chosen from a 2 x 2 grid by the
+// clean loss on the suite corpus's validation split. Each grid point's loss is recomputed here
+// independently (the aligned model's own next-token logits over the same windows, fp32), the
+// choice is their argmin, and every seed's emb-finetune is aligned with it; --plan stages the grid
+// before the tuned alignments.
+TEST(HcmaDriver, TunedBaselineTakesTheGridPointWithTheLowestValidationLoss) {
+  QuickWorkspace q;
+  json cfg = load_json(q.ws.config_path("hcma_quick.json"));
+  cfg["experiment"]["methods"]["emb-finetune"] = {{"lr_grid", {0.001, 0.05}}, {"steps_grid", {3, 6}}};
+  cfg["experiment"]["suite"]["precision"] = "fp32";
+  save_json(q.t / "tuned.json", cfg);
+  HcmaExperimentOptions o;
+  o.config = q.t / "tuned.json";
+  o.out = q.t / "exp";
+  o.seeds = 2;
+  o.only_methods = {"emb-finetune"};
+  o.threads = 1;
+
+  HcmaExperimentOptions p = o;
+  p.out = q.t / "planned";
+  const auto steps = plan_hcma_experiment(p, q.ws, "structlm");
+  ASSERT_EQ(steps.size(), 5u);  // train, then the 4 grid points (the tuned alignments: once they have run)
+  for (std::size_t k = 1; k < 5; ++k) {
+    EXPECT_EQ(steps[k].stage, 2);  // no untuned method here: the recorder's empty stage collapses
+    EXPECT_NE(steps[k].what.find("/tune/emb-finetune/lr"), std::string::npos) << steps[k].what;
+  }
+
+  const std::string table = run_hcma_experiment(o, q.ws, *q.runner);
+  const json t = load_json(q.t / "exp/hcma/tuning.json");
+  const std::string val = t["shard"];
+  EXPECT_EQ(fs::path(val).filename(), "val.bin");
+  EXPECT_NE(val.find("/brown/"), std::string::npos) << val;
+  const json& m = t["methods"]["emb-finetune"];
+  ASSERT_EQ(m["points"].size(), 4u);
+
+  const data::TokenStream v({val});
+  auto independent = [&](const std::string& checkpoint) {
+    torch::NoGradGuard ng;
+    auto net = zoo::load_any_model(checkpoint);
+    const std::int64_t T = net.lm().context_length();
+    const std::size_t n = std::min<std::size_t>(100000, v.size() - 1);
+    double sum = 0;
+    for (std::size_t start = 0; start < n; start += std::size_t(T)) {
+      const std::int64_t len = std::min<std::int64_t>(T, std::int64_t(n - start));
+      std::vector<std::int64_t> ids(std::size_t(len + 1));
+      v.read(start, ids.size(), ids.data());
+      auto x = torch::tensor(ids).unsqueeze(0);
+      auto logp = torch::log_softmax(net.lm().next_token_logits(x.slice(1, 0, len), nullptr).to(torch::kFloat64), -1);
+      sum -= logp.gather(-1, x.slice(1, 1).unsqueeze(-1)).sum().item<double>();
+    }
+    return sum / double(n);
+  };
+  double best = 1e9;
+  json best_point;
+  for (const auto& point : m["points"]) {
+    const double mine = independent(point["checkpoint"]);
+    EXPECT_NEAR(point["val_loss"].get<double>(), mine, 1e-4) << point.dump();
+    if (mine < best) best = mine, best_point = point;
+  }
+  EXPECT_EQ(m["lr"], best_point["lr"]);
+  EXPECT_EQ(m["steps"], best_point["steps"]);
+  for (int seed : {1, 2}) {
+    const json opts = load_json(q.t / ("exp/aligned/emb-finetune-seed" + std::to_string(seed) + ".align/options.json"));
+    EXPECT_EQ(opts["lr"], best_point["lr"]) << seed;
+    EXPECT_EQ(opts["steps"], best_point["steps"]) << seed;
+    EXPECT_EQ(opts["seed"], seed);
+  }
+  EXPECT_NE(table.find("Baselines tuned on validation"), std::string::npos) << table;
+  EXPECT_EQ(load_json(q.t / "exp/hcma/experiment.json")["rows"].size(), 4u);  // original and emb-finetune x 2 seeds
+
+  auto refused = [&](const json& method, const std::string& part) {
+    json c = load_json(q.ws.config_path("hcma_quick.json"));
+    c["experiment"]["methods"]["bad"] = method;
+    save_json(q.t / "bad.json", c);
+    const std::string msg = error_of([&] { load_hcma_config(q.t / "bad.json"); });
+    EXPECT_NE(msg.find(part), std::string::npos) << msg;
+  };
+  refused({{"method", "abtt"}, {"lr_grid", {0.1}}}, "trained by the LM loss");
+  refused({{"method", "hcma"}, {"steps_grid", {3}}}, "trained by the LM loss");
+  refused({{"method", "emb-finetune"}, {"lr_grid", json::array()}}, "'lr_grid' must be a non-empty list");
+  refused({{"method", "emb-finetune"}, {"lr_grid", {0.1, 0.1}}}, "'lr_grid' repeats");
+  refused({{"method", "emb-finetune"}, {"steps_grid", {2.5}}}, "'steps_grid' must be");
+}
