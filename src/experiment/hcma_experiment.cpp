@@ -551,6 +551,11 @@ std::string measure_and_tabulate(const Setup& s, const workspace::Workspace& ws,
   table += paired_recall_markdown(paired, suites.begin()->second.rare_ranks.below);
   table += tuning_markdown(o);
   table += matched_shrink_markdown(s, t.variants);
+  std::map<std::string, std::string> measured_matches;  // the pairs this run measured both of
+  for (const auto& [shrink, method] : s.e().matches)
+    if (std::any_of(s.methods.begin(), s.methods.end(), [&](const auto& m) { return m.first == shrink; }))
+      measured_matches[shrink] = method;
+  table += matched_robustness_markdown(matched_robustness(suites, measured_matches));
   write_file_atomic(o.out + "/hcma/table.md", table);
   std::vector<std::string> dirs = {o.out};
   if (!base_dir.empty()) dirs.push_back(base_dir);

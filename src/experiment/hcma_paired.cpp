@@ -1,6 +1,8 @@
 #include "experiment/hcma_paired.h"
 
 #include <cmath>
+#include <cstdio>
+#include <tuple>
 
 #include "core/error.h"
 
@@ -79,6 +81,90 @@ std::string paired_recall_markdown(const std::vector<PairedRecall>& rows, std::i
           signed_number(r.recall_variant - r.recall_original) + " [" + signed_number(r.difference.lo) + ", " +
           signed_number(r.difference.hi) + "] | " + std::to_string(r.gained) + " | " + std::to_string(r.lost) + " | " +
           report::format_p(r.p) + " | " + report::format_p(r.p_holm) + " | " + report::verdict_text(r.verdict) + " |\n";
+  }
+  return md;
+}
+
+namespace {
+
+// Mean and sample sd (0 for one value).
+std::pair<double, double> mean_sd(const std::vector<double>& x) {
+  double m = 0;
+  for (double v : x) m += v;
+  m /= double(x.size());
+  double ss = 0;
+  for (double v : x) ss += (v - m) * (v - m);
+  return {m, x.size() > 1 ? std::sqrt(ss / double(x.size() - 1)) : 0.0};
+}
+
+}  // namespace
+
+std::vector<MatchedRobustness> matched_robustness(const SuiteResults& results,
+                                                  const std::map<std::string, std::string>& matches) {
+  std::vector<MatchedRobustness> rows;
+  for (const auto& [shrink, method] : matches) {
+    // (attack, strength) -> per common seed: (method's, shrink's) attack result
+    std::map<std::pair<std::string, double>, std::vector<std::pair<eval::AttackResult, eval::AttackResult>>> by;
+    for (const auto& [key, r] : results) {
+      if (key.first != method) continue;
+      const auto other = results.find({shrink, key.second});
+      if (other == results.end()) continue;
+      for (const auto& a : r.attacks)
+        for (const auto& b : other->second.attacks)
+          if (a.attack == b.attack && a.strength == b.strength) by[{a.attack, a.strength}].emplace_back(a, b);
+    }
+    for (const auto& [what, pairs] : by) {
+      MatchedRobustness row;
+      row.method = method;
+      row.shrink = shrink;
+      row.attack = what.first;
+      row.strength = what.second;
+      row.seeds = int(pairs.size());
+      std::vector<double> am, as, d, cm, cs;
+      for (const auto& [a, b] : pairs) {
+        am.push_back(a.attacked_loss);
+        as.push_back(b.attacked_loss);
+        d.push_back(a.attacked_loss - b.attacked_loss);
+        cm.push_back(a.clean_loss);
+        cs.push_back(b.clean_loss);
+      }
+      std::tie(row.attacked_method, row.attacked_method_sd) = mean_sd(am);
+      std::tie(row.attacked_shrink, row.attacked_shrink_sd) = mean_sd(as);
+      std::tie(row.difference, row.difference_sd) = mean_sd(d);
+      row.clean_method = mean_sd(cm).first;
+      row.clean_shrink = mean_sd(cs).first;
+      if (row.seeds < 2)
+        row.verdict = "one seed";
+      else if (row.attacked_method + row.attacked_method_sd < row.attacked_shrink - row.attacked_shrink_sd)
+        row.verdict = "better";
+      else if (row.attacked_method - row.attacked_method_sd > row.attacked_shrink + row.attacked_shrink_sd)
+        row.verdict = "worse";
+      else
+        row.verdict = "no significant difference";
+      rows.push_back(row);
+    }
+  }
+  return rows;
+}
+
+std::string matched_robustness_markdown(const std::vector<MatchedRobustness>& rows) {
+  if (rows.empty()) return "";
+  std::string md =
+      "\n## Robustness at matched clean loss\n\nEach method next to the shrink whose a was matched to its clean-loss "
+      "cost on the validation split: at the same clean loss, a lower attacked loss is robustness the shrink does not "
+      "give. Attacked loss in nats/token (mean ± sd over seeds); difference = method − shrink, paired by seed; clean = "
+      "both models' loss on the same attack windows (the match was made on validation). Better/worse only when the "
+      "two mean ± sd intervals do not overlap (2 seeds or more; docs/HCMA.md).\n\n"
+      "| method | matched shrink | attack | strength | seeds | clean (method / shrink) | attacked, method | "
+      "attacked, shrink | difference | verdict |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  for (const auto& r : rows) {
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "| %s | %s | %s | %g | %d | %.4f / %.4f | %.4f ± %.4f | %.4f ± %.4f | %+.4f ± %.4f | %s |\n",
+                  r.method.c_str(), r.shrink.c_str(), r.attack.c_str(), r.strength, r.seeds, r.clean_method,
+                  r.clean_shrink, r.attacked_method, r.attacked_method_sd, r.attacked_shrink, r.attacked_shrink_sd,
+                  r.difference, r.difference_sd, r.verdict.c_str());
+    md += line;
   }
   return md;
 }

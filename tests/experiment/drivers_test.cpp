@@ -271,6 +271,9 @@ TEST(HcmaDriver, MatchedShrinkIsAlignedAfterTheModelItMatchesOnValidation) {
   EXPECT_EQ(opts["match_checkpoint"], m["checkpoint"]);
   EXPECT_NE(table.find("Shrink matched to a method's clean-loss cost"), std::string::npos) << table;
   EXPECT_NE(table.find("| shrink-m | hcma | 1 |"), std::string::npos) << table;
+  // Item 4: each attack of HCMA next to the matched shrink's (one seed here: no verdict).
+  EXPECT_NE(table.find("Robustness at matched clean loss"), std::string::npos) << table;
+  EXPECT_NE(table.find("| hcma | shrink-m | gradient_sign | 0.1 | 1 |"), std::string::npos) << table;
   EXPECT_TRUE(load_json(q.t / "exp/aligned/shrink-m-seed1.align/usage.json")["frozen_weights_ok"].get<bool>());
 
   o.only_methods = {"shrink-m"};

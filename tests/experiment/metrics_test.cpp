@@ -273,6 +273,70 @@ TEST(HcmaPaired, McNemarOnPairedRareTargets) {
   EXPECT_NE(error_of([&] { paired_rare_recall(results, "original", {10}); }).find("hcma seed 2"), std::string::npos);
 }
 
+// Robustness at matched clean loss (issue 15, item 4) by hand: hcma and its matched shrink at
+// fgsm 0.1 over 3 seeds, attacked losses hcma {5.0, 5.2, 5.1} (mean 5.1, sd 0.1) and shrink
+// {5.5, 5.6, 5.7} (mean 5.6, sd 0.1): intervals [5.0, 5.2] and [5.5, 5.7] do not overlap, better;
+// paired differences {-0.5, -0.4, -0.6}: -0.5 ± 0.1. At random 0.1 they overlap: no verdict.
+// A variant measured with one seed gets none; a method no shrink matches is not listed.
+TEST(HcmaPaired, RobustnessAtMatchedCleanLossByHand) {
+  auto suite = [](double clean, double fgsm, double random) {
+    HcmaSuiteResult r;
+    eval::AttackResult a;
+    a.attack = "gradient_sign";
+    a.strength = 0.1;
+    a.clean_loss = clean;
+    a.attacked_loss = fgsm;
+    r.attacks.push_back(a);
+    a.attack = "random";
+    a.attacked_loss = random;
+    r.attacks.push_back(a);
+    return r;
+  };
+  SuiteResults results;
+  const double hf[] = {5.0, 5.2, 5.1}, sf[] = {5.5, 5.6, 5.7}, hr[] = {4.6, 4.7, 4.8}, sr[] = {4.65, 4.75, 4.7};
+  for (int i = 0; i < 3; ++i) {
+    results[{"hcma", i + 1}] = suite(4.5 + 0.01 * i, hf[i], hr[i]);
+    results[{"shrink-m", i + 1}] = suite(4.5, sf[i], sr[i]);
+    results[{"abtt", i + 1}] = suite(4.4, 9, 9);
+  }
+  results[{"shrink-1", 1}] = suite(4.5, 6, 6);
+  results[{"emb-finetune", 1}] = suite(4.5, 5, 5);
+  const auto rows = matched_robustness(results, {{"shrink-m", "hcma"}, {"shrink-1", "emb-finetune"}});
+  ASSERT_EQ(rows.size(), 4u);  // (emb-finetune, shrink-1) x 2 attacks, then (hcma, shrink-m) x 2
+  const auto& f = rows[2];
+  EXPECT_EQ(f.method, "hcma");
+  EXPECT_EQ(f.shrink, "shrink-m");
+  EXPECT_EQ(f.attack, "gradient_sign");
+  EXPECT_EQ(f.seeds, 3);
+  EXPECT_NEAR(f.attacked_method, 5.1, 1e-12);
+  EXPECT_NEAR(f.attacked_method_sd, 0.1, 1e-12);
+  EXPECT_NEAR(f.attacked_shrink, 5.6, 1e-12);
+  EXPECT_NEAR(f.attacked_shrink_sd, 0.1, 1e-12);
+  EXPECT_NEAR(f.difference, -0.5, 1e-12);
+  EXPECT_NEAR(f.difference_sd, 0.1, 1e-12);
+  EXPECT_NEAR(f.clean_method, 4.51, 1e-12);
+  EXPECT_NEAR(f.clean_shrink, 4.5, 1e-12);
+  EXPECT_EQ(f.verdict, "better");
+  EXPECT_EQ(rows[3].attack, "random");
+  EXPECT_EQ(rows[3].verdict, "no significant difference");
+  EXPECT_EQ(rows[0].method, "emb-finetune");
+  EXPECT_EQ(rows[0].seeds, 1);
+  EXPECT_EQ(rows[0].verdict, "one seed");
+  const std::string md = matched_robustness_markdown(rows);
+  EXPECT_NE(md.find("| hcma | shrink-m | gradient_sign | 0.1 | 3 | 4.5100 / 4.5000 | 5.1000 ± 0.1000 | 5.6000 ± 0.1000 | "
+                    "-0.5000 ± 0.1000 | better |"),
+            std::string::npos)
+      << md;
+  EXPECT_TRUE(matched_robustness_markdown({}).empty());
+  // Swapped roles: the shrink more robust, the method worse.
+  SuiteResults swapped;
+  for (int i = 0; i < 3; ++i) {
+    swapped[{"hcma", i + 1}] = suite(4.5, sf[i], sr[i]);
+    swapped[{"shrink-m", i + 1}] = suite(4.5, hf[i], hr[i]);
+  }
+  EXPECT_EQ(matched_robustness(swapped, {{"shrink-m", "hcma"}})[0].verdict, "worse");
+}
+
 TEST(HcmaSummary, PoolsBucketsByTargetsAndPicksEachHeadline) {
   json v = summary_of(suite_fixture());
   EXPECT_DOUBLE_EQ(v["rare_recall10"], (0.1 * 10 + 0.3 * 30) / 40);  // targets seen < 100 times
