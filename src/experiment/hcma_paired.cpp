@@ -87,11 +87,17 @@ std::string paired_recall_markdown(const std::vector<PairedRecall>& rows, std::i
 
 namespace {
 
-// Mean and sample sd (0 for one value).
-std::pair<double, double> mean_sd(const std::vector<double>& x) {
+double mean_of(const std::vector<double>& x) {
   double m = 0;
   for (double v : x) m += v;
-  m /= double(x.size());
+  return m / double(x.size());
+}
+
+// Mean and sample sd (0 for one value) of the values of a per-seed map.
+std::pair<double, double> mean_sd(const std::map<long long, double>& by_seed) {
+  std::vector<double> x;
+  for (const auto& [seed, v] : by_seed) x.push_back(v);
+  const double m = mean_of(x);
   double ss = 0;
   for (double v : x) ss += (v - m) * (v - m);
   return {m, x.size() > 1 ? std::sqrt(ss / double(x.size() - 1)) : 0.0};
@@ -103,15 +109,15 @@ std::vector<MatchedRobustness> matched_robustness(const SuiteResults& results,
                                                   const std::map<std::string, std::string>& matches) {
   std::vector<MatchedRobustness> rows;
   for (const auto& [shrink, method] : matches) {
-    // (attack, strength) -> per common seed: (method's, shrink's) attack result
-    std::map<std::pair<std::string, double>, std::vector<std::pair<eval::AttackResult, eval::AttackResult>>> by;
+    // (attack, strength) -> seed -> (method's, shrink's) attack result
+    std::map<std::pair<std::string, double>, std::map<long long, std::pair<eval::AttackResult, eval::AttackResult>>> by;
     for (const auto& [key, r] : results) {
       if (key.first != method) continue;
       const auto other = results.find({shrink, key.second});
       if (other == results.end()) continue;
       for (const auto& a : r.attacks)
         for (const auto& b : other->second.attacks)
-          if (a.attack == b.attack && a.strength == b.strength) by[{a.attack, a.strength}].emplace_back(a, b);
+          if (a.attack == b.attack && a.strength == b.strength) by[{a.attack, a.strength}][key.second] = {a, b};
     }
     for (const auto& [what, pairs] : by) {
       MatchedRobustness row;
@@ -120,29 +126,31 @@ std::vector<MatchedRobustness> matched_robustness(const SuiteResults& results,
       row.attack = what.first;
       row.strength = what.second;
       row.seeds = int(pairs.size());
-      std::vector<double> am, as, d, cm, cs;
-      for (const auto& [a, b] : pairs) {
-        am.push_back(a.attacked_loss);
-        as.push_back(b.attacked_loss);
-        d.push_back(a.attacked_loss - b.attacked_loss);
-        cm.push_back(a.clean_loss);
-        cs.push_back(b.clean_loss);
+      std::map<long long, double> am, as;
+      std::vector<double> cm, cs;
+      for (const auto& [seed, ab] : pairs) {
+        am[seed] = ab.first.attacked_loss;
+        as[seed] = ab.second.attacked_loss;
+        cm.push_back(ab.first.clean_loss);
+        cs.push_back(ab.second.clean_loss);
       }
       std::tie(row.attacked_method, row.attacked_method_sd) = mean_sd(am);
       std::tie(row.attacked_shrink, row.attacked_shrink_sd) = mean_sd(as);
-      std::tie(row.difference, row.difference_sd) = mean_sd(d);
-      row.clean_method = mean_sd(cm).first;
-      row.clean_shrink = mean_sd(cs).first;
-      if (row.seeds < 2)
-        row.verdict = "one seed";
-      else if (row.attacked_method + row.attacked_method_sd < row.attacked_shrink - row.attacked_shrink_sd)
-        row.verdict = "better";
-      else if (row.attacked_method - row.attacked_method_sd > row.attacked_shrink + row.attacked_shrink_sd)
-        row.verdict = "worse";
-      else
-        row.verdict = "no significant difference";
+      row.difference = report::paired_difference(am, as, /*geometric=*/false);
+      row.clean_method = mean_of(cm);
+      row.clean_shrink = mean_of(cs);
       rows.push_back(row);
     }
+  }
+  // Holm over the rows that have a test (2 seeds or more): the section is one family.
+  std::vector<double> p;
+  for (const auto& r : rows)
+    if (r.difference.n >= 2) p.push_back(r.difference.p);
+  const auto adjusted = report::holm_adjust(p);
+  std::size_t i = 0;
+  for (auto& r : rows) {
+    if (r.difference.n >= 2) r.difference.p_holm = adjusted[i++];
+    r.verdict = report::verdict_text(report::verdict(r.difference, /*lower_is_better=*/true));
   }
   return rows;
 }
@@ -152,18 +160,20 @@ std::string matched_robustness_markdown(const std::vector<MatchedRobustness>& ro
   std::string md =
       "\n## Robustness at matched clean loss\n\nEach method next to the shrink whose a was matched to its clean-loss "
       "cost on the validation split: at the same clean loss, a lower attacked loss is robustness the shrink does not "
-      "give. Attacked loss in nats/token (mean ± sd over seeds); difference = method − shrink, paired by seed; clean = "
-      "both models' loss on the same attack windows (the match was made on validation). Better/worse only when the "
-      "two mean ± sd intervals do not overlap (2 seeds or more; docs/HCMA.md).\n\n"
+      "give. Attacked loss in nats/token (mean ± sd over seeds); difference = method − shrink, paired by seed, with "
+      "its 95 % t interval; clean = both models' loss on the same attack windows (the match was made on validation). "
+      "A verdict other than \"no significant difference\" needs the paired t test to hold after Holm's correction "
+      "over this section's rows (2 seeds or more; docs/HCMA.md).\n\n"
       "| method | matched shrink | attack | strength | seeds | clean (method / shrink) | attacked, method | "
-      "attacked, shrink | difference | verdict |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+      "attacked, shrink | difference [95 % interval] | p (Holm) | verdict |\n"
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& r : rows) {
     char line[512];
-    std::snprintf(line, sizeof line,
-                  "| %s | %s | %s | %g | %d | %.4f / %.4f | %.4f ± %.4f | %.4f ± %.4f | %+.4f ± %.4f | %s |\n",
+    std::snprintf(line, sizeof line, "| %s | %s | %s | %g | %d | %.4f / %.4f | %.4f ± %.4f | %.4f ± %.4f | %s | %s | %s |\n",
                   r.method.c_str(), r.shrink.c_str(), r.attack.c_str(), r.strength, r.seeds, r.clean_method,
                   r.clean_shrink, r.attacked_method, r.attacked_method_sd, r.attacked_shrink, r.attacked_shrink_sd,
-                  r.difference, r.difference_sd, r.verdict.c_str());
+                  report::format_difference(r.difference).c_str(),
+                  r.difference.n >= 2 ? report::format_p(r.difference.p_holm).c_str() : "n/a", r.verdict.c_str());
     md += line;
   }
   return md;

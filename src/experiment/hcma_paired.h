@@ -43,18 +43,20 @@ std::string paired_recall_markdown(const std::vector<PairedRecall>& rows, std::i
 // to its clean-loss cost on validation (experiment.methods.<shrink>.match) have the same clean
 // loss by construction, so their attacked losses compare robustness alone. Per attack and
 // strength: each one's attacked loss (eval::AttackResult::attacked_loss) as mean ± sample sd over
-// the seeds both were measured with, the paired difference method − shrink, and the clean losses
-// on the same attack windows (how well the validation match carried over to the test split). The
-// verdict follows docs/METHODS.md §3 as the tables do: better (lower attacked loss) or worse only
-// when the two mean ± sd intervals do not overlap, and never from fewer than 2 seeds.
+// the seeds both were measured with, the paired difference method − shrink with its 95 % t
+// interval and paired t test (report::paired_difference), and the clean losses on the same attack
+// windows (how well the validation match carried over to the test split). As every table of this
+// project (docs/METHODS.md §3): Holm's correction over the section's rows, better (lower attacked
+// loss) or worse only when the Holm-adjusted p is below 0.05, "no significant difference"
+// otherwise, and never from fewer than 2 seeds ("single seed").
 struct MatchedRobustness {
   std::string method, shrink, attack;
   double strength = 0;
   int seeds = 0;
   double clean_method = 0, clean_shrink = 0;  // means over seeds
   double attacked_method = 0, attacked_method_sd = 0, attacked_shrink = 0, attacked_shrink_sd = 0;
-  double difference = 0, difference_sd = 0;  // paired by seed: method − shrink
-  std::string verdict;                       // "better", "worse", "no significant difference", "one seed"
+  report::PairedDifference difference;  // method − shrink, paired by seed; p_holm over the section
+  std::string verdict;                  // report::verdict_text
 };
 // `matches`: shrink variant -> the method it matches. Pairs with no common seed are left out.
 std::vector<MatchedRobustness> matched_robustness(const SuiteResults& results,

@@ -312,8 +312,18 @@ TEST(HcmaPaired, RobustnessAtMatchedCleanLossByHand) {
   EXPECT_NEAR(f.attacked_method_sd, 0.1, 1e-12);
   EXPECT_NEAR(f.attacked_shrink, 5.6, 1e-12);
   EXPECT_NEAR(f.attacked_shrink_sd, 0.1, 1e-12);
-  EXPECT_NEAR(f.difference, -0.5, 1e-12);
-  EXPECT_NEAR(f.difference_sd, 0.1, 1e-12);
+  // Paired differences -0.5, -0.4, -0.6: mean -0.5, sd 0.1, t = -0.5 / (0.1 / sqrt 3) on 2 degrees
+  // of freedom, whose two-sided p is 1 - |t| / sqrt(t^2 + 2) (Student's t with 2 df in closed
+  // form); the 95 % interval is mean ± t(0.975, 2) sd / sqrt 3, t(0.975, 2) = 4.302653. Holm over
+  // the two rows with 2+ seeds (the random attack's p is 1): 2p.
+  EXPECT_EQ(f.difference.n, 3);
+  EXPECT_NEAR(f.difference.mean, -0.5, 1e-12);
+  EXPECT_NEAR(f.difference.sd, 0.1, 1e-12);
+  const double t = -0.5 / (0.1 / std::sqrt(3.0)), p = 1 - std::fabs(t) / std::sqrt(t * t + 2);
+  EXPECT_NEAR(f.difference.p, p, 1e-9);
+  EXPECT_NEAR(f.difference.p_holm, 2 * p, 1e-9);
+  EXPECT_NEAR(f.difference.lo, -0.5 - 4.302653 * 0.1 / std::sqrt(3.0), 1e-6);
+  EXPECT_NEAR(f.difference.hi, -0.5 + 4.302653 * 0.1 / std::sqrt(3.0), 1e-6);
   EXPECT_NEAR(f.clean_method, 4.51, 1e-12);
   EXPECT_NEAR(f.clean_shrink, 4.5, 1e-12);
   EXPECT_EQ(f.verdict, "better");
@@ -321,10 +331,10 @@ TEST(HcmaPaired, RobustnessAtMatchedCleanLossByHand) {
   EXPECT_EQ(rows[3].verdict, "no significant difference");
   EXPECT_EQ(rows[0].method, "emb-finetune");
   EXPECT_EQ(rows[0].seeds, 1);
-  EXPECT_EQ(rows[0].verdict, "one seed");
+  EXPECT_EQ(rows[0].verdict, std::string(report::verdict_text(report::Verdict::single_seed)));
   const std::string md = matched_robustness_markdown(rows);
-  EXPECT_NE(md.find("| hcma | shrink-m | gradient_sign | 0.1 | 3 | 4.5100 / 4.5000 | 5.1000 ± 0.1000 | 5.6000 ± 0.1000 | "
-                    "-0.5000 ± 0.1000 | better |"),
+  EXPECT_NE(md.find("| hcma | shrink-m | gradient_sign | 0.1 | 3 | 4.5100 / 4.5000 | 5.1000 ± 0.1000 | 5.6000 ± 0.1000 | " +
+                    report::format_difference(f.difference) + " | " + report::format_p(2 * p) + " | better |"),
             std::string::npos)
       << md;
   EXPECT_TRUE(matched_robustness_markdown({}).empty());
