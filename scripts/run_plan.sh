@@ -3,7 +3,7 @@
 # machine, one step after another, for a machine with no queue. Each step is one process capped at
 # --max-minutes (train.max_minutes: a checkpointed stop), so no process outlives a sitting; a step
 # that stopped on its cap runs again, resuming from its checkpoint, until it has finished. Each
-# step's output goes to OUT/logs/<run>.log as it runs (appended across resumptions). Rerunning the
+# step's output goes to OUT/logs/<step>.log as it runs (appended across resumptions). Rerunning the
 # script skips what has finished: `--plan` is asked again first, so plan.txt lists only what is
 # left. Stops at a stage line ("# stage 2: ..."): run `--plan` and this script again for it.
 #
@@ -47,6 +47,7 @@ MEASURE=()
 PLAN=$OUT/plan.txt
 [[ -f "$PLAN" ]] || { echo "run_plan: $PLAN was not written" >&2; exit 1; }
 mkdir -p "$OUT/logs"
+OUT_ABS=$(cd "$OUT" && pwd)
 
 done_steps=0
 while IFS= read -r line; do
@@ -56,22 +57,27 @@ while IFS= read -r line; do
     break
   fi
   if ((ONLY > 0 && done_steps >= ONLY)); then break; fi
-  run=$(sed -n 's/.*--run-dir \([^ ]*\).*/\1/p' <<<"$line")
-  [[ -n "$run" ]] || { echo "run_plan: no --run-dir in plan line: $line" >&2; exit 1; }
-  log=$OUT/logs/$(basename "$run").log
+  # A step is named by what it writes: a training run's --run-dir, an alignment's --out.
+  key=--run-dir
+  run=$(sed -n 's/.* --run-dir \([^ ]*\).*/\1/p' <<<"$line")
+  [[ -n "$run" ]] || { key=--out; run=$(sed -n 's/.* --out \([^ ]*\).*/\1/p' <<<"$line"); }
+  [[ -n "$run" ]] || { echo "run_plan: no --run-dir or --out in plan line: $line" >&2; exit 1; }
+  rel=${run#"$OUT_ABS"/}
+  name=${rel#runs/}
+  log=$OUT/logs/${name//\//_}.log
   # A step stopped by its cap exits 0 with its checkpoint short of max_steps: run it again until
   # --plan no longer lists it.
   for attempt in $(seq 1 100); do
-    echo "run_plan: $(date -u +%FT%TZ) $(basename "$run") (attempt $attempt, cap $MINUTES min)" | tee -a "$log" >&2
+    echo "run_plan: $(date -u +%FT%TZ) $name (attempt $attempt, cap $MINUTES min)" | tee -a "$log" >&2
     # The plan line is a command line written by structlm itself, its first word the binary that
     # wrote it; $BIN runs in its place (STRUCTLM=a copy keeps a rebuild of build/ out of a long plan).
     read -r -a words <<<"$line"
     cap=()
     [[ " $line " == *" train "* ]] && cap=(--set "train.max_minutes=$MINUTES")
     "$BIN" "${words[@]:1}" "${cap[@]}" >> "$log" 2>&1 ||
-      { echo "run_plan: $(basename "$run") failed (see $log)" >&2; exit 1; }
+      { echo "run_plan: $name failed (see $log)" >&2; exit 1; }
     "$BIN" --root "$ROOT" experiment "$KIND" --config "$CONFIG" --out "$OUT" "${EXTRA[@]}" --plan "${MEASURE[@]}" > /dev/null
-    grep -qF -- "--run-dir $run " "$PLAN" || break
+    grep -qF -- "$key $run " "$PLAN" || break
   done
   done_steps=$((done_steps + 1))
 done < <(cat "$PLAN")

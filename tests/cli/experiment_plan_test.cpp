@@ -151,6 +151,30 @@ TEST_F(ExperimentPlan, RunPlanResumesACappedStepUntilItHasFinished) {
   EXPECT_NE(bad.out.find("--max-minutes takes a positive number (got '0')"), std::string::npos) << bad.out;
 }
 
+// run_plan.sh on HCMA's two stages: the first call trains the model and stops at the stage line,
+// the second runs the alignment (a step named by its --out, not a run directory); the plan is
+// then empty and --collect finds every step done.
+TEST_F(ExperimentPlan, RunPlanRunsHcmaStageByStage) {
+  const std::string script = std::string(STRUCTLM_SOURCE_DIR) + "/scripts/run_plan.sh";
+  const std::string config = std::string(STRUCTLM_SOURCE_DIR) + "/configs/hcma_quick.json";
+  const std::string out = path("hcma"), experiment_args = " --seeds 1 --methods abtt --threads 1 --data-dir " + path("data");
+  const std::string call = "STRUCTLM=" + std::string(STRUCTLM_CLI) + " bash " + script + " --experiment hcma --config " +
+                           config + " --out " + out + " --" + experiment_args;
+  auto first = run_shell(call);
+  ASSERT_EQ(first.code, 0) << first.out;
+  EXPECT_NE(first.out.find("stopping at '# stage 2"), std::string::npos) << first.out;
+  EXPECT_TRUE(fs::exists(out + "/base/checkpoints/latest.safetensors"));
+  EXPECT_FALSE(fs::exists(out + "/aligned/abtt.safetensors"));
+  auto second = run_shell(call);
+  ASSERT_EQ(second.code, 0) << second.out;
+  EXPECT_TRUE(fs::exists(out + "/aligned/abtt.safetensors"));
+  EXPECT_TRUE(fs::exists(out + "/logs/base.log"));
+  EXPECT_TRUE(fs::exists(out + "/logs/aligned_abtt.safetensors.log"));
+  auto replan = run("experiment hcma --config " + config + " --out " + out + experiment_args + " --plan");
+  ASSERT_EQ(replan.code, 0) << replan.out;
+  EXPECT_TRUE(plan_lines(out + "/plan.txt").empty()) << replan.out;
+}
+
 TEST_F(ExperimentPlan, HcmaPlanHasTwoStagesAndCollectGivesTheDriversTable) {
   const std::string common = "experiment hcma --quick --threads 1 --data-dir " + path("data");
   const std::string out = path("planned");
