@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Copies what an experiment measured, run by run, out of its (git-ignored) run folders into a
-# folder that is committed, so results outlive the machine: for every OUT/runs/<run> that has a
-# result.json (written by `--plan --measure` or the driver), its result.json, metrics.jsonl,
-# config.json, requested_config.json, run_info.json and step_usage.json, and OUT/logs/<run>.log
-# without its progress-bar lines (scripts/run_plan.sh's raw log). Checkpoints are never copied.
+# Copies what an experiment measured out of its (git-ignored) output folder into a folder that is
+# committed, so results outlive the machine: for every OUT/runs/<run> that has a result.json
+# (written by `--plan --measure` or the driver), its result.json, metrics.jsonl, configs,
+# run_info.json, step_usage.json and OUT/logs/<run>.log (scripts/run_plan.sh's raw log) without
+# its progress-bar lines; and every other JSON, JSONL and Markdown file under OUT below 4 MB (the
+# tables and raw logs, HCMA's alignment reports and per-variant results), with HCMA's step logs.
+# Checkpoints, the tokenizer and plan.txt are never copied. Rerun it any time: it overwrites.
 #
 #   scripts/keep_results.sh runs/cstde-e2 docs/results/cstde-e2
 #
@@ -16,22 +18,41 @@ if [[ $# -ne 2 || "$1" == -h || "$1" == --help ]]; then
   exit 2
 fi
 OUT=$1 DEST=$2
-[[ -d "$OUT/runs" ]] || { echo "keep_results: $OUT/runs is not a folder (not an experiment's output?)" >&2; exit 2; }
+[[ -f "$OUT/plan.txt" || -d "$OUT/runs" || -d "$OUT/hcma" || -d "$OUT/cstde" ]] ||
+  { echo "keep_results: $OUT does not look like an experiment's output (no plan.txt, runs/, cstde/ or hcma/)" >&2; exit 2; }
 kept=0
+# Stripped of its progress-bar lines: the bar redraws one line with carriage returns.
+keep_log() {
+  tr '\r' '\n' < "$1" | grep -v -E '^(train|align|[a-z -]+) [0-9]+/[0-9]+ \(' > "$2.tmp" || true
+  mv "$2.tmp" "$2"
+}
+copy() {  # atomic: a reader never sees half a file
+  mkdir -p "$(dirname "$2")"
+  cp "$1" "$2.tmp" && mv "$2.tmp" "$2"
+}
+# Training runs (CSTDE's OUT/runs/<run>): only measured ones, so that a restored run is one that
+# --plan skips.
 for result in "$OUT"/runs/*/result.json; do
   [[ -f "$result" ]] || continue
   run_dir=$(dirname "$result")
   run=$(basename "$run_dir")
-  mkdir -p "$DEST/runs/$run"
   for f in result.json metrics.jsonl config.json requested_config.json run_info.json step_usage.json; do
-    [[ -f "$run_dir/$f" ]] && cp "$run_dir/$f" "$DEST/runs/$run/$f.tmp" && mv "$DEST/runs/$run/$f.tmp" "$DEST/runs/$run/$f"
+    [[ -f "$run_dir/$f" ]] && copy "$run_dir/$f" "$DEST/runs/$run/$f"
   done
-  log=$OUT/logs/$run.log
-  if [[ -f "$log" ]]; then
-    # The progress bar redraws one line with carriage returns: keep only the last state of each.
-    tr '\r' '\n' < "$log" | grep -v '^train [0-9]*/[0-9]* (' > "$DEST/runs/$run/train.log.tmp" || true
-    mv "$DEST/runs/$run/train.log.tmp" "$DEST/runs/$run/train.log"
-  fi
+  [[ -f "$OUT/logs/$run.log" ]] && keep_log "$OUT/logs/$run.log" "$DEST/runs/$run/train.log"
   kept=$((kept + 1))
 done
-echo "keep_results: $kept measured run(s) of $OUT kept in $DEST/runs" >&2
+# Everything else the experiment wrote as text (its tables and raw logs, HCMA's alignment reports,
+# results and tuning), under 4 MB a file: no checkpoint, tokenizer or plan.
+while IFS= read -r -d '' f; do
+  copy "$f" "$DEST/${f#"$OUT"/}"
+  kept=$((kept + 1))
+done < <(find "$OUT" \( -path "$OUT/runs" -o -name checkpoints -o -path "$OUT/tokenizer" -o -path "$OUT/logs" \) -prune -o \
+  -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' \) -size -4M -print0)
+# The step logs of an experiment without training runs of its own (HCMA: its model and alignments).
+if [[ ! -d "$OUT/runs" && -d "$OUT/logs" ]]; then
+  for log in "$OUT"/logs/*.log; do
+    [[ -f "$log" ]] && mkdir -p "$DEST/logs" && keep_log "$log" "$DEST/logs/$(basename "$log")"
+  done
+fi
+echo "keep_results: $kept file(s) and run(s) of $OUT kept in $DEST" >&2

@@ -143,6 +143,23 @@ TEST_F(ExperimentPlan, RunPlanResumesACappedStepUntilItHasFinished) {
   ASSERT_FALSE(b.empty());
   EXPECT_EQ(a.back(), b.back());
 
+  // scripts/keep_results.sh: the measured run's files, byte for byte, its log without the
+  // progress bar, and no checkpoint.
+  const std::string kept = path("kept");
+  auto keep = run_shell("bash " + std::string(STRUCTLM_SOURCE_DIR) + "/scripts/keep_results.sh " + capped + " " + kept);
+  ASSERT_EQ(keep.code, 0) << keep.out;
+  for (const char* f : {"result.json", "metrics.jsonl", "requested_config.json", "run_info.json", "step_usage.json"})
+    EXPECT_EQ(structlm::read_file(kept + "/runs/baseline-seed1/" + f),
+              structlm::read_file(capped + "/runs/baseline-seed1/" + f))
+        << f;
+  const auto kept_log = structlm::read_file(kept + "/runs/baseline-seed1/train.log");
+  EXPECT_NE(kept_log.find("(attempt 2, cap 0.0008 min)"), std::string::npos) << kept_log;
+  EXPECT_EQ(kept_log.find("train 1/30 ("), std::string::npos) << "progress lines kept";
+  EXPECT_EQ(kept_log.find('\r'), std::string::npos);
+  EXPECT_TRUE(fs::exists(kept + "/cstde/table.md"));
+  for (const auto& e : fs::recursive_directory_iterator(kept))
+    EXPECT_NE(e.path().extension(), ".safetensors") << e.path();
+
   auto no_plan = run("experiment cstde --config " + config + " --out " + plain + " --measure" + args.substr(3));
   EXPECT_NE(no_plan.code, 0) << "--measure without --plan";
 
@@ -173,6 +190,16 @@ TEST_F(ExperimentPlan, RunPlanRunsHcmaStageByStage) {
   auto replan = run("experiment hcma --config " + config + " --out " + out + experiment_args + " --plan");
   ASSERT_EQ(replan.code, 0) << replan.out;
   EXPECT_TRUE(plan_lines(out + "/plan.txt").empty()) << replan.out;
+  // scripts/keep_results.sh keeps HCMA's reports and step logs, and no checkpoint.
+  const std::string kept = path("kept");
+  auto keep = run_shell("bash " + std::string(STRUCTLM_SOURCE_DIR) + "/scripts/keep_results.sh " + out + " " + kept);
+  ASSERT_EQ(keep.code, 0) << keep.out;
+  EXPECT_EQ(structlm::read_file(kept + "/aligned/abtt.align/report.json"),
+            structlm::read_file(out + "/aligned/abtt.align/report.json"));
+  EXPECT_TRUE(fs::exists(kept + "/base/metrics.jsonl"));
+  EXPECT_TRUE(fs::exists(kept + "/logs/aligned_abtt.safetensors.log"));
+  for (const auto& e : fs::recursive_directory_iterator(kept))
+    EXPECT_NE(e.path().extension(), ".safetensors") << e.path();
 }
 
 TEST_F(ExperimentPlan, HcmaPlanHasTwoStagesAndCollectGivesTheDriversTable) {
