@@ -3,8 +3,8 @@
 # committed, so results outlive the machine: for every OUT/runs/<run> that has a result.json
 # (written by `--plan --measure` or the driver), its result.json, metrics.jsonl, configs,
 # run_info.json, step_usage.json and OUT/logs/<run>.log (scripts/run_plan.sh's raw log) without
-# its progress-bar lines; and every other JSON, JSONL and Markdown file under OUT below 4 MB (the
-# tables and raw logs, HCMA's alignment reports and per-variant results), with HCMA's step logs.
+# its progress-bar lines; and every other JSON, JSONL and Markdown file under OUT up to 512 KB (the
+# tables and raw logs, HCMA's alignment reports), with HCMA's step logs.
 # Checkpoints, the tokenizer and plan.txt are never copied. Rerun it any time: it overwrites.
 #
 #   scripts/keep_results.sh runs/cstde-e2 docs/results/cstde-e2
@@ -42,13 +42,22 @@ for result in "$OUT"/runs/*/result.json; do
   [[ -f "$OUT/logs/$run.log" ]] && keep_log "$OUT/logs/$run.log" "$DEST/runs/$run/train.log"
   kept=$((kept + 1))
 done
-# Everything else the experiment wrote as text (its tables and raw logs, HCMA's alignment reports,
-# results and tuning), under 4 MB a file: no checkpoint, tokenizer or plan.
+# Everything else the experiment wrote as text (its tables and raw logs, HCMA's alignment reports
+# and tuning), up to KEEP_MAX_KB (default 512) a file: no checkpoint, tokenizer or plan. Larger
+# files are per-target detail (HCMA's per-variant result.json holds every rare target's rank, 0.6
+# MB each, 99 of them in the mix experiment) that the tables already summarise: named, not kept.
+max_kb=${KEEP_MAX_KB:-512}
+skipped=0
 while IFS= read -r -d '' f; do
+  if (( $(stat -c %s "$f") > max_kb * 1024 )); then
+    skipped=$((skipped + 1))
+    continue
+  fi
   copy "$f" "$DEST/${f#"$OUT"/}"
   kept=$((kept + 1))
 done < <(find "$OUT" \( -path "$OUT/runs" -o -name checkpoints -o -path "$OUT/tokenizer" -o -path "$OUT/logs" \) -prune -o \
-  -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' \) -size -4M -print0)
+  -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' \) -print0)
+((skipped == 0)) || echo "keep_results: $skipped file(s) over ${max_kb} KB left out (KEEP_MAX_KB=N keeps larger ones)" >&2
 # The step logs of an experiment without training runs of its own (HCMA: its model and alignments).
 if [[ ! -d "$OUT/runs" && -d "$OUT/logs" ]]; then
   for log in "$OUT"/logs/*.log; do
