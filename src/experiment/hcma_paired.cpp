@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <tuple>
 
 #include "core/error.h"
 
@@ -87,20 +86,11 @@ std::string paired_recall_markdown(const std::vector<PairedRecall>& rows, std::i
 
 namespace {
 
-double mean_of(const std::vector<double>& x) {
-  double m = 0;
-  for (double v : x) m += v;
-  return m / double(x.size());
-}
-
-// Mean and sample sd (0 for one value) of the values of a per-seed map.
-std::pair<double, double> mean_sd(const std::map<long long, double>& by_seed) {
+// report::summarize of the values of a per-seed map.
+report::Spread summarize_seeds(const std::map<long long, double>& by_seed) {
   std::vector<double> x;
   for (const auto& [seed, v] : by_seed) x.push_back(v);
-  const double m = mean_of(x);
-  double ss = 0;
-  for (double v : x) ss += (v - m) * (v - m);
-  return {m, x.size() > 1 ? std::sqrt(ss / double(x.size() - 1)) : 0.0};
+  return report::summarize(x);
 }
 
 }  // namespace
@@ -134,11 +124,12 @@ std::vector<MatchedRobustness> matched_robustness(const SuiteResults& results,
         cm.push_back(ab.first.clean_loss);
         cs.push_back(ab.second.clean_loss);
       }
-      std::tie(row.attacked_method, row.attacked_method_sd) = mean_sd(am);
-      std::tie(row.attacked_shrink, row.attacked_shrink_sd) = mean_sd(as);
+      const auto sm = summarize_seeds(am), ss = summarize_seeds(as);
+      row.attacked_method = sm.mean, row.attacked_method_sd = sm.sd;
+      row.attacked_shrink = ss.mean, row.attacked_shrink_sd = ss.sd;
       row.difference = report::paired_difference(am, as, /*geometric=*/false);
-      row.clean_method = mean_of(cm);
-      row.clean_shrink = mean_of(cs);
+      row.clean_method = report::summarize(cm).mean;
+      row.clean_shrink = report::summarize(cs).mean;
       rows.push_back(row);
     }
   }
