@@ -38,6 +38,9 @@ struct Setup {
   ExperimentFile<HcmaSection> cfg;
   const HcmaSection& e() const { return cfg.section; }
   std::vector<std::pair<std::string, hcma::AlignOptions>> methods;  // variant name -> its options, config order
+  bool runs(const std::string& name) const {  // in `methods` (the config's, less what --methods leaves out)
+    return std::any_of(methods.begin(), methods.end(), [&](const auto& m) { return m.first == name; });
+  }
 };
 
 Setup read_setup(const HcmaExperimentOptions& o) {
@@ -49,11 +52,8 @@ Setup read_setup(const HcmaExperimentOptions& o) {
   // JSON objects come back sorted by key; HCMA's variants go first, so they keep the first colours
   // after the original model and lead every table.
   std::stable_partition(s.methods.begin(), s.methods.end(), [](const auto& m) { return m.second.method == "hcma"; });
-  auto chosen = [&](const std::string& name) {
-    return std::any_of(s.methods.begin(), s.methods.end(), [&](const auto& m) { return m.first == name; });
-  };
   for (const auto& [variant, matched] : s.e().matches)
-    if (chosen(variant) && !chosen(matched))
+    if (s.runs(variant) && !s.runs(matched))
       fail(o.config, "method '" + variant + "' matches '" + matched + "', which --methods leaves out; add it");
   return s;
 }
@@ -553,7 +553,7 @@ std::string measure_and_tabulate(const Setup& s, const workspace::Workspace& ws,
   table += matched_shrink_markdown(s, t.variants);
   std::map<std::string, std::string> measured_matches;  // the pairs this run measured both of
   for (const auto& [shrink, method] : s.e().matches)
-    if (std::any_of(s.methods.begin(), s.methods.end(), [&](const auto& m) { return m.first == shrink; }))
+    if (s.runs(shrink))
       measured_matches[shrink] = method;
   table += matched_robustness_markdown(matched_robustness(suites, measured_matches));
   write_file_atomic(o.out + "/hcma/table.md", table);
