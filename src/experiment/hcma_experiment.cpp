@@ -398,6 +398,7 @@ report::Experiment write_raw_logs(const Setup& s, const HcmaExperimentOptions& o
   std::vector<report::RecallLine> recall;
   std::vector<report::AttackLine> attacks;
   std::vector<report::LossLine> positions;
+  std::vector<report::MovementLine> movement;
   std::vector<std::string> order = {"original"};
   for (const auto& [m, _] : s.methods) order.push_back(m);
   for (const auto& name : order)
@@ -410,7 +411,16 @@ report::Experiment write_raw_logs(const Setup& s, const HcmaExperimentOptions& o
       for (const auto& x : suite.recall)
         if (std::isfinite(x.recall)) recall.push_back({"", name, seed, x.k, x.bucket, x.min_count, x.recall, x.targets});
       for (const auto& a : suite.attacks)
-        attacks.push_back({"", name, seed, a.attack, a.strength, a.loss_increase, a.flip_rate});
+        attacks.push_back({"", name, seed, a.attack, a.strength, a.loss_increase, a.flip_rate, a.clean_loss, a.attacked_loss});
+      // How far the rows moved, by calibration count, from the alignment's own report (the
+      // original has none; an empty bucket's null is left out).
+      if (r.contains("alignment"))
+        for (json b : r.at("alignment").at("movement"))
+          if (!b.value("relative_move", json()).is_null()) {
+            b["variant"] = name;
+            b["seed"] = seed;
+            movement.push_back(report::MovementLine::from_json(b, name + " seed " + std::to_string(seed) + " result.json: movement"));
+          }
       for (const auto& p : suite.loss_by_position)
         if (std::isfinite(p.loss)) positions.push_back({"", name, seed, p.position, p.loss, p.tokens});
     }
@@ -420,6 +430,7 @@ report::Experiment write_raw_logs(const Setup& s, const HcmaExperimentOptions& o
   write_file_atomic(o.out + "/hcma/rare_recall.jsonl", report::jsonl_text(recall));
   write_file_atomic(o.out + "/hcma/attack.jsonl", report::jsonl_text(attacks));
   write_file_atomic(o.out + "/hcma/loss_by_position.jsonl", report::jsonl_text(positions, "position"));
+  if (!movement.empty()) write_file_atomic(o.out + "/hcma/movement.jsonl", report::jsonl_text(movement));
   return e;
 }
 

@@ -6,8 +6,8 @@
 //   OUT/base/                         the trained model's run (unless --model)
 //   OUT/aligned/<method>-seed<N>.safetensors (+ .align/ reports)
 //   OUT/variants/<variant>-seed<N>/result.json   everything measured
-//   OUT/hcma/experiment.json, rare_recall.jsonl, attack.jsonl, loss_by_position.jsonl,
-//            embedding_sample.jsonl (docs/REPORT.md), table.md
+//   OUT/hcma/experiment.json, rare_recall.jsonl, attack.jsonl, movement.jsonl,
+//            loss_by_position.jsonl, embedding_sample.jsonl (docs/REPORT.md), table.md
 //   OUT/report.html, OUT/report.md
 // Deterministic methods (abtt, whiten: closed form) are the same for every seed: they are aligned
 // once and measured under each seed's probes. Rerunning resumes: finished steps are kept.

@@ -191,7 +191,22 @@ const FieldTable<AttackLine>& attack_fields() {
       .add("loss_increase", +[](L& l) -> double& { return l.loss_increase; }, "loss under attack minus clean loss");
   return t;
 }
-constexpr const char* kFlipRate = "flip_rate";  // AttackLine's optional field (a table holds no optionals)
+// AttackLine's optional fields (a table holds no optionals).
+constexpr const char* kFlipRate = "flip_rate";
+constexpr const char* kCleanLoss = "clean_loss";
+constexpr const char* kAttackedLoss = "attacked_loss";
+
+const FieldTable<MovementLine>& movement_fields() {
+  using L = MovementLine;
+  static const auto t = keyed_fields<L>()
+      .add("bucket", +[](L& l) -> std::string& { return l.bucket; }, "calibration-count bucket label")
+      .add("min_count", +[](L& l) -> long long& { return l.min_count; }, "the bucket's lowest count (orders buckets)", ">= 0",
+           non_negative)
+      .add("relative_move", +[](L& l) -> double& { return l.relative_move; }, "mean ||E*_t - E0_t|| / ||E0_t||", ">= 0",
+           non_negative)
+      .add("tokens", +[](L& l) -> long long& { return l.tokens; }, "tokens in the bucket (informative)");
+  return t;
+}
 
 // LossLine's position column is "position", "distance" or "tokens" (a learning curve): one table
 // per name.
@@ -220,12 +235,24 @@ RecallLine RecallLine::from_json(const json& j, const std::string& where) {
 json AttackLine::to_json() const {
   json j = attack_fields().to_json(*this);
   if (flip_rate) j[kFlipRate] = *flip_rate;
+  if (clean_loss) j[kCleanLoss] = *clean_loss;
+  if (attacked_loss) j[kAttackedLoss] = *attacked_loss;
   return j;
 }
 AttackLine AttackLine::from_json(const json& j, const std::string& where) {
-  AttackLine l = read_line(attack_fields(), j, where, {}, {kFlipRate});
-  if (j.contains(kFlipRate) && !j[kFlipRate].is_null()) l.flip_rate = number_field(j, kFlipRate, where);
+  AttackLine l = read_line(attack_fields(), j, where, {}, {kFlipRate, kCleanLoss, kAttackedLoss});
+  auto optional = [&](const char* key, std::optional<double>& to) {
+    if (j.contains(key) && !j[key].is_null()) to = number_field(j, key, where);
+  };
+  optional(kFlipRate, l.flip_rate);
+  optional(kCleanLoss, l.clean_loss);
+  optional(kAttackedLoss, l.attacked_loss);
   return l;
+}
+
+json MovementLine::to_json() const { return movement_fields().to_json(*this); }
+MovementLine MovementLine::from_json(const json& j, const std::string& where) {
+  return read_line(movement_fields(), j, where, {"tokens"});
 }
 
 json LossLine::to_json(const char* at_key) const { return loss_fields(at_key).to_json(*this); }
@@ -235,6 +262,9 @@ LossLine LossLine::from_json(const json& j, const char* at_key, const std::strin
 
 std::vector<RecallLine> read_recall_log(const std::string& path) { return read_log<RecallLine>(path, RecallLine::from_json); }
 std::vector<AttackLine> read_attack_log(const std::string& path) { return read_log<AttackLine>(path, AttackLine::from_json); }
+std::vector<MovementLine> read_movement_log(const std::string& path) {
+  return read_log<MovementLine>(path, MovementLine::from_json);
+}
 std::vector<LossLine> read_loss_log(const std::string& path, const char* at_key) {
   return read_log<LossLine>(path, [at_key](const json& j, const std::string& w) { return LossLine::from_json(j, at_key, w); });
 }

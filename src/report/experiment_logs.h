@@ -75,8 +75,22 @@ struct AttackLine {  // hcma/attack.jsonl
   std::string attack;
   double strength = 0, loss_increase = 0;
   std::optional<double> flip_rate;
+  // The losses on the same windows, clean and attacked (optional: logs written before issue 15's
+  // second round have only their difference).
+  std::optional<double> clean_loss, attacked_loss;
   json to_json() const;
   static AttackLine from_json(const json& j, const std::string& where);
+};
+struct MovementLine {  // hcma/movement.jsonl: an aligned variant's rows, by calibration count
+  std::string where;
+  std::string variant;
+  long long seed = 0;
+  std::string bucket;
+  long long min_count = 0;  // orders the buckets
+  double relative_move = 0;  // mean ‖E*_t − E⁰_t‖ / ‖E⁰_t‖ over the bucket's tokens
+  long long tokens = 0;      // informative
+  json to_json() const;
+  static MovementLine from_json(const json& j, const std::string& where);
 };
 // A mean loss at an integer position: hcma/loss_by_position.jsonl ("position") and
 // cstde/loss_by_distance.jsonl ("distance"); `at_key` names the column.
@@ -92,6 +106,7 @@ struct LossLine {
 };
 std::vector<RecallLine> read_recall_log(const std::string& path);
 std::vector<AttackLine> read_attack_log(const std::string& path);
+std::vector<MovementLine> read_movement_log(const std::string& path);
 std::vector<LossLine> read_loss_log(const std::string& path, const char* at_key);
 // The lines as JSONL text, one to_json per line.
 template <typename Line>

@@ -1,6 +1,8 @@
 #include "report/gnuplot.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <sstream>
 
@@ -17,6 +19,12 @@ const char* kPalette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
 constexpr int kPaletteSize = sizeof kPalette / sizeof kPalette[0];
 
 const char* color(int i) { return kPalette[((i % kPaletteSize) + kPaletteSize) % kPaletteSize]; }
+// Filled circle for the palette's first round, then square, triangle, ...: an 11th variant shares
+// the 1st one's colour but not its points.
+int point_type(int i) {
+  const int types[] = {7, 5, 9, 11, 13};
+  return types[(std::abs(i) / kPaletteSize) % 5];
+}
 
 // gnuplot single-quoted string: only the quote itself needs escaping (doubled).
 std::string quote(const std::string& s) {
@@ -65,11 +73,13 @@ void write_panel(std::ostringstream& s, const Panel& p, int panel_index) {
       plots.push_back(name + " using 1:3:4 with filledcurves fc rgb '" + color(se.color) +
                       "' fs transparent solid 0.18 noborder notitle");
     std::string style;
+    const std::string pt = " pt " + std::to_string(point_type(se.color)) + " ps ";
+    auto size = [&](double d) { return num(se.point_size > 0 ? se.point_size : d); };
     switch (se.style) {
       case Series::lines: style = "with lines lw 1.6"; break;
-      case Series::linespoints: style = "with linespoints lw 1.6 pt 7 ps 0.6"; break;
+      case Series::linespoints: style = "with linespoints lw 1.6" + pt + size(0.6); break;
       case Series::steps: style = "with histeps lw 1.6"; break;
-      case Series::points: style = "with points pt 7 ps 0.35"; break;
+      case Series::points: style = "with points" + pt + size(0.35); break;
     }
     plots.push_back(name + " using 1:2 " + style + " " + rgb + " dt " + std::to_string(se.dash) + " title " +
                     quote(se.title));
@@ -91,7 +101,10 @@ std::string gnuplot_script(const Figure& fig) {
   s << "set terminal svg size " << fig.width << "," << fig.height
     << " fixed noenhanced font 'DejaVu Sans,11' background '#ffffff'\n"
     << "set output\nset encoding utf8\n";
-  if (fig.panels.size() > 1) s << "set multiplot layout 1," << fig.panels.size() << "\n";
+  if (fig.panels.size() > 1) {
+    const std::size_t n = fig.panels.size(), cols = fig.columns > 0 ? std::min<std::size_t>(fig.columns, n) : n;
+    s << "set multiplot layout " << (n + cols - 1) / cols << "," << cols << "\n";
+  }
   // `reset` at the start of each panel clears the previous panel's settings but keeps the
   // terminal, the output and the multiplot layout.
   for (std::size_t i = 0; i < fig.panels.size(); ++i) write_panel(s, fig.panels[i], int(i));

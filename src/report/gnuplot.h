@@ -14,7 +14,9 @@ struct Series {
   std::vector<double> lo, hi;  // a shaded band around y (spread over seeds); empty: none
   enum Style { lines, linespoints, steps, points } style = lines;
   int color = 0;  // index into a fixed palette, so one variant has one colour on every plot
+                  // (past the palette's end the colours repeat with another point shape)
   int dash = 1;   // gnuplot dash type (1 solid)
+  double point_size = 0;  // points and linespoints; 0: the style's default
 };
 
 struct Panel {
@@ -25,7 +27,8 @@ struct Panel {
 };
 
 struct Figure {
-  std::vector<Panel> panels;  // side by side
+  std::vector<Panel> panels;  // side by side, or in rows of `columns` (0: one row)
+  int columns = 0;
   int width = 760, height = 420;
 };
 

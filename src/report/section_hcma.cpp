@@ -1,6 +1,8 @@
-// HCMA (docs/METHODS.md §2d): the experiment table, rare-token recall by frequency bucket, loss
-// increase by attack strength, loss by position, and a PCA of the embedding before and after.
+// HCMA (docs/METHODS.md §2d): the experiment table, rare-token recall by frequency bucket, rows'
+// movement by calibration count, loss increase by attack strength and attacked against clean
+// loss, loss by position, and a PCA of the embedding before and after.
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <tuple>
@@ -13,9 +15,27 @@ namespace structlm::report {
 
 namespace {
 
-void add_rare_recall(Section& s, const std::string& path, const std::vector<std::string>& order, PlotIds& ids) {
-  const auto lines = read_recall_log(path);
-  // Buckets ordered from rarest to most frequent by their lower frequency bound.
+// Count buckets ordered from rarest to most frequent by their lower bound: the plots' x axis
+// (recall by training count, movement by calibration count). A label with two bounds in one log
+// is an error naming the line.
+struct Buckets {
+  std::vector<std::pair<long long, std::string>> sorted;  // (min_count, label)
+  double index(const std::string& b) const {
+    for (std::size_t i = 0; i < sorted.size(); ++i)
+      if (sorted[i].second == b) return double(i);
+    return -1.0;
+  }
+  void label(Panel& p) const {
+    for (std::size_t i = 0; i < sorted.size(); ++i) p.xtics.push_back({double(i), sorted[i].second});
+  }
+  // curve_table writes the x value (the index): the label instead.
+  void label(Table& t) const {
+    for (auto& row : t.rows) row[0] = sorted[std::size_t(std::stod(row[0]))].second;
+  }
+};
+
+template <typename Line>
+Buckets bucket_axis(const std::vector<Line>& lines) {
   std::map<std::string, long long> bucket_min;
   for (const auto& l : lines) {
     if (bucket_min.count(l.bucket) && bucket_min[l.bucket] != l.min_count)
@@ -23,21 +43,22 @@ void add_rare_recall(Section& s, const std::string& path, const std::vector<std:
                   std::to_string(bucket_min[l.bucket]));
     bucket_min[l.bucket] = l.min_count;
   }
-  std::vector<std::pair<long long, std::string>> buckets;
-  for (const auto& [b, m] : bucket_min) buckets.push_back({m, b});
-  std::sort(buckets.begin(), buckets.end());
-  auto bucket_index = [&](const std::string& b) {
-    for (std::size_t i = 0; i < buckets.size(); ++i)
-      if (buckets[i].second == b) return double(i);
-    return -1.0;
-  };
+  Buckets b;
+  for (const auto& [label, m] : bucket_min) b.sorted.push_back({m, label});
+  std::sort(b.sorted.begin(), b.sorted.end());
+  return b;
+}
+
+void add_rare_recall(Section& s, const std::string& path, const std::vector<std::string>& order, PlotIds& ids) {
+  const auto lines = read_recall_log(path);
+  const Buckets buckets = bucket_axis(lines);
   std::map<long long, std::vector<SeriesPoint>> by_k;
   std::set<std::tuple<long long, std::string, long long, std::string>> seen;
   for (const auto& l : lines) {
     if (!seen.insert({l.k, l.variant, l.seed, l.bucket}).second)
       throw Error(l.where + ": variant '" + l.variant + "' seed " + std::to_string(l.seed) + " k " + std::to_string(l.k) +
                   " bucket '" + l.bucket + "' appears twice");
-    by_k[l.k].push_back({l.variant, l.seed, bucket_index(l.bucket), l.recall, l.where});
+    by_k[l.k].push_back({l.variant, l.seed, buckets.index(l.bucket), l.recall, l.where});
   }
   Figure f;
   f.width = 380 * int(std::min<std::size_t>(by_k.size(), 3)) + 120;
@@ -48,16 +69,46 @@ void add_rare_recall(Section& s, const std::string& path, const std::vector<std:
     p.title = "Next-token recall@" + std::to_string(k);
     p.xlabel = "training frequency of the target";
     p.ylabel = "recall@" + std::to_string(k);
-    for (std::size_t i = 0; i < buckets.size(); ++i) p.xtics.push_back({double(i), buckets[i].second});
+    buckets.label(p);
     for (const auto& c : curves) p.series.push_back(curve_series(c, color_of(order, c.group)));
     f.panels.push_back(p);
     Table t = curve_table("Next-token recall@" + std::to_string(k) + " by target frequency", "bucket", curves);
-    for (auto& row : t.rows) row[0] = buckets[std::size_t(std::stod(row[0]))].second;
+    buckets.label(t);
     tables.push_back(t);
   }
   s.add_plot({"Rare-token recall by training-frequency bucket (" + path + "); band: mean ± sd over seeds.",
               render_figure(f, ids())});
   for (auto& t : tables) s.add_table(std::move(t));
+}
+
+// Issue 15: did the alignment keep frequent rows in place? Each aligned variant's mean relative
+// movement by the token's calibration count (the buckets of OUT.align/report.md).
+void add_movement(Section& s, const std::string& path, const std::vector<std::string>& order, PlotIds& ids) {
+  const auto lines = read_movement_log(path);
+  const Buckets buckets = bucket_axis(lines);
+  std::vector<SeriesPoint> points;
+  std::set<std::tuple<std::string, long long, std::string>> seen;
+  for (const auto& l : lines) {
+    if (!seen.insert({l.variant, l.seed, l.bucket}).second)
+      throw Error(l.where + ": variant '" + l.variant + "' seed " + std::to_string(l.seed) + " bucket '" + l.bucket +
+                  "' appears twice");
+    points.push_back({l.variant, l.seed, buckets.index(l.bucket), l.relative_move, l.where});
+  }
+  const auto curves = aggregate(points);
+  Panel p;
+  p.title = "How far input rows moved";
+  p.xlabel = "calibration count of the token";
+  p.ylabel = "mean ‖E*_t − E⁰_t‖ / ‖E⁰_t‖";
+  buckets.label(p);
+  for (const auto& c : curves) p.series.push_back(curve_series(c, color_of(order, c.group)));
+  Figure f;
+  f.panels.push_back(p);
+  s.add_plot({"Relative movement of the input rows by calibration-count bucket (" + path +
+                  "); band: mean ± sd over seeds (a deterministic method's seeds share one alignment).",
+              render_figure(f, ids())});
+  Table t = curve_table("Relative movement mean ‖E*_t − E⁰_t‖ / ‖E⁰_t‖ by calibration count", "bucket", curves);
+  buckets.label(t);
+  s.add_table(std::move(t));
 }
 
 // One curve per (attack, variant), of the loss increase or of the flip rate.
@@ -67,6 +118,62 @@ std::vector<Curve> attack_curves(const std::string& path, const std::vector<Atta
     points.push_back({l.attack + " · " + l.variant, l.seed, l.strength, flips ? *l.flip_rate : l.loss_increase, l.where});
   check_unique_points(points, path, "strength");
   return aggregate(points);
+}
+
+std::string strength_text(double x) { return x == std::floor(x) ? format_number(x, 0) : json(x).dump(); }
+
+// Issue 15, item 4: an attacked-loss gain bought by a clean-loss change lies on the variants'
+// common trend. Attacked against clean loss on the same windows, one point per variant × seed,
+// at each attack's largest strength (where the variants are furthest apart).
+void add_attacked_vs_clean(Section& s, const std::string& path, const std::vector<AttackLine>& lines,
+                           const std::vector<std::string>& order, PlotIds& ids) {
+  std::vector<std::string> attacks;
+  std::map<std::string, double> strongest;
+  for (const auto& l : lines) {
+    if (!strongest.count(l.attack)) attacks.push_back(l.attack);
+    strongest[l.attack] = strongest.count(l.attack) ? std::max(strongest[l.attack], l.strength) : l.strength;
+  }
+  // Two panels a row: four side by side leave each too narrow beside its key.
+  Figure f;
+  f.columns = 2;
+  f.width = attacks.size() > 1 ? 1200 : 700;
+  f.height = 400 * int((attacks.size() + 1) / 2);
+  std::vector<Table> tables;
+  for (const auto& a : attacks) {
+    const std::string at = "'" + a + "' at strength " + strength_text(strongest[a]);
+    std::vector<std::string> variants;  // file order
+    std::map<std::string, Series> points;
+    for (const auto& l : lines) {
+      if (l.attack != a || l.strength != strongest[a]) continue;
+      if (!points.count(l.variant)) {
+        variants.push_back(l.variant);
+        Series& se = points[l.variant];
+        se.title = l.variant;
+        se.style = Series::points;
+        se.color = color_of(order, l.variant);
+        se.point_size = 0.8;  // a few points each, not a cloud
+      }
+      points[l.variant].x.push_back(*l.clean_loss);
+      points[l.variant].y.push_back(*l.attacked_loss);
+    }
+    Panel p;
+    p.title = "Attack " + at;
+    p.xlabel = "clean loss (nats/token)";
+    p.ylabel = "attacked loss (nats/token)";
+    Table t;
+    t.caption = "Clean and attacked loss under " + at + ", on the same windows (nats/token)";
+    t.header = {"variant", "clean loss", "attacked loss"};
+    for (const auto& v : variants) {
+      p.series.push_back(points[v]);
+      t.rows.push_back({v, format_spread(summarize(points[v].x)), format_spread(summarize(points[v].y))});
+    }
+    f.panels.push_back(p);
+    tables.push_back(std::move(t));
+  }
+  s.add_plot({"Attacked against clean loss at each attack's largest strength (" + path +
+                  "); one point per variant and seed.",
+              render_figure(f, ids())});
+  for (auto& t : tables) s.add_table(std::move(t));
 }
 
 void add_attacks(Section& s, const std::string& path, const std::vector<std::string>& order, PlotIds& ids) {
@@ -103,6 +210,13 @@ void add_attacks(Section& s, const std::string& path, const std::vector<std::str
     for (const auto& a : fa)
       s.add_table(curve_table("Top-1 flip rate under attack '" + a + "' by strength", "strength", flip[a]));
   }
+  bool losses = true;
+  for (const auto& l : lines) losses = losses && l.clean_loss && l.attacked_loss;
+  if (losses)
+    add_attacked_vs_clean(s, path, lines, order, ids);
+  else
+    s.add_note("Attacked against clean loss: omitted, " + path +
+               " has no clean_loss and attacked_loss on every line (logs written before issue 15's second round).");
 }
 
 void add_loss_by_position(Section& s, const std::string& path, const std::vector<std::string>& order, PlotIds& ids) {
@@ -153,6 +267,7 @@ void add_hcma_sections(Document& doc, const std::vector<RunData>& runs, PlotIds&
       doc, runs, "hcma", "HCMA",
       {{"rare_recall.jsonl",
         [&](Section& s, const std::string& p, const Experiment& e) { add_rare_recall(s, p, e.variants, ids); }},
+       {"movement.jsonl", [&](Section& s, const std::string& p, const Experiment& e) { add_movement(s, p, e.variants, ids); }},
        {"attack.jsonl", [&](Section& s, const std::string& p, const Experiment& e) { add_attacks(s, p, e.variants, ids); }},
        {"loss_by_position.jsonl",
         [&](Section& s, const std::string& p, const Experiment& e) { add_loss_by_position(s, p, e.variants, ids); }},

@@ -128,7 +128,8 @@ TEST_F(HcmaExperiment, TableHasEveryVariantSeedAndMetric) {
 
 TEST_F(HcmaExperiment, RawLogsTableAndReportAreWritten) {
   ASSERT_EQ(first.code, 0) << first.out;
-  for (const char* f : {"rare_recall.jsonl", "attack.jsonl", "loss_by_position.jsonl", "embedding_sample.jsonl", "table.md"})
+  for (const char* f :
+       {"rare_recall.jsonl", "attack.jsonl", "movement.jsonl", "loss_by_position.jsonl", "embedding_sample.jsonl", "table.md"})
     EXPECT_GT(fs::file_size(dir / "exp/hcma" / f), 0u) << f;
   std::set<std::string> attacks;
   for (const auto& line : structlm::read_lines((dir / "exp/hcma/attack.jsonl").string()))
@@ -140,6 +141,8 @@ TEST_F(HcmaExperiment, RawLogsTableAndReportAreWritten) {
   EXPECT_TRUE(fs::exists(dir / "exp/report.html"));
   const std::string html = structlm::read_file((dir / "exp/report.html").string());
   EXPECT_NE(html.find("recall"), std::string::npos);
+  EXPECT_NE(html.find("Relative movement of the input rows"), std::string::npos);
+  EXPECT_NE(html.find("Attacked against clean loss at each attack"), std::string::npos);
 }
 
 TEST_F(HcmaExperiment, RerunKeepsEverythingAndStandaloneCommandsWork) {

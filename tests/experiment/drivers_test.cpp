@@ -4,6 +4,7 @@
 // quick config, resume without redoing work, and alignment keeps every frozen tensor.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -16,6 +17,7 @@
 #include "experiment/step_plan.h"
 #include "experiment/steps.h"
 #include "model/checkpoint.h"
+#include "report/experiment_logs.h"
 #include "support/temp_dir.h"
 #include "zoo/zoo.h"
 
@@ -166,6 +168,37 @@ TEST(HcmaDriver, AlignsMeasuresAndKeepsFrozenWeights) {
   json r = load_json(q.t / "exp/variants/hcma-seed1/result.json");
   EXPECT_TRUE(r["summary"].contains("rare_recall10"));
   EXPECT_TRUE(fs::path(r["checkpoint"].get<std::string>()).is_absolute());
+  // Issue 15's report plots: movement.jsonl holds each aligned variant's movement buckets as its
+  // alignment reported them (empty buckets left out; the original has none), and every attack
+  // line its clean and attacked losses as the suite measured them.
+  const auto movement = report::read_movement_log(q.t / "exp/hcma/movement.jsonl");
+  std::size_t expected = 0;
+  for (const char* v : {"hcma", "abtt"}) {
+    const json rep = load_json(q.t / (std::string("exp/aligned/") + (v[0] == 'h' ? "hcma-seed1" : "abtt") + ".align/report.json"));
+    for (const auto& b : rep.at("movement")) {
+      if (b["relative_move"].is_null()) continue;
+      ++expected;
+      auto it = std::find_if(movement.begin(), movement.end(),
+                             [&](const auto& l) { return l.variant == v && l.seed == 1 && l.bucket == b["bucket"]; });
+      ASSERT_NE(it, movement.end()) << v << " " << b.dump();
+      EXPECT_EQ(it->relative_move, b["relative_move"].get<double>());
+      EXPECT_EQ(it->min_count, b["min_count"].get<long long>());
+      EXPECT_EQ(it->tokens, b["tokens"].get<long long>());
+    }
+  }
+  EXPECT_EQ(movement.size(), expected);
+  EXPECT_GT(expected, 0u);
+  const auto attacks = report::read_attack_log(q.t / "exp/hcma/attack.jsonl");
+  std::size_t checked = 0;
+  for (const auto& a : r.at("attacks"))
+    for (const auto& l : attacks)
+      if (l.variant == "hcma" && l.attack == a["attack"] && l.strength == a["strength"].get<double>()) {
+        ASSERT_TRUE(l.clean_loss && l.attacked_loss) << l.where;
+        EXPECT_EQ(*l.clean_loss, a["clean_loss"].get<double>());
+        EXPECT_EQ(*l.attacked_loss, a["attacked_loss"].get<double>());
+        ++checked;
+      }
+  EXPECT_EQ(checked, r.at("attacks").size());
 }
 
 }  // namespace

@@ -65,7 +65,7 @@ TEST(ReportBrowser, PageLoadsWithItsPlotsInHeadlessChromium) {
   const std::string html = read_file(files.html);
   std::size_t figures = 0;
   for (std::size_t p = 0; (p = html.find("<figure>", p)) != std::string::npos; ++p) ++figures;
-  ASSERT_EQ(figures, 8u);  // train + val loss, 2 CSTDE, 4 HCMA
+  ASSERT_EQ(figures, 10u);  // train + val loss, 2 CSTDE, 6 HCMA
 
   const std::string url = "file://" + files.html;
   auto dom = run_chromium(chromium, t / "profile-dom", {"--dump-dom"}, url);
@@ -95,7 +95,7 @@ TEST(ReportBrowser, PageLoadsWithItsPlotsInHeadlessChromium) {
   const std::string bytes = read_file(png);
   ASSERT_GT(bytes.size(), 8u);
   EXPECT_EQ(bytes.substr(1, 3), "PNG");
-  EXPECT_GT(bytes.size(), 100000u) << "a page of tables and eight plots does not compress to a near-blank image";
+  EXPECT_GT(bytes.size(), 100000u) << "a page of tables and ten plots does not compress to a near-blank image";
   problems = console_problems(shot.err);
   EXPECT_TRUE(problems.empty()) << problems.front();
   // Keep the screenshot for a person to look at when asked to (it is removed with the scratch dir).

@@ -69,6 +69,29 @@ TEST(ReportErrors, MalformedExperimentLogs) {
                        h / "hcma/embedding_sample.jsonl:2: field 'before' has 3 numbers, earlier lines 2"));
 }
 
+// hcma/movement.jsonl: a malformed line, a missing field, a repeated bucket and a bucket label
+// with two lower bounds each name the file and line.
+TEST(ReportErrors, MalformedMovementLogNamesFileAndLine) {
+  TempDir h;
+  test_report::write_hcma_logs(h.path());
+  const std::string path = h / "hcma/movement.jsonl";
+  const std::string good = R"({"variant": "after", "seed": 1, "bucket": "0", "min_count": 0, "relative_move": 0.4})";
+  auto error = [&](const std::string& second) {
+    write_text(path, good + "\n" + second + "\n");
+    return error_of([&] { report::build_report({h.path()}); });
+  };
+  EXPECT_TRUE(contains(error(R"({"variant": "after", "seed": 2, "bucket": "0", )"), path + ":2: invalid JSON"));
+  EXPECT_TRUE(contains(error(R"({"variant": "after", "seed": 2, "bucket": "0", "min_count": 0})"),
+                       path + ":2: missing field 'relative_move'"));
+  EXPECT_TRUE(contains(error(R"({"variant": "after", "seed": 2, "bucket": "0", "min_count": 0, "relative_move": -1})"),
+                       path + ":2: field 'relative_move' must be >= 0"));
+  EXPECT_TRUE(contains(error(R"({"variant": "after", "seed": 2, "bucket": "0", "min_count": 0, "relative_mve": 1})"),
+                       path + ":2: missing field 'relative_move'"));
+  EXPECT_TRUE(contains(error(good), path + ":2: variant 'after' seed 1 bucket '0' appears twice"));
+  EXPECT_TRUE(contains(error(R"({"variant": "after", "seed": 2, "bucket": "0", "min_count": 5, "relative_move": 1})"),
+                       path + ":2: bucket '0' has min_count 5, earlier lines 0"));
+}
+
 TEST(ReportErrors, GeometricMetricWithANonPositiveValue) {
   TempDir t;
   test_report::write_cstde_logs(t.path());

@@ -211,6 +211,14 @@ TEST(ReportLogLines, RoundTripAndErrorsNameTheLine) {
   EXPECT_FALSE(a.to_json().contains("flip_rate"));
   a.flip_rate = 0.1;
   EXPECT_EQ(AttackLine::from_json(a.to_json(), "f:1").to_json(), a.to_json());
+  a.clean_loss = 3.5;
+  a.attacked_loss = 4.0;
+  EXPECT_EQ(a.to_json().dump(), R"({"attack":"typo","attacked_loss":4.0,"clean_loss":3.5,"flip_rate":0.1,"loss_increase":0.5,)"
+                                R"("seed":2,"strength":2.0,"variant":"hcma"})");
+  EXPECT_EQ(AttackLine::from_json(a.to_json(), "f:1").to_json(), a.to_json());
+  MovementLine mv{"", "hcma", 3, "10-99", 10, 0.25, 1706};
+  EXPECT_EQ(mv.to_json().dump(), R"({"bucket":"10-99","min_count":10,"relative_move":0.25,"seed":3,"tokens":1706,"variant":"hcma"})");
+  EXPECT_EQ(MovementLine::from_json(mv.to_json(), "f:1").to_json(), mv.to_json());
   LossLine l{"", "both", 1, 4, 2.5, 100};
   EXPECT_EQ(l.to_json("distance").dump(), R"({"distance":4,"loss":2.5,"seed":1,"tokens":100,"variant":"both"})");
   EXPECT_EQ(LossLine::from_json(l.to_json("position"), "position", "f:1").to_json("position"), l.to_json("position"));

@@ -83,10 +83,12 @@ void write_hcma_logs(const std::string& dir) {
               {{"variant", "after"}, {"seed", 1}, {"values", {{"frequent_ppl", 40.5}}}},
               {{"variant", "after"}, {"seed", 2}, {"values", {{"frequent_ppl", 42.3}}}}}}};
   write_text(dir + "/hcma/experiment.json", e.dump(2));
-  std::ostringstream r, a, p, m;
+  std::ostringstream r, a, p, m, mv;
   const char* variants[2] = {"before", "after"};
   const char* buckets[3] = {"<10", "10-99", ">=100"};
   const int mins[3] = {0, 10, 100};
+  const char* moved[3] = {"0", "1-9", ">=1000"};
+  const int moved_min[3] = {0, 1, 1000};
   for (int v = 0; v < 2; ++v)
     for (int s = 1; s <= 2; ++s) {
       for (int b = 0; b < 3; ++b)
@@ -97,12 +99,20 @@ void write_hcma_logs(const std::string& dir) {
                    .dump()
             << "\n";
       for (const char* attack : {"random", "gradient_sign"})
-        for (double eps : {0.01, 0.05, 0.1})
-          a << json{{"variant", variants[v]}, {"seed", s}, {"attack", attack}, {"strength", eps},
-                    {"loss_increase", eps * (attack[0] == 'r' ? 2 : 8) * (v ? 0.9 : 1.0) + 0.001 * s},
-                    {"flip_rate", eps * 3}}
+        for (double eps : {0.01, 0.05, 0.1}) {
+          // Clean loss 3 + 0.1·variant + 0.01·seed on every strength; attacked = clean + increase.
+          const double clean = 3.0 + 0.1 * v + 0.01 * s, up = eps * (attack[0] == 'r' ? 2 : 8) * (v ? 0.9 : 1.0) + 0.001 * s;
+          a << json{{"variant", variants[v]}, {"seed", s},           {"attack", attack},         {"strength", eps},
+                    {"loss_increase", up},     {"flip_rate", eps * 3}, {"clean_loss", clean}, {"attacked_loss", clean + up}}
                    .dump()
             << "\n";
+        }
+      // Only the aligned variant moved: 0.4 − 0.1·bucket + 0.01·seed, the most frequent bucket first.
+      for (int b = 2; b >= 0 && v == 1; --b)
+        mv << json{{"variant", variants[v]}, {"seed", s}, {"bucket", moved[b]}, {"min_count", moved_min[b]},
+                   {"relative_move", 0.4 - 0.1 * b + 0.01 * s}, {"tokens", 10 * (b + 1)}}
+                  .dump()
+           << "\n";
       for (int pos : {0, 128, 256, 512})
         p << json{{"variant", variants[v]}, {"seed", s}, {"position", pos}, {"loss", 4.0 - 0.001 * pos + 0.02 * s + 0.05 * v},
                   {"tokens", 1000}}
@@ -124,6 +134,7 @@ void write_hcma_logs(const std::string& dir) {
   write_text(dir + "/hcma/loss_by_position.jsonl", p.str());
   write_text(dir + "/hcma/rare_recall.jsonl", r.str());
   write_text(dir + "/hcma/attack.jsonl", a.str());
+  write_text(dir + "/hcma/movement.jsonl", mv.str());
   write_text(dir + "/hcma/embedding_sample.jsonl", m.str());
 }
 

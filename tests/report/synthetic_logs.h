@@ -16,8 +16,8 @@ void write_eval(const std::string& dir, double loss, double bits_per_byte);
 // DIR/cstde/{experiment.json, loss_by_distance.jsonl, sentence_lengths.jsonl}.
 void write_cstde_logs(const std::string& dir);
 
-// DIR/hcma/{experiment.json, rare_recall.jsonl, attack.jsonl, loss_by_position.jsonl,
-// embedding_sample.jsonl}.
+// DIR/hcma/{experiment.json, rare_recall.jsonl, attack.jsonl (with clean and attacked losses),
+// movement.jsonl, loss_by_position.jsonl, embedding_sample.jsonl}.
 void write_hcma_logs(const std::string& dir);
 
 void write_text(const std::string& path, const std::string& text);

@@ -5,6 +5,7 @@
 #include "support/temp_dir.h"
 #include "core/io.h"
 #include "report/document.h"
+#include "report/gnuplot.h"
 #include "report/report.h"
 #include "report/run_dir.h"
 #include "synthetic_logs.h"
@@ -101,6 +102,44 @@ TEST(ReportTables, HcmaSection) {
   EXPECT_TRUE(contains(md, "Loss increase under attack 'gradient_sign' by strength")) << md;
   EXPECT_TRUE(contains(md, "Top-1 flip rate under attack 'random' by strength")) << md;
   EXPECT_TRUE(contains(md, "| 512 | 3.5180 ± 0.0141 (2 seeds) |")) << md;  // 4 − 0.512 + 0.02·{1,2}
+  // Movement of the aligned variant, 0.4 − 0.1·bucket + 0.01·{1,2}, buckets ordered by min_count
+  // though the log lists the most frequent first; the original has no line.
+  EXPECT_TRUE(contains(md, "**Relative movement mean ‖E*_t − E⁰_t‖ / ‖E⁰_t‖ by calibration count**\n\n| bucket | after |\n"
+                           "| --- | ---: |\n| 0 | 0.4150 ± 0.0071 (2 seeds) |\n| 1-9 | 0.3150 ± 0.0071 (2 seeds) |\n"
+                           "| >=1000 | 0.2150 ± 0.0071 (2 seeds) |")) << md;
+  // At random's largest strength 0.1: clean 3 + 0.1·v + 0.01·{1,2}; attacked = clean + 0.2·(0.9 for
+  // "after") + 0.001·{1,2}: before 3.211, 3.222; after 3.291, 3.302.
+  EXPECT_TRUE(contains(md, "**Clean and attacked loss under 'random' at strength 0.1, on the same windows (nats/token)**")) << md;
+  EXPECT_TRUE(contains(md, "| before | 3.0150 ± 0.0071 (2 seeds) | 3.2165 ± 0.0078 (2 seeds) |")) << md;
+  EXPECT_TRUE(contains(md, "| after | 3.1150 ± 0.0071 (2 seeds) | 3.2965 ± 0.0078 (2 seeds) |")) << md;
+  EXPECT_TRUE(contains(md, "Clean and attacked loss under 'gradient_sign' at strength 0.1")) << md;
+  int plots = 0;
+  for (const auto& s : d.sections)
+    for (const auto& b : s.blocks) plots += b.kind == Block::plot;
+  EXPECT_EQ(plots, 6);  // recall, movement, attacks, attacked vs clean, position, PCA
+}
+
+// An experiment run before issue 15's second round has no movement.jsonl and only the loss
+// increase in attack.jsonl: the rest of the section still renders, and says what is missing.
+TEST(ReportTables, HcmaSectionFromLogsBeforeTheSecondRound) {
+  TempDir t;
+  test_report::write_hcma_logs(t.path());
+  std::remove((t / "hcma/movement.jsonl").c_str());
+  std::string old;
+  for (const auto& line : read_lines(t / "hcma/attack.jsonl")) {
+    if (line.empty()) continue;
+    json j = json::parse(line);
+    j.erase("clean_loss");
+    j.erase("attacked_loss");
+    old += j.dump() + "\n";
+  }
+  test_report::write_text(t / "hcma/attack.jsonl", old);
+  Document d = build_report({t.path()});
+  std::string md = to_markdown(d);
+  EXPECT_TRUE(contains(md, "Omitted: no " + t.path() + "/hcma/movement.jsonl.")) << md;
+  EXPECT_TRUE(contains(md, "Attacked against clean loss: omitted, " + t.path() + "/hcma/attack.jsonl has no clean_loss")) << md;
+  EXPECT_TRUE(contains(md, "Loss increase under attack 'random' by strength")) << md;
+  EXPECT_FALSE(contains(md, "Clean and attacked loss")) << md;
   int plots = 0;
   for (const auto& s : d.sections)
     for (const auto& b : s.blocks) plots += b.kind == Block::plot;
@@ -126,4 +165,28 @@ TEST(ReportTables, WritesBothFilesAtomically) {
   EXPECT_FALSE(contains(html, "http://www.w3.org/1999/xhtml\" src"));
   EXPECT_TRUE(contains(read_file(f.markdown), "# structlm report: 4 runs"));
   for (const auto& name : list_files(t / "out")) EXPECT_EQ(name.find(".tmp"), std::string::npos) << name;
+}
+
+// Panels in rows of `columns`, and a colour past the palette's end drawn with another point shape.
+TEST(ReportPlots, RowsOfPanelsAndShapesPastThePalette) {
+  Figure f;
+  f.columns = 2;
+  for (int i = 0; i < 3; ++i) {
+    Panel p;
+    Series se;
+    se.style = Series::points;
+    se.color = i == 2 ? 10 : i;
+    se.x = {1, 2};
+    se.y = {3, 4};
+    p.series.push_back(se);
+    f.panels.push_back(p);
+  }
+  f.panels[1].series[0].point_size = 0.8;
+  const std::string script = gnuplot_script(f);
+  EXPECT_TRUE(contains(script, "set multiplot layout 2,2\n")) << script;
+  EXPECT_TRUE(contains(script, "with points pt 7 ps 0.35 lc rgb '#0072B2'")) << script;
+  EXPECT_TRUE(contains(script, "with points pt 7 ps 0.8 lc rgb '#D55E00'")) << script;
+  EXPECT_TRUE(contains(script, "with points pt 5 ps 0.35 lc rgb '#0072B2'")) << script;  // colour 10 = colour 0, squares
+  f.columns = 0;
+  EXPECT_TRUE(contains(gnuplot_script(f), "set multiplot layout 1,3\n"));
 }
