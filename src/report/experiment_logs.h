@@ -128,6 +128,9 @@ struct Curve {
   std::string group;
   std::vector<double> x;
   std::vector<Spread> y;  // over seeds, at each x
+  // Optional, one per x when set: the plot's band instead of y's [lo, hi] (mean ± sd), e.g. a
+  // 95 % interval of the mean; a NaN bound leaves that point without a band. aggregate leaves it empty.
+  std::vector<Interval> band;
 };
 // A repeated (group, seed, x) is an error naming its line and `x_label`; no points, one naming `path`.
 void check_unique_points(const std::vector<SeriesPoint>& points, const std::string& path, const std::string& x_label);

@@ -73,12 +73,18 @@ Series curve_series(const Curve& c, int color, Series::Style style) {
   s.title = c.group;
   s.style = style;
   s.color = color;
-  bool band = false;
+  const bool custom = !c.band.empty();
+  bool band = custom;
   for (const auto& y : c.y) band = band || y.n > 1;
   for (std::size_t i = 0; i < c.x.size(); ++i) {
     s.x.push_back(c.x[i]);
     s.y.push_back(c.y[i].mean);
-    if (band) {
+    if (band && custom) {
+      const Interval& b = c.band[i];
+      const bool known = std::isfinite(b.lo) && std::isfinite(b.hi);
+      s.lo.push_back(known ? b.lo : c.y[i].mean);
+      s.hi.push_back(known ? b.hi : c.y[i].mean);
+    } else if (band) {
       s.lo.push_back(c.y[i].lo);
       s.hi.push_back(c.y[i].hi);
     }
@@ -86,8 +92,11 @@ Series curve_series(const Curve& c, int color, Series::Style style) {
   return s;
 }
 
-Table curve_table(const std::string& caption, const std::string& x_label, const std::vector<Curve>& curves,
-                  int digits) {
+namespace {
+
+// Rows: the x values of every curve; a column per curve with cell(curve, index of x).
+Table curve_columns(const std::string& caption, const std::string& x_label, const std::vector<Curve>& curves,
+                    const std::function<std::string(const Curve&, std::size_t)>& cell) {
   Table t;
   t.caption = caption;
   t.header.push_back(x_label);
@@ -100,11 +109,27 @@ Table curve_table(const std::string& caption, const std::string& x_label, const 
     std::vector<std::string> row{format_number(x, x == std::floor(x) ? 0 : 4)};
     for (const auto& c : curves) {
       auto it = std::find(c.x.begin(), c.x.end(), x);
-      row.push_back(it == c.x.end() ? "" : format_spread(c.y[std::size_t(it - c.x.begin())], digits));
+      row.push_back(it == c.x.end() ? "" : cell(c, std::size_t(it - c.x.begin())));
     }
     t.rows.push_back(std::move(row));
   }
   return t;
+}
+
+}  // namespace
+
+Table curve_table(const std::string& caption, const std::string& x_label, const std::vector<Curve>& curves,
+                  int digits) {
+  return curve_columns(caption, x_label, curves,
+                       [&](const Curve& c, std::size_t i) { return format_spread(c.y[i], digits); });
+}
+
+Table curve_band_table(const std::string& caption, const std::string& x_label, const std::vector<Curve>& curves,
+                       int digits) {
+  return curve_columns(caption, x_label, curves, [&](const Curve& c, std::size_t i) -> std::string {
+    if (c.band.empty() || !std::isfinite(c.band[i].lo) || !std::isfinite(c.band[i].hi)) return "n/a";
+    return "[" + format_number(c.band[i].lo, digits) + ", " + format_number(c.band[i].hi, digits) + "]";
+  });
 }
 
 int color_of(const std::vector<std::string>& order, const std::string& name) {

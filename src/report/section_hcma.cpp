@@ -49,22 +49,43 @@ Buckets bucket_axis(const std::vector<Line>& lines) {
   return b;
 }
 
+// Issue 15: the band is a 95 % interval of the mean recall, not the seeds' spread. With ≥ 2 seeds
+// the t interval over seeds; one seed has no spread over seeds, so the Wilson score interval of its
+// recall over the bucket's targets (the sampling error of that one measurement). Seeds that all
+// give the same recall (a deterministic method scoring the same targets at every seed) are one
+// measurement too: a t interval would be the point, so Wilson, over the fewest targets any of them had.
 void add_rare_recall(Section& s, const std::string& path, const std::vector<std::string>& order, PlotIds& ids) {
   const auto lines = read_recall_log(path);
   const Buckets buckets = bucket_axis(lines);
   std::map<long long, std::vector<SeriesPoint>> by_k;
+  std::map<std::tuple<long long, std::string, double>, std::vector<const RecallLine*>> lines_at;  // (k, variant, x)
   std::set<std::tuple<long long, std::string, long long, std::string>> seen;
   for (const auto& l : lines) {
     if (!seen.insert({l.k, l.variant, l.seed, l.bucket}).second)
       throw Error(l.where + ": variant '" + l.variant + "' seed " + std::to_string(l.seed) + " k " + std::to_string(l.k) +
                   " bucket '" + l.bucket + "' appears twice");
     by_k[l.k].push_back({l.variant, l.seed, buckets.index(l.bucket), l.recall, l.where});
+    lines_at[{l.k, l.variant, buckets.index(l.bucket)}].push_back(&l);
   }
   Figure f;
   f.width = 380 * int(std::min<std::size_t>(by_k.size(), 3)) + 120;
   std::vector<Table> tables;
+  std::vector<std::string> no_interval;  // points that need a Wilson interval and have none
   for (const auto& [k, pts] : by_k) {
     auto curves = aggregate(pts);
+    for (auto& c : curves)
+      for (std::size_t i = 0; i < c.x.size(); ++i) {
+        if (c.y[i].n >= 2 && c.y[i].min != c.y[i].max) {
+          c.band.push_back(mean_t_interval(c.y[i]));
+          continue;
+        }
+        const auto& ls = lines_at.at({k, c.group, c.x[i]});
+        const RecallLine* fewest = ls.front();
+        for (const RecallLine* l : ls)
+          if (l->targets < fewest->targets) fewest = l;
+        c.band.push_back(wilson_interval(fewest->recall, fewest->targets));
+        if (!std::isfinite(c.band.back().lo)) no_interval.push_back(fewest->where);
+      }
     Panel p;
     p.title = "Next-token recall@" + std::to_string(k);
     p.xlabel = "training frequency of the target";
@@ -72,12 +93,25 @@ void add_rare_recall(Section& s, const std::string& path, const std::vector<std:
     buckets.label(p);
     for (const auto& c : curves) p.series.push_back(curve_series(c, color_of(order, c.group)));
     f.panels.push_back(p);
-    Table t = curve_table("Next-token recall@" + std::to_string(k) + " by target frequency", "bucket", curves);
+    const std::string caption = "Next-token recall@" + std::to_string(k) + " by target frequency";
+    Table t = curve_table(caption, "bucket", curves);
     buckets.label(t);
     tables.push_back(t);
+    Table ci = curve_band_table(
+        caption + ": 95 % interval of the mean (t over seeds; one seed, or seeds all equal: Wilson over the targets)",
+        "bucket", curves);
+    buckets.label(ci);
+    tables.push_back(ci);
   }
-  s.add_plot({"Rare-token recall by training-frequency bucket (" + path + "); band: mean ± sd over seeds.",
+  s.add_plot({"Rare-token recall by training-frequency bucket (" + path +
+                  "); band: 95 % confidence interval of the mean, with 2 or more seeds the t interval over seeds "
+                  "(mean ± t(0.975, n − 1) sd/√n), with one seed, or seeds that all give the same recall (one "
+                  "measurement repeated), the Wilson score interval of that recall over the bucket's targets.",
               render_figure(f, ids())});
+  if (!no_interval.empty())
+    s.add_note("Recall: " + std::to_string(no_interval.size()) +
+               " point(s) of one measurement have no Wilson interval (no 'targets' count, or a recall outside [0, 1]), "
+               "so no band there and 'n/a' in the interval table; the first is " + no_interval.front() + ".");
   for (auto& t : tables) s.add_table(std::move(t));
 }
 

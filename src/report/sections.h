@@ -24,11 +24,15 @@ struct PlotIds {
   std::string operator()() { return "p" + std::to_string(++next) + "_"; }
 };
 
-// A curve's mean as a line and mean ± sd as a band (where there are ≥ 2 seeds).
+// A curve's mean as a line and mean ± sd as a band (where there are ≥ 2 seeds), or the curve's
+// own band when it has one (Curve::band; a point whose bound is NaN gets none).
 Series curve_series(const Curve& c, int color, Series::Style style = Series::linespoints);
 // Rows: x values; columns: one per curve, "mean ± sd (n seeds)".
 Table curve_table(const std::string& caption, const std::string& x_label, const std::vector<Curve>& curves,
                   int digits = 4);
+// The same rows and columns with each curve's own band as "[lo, hi]" ("n/a" where it has none).
+Table curve_band_table(const std::string& caption, const std::string& x_label, const std::vector<Curve>& curves,
+                       int digits = 4);
 int color_of(const std::vector<std::string>& order, const std::string& name);
 
 // A per-variant loss curve read from a LossLine log (experiment_logs.h; x: the `at_key` column):

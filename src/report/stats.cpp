@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include <boost/math/distributions/binomial.hpp>
+#include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
 
 #include "core/error.h"
@@ -84,6 +85,22 @@ double student_t_two_sided_p(double t, double df) {
   return 2 * boost::math::cdf(boost::math::complement(boost::math::students_t_distribution<double>(df), std::fabs(t)));
 }
 
+Interval mean_t_interval(const Spread& s, double level) {
+  if (s.n < 2) return {s.mean, s.mean};
+  const double half = student_t_quantile(1 - (1 - level) / 2, s.n - 1) * (s.sd / std::sqrt(double(s.n)));
+  if (s.geometric) return {s.mean * std::exp(-half), s.mean * std::exp(half)};
+  return {s.mean - half, s.mean + half};
+}
+
+Interval wilson_interval(double p, long long n, double level) {
+  if (n < 1 || !(p >= 0 && p <= 1)) return {NAN, NAN};
+  const double z = boost::math::quantile(boost::math::normal_distribution<double>(), 1 - (1 - level) / 2);
+  const double nn = double(n), z2 = z * z;
+  const double center = (p + z2 / (2 * nn)) / (1 + z2 / nn);
+  const double half = z / (1 + z2 / nn) * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
+  return {std::max(0.0, center - half), std::min(1.0, center + half)};
+}
+
 PairedDifference paired_difference(const std::map<long long, double>& candidate,
                                    const std::map<long long, double>& baseline, bool geometric) {
   std::vector<double> d;
@@ -104,8 +121,8 @@ PairedDifference paired_difference(const std::map<long long, double>& candidate,
     return r;
   }
   const double se = s.sd / std::sqrt(double(r.n));
-  const double half = student_t_quantile(0.975, r.n - 1) * se;
-  r.lo = s.mean - half, r.hi = s.mean + half;
+  const Interval ci = mean_t_interval(s);
+  r.lo = ci.lo, r.hi = ci.hi;
   r.p = r.p_holm = student_t_two_sided_p(s.mean / se, r.n - 1);
   return r;
 }

@@ -22,6 +22,11 @@ struct Spread {
   bool geometric = false;
 };
 
+// A 95 % (or other) interval: mean_t_interval, wilson_interval, the bootstrap below.
+struct Interval {
+  double lo = 0, hi = 0;
+};
+
 Spread summarize(const std::vector<double>& values);
 Spread summarize_geometric(const std::vector<double>& values);  // every value > 0 (else an error)
 double median(std::vector<double> values);  // NaN when empty; mean of the middle two when even
@@ -41,6 +46,15 @@ const char* verdict_text(Verdict v);
 // freedom, and the two-sided p of a statistic t (P(|T| >= |t|)).
 double student_t_quantile(double q, double df);
 double student_t_two_sided_p(double t, double df);
+
+// Intervals of a mean or a proportion.
+// The t interval of the mean of n seeds: mean ± t(1 − (1 − level)/2, n − 1) sd/√n from `s`
+// (geometric: mean ×/÷ exp(t sd/√n), sd of the logs); the point [mean, mean] when n < 2.
+Interval mean_t_interval(const Spread& s, double level = 0.95);
+// The Wilson score interval of a proportion p observed over n trials (z the normal quantile at
+// 1 − (1 − level)/2): (p + z²/2n ∓ z √(p(1 − p)/n + z²/4n²)) / (1 + z²/n); inside [0, 1]. NaNs
+// when n < 1 or p is not in [0, 1].
+Interval wilson_interval(double p, long long n, double level = 0.95);
 
 // A candidate against the baseline over the seeds both have: per-seed differences d_s =
 // candidate_s − baseline_s (geometric metrics: log(candidate_s / baseline_s), so the mean is a log
@@ -76,9 +90,6 @@ double mcnemar_exact_p(std::int64_t b, std::int64_t c);
 // Percentile bootstrap interval of the mean of `values` (e.g. per-document paired differences):
 // `resamples` draws with replacement from a generator seeded with `seed`; level 0.95 gives the
 // 2.5th and 97.5th percentiles. Empty input gives NaNs.
-struct Interval {
-  double lo = 0, hi = 0;
-};
 Interval bootstrap_mean_interval(const std::vector<double>& values, int resamples, std::uint64_t seed,
                                  double level = 0.95);
 // The central `level` interval of bootstrap draws: percentiles by linear interpolation between

@@ -76,6 +76,41 @@ TEST(ReportStats, PairedDifferenceByHand) {
 }
 
 // Geometric metrics pair as log ratios: ratios 0.5 at every seed is ×0.5 exactly.
+// The t interval of a mean over seeds, worked by hand: 0.10, 0.12, 0.14 have mean 0.12, sd 0.02,
+// so 0.12 ∓ 4.302653 · 0.02/√3 = [0.070317, 0.169683]; one seed is the point; geometric: ×/÷.
+TEST(ReportStats, MeanTIntervalByHand) {
+  Interval ci = mean_t_interval(summarize({0.10, 0.12, 0.14}));
+  EXPECT_NEAR(ci.lo, 0.070317, 1e-6);
+  EXPECT_NEAR(ci.hi, 0.169683, 1e-6);
+  ci = mean_t_interval(summarize({0.3}));
+  EXPECT_EQ(ci.lo, 0.3);
+  EXPECT_EQ(ci.hi, 0.3);
+  // Logs 0, log 2: mean √2, sd log2/√2, half-width 12.706205 · (log 2)/2 in log space.
+  const Interval g = mean_t_interval(summarize_geometric({1.0, 2.0}));
+  EXPECT_NEAR(g.lo, std::sqrt(2.0) * std::exp(-12.706205 * std::log(2.0) / 2), 1e-6);
+  EXPECT_NEAR(g.hi, std::sqrt(2.0) * std::exp(12.706205 * std::log(2.0) / 2), 1e-4);
+  // A wider level is wider: t(0.995, 2) = 9.924843.
+  EXPECT_NEAR(mean_t_interval(summarize({0.10, 0.12, 0.14}), 0.99).hi, 0.12 + 9.924843 * 0.02 / std::sqrt(3.0), 1e-6);
+}
+
+// Wilson score intervals against the textbook values (z = 1.959964): 20 of 100 gives
+// [0.133367, 0.288829]; 0 of 10 gives [0, 0.277533] (the Wald interval would be the point 0);
+// 10 of 10 mirrors it. No trials, or a proportion outside [0, 1]: NaNs.
+TEST(ReportStats, WilsonScoreInterval) {
+  Interval w = wilson_interval(0.2, 100);
+  EXPECT_NEAR(w.lo, 0.133367, 1e-6);
+  EXPECT_NEAR(w.hi, 0.288829, 1e-6);
+  w = wilson_interval(0.0, 10);
+  EXPECT_EQ(w.lo, 0.0);
+  EXPECT_NEAR(w.hi, 0.277533, 1e-6);
+  w = wilson_interval(1.0, 10);
+  EXPECT_NEAR(w.lo, 0.722467, 1e-6);
+  EXPECT_LE(w.hi, 1.0);
+  EXPECT_NEAR(w.hi, 1.0, 1e-12);
+  EXPECT_TRUE(std::isnan(wilson_interval(0.5, 0).lo));
+  EXPECT_TRUE(std::isnan(wilson_interval(1.5, 10).hi));
+}
+
 TEST(ReportStats, GeometricMetricsPairAsRatios) {
   std::map<long long, double> base{{1, 40}, {2, 50}}, cand{{1, 20}, {2, 25}};
   PairedDifference d = paired_difference(cand, base, true);

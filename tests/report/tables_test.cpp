@@ -8,6 +8,7 @@
 #include "report/gnuplot.h"
 #include "report/report.h"
 #include "report/run_dir.h"
+#include "report/sections.h"
 #include "synthetic_logs.h"
 
 using namespace structlm;
@@ -119,6 +120,48 @@ TEST(ReportTables, HcmaSection) {
   EXPECT_EQ(plots, 6);  // recall, movement, attacks, attacked vs clean, position, PCA
 }
 
+// Issue 15: the recall plot's band is a 95 % interval of the mean. "before" has 3 seeds: <10 at
+// 0.10, 0.12, 0.14 (mean 0.12, sd 0.02) gives 0.12 ∓ 4.302653 · 0.02/√3 = [0.0703, 0.1697];
+// 10-99 at 0.30 every time (one measurement repeated) over 500, 500 and 400 targets gives Wilson's
+// interval over 400, [0.2572, 0.3466], not the point. "after" has one seed: <10, 20 % of 100
+// targets, gives Wilson's [0.1334, 0.2888]; 10-99 has no targets count, so no interval. The
+// mean ± sd table stays as it was.
+TEST(ReportTables, HcmaRecallBandIsAnIntervalOfTheMean) {
+  TempDir t;
+  test_report::write_hcma_logs(t.path());
+  std::string r;
+  auto line = [&](const char* variant, int seed, const char* bucket, int min_count, double recall, int targets) {
+    json j{{"variant", variant}, {"seed", seed}, {"k", 1}, {"bucket", bucket}, {"min_count", min_count}, {"recall", recall}};
+    if (targets > 0) j["targets"] = targets;
+    r += j.dump() + "\n";
+  };
+  for (int s = 1; s <= 3; ++s) {
+    line("before", s, "<10", 0, 0.08 + 0.02 * s, 50);
+    line("before", s, "10-99", 10, 0.30, s < 3 ? 500 : 400);
+  }
+  line("after", 1, "<10", 0, 0.2, 100);
+  line("after", 1, "10-99", 10, 0.5, 0);
+  test_report::write_text(t / "hcma/rare_recall.jsonl", r);
+  Document d = build_report({t.path()});
+  const std::string md = to_markdown(d);
+  EXPECT_TRUE(contains(md, "**Next-token recall@1 by target frequency**\n\n| bucket | before | after |\n| --- | ---: | ---: |\n"
+                           "| <10 | 0.1200 ± 0.0200 (3 seeds) | 0.2000 (1 seed) |\n"
+                           "| 10-99 | 0.3000 ± 0.0000 (3 seeds) | 0.5000 (1 seed) |\n")) << md;
+  EXPECT_TRUE(contains(md, "**Next-token recall@1 by target frequency: 95 % interval of the mean (t over seeds; one seed, or "
+                           "seeds all equal: Wilson over the targets)**\n\n| bucket | before | after |\n| --- | ---: | ---: |\n"
+                           "| <10 | [0.0703, 0.1697] | [0.1334, 0.2888] |\n| 10-99 | [0.2572, 0.3466] | n/a |\n")) << md;
+  EXPECT_TRUE(contains(md, "Recall: 1 point(s) of one measurement have no Wilson interval")) << md;
+  EXPECT_TRUE(contains(md, "rare_recall.jsonl:8.")) << md;  // the line of "after" 10-99
+  std::string caption;
+  for (const auto& s : d.sections)
+    for (const auto& b : s.blocks)
+      if (b.kind == Block::plot && contains(b.fig.caption, "Rare-token recall")) caption = b.fig.caption;
+  EXPECT_TRUE(contains(caption, "band: 95 % confidence interval of the mean, with 2 or more seeds the t interval over seeds "
+                                "(mean ± t(0.975, n − 1) sd/√n), with one seed, or seeds that all give the same recall")) << caption;
+  // Every other plot keeps mean ± sd.
+  EXPECT_TRUE(contains(md, "Loss by position (" + t.path() + "/hcma/loss_by_position.jsonl); band: mean ± sd over seeds.")) << md;
+}
+
 // An experiment run before issue 15's second round has no movement.jsonl and only the loss
 // increase in attack.jsonl: the rest of the section still renders, and says what is missing.
 TEST(ReportTables, HcmaSectionFromLogsBeforeTheSecondRound) {
@@ -189,4 +232,39 @@ TEST(ReportPlots, RowsOfPanelsAndShapesPastThePalette) {
   EXPECT_TRUE(contains(script, "with points pt 5 ps 0.35 lc rgb '#0072B2'")) << script;  // colour 10 = colour 0, squares
   f.columns = 0;
   EXPECT_TRUE(contains(gnuplot_script(f), "set multiplot layout 1,3\n"));
+}
+
+// A curve's own band (Curve::band) is what the plot draws, in the gnuplot data as x y lo hi; a
+// NaN bound draws no band at that point (lo = hi = the mean); without one the band stays mean ± sd,
+// and one seed draws none.
+TEST(ReportPlots, CurveBandReplacesTheSpreadWhenSet) {
+  Curve c;
+  c.group = "v";
+  c.x = {0, 1, 2};
+  c.y = {summarize({0.10, 0.12, 0.14}), summarize({0.2}), summarize({0.5})};
+  c.band = {mean_t_interval(c.y[0]), wilson_interval(0.2, 100), wilson_interval(0.5, 0)};
+  Series se = curve_series(c, 0);
+  ASSERT_EQ(se.lo.size(), 3u);
+  EXPECT_NEAR(se.lo[0], 0.0703172, 1e-7);
+  EXPECT_NEAR(se.hi[0], 0.1696828, 1e-7);
+  EXPECT_NEAR(se.lo[1], 0.1333669, 1e-7);
+  EXPECT_NEAR(se.hi[1], 0.2888292, 1e-7);
+  EXPECT_EQ(se.lo[2], 0.5);
+  EXPECT_EQ(se.hi[2], 0.5);
+  Figure f;
+  f.panels.push_back(Panel{});
+  f.panels[0].series.push_back(se);
+  const std::string script = gnuplot_script(f);
+  EXPECT_TRUE(contains(script, "\n0 0.12 0.0703172458 0.169682754\n1 0.2 0.133366933 0.288829166\n2 0.5 0.5 0.5\n")) << script;
+  EXPECT_TRUE(contains(script, "using 1:3:4 with filledcurves")) << script;
+  Table tab = curve_band_table("c", "x", {c});
+  EXPECT_EQ(tab.rows[0][1], "[0.0703, 0.1697]");
+  EXPECT_EQ(tab.rows[2][1], "n/a");
+  c.band.clear();
+  se = curve_series(c, 0);
+  EXPECT_NEAR(se.lo[0], 0.10, 1e-12);  // mean − sd
+  EXPECT_NEAR(se.hi[0], 0.14, 1e-12);
+  EXPECT_EQ(se.lo[1], 0.2);
+  c.y = {summarize({0.1}), summarize({0.2}), summarize({0.5})};
+  EXPECT_TRUE(curve_series(c, 0).lo.empty());  // one seed everywhere: no band
 }
