@@ -441,6 +441,12 @@ report::Experiment write_raw_logs(const Setup& s, const CstdeExperimentOptions& 
       const auto& g = r.generation.sentence_lengths;
       if (!g.empty()) lengths.push_back({name, "", seed, std::vector<double>(g.begin(), g.end())});
     }
+  // The config's contrasts between arms; with --variants, those whose two variants both ran.
+  auto ran = [&](const std::string& v) {
+    return std::any_of(s.variants.begin(), s.variants.end(), [&](const auto& x) { return x.first == v; });
+  };
+  for (const auto& c : s.e().contrasts)
+    if (ran(c[0]) && ran(c[1])) e.contrasts.emplace_back(c[0], c[1]);
   e.path = o.out + "/cstde/experiment.json";
   e.check();  // what the report will refuse when it reads the file back is refused before writing it
   save_json(e.path, e.to_json());

@@ -109,6 +109,13 @@ const FieldTable<CstdeSection>& CstdeSection::fields() {
                })
           .add("lr_sweep_seeds", +[](C& c) -> std::size_t& { return c.lr_sweep_seeds; },
                "the first seeds whose final validation loss chooses each variant's learning rate", "> 0", positive)
+          .add("contrasts", +[](C& c) -> std::vector<Strings>& { return c.contrasts; },
+               "[variant, reference] pairs of arms other than the baseline, compared paired by seed (variant - "
+               "reference; Holm over these and the baseline comparisons as one family)",
+               "a list of [variant, reference] pairs of variant names",
+               [](const std::vector<Strings>& v) {
+                 return std::all_of(v.begin(), v.end(), [](const Strings& p) { return p.size() == 2; });
+               })
           .section("sample", +[](C& c) -> ExperimentSample& { return c.sample; }, ExperimentSample::fields(),
                    "the decoder of the generation measurements");
   return t;
@@ -193,6 +200,21 @@ ExperimentFile<CstdeSection> load_cstde_config(const std::string& path, int firs
     for (auto kv = it.value().begin(); kv != it.value().end(); ++kv) merged[kv.key()] = kv.value();
     model::CstdeConfig::from_json(merged, where);
     f.section.variant_cstde.emplace_back(it.key(), std::move(merged));
+  }
+  for (std::size_t i = 0; i < f.section.contrasts.size(); ++i) {
+    const auto& c = f.section.contrasts[i];  // two names (the field's check)
+    const std::string where = path + " (experiment.contrasts[" + std::to_string(i) + "])";
+    for (const auto& name : c)
+      check(f.section.variants.contains(name), where, "names no variant of experiment.variants: '" + name + "'");
+    check(c[0] != c[1], where, "compares '" + c[0] + "' with itself (a contrast needs two distinct variants)");
+    check(c[0] != "baseline" && c[1] != "baseline", where,
+          "names the baseline: every variant is compared with it already (a contrast is between two other arms)");
+    for (std::size_t k = 0; k < i; ++k) {
+      const auto& o = f.section.contrasts[k];
+      check(!(o[0] == c[0] && o[1] == c[1]) && !(o[0] == c[1] && o[1] == c[0]), where,
+            "[\"" + c[0] + "\", \"" + c[1] + "\"] repeats contrasts[" + std::to_string(k) +
+                "] (a pair, or the same pair reversed, is one comparison)");
+    }
   }
   return f;
 }

@@ -51,6 +51,12 @@ struct CstdeSection {
   // seeds), and every seed of the table trains at it (docs/CSTDE.md). Empty: train.lr for all.
   std::vector<double> lr_sweep;
   std::size_t lr_sweep_seeds = 1;
+  // Issue 14, second round: paired contrasts between arms besides the comparisons with the baseline,
+  // [[variant, reference], ...] ([["attention", "recency"]]: attention − recency, paired by seed),
+  // each naming two distinct variants of `variants` other than the baseline (compared with every
+  // variant already), no pair twice (nor reversed). Carried into experiment.json;
+  // the table tests them with the baseline comparisons as one Holm family. Optional (default none).
+  std::vector<std::vector<std::string>> contrasts;
   ExperimentSample sample;
   // `variants` resolved when read: each variant's whole model.cstde section (the file's, with the
   // variant's switches over it), checked by the model config; config order.

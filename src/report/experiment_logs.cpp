@@ -40,36 +40,48 @@ std::size_t tested_count(const std::vector<Comparison>& c) {
   return n;
 }
 
-std::vector<Comparison> compare_to_baseline(const Experiment& e) {
-  std::vector<Comparison> out;
-  if (e.baseline.empty()) return out;
-  for (const auto& v : e.variants) {
-    if (v == e.baseline) continue;
+std::size_t Comparisons::tested() const { return tested_count(baseline) + tested_count(contrasts); }
+
+Comparisons compare_all(const Experiment& e) {
+  Comparisons out;
+  auto compare = [&](const std::string& v, const std::string& ref, std::vector<Comparison>& to) {
     for (const auto& m : e.metrics) {
-      auto d = paired_difference(e.seed_values(v, m.key), e.seed_values(e.baseline, m.key),
-                                 m.aggregation == Aggregation::geometric);
+      auto d = paired_difference(e.seed_values(v, m.key), e.seed_values(ref, m.key), m.aggregation == Aggregation::geometric);
       if (d.n == 0) continue;
-      out.push_back({v, &m, d, Verdict::single_seed});
+      to.push_back({v, ref, &m, d, Verdict::single_seed});
     }
-  }
-  // The family: every comparison with a p value (two or more paired seeds).
+  };
+  if (!e.baseline.empty())
+    for (const auto& v : e.variants)
+      if (v != e.baseline) compare(v, e.baseline, out.baseline);
+  for (const auto& [v, ref] : e.contrasts) compare(v, ref, out.contrasts);
+  // The family: every comparison of both parts with a p value (two or more paired seeds).
   std::vector<double> p;
-  for (const auto& c : out)
-    if (c.difference.n >= 2) p.push_back(c.difference.p);
+  for (const auto* part : {&out.baseline, &out.contrasts})
+    for (const auto& c : *part)
+      if (c.difference.n >= 2) p.push_back(c.difference.p);
   const auto adjusted = holm_adjust(p);
   std::size_t k = 0;
-  for (auto& c : out) {
-    if (c.difference.n >= 2) c.difference.p_holm = adjusted[k++];
-    c.verdict = verdict(c.difference, c.metric->lower_is_better);
-  }
+  for (auto* part : {&out.baseline, &out.contrasts})
+    for (auto& c : *part) {
+      if (c.difference.n >= 2) c.difference.p_holm = adjusted[k++];
+      c.verdict = verdict(c.difference, c.metric->lower_is_better);
+    }
   return out;
 }
+
+std::vector<Comparison> compare_to_baseline(const Experiment& e) { return compare_all(e).baseline; }
 
 json Experiment::to_json() const {
   json j = {{"experiment", name}, {"description", description}, {"baseline", baseline}, {"metrics", metrics_json(metrics)}};
   json r = json::array();
   for (const auto& row : rows) r.push_back({{"variant", row.variant}, {"seed", row.seed}, {"values", row.values}});
   j["rows"] = r;
+  if (!contrasts.empty()) {  // optional: files without contrasts stay as they were
+    json c = json::array();
+    for (const auto& [v, ref] : contrasts) c.push_back({v, ref});
+    j["contrasts"] = c;
+  }
   return j;
 }
 
@@ -98,6 +110,19 @@ void Experiment::check() {
   }
   if (!baseline.empty() && std::find(variants.begin(), variants.end(), baseline) == variants.end())
     fail(path, "baseline '" + baseline + "' has no rows");
+  std::set<std::pair<std::string, std::string>> pairs;
+  for (std::size_t i = 0; i < contrasts.size(); ++i) {
+    const auto& [v, ref] = contrasts[i];
+    const std::string where = path + ": contrasts[" + std::to_string(i) + "]";
+    for (const auto& name : {v, ref})
+      if (std::find(variants.begin(), variants.end(), name) == variants.end())
+        throw Error(where + ": variant '" + name + "' has no rows");
+    if (v == ref) throw Error(where + ": compares '" + v + "' with itself");
+    if (!baseline.empty() && (v == baseline || ref == baseline))
+      throw Error(where + ": names the baseline '" + baseline + "', which every variant is compared with already");
+    if (pairs.count({ref, v}) || !pairs.insert(contrasts[i]).second)
+      throw Error(where + ": ['" + v + "', '" + ref + "'] is listed twice (a pair, or the same pair reversed)");
+  }
 }
 
 Experiment read_experiment(const std::string& path, const std::string& expected_name) {
@@ -124,6 +149,16 @@ Experiment read_experiment(const std::string& path, const std::string& expected_
     if (!r.contains("values") || !r["values"].is_object()) throw Error(where + ": field 'values' must be an object");
     row.values = r["values"];
     e.rows.push_back(std::move(row));
+  }
+  if (j.contains("contrasts")) {  // optional (files written before issue 14's second round have none)
+    const json& c = j["contrasts"];
+    if (!c.is_array()) fail(path, "field 'contrasts' must be a list of [variant, reference] pairs");
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      if (!c[i].is_array() || c[i].size() != 2 || !c[i][0].is_string() || !c[i][1].is_string())
+        throw Error(path + ": contrasts[" + std::to_string(i) + "]: expected a [variant, reference] pair of names, got " +
+                    c[i].dump());
+      e.contrasts.emplace_back(c[i][0].get<std::string>(), c[i][1].get<std::string>());
+    }
   }
   e.check();
   return e;

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <utility>
 
 #include "core/json.h"
 #include "report/metric.h"
@@ -26,6 +27,11 @@ struct Experiment {
   std::vector<Metric> metrics;
   std::vector<ExperimentRow> rows;
   std::vector<std::string> variants;  // in first-appearance order (filled by check)
+  // Paired contrasts between arms besides the baseline comparisons: (variant, reference), the
+  // difference variant − reference (the CSTDE config's experiment.contrasts). Optional in the file
+  // (written only when there are some); each names a variant with rows, the two distinct and not
+  // the baseline (compared with every variant already), no pair twice (nor reversed).
+  std::vector<std::pair<std::string, std::string>> contrasts;
   // The metric's per-seed values for one variant, aggregated as its catalogue entry says.
   Spread summary(const std::string& variant, const std::string& metric) const;
   // The same values by seed (the pairing of comparisons).
@@ -33,22 +39,32 @@ struct Experiment {
   json to_json() const;  // the experiment.json format
   const Metric& metric(const std::string& key) const;  // an error naming `path` when not listed
   // Refuses (errors name `path`) repeated metrics, repeated (variant, seed), values of unlisted
-  // metrics or of the wrong type, a geometric metric's value <= 0, a baseline without rows;
+  // metrics or of the wrong type, a geometric metric's value <= 0, a baseline without rows, a
+  // contrast naming a variant without rows or the baseline, a variant with itself or a pair twice;
   // fills `variants`.
   void check();
 };
-// Every variant against the baseline on every metric both measured: paired over seeds
-// (stats.h), with Holm's correction over the whole table as one family (every variant x metric
-// compared), so a table of many metrics does not find differences by chance. Empty without a
-// baseline. In variant order, then catalogue order.
+// One variant against a reference on one metric, paired over seeds (stats.h).
 struct Comparison {
   std::string variant;
+  std::string reference;  // the baseline, or a contrast's reference
   const Metric* metric = nullptr;  // into Experiment::metrics
   PairedDifference difference;
   Verdict verdict = Verdict::single_seed;
 };
+// The table's comparisons: every variant against the baseline on every metric both measured (in
+// variant order, then catalogue order; empty without a baseline), then each of e.contrasts on
+// every metric both measured (contrast order, then catalogue order). Holm's correction runs over
+// all of them as ONE family (every comparison with two or more paired seeds), so a table of many
+// metrics and contrasts does not find differences by chance.
+struct Comparisons {
+  std::vector<Comparison> baseline, contrasts;
+  std::size_t tested() const;  // the family's size
+};
+Comparisons compare_all(const Experiment& e);
+// compare_all(e).baseline: without contrasts, the baseline comparisons alone are the family.
 std::vector<Comparison> compare_to_baseline(const Experiment& e);
-// How many of them were tested (two or more paired seeds): the family's size.
+// How many of them were tested (two or more paired seeds).
 std::size_t tested_count(const std::vector<Comparison>& c);
 
 // Errors name `path`: unlisted metric keys, repeated (variant, seed), a geometric metric's value <= 0.

@@ -7,7 +7,8 @@
 namespace structlm::report {
 
 std::string experiment_markdown(const Experiment& e) {
-  const auto comparisons = compare_to_baseline(e);
+  const Comparisons all = compare_all(e);
+  const std::vector<Comparison>& comparisons = all.baseline;
   auto verdict_of = [&](const std::string& variant, const std::string& key) -> const Comparison* {
     for (const auto& c : comparisons)
       if (c.variant == variant && c.metric->key == key) return &c;
@@ -36,17 +37,29 @@ std::string experiment_markdown(const Experiment& e) {
     }
     md += "\n";
   }
-  if (comparisons.empty()) return md;
-  md += "\nPaired over seeds against " + e.baseline +
-        " (difference variant − baseline, or ratio for geometric metrics, with its 95 % t interval; "
-        "p of the paired t test, and after Holm's correction over the " +
-        std::to_string(tested_count(comparisons)) + " comparisons of this table):\n\n";
-  md += "| variant | metric | seeds | difference [95 % interval] | p | p (Holm) | verdict |\n|---|---|---|---|---|---|---|\n";
-  for (const auto& c : comparisons) {
+  auto row = [](const Comparison& c, bool with_reference) {
     const bool tested = c.difference.n >= 2;
-    md += "| " + c.variant + " | " + c.metric->label + " | " + std::to_string(c.difference.n) + " | " +
-          format_difference(c.difference, c.metric->digits) + " | " + (tested ? format_p(c.difference.p) : "n/a") +
-          " | " + (tested ? format_p(c.difference.p_holm) : "n/a") + " | " + verdict_text(c.verdict) + " |\n";
+    return "| " + c.variant + " | " + (with_reference ? c.reference + " | " : "") + c.metric->label + " | " +
+           std::to_string(c.difference.n) + " | " + format_difference(c.difference, c.metric->digits) + " | " +
+           (tested ? format_p(c.difference.p) : "n/a") + " | " + (tested ? format_p(c.difference.p_holm) : "n/a") +
+           " | " + verdict_text(c.verdict) + " |\n";
+  };
+  const std::string family = std::to_string(all.tested()) + " comparisons of this table";
+  if (!comparisons.empty()) {
+    md += "\nPaired over seeds against " + e.baseline +
+          " (difference variant − baseline, or ratio for geometric metrics, with its 95 % t interval; "
+          "p of the paired t test, and after Holm's correction over the " +
+          family + (all.contrasts.empty() ? "" : ", the paired contrasts below included") + "):\n\n";
+    md += "| variant | metric | seeds | difference [95 % interval] | p | p (Holm) | verdict |\n|---|---|---|---|---|---|---|\n";
+    for (const auto& c : comparisons) md += row(c, false);
+  }
+  if (!all.contrasts.empty()) {
+    md += "\nPaired contrasts between arms (difference variant − reference paired by seed, or ratio for geometric "
+          "metrics, with its 95 % t interval; p of the paired t test, and after Holm's correction over the " +
+          family + (comparisons.empty() ? "" : ", the baseline comparisons above included") + "):\n\n";
+    md += "| variant | reference | metric | seeds | difference [95 % interval] | p | p (Holm) | verdict |\n"
+          "|---|---|---|---|---|---|---|---|\n";
+    for (const auto& c : all.contrasts) md += row(c, true);
   }
   return md;
 }

@@ -146,6 +146,19 @@ TEST(CstdeDriver, TrainsEveryVariantAndWritesTheTableThenResumes) {
   const auto stamp = fs::last_write_time(q.t / "exp/runs/both-seed1/result.json");
   run_cstde_experiment(o, q.ws, *q.runner);  // resume: nothing is trained or measured again
   EXPECT_EQ(fs::last_write_time(q.t / "exp/runs/both-seed1/result.json"), stamp);
+  EXPECT_FALSE(load_json(q.t / "exp/cstde/experiment.json").contains("contrasts"));
+  // experiment.contrasts are carried into experiment.json and the table; with --variants, only
+  // those whose two variants ran (init did not). Only the new attention run trains.
+  json cfg = load_json(o.config);
+  cfg["experiment"]["contrasts"] = std::vector<std::vector<std::string>>{{"both", "attention"}, {"init", "both"}};
+  save_json(q.t / "contrasts.json", cfg);
+  o.config = q.t / "contrasts.json";
+  o.only_variants = {"both", "attention"};
+  const std::string with = run_cstde_experiment(o, q.ws, *q.runner);
+  EXPECT_EQ(load_json(q.t / "exp/cstde/experiment.json")["contrasts"], json::parse(R"([["both", "attention"]])"));
+  EXPECT_NE(with.find("Paired contrasts between arms"), std::string::npos) << with;
+  EXPECT_NE(with.find("| both | attention | "), std::string::npos) << with;
+  EXPECT_EQ(fs::last_write_time(q.t / "exp/runs/both-seed1/result.json"), stamp);
 }
 
 TEST(HcmaDriver, AlignsMeasuresAndKeepsFrozenWeights) {

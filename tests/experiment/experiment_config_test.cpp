@@ -102,6 +102,44 @@ TEST(ExperimentConfig, LearningRateSweepIsCheckedWhenRead) {
   EXPECT_EQ(load_cstde_config(t / "c.json", 2).section.lr_sweep_seeds, 2u);  // --seeds 2
 }
 
+// experiment.contrasts (issue 14, second round): [variant, reference] pairs of the config's variants
+// read back in order; absent is none; a name that is no variant, a variant with itself, the
+// baseline, a pair listed twice (or reversed), a pair of three names or a wrong type are refused
+// naming the file and the key.
+TEST(ExperimentConfig, ContrastsNameTwoDistinctVariantsOnce) {
+  json cstde = load_json(kConfigs + "cstde_quick.json");
+  EXPECT_TRUE(load_cstde_config(kConfigs + "cstde_quick.json").section.contrasts.empty());
+  // Lists of string lists (a braced list of two-string lists would make a JSON object).
+  using Pairs = std::vector<std::vector<std::string>>;
+  json j = cstde;
+  j["experiment"]["contrasts"] = Pairs{{"both", "attention"}, {"attention", "init"}};
+  TempDir t;
+  save_json(t / "c.json", j);
+  EXPECT_EQ(load_cstde_config(t / "c.json").section.contrasts,
+            (Pairs{{"both", "attention"}, {"attention", "init"}}));
+  auto error_with = [&](const json& contrasts) {
+    json k = cstde;
+    k["experiment"]["contrasts"] = contrasts;
+    return load_error(k, "cstde");
+  };
+  auto e = error_with(Pairs{{"attention", "recency"}});  // the quick config has no recency arm
+  EXPECT_TRUE(has(e, "cfg.json (experiment.contrasts[0])") && has(e, "names no variant of experiment.variants: 'recency'"))
+      << e;
+  e = error_with(Pairs{{"both", "attention"}, {"init", "init"}});
+  EXPECT_TRUE(has(e, "cfg.json (experiment.contrasts[1])") && has(e, "compares 'init' with itself")) << e;
+  e = error_with(Pairs{{"both", "attention"}, {"init", "both"}, {"both", "attention"}});
+  EXPECT_TRUE(has(e, "cfg.json (experiment.contrasts[2])") && has(e, "repeats contrasts[0]")) << e;
+  e = error_with(Pairs{{"both", "attention"}, {"attention", "both"}});  // the same comparison reversed
+  EXPECT_TRUE(has(e, "(experiment.contrasts[1])") && has(e, "repeats contrasts[0]")) << e;
+  e = error_with(Pairs{{"both", "baseline"}});  // the baseline comparison itself, counted twice
+  EXPECT_TRUE(has(e, "cfg.json (experiment.contrasts[0])") && has(e, "names the baseline")) << e;
+  e = error_with(Pairs{{"both", "attention", "init"}});
+  EXPECT_TRUE(has(e, "cfg.json") && has(e, "'contrasts' must be a list of [variant, reference] pairs")) << e;
+  e = error_with({"both", "attention"});
+  EXPECT_TRUE(has(e, "cfg.json") && has(e, "'contrasts' has the wrong type")) << e;
+  EXPECT_EQ(error_with(json::array()), "");
+}
+
 TEST(ExperimentConfig, TyposAtAnyDepthAreRefusedByName) {
   json cstde = load_json(kConfigs + "cstde_quick.json");
   EXPECT_EQ(load_error(cstde, "cstde"), "");
@@ -182,7 +220,8 @@ TEST(ExperimentConfig, WrongTypesAndValuesAreRefused) {
 
 TEST(ExperimentConfig, HelpListsEveryKeyOfEachSection) {
   const auto h = experiment_config_help("cstde");
-  for (const char* k : {"experiment.variants", "experiment.eval_max_tokens", "experiment.sample.top_k", "experiment.sample.seeds"})
+  for (const char* k : {"experiment.variants", "experiment.eval_max_tokens", "experiment.contrasts", "experiment.sample.top_k",
+                        "experiment.sample.seeds"})
     EXPECT_TRUE(has(h, k)) << k << "\n" << h;
   EXPECT_TRUE(has(experiment_config_help("hcma"), "experiment.suite.kv_trials"));
   EXPECT_TRUE(has(experiment_config_help("demo"), "demo.sample.seed"));

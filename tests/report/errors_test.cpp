@@ -59,6 +59,27 @@ TEST(ReportErrors, MalformedExperimentLogs) {
   write_text(t / "cstde/experiment.json",
              "{\"experiment\": \"cstde\", \"metrics\": [{\"key\": \"x\"}], \"rows\": [{\"variant\": \"a\", \"values\": {\"y\": 1}}]}");
   EXPECT_TRUE(contains(error_of([&] { report::build_report({t.path()}); }), "rows[0]: value 'y' is not a listed metric"));
+  // contrasts (optional): pairs of variants with rows, distinct, not the baseline, each once (nor reversed).
+  auto write_contrasts = [&](const std::string& contrasts) {
+    write_text(t / "cstde/experiment.json",
+               "{\"experiment\": \"cstde\", \"metrics\": [{\"key\": \"x\"}], \"rows\": [{\"variant\": \"a\", \"seed\": 1, "
+               "\"values\": {\"x\": 1}}, {\"variant\": \"b\", \"seed\": 1, \"values\": {\"x\": 2}}], \"contrasts\": " +
+                   contrasts + "}");
+  };
+  auto with_contrasts = [&](const std::string& contrasts) {
+    write_contrasts(contrasts);
+    return error_of([&] { report::read_experiment(t / "cstde/experiment.json", "cstde"); });
+  };
+  write_contrasts("[[\"a\", \"b\"]]");
+  EXPECT_NO_THROW(report::read_experiment(t / "cstde/experiment.json", "cstde"));
+  EXPECT_TRUE(contains(with_contrasts("[[\"a\", \"c\"]]"), "experiment.json: contrasts[0]: variant 'c' has no rows"));
+  EXPECT_TRUE(contains(with_contrasts("[[\"a\", \"b\"], [\"b\", \"b\"]]"), "contrasts[1]: compares 'b' with itself"));
+  EXPECT_TRUE(contains(with_contrasts("[[\"a\", \"b\"], [\"b\", \"a\"]]"), "contrasts[1]: ['b', 'a'] is listed twice"));
+  EXPECT_TRUE(contains(with_contrasts("[[\"a\", \"b\"], [\"a\", \"b\"]]"), "contrasts[1]: ['a', 'b'] is listed twice"));
+  EXPECT_TRUE(contains(with_contrasts("[[\"a\", \"b\", \"c\"]]"), "contrasts[0]: expected a [variant, reference] pair"));
+  EXPECT_TRUE(contains(with_contrasts("[[\"a\", \"b\"]], \"baseline\": \"b\""),
+                       "contrasts[0]: names the baseline 'b', which every variant is compared with already"));
+  EXPECT_TRUE(contains(with_contrasts("{\"a\": \"b\"}"), "field 'contrasts' must be a list of [variant, reference] pairs"));
 
   TempDir h;
   test_report::write_hcma_logs(h.path());

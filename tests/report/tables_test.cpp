@@ -5,6 +5,8 @@
 #include "support/temp_dir.h"
 #include "core/io.h"
 #include "report/document.h"
+#include "report/experiment_logs.h"
+#include "report/experiment_markdown.h"
 #include "report/gnuplot.h"
 #include "report/report.h"
 #include "report/run_dir.h"
@@ -87,6 +89,134 @@ TEST(ReportTables, CstdeSection) {
   for (const auto& s : d.sections)
     for (const auto& b : s.blocks) plots += b.kind == Block::plot && contains(b.fig.svg, "<svg");
   EXPECT_EQ(plots, 2);
+}
+
+// experiment.json without "contrasts" (every file before issue 14's second round) renders exactly
+// as the table did before contrasts existed: the text below is what the code of 2c35e71 printed
+// for these logs, byte for byte; to_json writes no "contrasts" key for it.
+TEST(ReportTables, ExperimentWithoutContrastsRendersAsBefore) {
+  TempDir t;
+  test_report::write_cstde_logs(t.path());
+  const Experiment e = read_experiment(t / "cstde/experiment.json", "cstde");
+  EXPECT_TRUE(e.contrasts.empty());
+  EXPECT_FALSE(e.to_json().contains("contrasts"));
+  EXPECT_EQ(experiment_markdown(e),
+            "| metric | baseline (baseline) | both | init_only |\n"
+            "|---|---|---|---|\n"
+            "| Brown bits/byte ↓ | 1.2000 ± 0.1000 (3 seeds) | 0.9500 ± 0.0500 (3 seeds); -20.8% better | 1.0000 (1 seed); "
+            "-16.7% too few seeds to tell |\n"
+            "| steps/s ↑ | 11.00 ± 1.00 (3 seeds) | 11.00 ± 0.50 (3 seeds); +0.0% no significant difference | not measured |\n"
+            "\n"
+            "Paired over seeds against baseline (difference variant − baseline, or ratio for geometric metrics, with its "
+            "95 % t interval; p of the paired t test, and after Holm's correction over the 2 comparisons of this table):\n"
+            "\n"
+            "| variant | metric | seeds | difference [95 % interval] | p | p (Holm) | verdict |\n"
+            "|---|---|---|---|---|---|---|\n"
+            "| both | Brown bits/byte | 3 | -0.2500 [-0.3742, -0.1258] | 0.0131 | 0.0261 | better |\n"
+            "| both | steps/s | 3 | +0.00 [-1.24, +1.24] | 1 | 1 | no significant difference |\n"
+            "| init_only | Brown bits/byte | 1 | -0.1000 | n/a | n/a | too few seeds to tell |\n");
+  const auto c = compare_all(e);
+  EXPECT_TRUE(c.contrasts.empty());
+  EXPECT_EQ(c.tested(), 2u);
+  EXPECT_EQ(compare_to_baseline(e).size(), 3u);
+}
+
+// Contrasts between arms (issue 14, second round): the synthetic CSTDE logs plus an "attention" arm
+// and two contrasts. By hand, with df 2 (two-sided p = 1 − |t|/√(t² + 2), t(0.975, 2) = 4.3027):
+//   both − attention, Brown bits/byte: −0.10, −0.05, −0.05: mean −0.0667, sd 0.0289, se 0.0167,
+//     t −4.00, p 0.0572, interval −0.0667 ± 0.0717 = [−0.1384, +0.0050];
+//   both − attention, steps/s: +0.5, 0, −1.0: mean −0.17, se 0.441, p 0.742, [−2.06, +1.73];
+//   both − init_only: one seed, −0.10, too few seeds (init_only has no steps/s: no row).
+// The family is both sections' 6 tested comparisons: p 0.0131 (both − baseline, bits/byte),
+// 0.0533 (attention − baseline, bits/byte: −0.10, −0.20, −0.25), 0.0572, 0.423, 0.742, 1, so Holm
+// gives 6 × 0.0131 = 0.0784 (no longer "better", as it was in a family of 2) and max(5 × 0.0533,
+// 4 × 0.0572) = 0.266 for both the attention rows with those p.
+TEST(ReportTables, ContrastsBetweenArmsShareOneHolmFamilyWithTheBaseline) {
+  TempDir t;
+  test_report::write_cstde_logs(t.path());
+  json j = load_json(t / "cstde/experiment.json");
+  const double attention_bpb[3] = {1.00, 1.00, 1.05}, attention_steps[3] = {10, 11, 12.5};
+  for (int s = 0; s < 3; ++s)
+    j["rows"].push_back({{"variant", "attention"},
+                         {"seed", s + 1},
+                         {"values", {{"brown_bpb", attention_bpb[s]}, {"steps_per_s", attention_steps[s]}}}});
+  // (json::array: a list of two-string lists would otherwise read as an object)
+  const json contrasts = json::array({json::array({"both", "attention"}), json::array({"both", "init_only"})});
+  j["contrasts"] = contrasts;
+  test_report::write_text(t / "cstde/experiment.json", j.dump(2));
+
+  const Experiment e = read_experiment(t / "cstde/experiment.json", "cstde");
+  ASSERT_EQ(e.contrasts.size(), 2u);
+  EXPECT_EQ(e.contrasts[0], std::make_pair(std::string("both"), std::string("attention")));
+  const Comparisons c = compare_all(e);
+  EXPECT_EQ(c.baseline.size(), 5u);
+  ASSERT_EQ(c.contrasts.size(), 3u);
+  EXPECT_EQ(c.tested(), 6u);
+  const PairedDifference& d = c.contrasts[0].difference;
+  EXPECT_EQ(c.contrasts[0].reference, "attention");
+  EXPECT_EQ(d.n, 3);
+  EXPECT_NEAR(d.mean, -0.2 / 3, 1e-12);
+  EXPECT_NEAR(d.sd, 0.05 / std::sqrt(3.0), 1e-12);
+  EXPECT_NEAR(d.p, 1 - 4 / std::sqrt(18.0), 1e-9);
+  EXPECT_NEAR(d.hi - d.mean, 4.302652729749464 * 0.05 / 3, 1e-9);
+  EXPECT_NEAR(c.baseline[0].difference.p_holm, 6 * c.baseline[0].difference.p, 1e-12);
+  EXPECT_NEAR(d.p_holm, c.baseline[3].difference.p_holm, 1e-12);  // attention − baseline, 5 × 0.0533
+
+  const std::string md = experiment_markdown(e);
+  EXPECT_TRUE(contains(md, "after Holm's correction over the 6 comparisons of this table, the paired contrasts below "
+                           "included):")) << md;
+  EXPECT_TRUE(contains(md, "| both | Brown bits/byte | 3 | -0.2500 [-0.3742, -0.1258] | 0.0131 | 0.0784 | no significant "
+                           "difference |")) << md;
+  EXPECT_TRUE(contains(md, "\nPaired contrasts between arms (difference variant − reference paired by seed")) << md;
+  EXPECT_TRUE(contains(md, "over the 6 comparisons of this table, the baseline comparisons above included):\n\n"
+                           "| variant | reference | metric | seeds | difference [95 % interval] | p | p (Holm) | verdict |\n"
+                           "|---|---|---|---|---|---|---|---|\n"
+                           "| both | attention | Brown bits/byte | 3 | -0.0667 [-0.1384, +0.0050] | 0.0572 | 0.266 | no "
+                           "significant difference |\n"
+                           "| both | attention | steps/s | 3 | -0.17 [-2.06, +1.73] | 0.742 | 1 | no significant difference |\n"
+                           "| both | init_only | Brown bits/byte | 1 | -0.1000 | n/a | n/a | too few seeds to tell |\n"))
+      << md;
+  EXPECT_LT(md.find("Paired over seeds against baseline"), md.find("Paired contrasts between arms")) << md;
+
+  // The report's section: the same rows, both captions naming the family of 6.
+  const std::string report = to_markdown(build_report({t.path()}));
+  EXPECT_TRUE(contains(report, "| both | attention | Brown bits/byte | 3 | -0.0667 [-0.1384, +0.0050] | 0.0572 | 0.266 | no "
+                               "significant difference |")) << report;
+  EXPECT_TRUE(contains(report, "over the table's 6 comparisons (the paired contrasts between arms included)")) << report;
+  EXPECT_TRUE(contains(report, "over the table's 6 comparisons (the comparisons with the baseline included)")) << report;
+
+  // The contrasts survive to_json and a second read.
+  EXPECT_EQ(e.to_json()["contrasts"], contrasts);
+  test_report::write_text(t / "again.json", e.to_json().dump());
+  EXPECT_EQ(read_experiment(t / "again.json", "cstde").contrasts, e.contrasts);
+}
+
+// A contrast's verdict reads variant − reference in the metric's direction: lower by 0.1 at every
+// seed (sd 0, p 0) is better on a lower-is-better metric, and the reversed pair worse. No baseline
+// is needed for contrasts.
+TEST(ReportTables, ContrastVerdictReadsVariantMinusReference) {
+  for (bool reversed : {false, true}) {
+    Experiment e;
+    e.path = "mem.json";
+    e.name = "cstde";
+    e.metrics = {Metric::from_json({{"key", "loss"}}, "mem")};
+    for (int s = 1; s <= 3; ++s) {
+      e.rows.push_back({"x", s, {{"loss", 1.0 + 0.1 * s}}});
+      e.rows.push_back({"y", s, {{"loss", 1.1 + 0.1 * s}}});
+    }
+    e.contrasts = {reversed ? std::make_pair(std::string("y"), std::string("x")) : std::make_pair(std::string("x"), std::string("y"))};
+    e.check();
+    const auto c = compare_all(e);
+    ASSERT_EQ(c.contrasts.size(), 1u);
+    EXPECT_TRUE(c.baseline.empty());
+    EXPECT_NEAR(c.contrasts[0].difference.mean, reversed ? 0.1 : -0.1, 1e-12);
+    EXPECT_EQ(c.contrasts[0].verdict, reversed ? Verdict::worse : Verdict::better);
+    const std::string md = experiment_markdown(e);
+    EXPECT_FALSE(contains(md, "Paired over seeds against")) << md;
+    EXPECT_TRUE(contains(md, reversed ? "| y | x | loss | 3 | +0.1000 [+0.1000, +0.1000] | < 0.0001 | < 0.0001 | worse |"
+                                      : "| x | y | loss | 3 | -0.1000 [-0.1000, -0.1000] | < 0.0001 | < 0.0001 | better |"))
+        << md;
+  }
 }
 
 TEST(ReportTables, HcmaSection) {
