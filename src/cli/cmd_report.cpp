@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "report/report.h"
+#include "experiment/run_report.h"
 
 namespace structlm::cli {
 
@@ -18,7 +18,7 @@ void add_report(CLI::App& app) {
       ->required();
   cmd->add_option("--out", o->out, "Where to write report.html and report.md (default: the first run directory)");
   cmd->callback([o] {
-    auto files = report::write_report(o->runs, o->out.empty() ? o->runs.front() : o->out);
+    auto files = experiment::write_run_report(o->runs, o->out.empty() ? o->runs.front() : o->out);
     std::printf("report: %s (tables also in %s)\n", files.html.c_str(), files.markdown.c_str());
   });
 }

@@ -12,6 +12,7 @@
 #include "eval/generate.h"
 #include "experiment/corpus_eval.h"
 #include "experiment/experiment_config.h"
+#include "experiment/run_report.h"
 #include "model/checkpoint.h"
 #include "model/runtime.h"
 #include "report/report.h"
@@ -181,7 +182,7 @@ std::string run_demo(const DemoOptions& opts, const workspace::Workspace& ws) {
   stages["total"] = seconds_since(t_all);  // 7. summary
   write_file_atomic(out + "/summary.md", demo_summary(c, cfg, net, tr, ev, stages, sopt, samples));
   save_json(out + "/stages.json", stages);
-  auto report_files = report::write_report({out}, out);
+  auto report_files = write_run_report({out}, out);
   std::printf("\ndemo finished in %s. Results: %s/summary.md (run directory %s)\nReport: %s\n",
               Progress::format_duration(stages["total"]).c_str(), out.c_str(), out.c_str(), report_files.html.c_str());
   return out + "/summary.md";

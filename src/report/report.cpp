@@ -1,6 +1,7 @@
 #include "report/report.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <set>
@@ -24,6 +25,24 @@ void flatten(const json& j, const std::string& prefix, std::map<std::string, std
 
 }  // namespace
 
+std::string experiment_run_name(const std::string& run_name) {
+  const auto at = run_name.rfind("-seed");
+  if (at == std::string::npos || at == 0 || at + 5 == run_name.size()) return "";
+  for (std::size_t i = at + 5; i < run_name.size(); ++i)
+    if (run_name[i] < '0' || run_name[i] > '9') return "";
+  return run_name.substr(0, at);
+}
+
+std::string shell_quote(const std::string& s) {
+  bool plain = !s.empty();
+  for (char c : s)
+    plain = plain && (std::isalnum((unsigned char)c) || std::string("_-./+,:=@%").find(c) != std::string::npos);
+  if (plain) return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
 std::vector<RunGroup> group_runs(const std::vector<RunData>& runs) {
   std::vector<RunGroup> groups;
   std::vector<std::string> keys;
@@ -42,28 +61,59 @@ std::vector<RunGroup> group_runs(const std::vector<RunData>& runs) {
     groups[0].label = "all runs";
     return groups;
   }
-  // Label each group by the config fields whose values are not the same in every group.
+  // Settings: the config fields (defaults filled in) whose values are not the same in every group
+  // that has a config.
   std::vector<std::map<std::string, std::string>> flat(groups.size());
   std::set<std::string> all_keys;
   for (std::size_t g = 0; g < groups.size(); ++g) {
-    if (groups[g].runs[0]->has_config()) flatten(json::parse(keys[g]), "", flat[g]);
+    if (groups[g].runs[0]->has_config()) flatten(groups[g].runs[0]->group_config(), "", flat[g]);
     for (const auto& kv : flat[g]) all_keys.insert(kv.first);
   }
   for (std::size_t g = 0; g < groups.size(); ++g) {
-    if (!groups[g].runs[0]->has_config()) {
-      groups[g].label = groups[g].runs[0]->name + " (no config.json)";
-      continue;
-    }
-    std::string label;
+    if (!groups[g].runs[0]->has_config()) continue;
+    std::string settings;
     for (const auto& k : all_keys) {
       bool differs = false;
       for (std::size_t h = 0; h < groups.size() && !differs; ++h)
-        differs = flat[h].count(k) != flat[g].count(k) || (flat[h].count(k) && flat[h].at(k) != flat[g].at(k));
+        differs = groups[h].runs[0]->has_config() &&
+                  (flat[h].count(k) != flat[g].count(k) || (flat[h].count(k) && flat[h].at(k) != flat[g].at(k)));
       if (!differs) continue;
-      if (!label.empty()) label += ", ";
-      label += k + "=" + (flat[g].count(k) ? flat[g].at(k) : "(unset)");
+      if (!settings.empty()) settings += ", ";
+      settings += k + "=" + (flat[g].count(k) ? flat[g].at(k) : "(unset)");
     }
-    groups[g].label = label.size() > 120 ? label.substr(0, 117) + "..." : label;
+    groups[g].settings = settings;
+  }
+  // NAME where every run of a group is NAME-seedN, unless another group has the same NAME.
+  std::vector<std::string> names(groups.size());
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    for (const auto* r : groups[g].runs) {
+      const std::string n = experiment_run_name(r->name);
+      if (n.empty() || (!names[g].empty() && n != names[g])) {
+        names[g].clear();
+        break;
+      }
+      names[g] = n;
+    }
+  }
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    RunGroup& G = groups[g];
+    const bool unique_name = !names[g].empty() && std::count(names.begin(), names.end(), names[g]) == 1;
+    std::string run_names;
+    for (const auto* r : G.runs) run_names += (run_names.empty() ? "" : ", ") + r->name;
+    if (!G.runs[0]->has_config())
+      G.label = (unique_name ? names[g] : G.runs[0]->name) + " (no config.json)";
+    else if (unique_name)
+      G.label = names[g];
+    else if (G.settings.empty())
+      G.label = "all runs";  // the one group with a config among groups without
+    else
+      G.label = G.settings.size() <= 100 ? G.settings : run_names;
+  }
+  // Labels key the curves and colours: never two groups under one label.
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    int same = 1;
+    for (std::size_t h = 0; h < g; ++h) same += groups[h].label == groups[g].label;
+    if (same > 1) groups[g].label += " (#" + std::to_string(same) + ")";
   }
   return groups;
 }
@@ -150,23 +200,36 @@ void add_loss_curves(Section& s, const std::string& path, const char* at_key, Pa
   s.add_table(curve_table(panel.title, at_key, curves));
 }
 
-Document build_report(const std::vector<std::string>& run_dirs) {
+Document build_report(const std::vector<std::string>& run_dirs, const ReportOptions& opts) {
   if (run_dirs.empty()) throw Error("report: no run directory given");
   if (!gnuplot_available()) throw Error("report: gnuplot is not installed (Debian package gnuplot-nox; run scripts/setup.sh)");
   std::vector<RunData> runs;
   runs.reserve(run_dirs.size());
-  for (const auto& d : run_dirs) runs.push_back(load_run(d));
+  for (const auto& d : run_dirs) runs.push_back(load_run(d, opts.read_config));
   auto groups = group_runs(runs);
 
   Document doc;
   doc.title = "structlm report: " + (runs.size() == 1 ? runs[0].name : std::to_string(runs.size()) + " runs");
-  std::string dirs;
-  for (const auto& r : runs) dirs += (dirs.empty() ? "" : ", ") + r.dir;
-  doc.intro.push_back("Run directories: " + dirs + ". Regenerate with: structlm report " + dirs + ".");
+  std::string dirs, command = "structlm report";
+  for (const auto& r : runs) {
+    dirs += (dirs.empty() ? "" : ", ") + r.dir;
+    command += " " + shell_quote(r.dir);
+  }
+  if (!opts.out_dir.empty() && opts.out_dir != runs[0].dir) command += " --out " + shell_quote(opts.out_dir);
+  doc.intro.push_back("Run directories: " + dirs + ".");
+  doc.intro.push_back("Regenerate with: " + command);  // a shell command line, nothing after it
   doc.intro.push_back(
       "Numbers are mean ± sample standard deviation over seeds, with the seed count; runs whose configs "
-      "differ only in train.seed form one group. Bands on plots are mean ± sd.");
+      "differ only in train.seed form one group" +
+      std::string(opts.read_config ? " (configs compared with every default filled in, as structlm train reads them)"
+                                   : "") +
+      ". Bands on plots are mean ± sd.");
+  for (const auto& r : runs)
+    if (!r.config_note.empty())
+      doc.intro.push_back("Config of " + r.name + " compared as written, not as structlm train reads it: " +
+                          r.config_note);
   PlotIds ids;
+  add_configurations_section(doc, groups);
   add_training_sections(doc, runs, groups, ids);
   add_cstde_sections(doc, runs, ids);
   add_hcma_sections(doc, runs, ids);
@@ -174,8 +237,9 @@ Document build_report(const std::vector<std::string>& run_dirs) {
   return doc;
 }
 
-ReportFiles write_report(const std::vector<std::string>& run_dirs, const std::string& out_dir) {
-  Document doc = build_report(run_dirs);
+ReportFiles write_report(const std::vector<std::string>& run_dirs, const std::string& out_dir,
+                         const ConfigReader& read_config) {
+  Document doc = build_report(run_dirs, {read_config, out_dir});
   make_dirs(out_dir);
   ReportFiles f{out_dir + "/report.html", out_dir + "/report.md"};
   write_file_atomic(f.html, to_html(doc));

@@ -31,9 +31,11 @@ long long RunData::seed() const {
   return s != t->end() && s->is_number_integer() ? s->get<long long>() : -1;
 }
 
-std::string RunData::group_key() const {
-  if (!has_config()) return "dir:" + dir;
-  json c = config;
+std::string RunData::group_key() const { return has_config() ? group_config().dump() : "dir:" + dir; }
+
+json RunData::group_config() const {
+  if (!has_config()) return nullptr;
+  json c = full_config.is_null() ? config : full_config;
   // The seed is what varies within a group; threads and the time limit change speed, not results;
   // the tokenizer's path differs per run directory, but the shard paths already carry the
   // tokenizer's fingerprint (tokens-<hash>), so equal shards mean an equal tokenizer.
@@ -43,15 +45,23 @@ std::string RunData::group_key() const {
     c["train"].erase("max_minutes");
   }
   if (c.contains("data") && c["data"].is_object()) c["data"].erase("tokenizer");
-  return c.dump();
+  return c;
 }
 
-RunData load_run(const std::string& dir) {
+RunData load_run(const std::string& dir, const ConfigReader& read_config) {
   if (!is_directory(dir)) fail(dir, "not a run directory (no such directory)");
   RunData r;
   r.dir = dir;
   r.name = last_component(dir);
   r.config = load_object_if_present(dir + "/config.json");
+  r.full_config = r.config;
+  if (!r.config.is_null() && read_config) {
+    try {
+      r.full_config = read_config(r.config, dir + "/config.json");
+    } catch (const std::exception& e) {
+      r.config_note = e.what();
+    }
+  }
   if (file_exists(dir + "/metrics.jsonl")) r.metrics = read_metrics(dir + "/metrics.jsonl");
   r.eval = load_object_if_present(dir + "/eval.json");
   if (!r.eval.is_null() && !(r.eval.contains("corpora") && r.eval["corpora"].is_array()))

@@ -17,6 +17,26 @@ std::string info(const json& j, const char* key) {
 
 }  // namespace
 
+void add_configurations_section(Document& doc, const std::vector<RunGroup>& groups) {
+  bool legend = false;
+  for (const auto& g : groups) legend = legend || (!g.settings.empty() && g.label != g.settings);
+  if (!legend) return;
+  Section s;
+  s.id = "configurations";
+  s.title = "Configurations";
+  Table t;
+  t.caption = "The configurations compared: label (in tables and plot legends), runs, and the settings that differ "
+              "between configurations (defaults filled in)";
+  t.header = {"configuration", "runs", "settings"};
+  for (const auto& g : groups) {
+    std::string names;
+    for (const auto* r : g.runs) names += (names.empty() ? "" : ", ") + r->name;
+    t.rows.push_back({g.label, names, g.settings});
+  }
+  s.add_table(t);
+  doc.sections.push_back(std::move(s));
+}
+
 void add_metadata_section(Document& doc, const std::vector<RunData>& runs, const std::vector<RunGroup>& groups) {
   Section s;
   s.id = "metadata";

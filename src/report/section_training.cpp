@@ -1,7 +1,9 @@
-// Training and validation loss curves, final losses, test-split evaluation: from metrics.jsonl and
-// eval.json of every run, grouped by config (seeds as bands).
+// Training and validation loss curves, final losses, CSTDE's path over training (mean |beta|, mean
+// gamma, entropy of D), test-split evaluation: from metrics.jsonl and eval.json of every run,
+// grouped by config (seeds as bands).
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
 
 #include "report/jsonl.h"
@@ -9,11 +11,7 @@
 
 namespace structlm::report {
 
-namespace {
-
-// One curve per group from a metrics field; steps kept only where every run of the group logged
-// it, so the mean never jumps where one seed's log stops early.
-std::vector<Curve> loss_curves(const std::vector<RunGroup>& groups, double MetricLine::*field) {
+std::vector<Curve> metric_curves(const std::vector<RunGroup>& groups, double MetricLine::*field) {
   std::vector<Curve> out;
   for (const auto& g : groups) {
     std::vector<SeriesPoint> pts;
@@ -41,6 +39,8 @@ std::vector<Curve> loss_curves(const std::vector<RunGroup>& groups, double Metri
   return out;
 }
 
+namespace {
+
 Plot curves_plot(const std::vector<Curve>& curves, const std::vector<RunGroup>& groups, const std::string& title,
                  const std::string& ylabel, PlotIds& ids) {
   std::vector<std::string> order;
@@ -55,6 +55,74 @@ Plot curves_plot(const std::vector<Curve>& curves, const std::vector<RunGroup>& 
     p.series.push_back(curve_series(c, color_of(order, c.group), c.x.size() <= 40 ? Series::linespoints : Series::lines));
   f.panels.push_back(p);
   return {title + ": mean over seeds, band mean ± sd where a configuration has several seeds.", render_figure(f, ids())};
+}
+
+// CSTDE's path over training (metrics.jsonl evaluation lines, cstde/prior_use.h).
+struct PathField {
+  double MetricLine::*field;
+  const char* title;
+  const char* ylabel;
+  const char* column;
+};
+const PathField kPath[] = {
+    {&MetricLine::prior_weight, "Prior weight: mean |β| over heads", "mean |β|", "mean |β|"},
+    {&MetricLine::carry_gate, "Carry gate: mean γ over layers", "mean γ", "mean γ"},
+    {&MetricLine::d_entropy, "Entropy of D (last layer's rows)", "entropy (nats)", "entropy of D (nats)"}};
+
+// One figure, a panel per quantity that some run logged, a line per configuration with its seed
+// band; then the last logged value of each run, by configuration. Nothing where no run logged any.
+void add_cstde_path(Section& s, const std::vector<RunGroup>& groups, PlotIds& ids) {
+  std::vector<std::string> order;
+  for (const auto& g : groups) order.push_back(g.label);
+  Figure f;
+  for (const auto& q : kPath) {
+    auto curves = metric_curves(groups, q.field);
+    if (curves.empty()) continue;
+    Panel p;
+    p.title = q.title;
+    p.xlabel = "step";
+    p.ylabel = q.ylabel;
+    for (const auto& c : curves)
+      p.series.push_back(curve_series(c, color_of(order, c.group), c.x.size() <= 40 ? Series::linespoints : Series::lines));
+    f.panels.push_back(std::move(p));
+  }
+  if (f.panels.empty()) return;
+  f.width = 380 * int(f.panels.size()) + 120;
+  s.add_plot({"CSTDE over training (metrics.jsonl, evaluation steps): mean |β| (the prior's weight in attention), mean "
+              "carry gate γ, entropy of D; mean over seeds, band mean ± sd where a configuration has several seeds. "
+              "Configurations without CSTDE log none and are absent.",
+              render_figure(f, ids())});
+
+  Table t;
+  t.caption = "CSTDE at the end of training by configuration (last logged value of each run)";
+  t.header = {"configuration", "seeds", "step"};
+  for (const auto& q : kPath) t.header.push_back(q.column);
+  for (const auto& g : groups) {
+    std::vector<double> steps, last[std::size(kPath)];
+    std::string seeds;
+    for (const auto* r : g.runs) {
+      long long step = -1;
+      double value[std::size(kPath)];
+      for (std::size_t k = 0; k < std::size(kPath); ++k) value[k] = NAN;
+      for (const auto& m : r->metrics)
+        for (std::size_t k = 0; k < std::size(kPath); ++k)
+          if (!std::isnan(m.*kPath[k].field)) {
+            value[k] = m.*kPath[k].field;
+            step = m.step;
+          }
+      if (step < 0) continue;
+      seeds += (seeds.empty() ? "" : ", ") + (r->seed() >= 0 ? std::to_string(r->seed()) : r->name);
+      steps.push_back(double(step));
+      for (std::size_t k = 0; k < std::size(kPath); ++k)
+        if (!std::isnan(value[k])) last[k].push_back(value[k]);
+    }
+    if (steps.empty()) continue;
+    std::vector<std::string> row{g.label, std::to_string(steps.size()) + " (" + seeds + ")",
+                                 format_spread(summarize(steps), 0)};
+    for (const auto& v : last) row.push_back(v.empty() ? "not logged" : format_spread(summarize(v)));
+    t.rows.push_back(std::move(row));
+  }
+  s.add_table(t);
 }
 
 std::string seeds_text(const RunGroup& g) {
@@ -78,8 +146,8 @@ void add_training_sections(Document& doc, const std::vector<RunData>& runs, cons
     Section s;
     s.id = "training";
     s.title = "Training and validation loss";
-    auto train = loss_curves(groups, &MetricLine::loss);
-    auto val = loss_curves(groups, &MetricLine::val_loss);
+    auto train = metric_curves(groups, &MetricLine::loss);
+    auto val = metric_curves(groups, &MetricLine::val_loss);
     if (!train.empty()) s.add_plot(curves_plot(train, groups, "Training loss", "loss (nats/token)", ids));
     if (!val.empty()) s.add_plot(curves_plot(val, groups, "Validation loss", "loss (nats/token)", ids));
     if (val.empty()) s.add_note("No validation losses were logged (no val_loss in metrics.jsonl).");
@@ -114,6 +182,7 @@ void add_training_sections(Document& doc, const std::vector<RunData>& runs, cons
                         format_spread(summarize(val_best)), format_spread(summarize(tps), 0)});
     }
     s.add_table(t);
+    add_cstde_path(s, groups, ids);
     doc.sections.push_back(std::move(s));
   }
 

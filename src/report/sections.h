@@ -13,10 +13,21 @@ namespace structlm::report {
 
 // Runs that differ only in their seed.
 struct RunGroup {
-  std::string label;  // the config fields that set this group apart, or "all runs"
+  // In tables and plot legends: NAME where every run directory of the group is NAME-seedN (an
+  // experiment's layout) and no other group has that NAME; else `settings` (or, past 100
+  // characters, the run names); "all runs" for a single group.
+  std::string label;
+  // The config fields whose values differ between the groups (defaults filled in, RunData::
+  // group_config), "model.cstde.attention=true, model.cstde.beta_init=0.5"; empty for a single group.
+  std::string settings;
   std::vector<const RunData*> runs;
 };
 std::vector<RunGroup> group_runs(const std::vector<RunData>& runs);
+// "NAME" for a run directory named NAME-seedN, else "".
+std::string experiment_run_name(const std::string& run_name);
+// A command line word: `s` as is where it holds only characters no shell treats specially, else
+// in single quotes (a quote inside written '\'').
+std::string shell_quote(const std::string& s);
 
 // Gives every plot in the page its own id prefix, in document order (deterministic output).
 struct PlotIds {
@@ -40,8 +51,16 @@ int color_of(const std::vector<std::string>& order, const std::string& name);
 void add_loss_curves(Section& s, const std::string& path, const char* at_key, Panel panel, const std::string& caption,
                      const std::vector<std::string>& order, PlotIds& ids);
 
+// One curve per group (named by its label) from a metrics.jsonl field, mean over the group's runs
+// that logged it; steps kept only where every such run logged it, so the mean never jumps where
+// one seed's log stops early. Groups where no run logged it have no curve.
+std::vector<Curve> metric_curves(const std::vector<RunGroup>& groups, double MetricLine::*field);
+
 void add_training_sections(Document& doc, const std::vector<RunData>& runs, const std::vector<RunGroup>& groups,
                            PlotIds& ids);
+// "Configurations": each group's label, runs and distinguishing settings, where some label is
+// not its settings (a legend for NAME labels); nothing otherwise.
+void add_configurations_section(Document& doc, const std::vector<RunGroup>& groups);
 void add_metadata_section(Document& doc, const std::vector<RunData>& runs, const std::vector<RunGroup>& groups);
 // One section per run directory holding DIR/cstde/experiment.json (resp. hcma/); a one-line note
 // in doc.omitted when none does.
