@@ -447,6 +447,7 @@ report::Experiment write_raw_logs(const Setup& s, const CstdeExperimentOptions& 
   };
   for (const auto& c : s.e().contrasts)
     if (ran(c[0]) && ran(c[1])) e.contrasts.emplace_back(c[0], c[1]);
+  e.primary_metrics = s.e().primary_metrics;  // Holm within the primary and the secondary family
   e.path = o.out + "/cstde/experiment.json";
   e.check();  // what the report will refuse when it reads the file back is refused before writing it
   save_json(e.path, e.to_json());
@@ -473,6 +474,9 @@ Drive drive(const CstdeExperimentOptions& opts, const workspace::Workspace& ws, 
   CstdeExperimentOptions o = opts;
   o.out = workspace::Workspace::absolute(o.out);  // stored in every run: valid from anywhere
   Setup s = read_setup(o);
+  // The primary metrics against the whole catalogue, eval corpora named: refused now, not hours in.
+  report::check_primary_metrics(s.e().primary_metrics, cstde_metrics(eval_corpus_names(s, ws)),
+                                s.cfg.path + " (experiment)");
   make_dirs(o.out + "/runs");
   make_dirs(o.out + "/cstde");
   json data;
@@ -505,7 +509,10 @@ Drive drive(const CstdeExperimentOptions& opts, const workspace::Workspace& ws, 
                             "mean ×/÷ geometric sd); " +
                             "changes are relative to the baseline's mean; a verdict other than \"no significant " +
                             "difference\" needs the paired test over seeds to hold after Holm's correction over " +
-                            "the table (below the table).\n\n" + lr_choice_text(s, lrs, o.out) +
+                            (s.e().primary_metrics.empty()
+                                 ? "the table"
+                                 : "its family, the primary metrics' comparisons or all the others") +
+                            " (below the table).\n\n" + lr_choice_text(s, lrs, o.out) +
                             report::experiment_markdown(experiment) +
                             document_paired_markdown(document_paired_rows(results, variant_names(s), s.e().seeds));
   write_file_atomic(o.out + "/cstde/table.md", table);

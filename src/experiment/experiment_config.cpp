@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "experiment/cstde_metrics.h"
+#include "experiment/hcma_metrics.h"
 #include "model/config.h"
 #include "train/config.h"
 
@@ -25,6 +27,31 @@ void keep_first_seeds(std::vector<std::int64_t>& seeds, int first_n, const std::
   check(std::size_t(first_n) <= seeds.size(), path,
         "--seeds " + std::to_string(first_n) + " but the config lists " + std::to_string(seeds.size()));
   seeds.resize(std::size_t(first_n));
+}
+
+constexpr auto non_empty_names = [](const std::vector<std::string>& v) {
+  return std::none_of(v.begin(), v.end(), [](const std::string& k) { return k.empty(); });
+};
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// experiment.primary_metrics: no key twice, each a key of `known` (the experiment's metric
+// catalogue). `corpus_keys_later`: a "*_ppl" or "*_bpb" key outside `known` may name an eval corpus
+// given by path, whose name the workspace gives: the experiment checks it when it starts.
+void check_primary_metrics(const std::vector<std::string>& keys, const std::vector<report::Metric>& known,
+                           const std::string& path, bool corpus_keys_later) {
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::string where = path + " (experiment.primary_metrics[" + std::to_string(i) + "])";
+    for (std::size_t k = 0; k < i; ++k)
+      check(keys[k] != keys[i], where, "'" + keys[i] + "' is listed twice (primary_metrics[" + std::to_string(k) + "])");
+    if (corpus_keys_later && (ends_with(keys[i], "_ppl") || ends_with(keys[i], "_bpb"))) continue;
+    if (std::any_of(known.begin(), known.end(), [&](const report::Metric& m) { return m.key == keys[i]; })) continue;
+    std::string names;
+    for (const auto& m : known) names += (names.empty() ? "" : ", ") + m.key;
+    fail(where, "'" + keys[i] + "' is not a metric key of this experiment (known: " + names + ")");
+  }
 }
 
 // The file, its top-level keys checked, and its `section` read through `Section::fields()`.
@@ -111,11 +138,16 @@ const FieldTable<CstdeSection>& CstdeSection::fields() {
                "the first seeds whose final validation loss chooses each variant's learning rate", "> 0", positive)
           .add("contrasts", +[](C& c) -> std::vector<Strings>& { return c.contrasts; },
                "[variant, reference] pairs of arms other than the baseline, compared paired by seed (variant - "
-               "reference; Holm over these and the baseline comparisons as one family)",
+               "reference; Holm over these and the baseline comparisons together, within each family when "
+               "experiment.primary_metrics names some)",
                "a list of [variant, reference] pairs of variant names",
                [](const std::vector<Strings>& v) {
                  return std::all_of(v.begin(), v.end(), [](const Strings& p) { return p.size() == 2; });
                })
+          .add("primary_metrics", +[](C& c) -> Strings& { return c.primary_metrics; },
+               "the primary endpoints, metric keys of cstde/experiment.json (\"val_loss\"): Holm within them "
+               "(x every comparison) and, separately, within every other metric (empty: one family)",
+               "a list of non-empty metric keys", non_empty_names)
           .section("sample", +[](C& c) -> ExperimentSample& { return c.sample; }, ExperimentSample::fields(),
                    "the decoder of the generation measurements");
   return t;
@@ -148,6 +180,10 @@ const FieldTable<HcmaSection>& HcmaSection::fields() {
                    if (!(std::isfinite(v[i]) && v[i] > 0 && v[i] <= 1) || (i > 0 && v[i] <= v[i - 1])) return false;
                  return true;
                })
+          .add("primary_metrics", +[](H& h) -> std::vector<std::string>& { return h.primary_metrics; },
+               "the primary endpoints, metric keys of hcma/experiment.json (\"rare_recall10\"): Holm within them "
+               "(x every comparison) and, separately, within every other metric (empty: one family)",
+               "a list of non-empty metric keys", non_empty_names)
           .section("suite", +[](H& h) -> HcmaSuiteOptions& { return h.suite; }, HcmaSuiteOptions::fields(),
                    "the measurements (eval --suite hcma)");
   return t;
@@ -216,6 +252,7 @@ ExperimentFile<CstdeSection> load_cstde_config(const std::string& path, int firs
                 "] (a pair, or the same pair reversed, is one comparison)");
     }
   }
+  check_primary_metrics(f.section.primary_metrics, cstde_metrics(f.section.eval_corpora), path, /*corpus_keys_later=*/true);
   return f;
 }
 
@@ -223,6 +260,7 @@ ExperimentFile<HcmaSection> load_hcma_config(const std::string& path, int first_
   auto f = load<HcmaSection>(path, "experiment");
   keep_first_seeds(f.section.seeds, first_seeds, path);
   if (f.section.calibration.empty()) f.section.calibration = f.section.train_corpora.front();
+  check_primary_metrics(f.section.primary_metrics, hcma_metrics(), path, /*corpus_keys_later=*/false);
   if (!f.section.base_fractions.empty()) {
     const json train = f.file.contains("train") && f.file["train"].is_object() ? f.file["train"] : json::object();
     const std::int64_t max_steps = train::TrainConfig::from_json(train, path).max_steps;

@@ -55,8 +55,17 @@ struct CstdeSection {
   // [[variant, reference], ...] ([["attention", "recency"]]: attention − recency, paired by seed),
   // each naming two distinct variants of `variants` other than the baseline (compared with every
   // variant already), no pair twice (nor reversed). Carried into experiment.json;
-  // the table tests them with the baseline comparisons as one Holm family. Optional (default none).
+  // the table tests them with the baseline comparisons in one Holm family (one per family of
+  // primary_metrics when it names some). Optional (default none).
   std::vector<std::vector<std::string>> contrasts;
+  // Issue 14, third round: the primary endpoints, declared up front (metric keys of
+  // cstde/experiment.json's catalogue, experiment/cstde_metrics.h: ["val_loss"]). Carried into
+  // experiment.json; the table then runs Holm's correction within the primary family (these
+  // metrics x every comparison: variants vs baseline and contrasts) and, separately, within the
+  // secondary family (every other metric). Empty (the default): one family, as before. Checked when
+  // read (no key twice; a key the catalogue cannot have is refused listing the known ones), the
+  // perplexity and bits/byte keys of an eval corpus given by path when the experiment starts.
+  std::vector<std::string> primary_metrics;
   ExperimentSample sample;
   // `variants` resolved when read: each variant's whole model.cstde section (the file's, with the
   // variant's switches over it), checked by the model config; config order.
@@ -93,6 +102,10 @@ struct HcmaSection {
     std::vector<int> steps;
   };
   std::map<std::string, Tuning> tuning;
+  // The primary endpoints (metric keys of hcma/experiment.json, experiment/hcma_metrics.h), as
+  // CstdeSection::primary_metrics: Holm within the primary and within the secondary family of the
+  // experiment table. Empty: one family.
+  std::vector<std::string> primary_metrics;
   // `methods` resolved when read: each variant's `align` plus its own options, its method the
   // variant's name unless it names one ("hcma-lm": {"method": "hcma", "lambda_lm": 1}); config order.
   std::vector<std::pair<std::string, hcma::AlignOptions>> variants;

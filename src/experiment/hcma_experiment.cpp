@@ -424,6 +424,7 @@ report::Experiment write_raw_logs(const Setup& s, const HcmaExperimentOptions& o
       for (const auto& p : suite.loss_by_position)
         if (std::isfinite(p.loss)) positions.push_back({"", name, seed, p.position, p.loss, p.tokens});
     }
+  e.primary_metrics = s.e().primary_metrics;  // Holm within the primary and the secondary family
   e.path = o.out + "/hcma/experiment.json";
   e.check();  // what the report will refuse when it reads the file back is refused before writing it
   save_json(e.path, e.to_json());
@@ -553,7 +554,10 @@ std::string measure_and_tabulate(const Setup& s, const workspace::Workspace& ws,
                       "the probes vary); cells are mean ± sd over seeds (perplexity: geometric mean ×/÷ "
                       "geometric sd); changes are relative to the original model, "
                       "and a verdict other than \"no significant difference\" needs the paired test over seeds "
-                      "to hold after Holm's correction over the table (below the table).\n\n" +
+                      "to hold after Holm's correction over " +
+                      (s.e().primary_metrics.empty() ? "the table"
+                                                     : "its family, the primary metrics' comparisons or all the others") +
+                      " (below the table).\n\n" +
                       report::experiment_markdown(experiment);
   SuiteResults suites;
   for (const auto& [key, r] : results)

@@ -42,31 +42,60 @@ std::size_t tested_count(const std::vector<Comparison>& c) {
 
 std::size_t Comparisons::tested() const { return tested_count(baseline) + tested_count(contrasts); }
 
+std::size_t Comparisons::tested(bool primary) const {
+  std::size_t n = 0;
+  for (const auto* part : {&baseline, &contrasts})
+    for (const auto& x : *part) n += x.difference.n >= 2 && x.primary == primary;
+  return n;
+}
+
+bool Experiment::is_primary(const std::string& metric_key) const {
+  return std::find(primary_metrics.begin(), primary_metrics.end(), metric_key) != primary_metrics.end();
+}
+
+void check_primary_metrics(const std::vector<std::string>& keys, const std::vector<Metric>& metrics,
+                           const std::string& where) {
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::string at = where + ": primary_metrics[" + std::to_string(i) + "]";
+    if (std::none_of(metrics.begin(), metrics.end(), [&](const Metric& m) { return m.key == keys[i]; })) {
+      std::string known;
+      for (const auto& m : metrics) known += (known.empty() ? "" : ", ") + m.key;
+      throw Error(at + ": '" + keys[i] + "' is not a metric key of this experiment (known: " + known + ")");
+    }
+    for (std::size_t k = 0; k < i; ++k)
+      if (keys[k] == keys[i]) throw Error(at + ": '" + keys[i] + "' is listed twice");
+  }
+}
+
 Comparisons compare_all(const Experiment& e) {
   Comparisons out;
+  out.families = !e.primary_metrics.empty();
   auto compare = [&](const std::string& v, const std::string& ref, std::vector<Comparison>& to) {
     for (const auto& m : e.metrics) {
       auto d = paired_difference(e.seed_values(v, m.key), e.seed_values(ref, m.key), m.aggregation == Aggregation::geometric);
       if (d.n == 0) continue;
-      to.push_back({v, ref, &m, d, Verdict::single_seed});
+      to.push_back({v, ref, &m, d, Verdict::single_seed, out.families && e.is_primary(m.key)});
     }
   };
   if (!e.baseline.empty())
     for (const auto& v : e.variants)
       if (v != e.baseline) compare(v, e.baseline, out.baseline);
   for (const auto& [v, ref] : e.contrasts) compare(v, ref, out.contrasts);
-  // The family: every comparison of both parts with a p value (two or more paired seeds).
-  std::vector<double> p;
-  for (const auto* part : {&out.baseline, &out.contrasts})
-    for (const auto& c : *part)
-      if (c.difference.n >= 2) p.push_back(c.difference.p);
-  const auto adjusted = holm_adjust(p);
-  std::size_t k = 0;
+  // Each family (one without primary metrics: every comparison is "secondary"): the comparisons
+  // of both parts with a p value (two or more paired seeds).
+  for (bool primary : {true, false}) {
+    std::vector<double> p;
+    for (const auto* part : {&out.baseline, &out.contrasts})
+      for (const auto& c : *part)
+        if (c.difference.n >= 2 && c.primary == primary) p.push_back(c.difference.p);
+    const auto adjusted = holm_adjust(p);
+    std::size_t k = 0;
+    for (auto* part : {&out.baseline, &out.contrasts})
+      for (auto& c : *part)
+        if (c.difference.n >= 2 && c.primary == primary) c.difference.p_holm = adjusted[k++];
+  }
   for (auto* part : {&out.baseline, &out.contrasts})
-    for (auto& c : *part) {
-      if (c.difference.n >= 2) c.difference.p_holm = adjusted[k++];
-      c.verdict = verdict(c.difference, c.metric->lower_is_better);
-    }
+    for (auto& c : *part) c.verdict = verdict(c.difference, c.metric->lower_is_better);
   return out;
 }
 
@@ -82,6 +111,7 @@ json Experiment::to_json() const {
     for (const auto& [v, ref] : contrasts) c.push_back({v, ref});
     j["contrasts"] = c;
   }
+  if (!primary_metrics.empty()) j["primary_metrics"] = primary_metrics;  // optional, as contrasts
   return j;
 }
 
@@ -123,6 +153,7 @@ void Experiment::check() {
     if (pairs.count({ref, v}) || !pairs.insert(contrasts[i]).second)
       throw Error(where + ": ['" + v + "', '" + ref + "'] is listed twice (a pair, or the same pair reversed)");
   }
+  check_primary_metrics(primary_metrics, metrics, path);
 }
 
 Experiment read_experiment(const std::string& path, const std::string& expected_name) {
@@ -159,6 +190,12 @@ Experiment read_experiment(const std::string& path, const std::string& expected_
                     c[i].dump());
       e.contrasts.emplace_back(c[i][0].get<std::string>(), c[i][1].get<std::string>());
     }
+  }
+  if (j.contains("primary_metrics")) {  // optional (files written before issue 14's third round have none)
+    const json& m = j["primary_metrics"];
+    if (!m.is_array() || !std::all_of(m.begin(), m.end(), [](const json& x) { return x.is_string(); }))
+      fail(path, "field 'primary_metrics' must be a list of metric keys");
+    for (const auto& x : m) e.primary_metrics.push_back(x.get<std::string>());
   }
   e.check();
   return e;

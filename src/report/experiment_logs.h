@@ -32,6 +32,12 @@ struct Experiment {
   // (written only when there are some); each names a variant with rows, the two distinct and not
   // the baseline (compared with every variant already), no pair twice (nor reversed).
   std::vector<std::pair<std::string, std::string>> contrasts;
+  // The primary endpoints declared up front (the config's experiment.primary_metrics): metric keys
+  // of `metrics`, none twice. Optional in the file (written only when there are some). Non-empty:
+  // Holm's correction runs within two families, the comparisons of these metrics ("primary", the
+  // baseline comparisons and the contrasts) and all the others ("secondary"); empty: one family.
+  std::vector<std::string> primary_metrics;
+  bool is_primary(const std::string& metric_key) const;
   // The metric's per-seed values for one variant, aggregated as its catalogue entry says.
   Spread summary(const std::string& variant, const std::string& metric) const;
   // The same values by seed (the pairing of comparisons).
@@ -40,8 +46,8 @@ struct Experiment {
   const Metric& metric(const std::string& key) const;  // an error naming `path` when not listed
   // Refuses (errors name `path`) repeated metrics, repeated (variant, seed), values of unlisted
   // metrics or of the wrong type, a geometric metric's value <= 0, a baseline without rows, a
-  // contrast naming a variant without rows or the baseline, a variant with itself or a pair twice;
-  // fills `variants`.
+  // contrast naming a variant without rows or the baseline, a variant with itself or a pair twice,
+  // a primary metric that is not listed (check_primary_metrics) or listed twice; fills `variants`.
   void check();
 };
 // One variant against a reference on one metric, paired over seeds (stats.h).
@@ -51,21 +57,30 @@ struct Comparison {
   const Metric* metric = nullptr;  // into Experiment::metrics
   PairedDifference difference;
   Verdict verdict = Verdict::single_seed;
+  bool primary = false;  // of the primary family (its metric in Experiment::primary_metrics)
 };
 // The table's comparisons: every variant against the baseline on every metric both measured (in
 // variant order, then catalogue order; empty without a baseline), then each of e.contrasts on
 // every metric both measured (contrast order, then catalogue order). Holm's correction runs over
-// all of them as ONE family (every comparison with two or more paired seeds), so a table of many
-// metrics and contrasts does not find differences by chance.
+// every comparison with two or more paired seeds, so a table of many metrics and contrasts does
+// not find differences by chance: as ONE family without e.primary_metrics; with them, within the
+// primary family (the comparisons of a primary metric, baseline and contrasts alike) and,
+// separately, within the secondary family (all the others).
 struct Comparisons {
   std::vector<Comparison> baseline, contrasts;
-  std::size_t tested() const;  // the family's size
+  bool families = false;       // e.primary_metrics non-empty: two Holm families
+  std::size_t tested() const;  // every tested comparison (the one family's size without families)
+  std::size_t tested(bool primary) const;  // the primary (or secondary) family's size
 };
 Comparisons compare_all(const Experiment& e);
 // compare_all(e).baseline: without contrasts, the baseline comparisons alone are the family.
 std::vector<Comparison> compare_to_baseline(const Experiment& e);
 // How many of them were tested (two or more paired seeds).
 std::size_t tested_count(const std::vector<Comparison>& c);
+// Each key names a metric of `metrics`, none twice; errors name `where` and the key, and list the
+// known keys.
+void check_primary_metrics(const std::vector<std::string>& keys, const std::vector<Metric>& metrics,
+                           const std::string& where);
 
 // Errors name `path`: unlisted metric keys, repeated (variant, seed), a geometric metric's value <= 0.
 Experiment read_experiment(const std::string& path, const std::string& expected_name);

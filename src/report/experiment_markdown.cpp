@@ -1,5 +1,6 @@
 #include "report/experiment_markdown.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "report/stats.h"
@@ -22,7 +23,8 @@ std::string experiment_markdown(const Experiment& e) {
   }
   md += "\n" + rule + "\n";
   for (const auto& m : e.metrics) {
-    md += "| " + m.heading() + (m.lower_is_better ? " ↓" : " ↑") + " |";
+    md += "| " + m.heading() + (m.lower_is_better ? " ↓" : " ↑") + (all.families && e.is_primary(m.key) ? " (primary)" : "") +
+          " |";
     const Spread base = e.baseline.empty() ? Spread{} : e.summary(e.baseline, m.key);
     for (const auto& v : e.variants) {
       const Spread s = e.summary(v, m.key);
@@ -44,6 +46,45 @@ std::string experiment_markdown(const Experiment& e) {
            (tested ? format_p(c.difference.p) : "n/a") + " | " + (tested ? format_p(c.difference.p_holm) : "n/a") +
            " | " + verdict_text(c.verdict) + " |\n";
   };
+  if (all.families && (!comparisons.empty() || !all.contrasts.empty())) {
+    // The primary endpoints first, under their own heading, baseline comparisons and contrasts in
+    // one table; then the secondary family as the one-family table is laid out.
+    std::string names;
+    for (const auto& key : e.primary_metrics) names += (names.empty() ? "" : ", ") + e.metric(key).label;
+    md += "\nPrimary comparisons (experiment.primary_metrics), paired over seeds (difference variant − reference, or "
+          "ratio for geometric metrics, with its 95 % t interval; p of the paired t test, and after Holm's correction "
+          "over the " +
+          std::to_string(all.tested(true)) + " primary comparisons (metrics: " + names + ")):\n\n";
+    md += "| variant | reference | metric | seeds | difference [95 % interval] | p | p (Holm) | verdict |\n"
+          "|---|---|---|---|---|---|---|---|\n";
+    for (const auto* part : {&comparisons, &all.contrasts})
+      for (const auto& c : *part)
+        if (c.primary) md += row(c, true);
+    const std::string family = std::to_string(all.tested(false)) + " secondary comparisons (every other metric)";
+    auto secondary = [](const std::vector<Comparison>& v) {
+      return std::any_of(v.begin(), v.end(), [](const Comparison& c) { return !c.primary; });
+    };
+    const bool base = secondary(comparisons), between = secondary(all.contrasts);
+    if (base) {
+      md += "\nSecondary comparisons, paired over seeds against " + e.baseline +
+            " (difference variant − baseline, or ratio for geometric metrics, with its 95 % t interval; p of the paired "
+            "t test, and after Holm's correction over the " +
+            family + (between ? ", the secondary contrasts below included" : "") + "):\n\n";
+      md += "| variant | metric | seeds | difference [95 % interval] | p | p (Holm) | verdict |\n|---|---|---|---|---|---|---|\n";
+      for (const auto& c : comparisons)
+        if (!c.primary) md += row(c, false);
+    }
+    if (between) {
+      md += "\nSecondary paired contrasts between arms (difference variant − reference paired by seed, or ratio for "
+            "geometric metrics, with its 95 % t interval; p of the paired t test, and after Holm's correction over the " +
+            family + (base ? ", the secondary comparisons with the baseline above included" : "") + "):\n\n";
+      md += "| variant | reference | metric | seeds | difference [95 % interval] | p | p (Holm) | verdict |\n"
+            "|---|---|---|---|---|---|---|---|\n";
+      for (const auto& c : all.contrasts)
+        if (!c.primary) md += row(c, true);
+    }
+    return md;
+  }
   const std::string family = std::to_string(all.tested()) + " comparisons of this table";
   if (!comparisons.empty()) {
     md += "\nPaired over seeds against " + e.baseline +

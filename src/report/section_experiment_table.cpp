@@ -1,6 +1,7 @@
 // The experiment table shared by CSTDE and HCMA: every metric per variant as mean ± sd with the
 // seed count, then each variant against the baseline and each of the experiment's contrasts
-// between arms, paired over seeds (stats.h), Holm over both as one family.
+// between arms, paired over seeds (stats.h), Holm over both as one family, or, with the
+// experiment's primary_metrics, within the primary family and within the secondary one.
 #include <cmath>
 
 #include "core/io.h"
@@ -8,12 +9,46 @@
 
 namespace structlm::report {
 
+namespace {
+
+// With experiment.primary_metrics: the primary family's table (the baseline comparisons and the
+// contrasts of the primary metrics together), then the secondary family's, each with its own Holm.
+template <typename Cells>
+void add_family_tables(Section& s, const Experiment& e, const Comparisons& all, const Cells& cells, const std::string& rule) {
+  if (e.baseline.empty()) s.add_note("No baseline named in experiment.json: only the contrasts between arms.");
+  std::string names;
+  for (const auto& key : e.primary_metrics) names += (names.empty() ? "" : ", ") + e.metric(key).label;
+  const std::vector<std::string> header = {"variant", "reference", "metric", "seeds", "difference [95 % interval]",
+                                           "p", "p (Holm)", "verdict"};
+  auto table = [&](bool primary, const std::string& caption) {
+    Table t;
+    t.caption = caption;
+    t.header = header;
+    for (const auto* part : {&all.baseline, &all.contrasts})
+      for (const auto& x : *part)
+        if (x.primary == primary) t.rows.push_back(cells(x, true));
+    if (!t.rows.empty()) s.add_table(t);
+  };
+  const std::string what = "paired over seeds: the difference variant − reference (a ratio for geometric metrics) with "
+                           "its 95 % t interval, the paired t test's p and p after Holm's correction over the ";
+  table(true, "Primary comparisons (experiment.primary_metrics; the comparisons with the baseline, then the contrasts "
+              "between arms), " +
+                  what + std::to_string(all.tested(true)) + " primary comparisons (metrics: " + names + ")" + rule);
+  table(false, "Secondary comparisons (every other metric; the comparisons with the baseline, then the contrasts between "
+               "arms), " +
+                   what + std::to_string(all.tested(false)) + " secondary comparisons" + rule);
+}
+
+}  // namespace
+
 void add_experiment_tables(Section& s, const Experiment& e) {
   if (!e.description.empty()) s.add_note(e.description);
   Table t;
   t.caption = "Experiment table (" + e.path + ")";
   t.header.push_back("variant");
-  for (const auto& m : e.metrics) t.header.push_back(m.heading() + (m.lower_is_better ? " (lower is better)" : " (higher is better)"));
+  for (const auto& m : e.metrics)
+    t.header.push_back(m.heading() + (m.lower_is_better ? " (lower is better" : " (higher is better") +
+                       (e.is_primary(m.key) ? ", primary)" : ")"));
   for (const auto& v : e.variants) {
     std::vector<std::string> row{v + (v == e.baseline ? " (baseline)" : "")};
     for (const auto& m : e.metrics) row.push_back(format_spread(e.summary(v, m.key), m.digits));
@@ -33,6 +68,10 @@ void add_experiment_tables(Section& s, const Experiment& e) {
   };
   const std::string rule =
       "; better or worse only where the corrected p is below 0.05, fewer than 2 paired seeds gives no verdict";
+  if (all.families) {
+    add_family_tables(s, e, all, cells, rule);
+    return;
+  }
   if (e.baseline.empty()) {
     s.add_note("No baseline named in experiment.json: no comparison.");
   } else {

@@ -159,6 +159,18 @@ TEST(CstdeDriver, TrainsEveryVariantAndWritesTheTableThenResumes) {
   EXPECT_NE(with.find("Paired contrasts between arms"), std::string::npos) << with;
   EXPECT_NE(with.find("| both | attention | "), std::string::npos) << with;
   EXPECT_EQ(fs::last_write_time(q.t / "exp/runs/both-seed1/result.json"), stamp);
+  EXPECT_FALSE(load_json(q.t / "exp/cstde/experiment.json").contains("primary_metrics"));
+  // experiment.primary_metrics are carried too, and the table puts their comparisons first, as
+  // their own Holm family. Nothing trains again.
+  cfg["experiment"]["primary_metrics"] = std::vector<std::string>{"val_loss"};
+  save_json(q.t / "primary.json", cfg);
+  o.config = q.t / "primary.json";
+  const std::string primary = run_cstde_experiment(o, q.ws, *q.runner);
+  EXPECT_EQ(load_json(q.t / "exp/cstde/experiment.json")["primary_metrics"], json::parse(R"(["val_loss"])"));
+  EXPECT_NE(primary.find("Primary comparisons (experiment.primary_metrics)"), std::string::npos) << primary;
+  EXPECT_NE(primary.find("primary comparisons (metrics: validation loss, training corpora)"), std::string::npos) << primary;
+  EXPECT_NE(primary.find("| both | attention | validation loss, training corpora |"), std::string::npos) << primary;
+  EXPECT_EQ(fs::last_write_time(q.t / "exp/runs/both-seed1/result.json"), stamp);
 }
 
 TEST(HcmaDriver, AlignsMeasuresAndKeepsFrozenWeights) {
@@ -212,6 +224,16 @@ TEST(HcmaDriver, AlignsMeasuresAndKeepsFrozenWeights) {
         ++checked;
       }
   EXPECT_EQ(checked, r.at("attacks").size());
+  EXPECT_FALSE(e.contains("primary_metrics"));
+  // experiment.primary_metrics reach hcma/experiment.json and the table (its own Holm family).
+  json cfg = load_json(o.config);
+  cfg["experiment"]["primary_metrics"] = std::vector<std::string>{"rare_recall10"};
+  save_json(q.t / "primary.json", cfg);
+  o.config = q.t / "primary.json";
+  const std::string primary = run_hcma_experiment(o, q.ws, *q.runner);
+  EXPECT_EQ(load_json(q.t / "exp/hcma/experiment.json")["primary_metrics"], json::parse(R"(["rare_recall10"])"));
+  EXPECT_NE(primary.find("primary comparisons (metrics: rare-token recall@10, targets seen < 100 times)"), std::string::npos)
+      << primary;
 }
 
 }  // namespace

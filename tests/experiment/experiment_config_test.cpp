@@ -140,6 +140,46 @@ TEST(ExperimentConfig, ContrastsNameTwoDistinctVariantsOnce) {
   EXPECT_EQ(error_with(json::array()), "");
 }
 
+// experiment.primary_metrics (issue 14, third round), in both sections: distinct metric keys of
+// the experiment's catalogue; an unknown key is refused naming it and listing the known ones. A
+// CSTDE "*_ppl"/"*_bpb" key may name an eval corpus given by path, checked when the experiment starts.
+TEST(ExperimentConfig, PrimaryMetricsAreDistinctKeysOfTheCatalogue) {
+  using Strings = std::vector<std::string>;
+  EXPECT_TRUE(load_cstde_config(kConfigs + "cstde_quick.json").section.primary_metrics.empty());
+  EXPECT_TRUE(load_hcma_config(kConfigs + "hcma_quick.json").section.primary_metrics.empty());
+  for (const std::string kind : {"cstde", "hcma"}) {
+    const json base = load_json(kConfigs + kind + "_quick.json");
+    const Strings good = kind == "cstde" ? Strings{"val_loss", "brown_bpb"} : Strings{"rare_recall10", "ppl"};
+    json j = base;
+    j["experiment"]["primary_metrics"] = good;
+    TempDir t;
+    save_json(t / "c.json", j);
+    EXPECT_EQ(kind == "cstde" ? load_cstde_config(t / "c.json").section.primary_metrics
+                              : load_hcma_config(t / "c.json").section.primary_metrics,
+              good);
+    auto error_with = [&](const json& keys) {
+      json k = base;
+      k["experiment"]["primary_metrics"] = keys;
+      return load_error(k, kind);
+    };
+    auto e = error_with(Strings{good[0], "val_los"});
+    EXPECT_TRUE(has(e, "cfg.json (experiment.primary_metrics[1])") &&
+                has(e, "'val_los' is not a metric key of this experiment (known: ") && has(e, good[0] + ", "))
+        << e;
+    e = error_with(Strings{good[0], good[1], good[0]});
+    EXPECT_TRUE(has(e, "cfg.json (experiment.primary_metrics[2])") && has(e, "is listed twice (primary_metrics[0])")) << e;
+    e = error_with(Strings{""});
+    EXPECT_TRUE(has(e, "cfg.json") && has(e, "'primary_metrics' must be a list of non-empty metric keys")) << e;
+    e = error_with("val_loss");
+    EXPECT_TRUE(has(e, "cfg.json") && has(e, "'primary_metrics' has the wrong type")) << e;
+    EXPECT_EQ(error_with(json::array()), "");
+  }
+  // A corpus given by path is named by the workspace: its keys wait for the experiment's start.
+  json j = load_json(kConfigs + "cstde_quick.json");
+  j["experiment"]["primary_metrics"] = Strings{"my_corpus_bpb"};
+  EXPECT_EQ(load_error(j, "cstde"), "");
+}
+
 TEST(ExperimentConfig, TyposAtAnyDepthAreRefusedByName) {
   json cstde = load_json(kConfigs + "cstde_quick.json");
   EXPECT_EQ(load_error(cstde, "cstde"), "");
@@ -220,10 +260,12 @@ TEST(ExperimentConfig, WrongTypesAndValuesAreRefused) {
 
 TEST(ExperimentConfig, HelpListsEveryKeyOfEachSection) {
   const auto h = experiment_config_help("cstde");
-  for (const char* k : {"experiment.variants", "experiment.eval_max_tokens", "experiment.contrasts", "experiment.sample.top_k",
+  for (const char* k : {"experiment.variants", "experiment.eval_max_tokens", "experiment.contrasts", "experiment.primary_metrics",
+                        "experiment.sample.top_k",
                         "experiment.sample.seeds"})
     EXPECT_TRUE(has(h, k)) << k << "\n" << h;
   EXPECT_TRUE(has(experiment_config_help("hcma"), "experiment.suite.kv_trials"));
+  EXPECT_TRUE(has(experiment_config_help("hcma"), "experiment.primary_metrics"));
   EXPECT_TRUE(has(experiment_config_help("demo"), "demo.sample.seed"));
   EXPECT_TRUE(has(error_of([] { experiment_config_help("nope"); }), "cstde, hcma or demo"));
 }

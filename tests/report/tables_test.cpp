@@ -16,6 +16,7 @@
 using namespace structlm;
 using namespace structlm::report;
 using structlm::test_report::contains;
+using structlm::test_util::error_of;
 using structlm::test_util::TempDir;
 
 namespace {
@@ -189,6 +190,112 @@ TEST(ReportTables, ContrastsBetweenArmsShareOneHolmFamilyWithTheBaseline) {
   EXPECT_EQ(e.to_json()["contrasts"], contrasts);
   test_report::write_text(t / "again.json", e.to_json().dump());
   EXPECT_EQ(read_experiment(t / "again.json", "cstde").contrasts, e.contrasts);
+}
+
+// Primary endpoints (issue 14, third round): the logs of the test above with Brown bits/byte
+// declared primary. By hand (df 2, two-sided p = 1 − |t|/√(t² + 2)), the primary family is the 3
+// tested bits/byte comparisons: both − baseline (t² 75, p = 1 − √(75/77) = 0.0131), attention −
+// baseline (t² 121/7, p = 1 − 11/√135 = 0.0533) and the contrast both − attention (t² 16,
+// p = 1 − 4/√18 = 0.0572); Holm: 3 × 0.0131 = 0.0392 (better: in the one family of 6 it was
+// 0.0784, no significant difference), max(3 × 0.0131, 2 × 0.0533) = 0.107 for the other two. The
+// secondary family is the 3 tested steps/s comparisons: p 1, 0.423 (attention − baseline, t = 1),
+// 0.742: all 1 after Holm (3 × 0.423 capped at 1).
+TEST(ReportTables, PrimaryMetricsHaveTheirOwnHolmFamily) {
+  TempDir t;
+  test_report::write_cstde_logs(t.path());
+  json j = load_json(t / "cstde/experiment.json");
+  const double attention_bpb[3] = {1.00, 1.00, 1.05}, attention_steps[3] = {10, 11, 12.5};
+  for (int s = 0; s < 3; ++s)
+    j["rows"].push_back({{"variant", "attention"},
+                         {"seed", s + 1},
+                         {"values", {{"brown_bpb", attention_bpb[s]}, {"steps_per_s", attention_steps[s]}}}});
+  j["contrasts"] = json::array({json::array({"both", "attention"}), json::array({"both", "init_only"})});
+  test_report::write_text(t / "one.json", j.dump(2));
+  j["primary_metrics"] = {"brown_bpb"};
+  test_report::write_text(t / "cstde/experiment.json", j.dump(2));
+
+  // One family (no primary_metrics): both − baseline on bits/byte is not significant.
+  const Experiment one = read_experiment(t / "one.json", "cstde");
+  EXPECT_TRUE(one.primary_metrics.empty());
+  EXPECT_FALSE(one.to_json().contains("primary_metrics"));
+  const Comparisons c1 = compare_all(one);
+  EXPECT_FALSE(c1.families);
+  EXPECT_EQ(c1.baseline[0].verdict, Verdict::no_difference);
+
+  const Experiment e = read_experiment(t / "cstde/experiment.json", "cstde");
+  EXPECT_EQ(e.primary_metrics, std::vector<std::string>{"brown_bpb"});
+  const Comparisons c = compare_all(e);
+  EXPECT_TRUE(c.families);
+  EXPECT_EQ(c.tested(), 6u);
+  EXPECT_EQ(c.tested(true), 3u);
+  EXPECT_EQ(c.tested(false), 3u);
+  // baseline: both bpb, both steps/s, init_only bpb, attention bpb, attention steps/s
+  ASSERT_EQ(c.baseline.size(), 5u);
+  ASSERT_EQ(c.contrasts.size(), 3u);
+  const double p_both = 1 - std::sqrt(75.0 / 77.0), p_attention = 1 - 11 / std::sqrt(135.0);
+  EXPECT_TRUE(c.baseline[0].primary);
+  EXPECT_NEAR(c.baseline[0].difference.p, p_both, 1e-9);
+  EXPECT_NEAR(c.baseline[0].difference.p_holm, 3 * p_both, 1e-9);
+  EXPECT_EQ(c.baseline[0].verdict, Verdict::better);
+  EXPECT_NEAR(c.baseline[3].difference.p, p_attention, 1e-9);
+  EXPECT_NEAR(c.baseline[3].difference.p_holm, 2 * p_attention, 1e-9);
+  EXPECT_NEAR(c.contrasts[0].difference.p_holm, 2 * p_attention, 1e-9);
+  EXPECT_TRUE(c.contrasts[0].primary);
+  EXPECT_FALSE(c.baseline[1].primary);
+  EXPECT_FALSE(c.contrasts[1].primary);  // both − attention, steps/s
+  EXPECT_TRUE(c.contrasts[2].primary);   // both − init_only on bits/byte: primary, untested (1 seed)
+  EXPECT_NEAR(c.baseline[4].difference.p, 1 - 1 / std::sqrt(3.0), 1e-9);
+  for (const auto* x : {&c.baseline[1], &c.baseline[4], &c.contrasts[1]}) {
+    EXPECT_EQ(x->difference.p_holm, 1.0);
+    EXPECT_EQ(x->verdict, Verdict::no_difference);
+  }
+
+  const std::string md = experiment_markdown(e);
+  EXPECT_TRUE(contains(md, "| Brown bits/byte ↓ (primary) |")) << md;
+  EXPECT_TRUE(contains(md, "after Holm's correction over the 3 primary comparisons (metrics: Brown bits/byte)):\n\n"
+                           "| variant | reference | metric | seeds | difference [95 % interval] | p | p (Holm) | verdict |\n"
+                           "|---|---|---|---|---|---|---|---|\n"
+                           "| both | baseline | Brown bits/byte | 3 | -0.2500 [-0.3742, -0.1258] | 0.0131 | 0.0392 | better |\n"
+                           "| init_only | baseline | Brown bits/byte | 1 | -0.1000 | n/a | n/a | too few seeds to tell |\n"
+                           "| attention | baseline | Brown bits/byte | 3 | -0.1833 [-0.3731, +0.0064] | 0.0533 | 0.107 | no "
+                           "significant difference |\n"
+                           "| both | attention | Brown bits/byte | 3 | -0.0667 [-0.1384, +0.0050] | 0.0572 | 0.107 | no "
+                           "significant difference |\n"
+                           "| both | init_only | Brown bits/byte | 1 | -0.1000 | n/a | n/a | too few seeds to tell |\n"))
+      << md;
+  EXPECT_TRUE(contains(md, "after Holm's correction over the 3 secondary comparisons (every other metric), the secondary "
+                           "contrasts below included):\n\n| variant | metric |")) << md;
+  EXPECT_TRUE(contains(md, "\nSecondary paired contrasts between arms (")) << md;
+  EXPECT_TRUE(contains(md, "| both | attention | steps/s | 3 | -0.17 [-2.06, +1.73] | 0.742 | 1 | no significant difference |"))
+      << md;
+  EXPECT_LT(md.find("Primary comparisons"), md.find("Secondary comparisons")) << md;
+  EXPECT_LT(md.find("Secondary comparisons"), md.find("Secondary paired contrasts")) << md;
+  // The summary cell follows the primary family's verdict.
+  EXPECT_TRUE(contains(md, "0.9500 ± 0.0500 (3 seeds); -20.8% better |")) << md;
+
+  // The report's section: a primary table and a secondary one, each naming its family.
+  const std::string report = to_markdown(build_report({t.path()}));
+  EXPECT_TRUE(contains(report, "over the 3 primary comparisons (metrics: Brown bits/byte)")) << report;
+  EXPECT_TRUE(contains(report, "over the 3 secondary comparisons")) << report;
+  EXPECT_TRUE(contains(report, "| both | baseline | Brown bits/byte | 3 | -0.2500 [-0.3742, -0.1258] | 0.0131 | 0.0392 | better |"))
+      << report;
+  EXPECT_TRUE(contains(report, "Brown bits/byte (lower is better, primary)")) << report;
+
+  // Carried by to_json and read back; an unknown or repeated key is refused, naming it.
+  EXPECT_EQ(e.to_json()["primary_metrics"], json::array({"brown_bpb"}));
+  test_report::write_text(t / "again.json", e.to_json().dump());
+  EXPECT_EQ(read_experiment(t / "again.json", "cstde").primary_metrics, e.primary_metrics);
+  for (const json& bad : {json::array({"brown_bpb", "val_loss"}), json::array({"brown_bpb", "brown_bpb"}), json("brown_bpb")}) {
+    j["primary_metrics"] = bad;
+    test_report::write_text(t / "bad.json", j.dump());
+    const std::string err = error_of([&] { read_experiment(t / "bad.json", "cstde"); });
+    EXPECT_TRUE(contains(err, "bad.json")) << err;
+    if (bad.is_string()) EXPECT_TRUE(contains(err, "field 'primary_metrics' must be a list of metric keys")) << err;
+    else if (bad[1] == "val_loss")
+      EXPECT_TRUE(contains(err, "primary_metrics[1]: 'val_loss' is not a metric key of this experiment (known: brown_bpb, "
+                                "steps_per_s)")) << err;
+    else EXPECT_TRUE(contains(err, "primary_metrics[1]: 'brown_bpb' is listed twice")) << err;
+  }
 }
 
 // A contrast's verdict reads variant − reference in the metric's direction: lower by 0.1 at every
