@@ -17,6 +17,7 @@
 #include "experiment/cstde_documents.h"
 #include "experiment/cstde_metrics.h"
 #include "experiment/experiment_config.h"
+#include "experiment/run_report.h"
 #include "experiment/step_plan.h"
 #include "eval/generate.h"
 #include "eval/generation_metrics.h"
@@ -520,7 +521,7 @@ Drive drive(const CstdeExperimentOptions& opts, const workspace::Workspace& ws, 
   std::vector<std::string> dirs = {o.out};
   for (auto seed : s.e().seeds)
     for (const auto& [name, sw] : s.variants) dirs.push_back(run_dir_of(o, name, seed, lr_of(lrs, name)));
-  auto files = report::write_report(dirs, o.out);
+  auto files = write_run_report(dirs, o.out);
   std::printf("%s\nTable: %s/cstde/table.md\nReport: %s\n", table.c_str(), o.out.c_str(), files.html.c_str());
   return {table, {}};
 }

@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/rng.h"
 #include "experiment/experiment_config.h"
+#include "experiment/run_report.h"
 #include "experiment/hcma_metrics.h"
 #include "experiment/hcma_paired.h"
 #include "experiment/hcma_suite.h"
@@ -574,7 +575,7 @@ std::string measure_and_tabulate(const Setup& s, const workspace::Workspace& ws,
   write_file_atomic(o.out + "/hcma/table.md", table);
   std::vector<std::string> dirs = {o.out};
   if (!base_dir.empty()) dirs.push_back(base_dir);
-  report::write_report(dirs, o.out);
+  write_run_report(dirs, o.out);
   return table;
 }
 
