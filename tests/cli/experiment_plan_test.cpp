@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -166,6 +167,75 @@ TEST_F(ExperimentPlan, RunPlanResumesACappedStepUntilItHasFinished) {
   auto bad = run_shell("bash " + script + " --config " + config + " --out " + capped + " --max-minutes 0");
   EXPECT_EQ(bad.code, 2) << bad.out;
   EXPECT_NE(bad.out.find("--max-minutes takes a positive number (got '0')"), std::string::npos) << bad.out;
+}
+
+// run_plan.sh --jobs 2: two steps at once, each training process given T = max(1, cores / 2)
+// threads (train.threads in the run's config.json), each run with its own log and measured by its
+// worker (the --plan --measure calls one at a time under OUT's lock); the models are those of a
+// --jobs 1 run. A failing step makes the script exit 1 once the other worker has finished its
+// step, and no further step starts.
+TEST_F(ExperimentPlan, RunPlanRunsStepsSideBySideWithJobs) {
+  const std::string script = std::string(STRUCTLM_SOURCE_DIR) + "/scripts/run_plan.sh";
+  const std::string config = std::string(STRUCTLM_SOURCE_DIR) + "/configs/cstde_quick.json";
+  const std::string args = " -- --seeds 2 --variants baseline --data-dir " + path("data");
+  const std::string call = "bash " + script + " --config " + config;
+  const std::string binary = "STRUCTLM=" + std::string(STRUCTLM_CLI) + " ";
+  const std::string side = path("side"), plain = path("plain");
+
+  auto cores = run_shell("nproc");
+  ASSERT_EQ(cores.code, 0) << cores.out;
+  const int threads = std::max(1, std::stoi(cores.out) / 2);
+  auto r = run_shell(binary + call + " --out " + side + " --jobs 2" + args);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("up to 2 step(s) at once, " + std::to_string(threads) + " thread(s) each"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ran 2 step(s)"), std::string::npos) << r.out;
+  auto one = run_shell(binary + call + " --out " + plain + args);  // --jobs 1: each run's own threads
+  ASSERT_EQ(one.code, 0) << one.out;
+  EXPECT_EQ(one.out.find("at once"), std::string::npos) << one.out;
+
+  auto val_losses = [](const std::string& metrics) {
+    std::vector<double> v;
+    for (const auto& l : structlm::read_lines(metrics))
+      if (!l.empty() && json::parse(l).contains("val_loss")) v.push_back(json::parse(l)["val_loss"].get<double>());
+    return v;
+  };
+  for (const char* run_name : {"baseline-seed1", "baseline-seed2"}) {
+    const std::string dir = side + "/runs/" + run_name;
+    EXPECT_NE(structlm::read_file(side + "/logs/" + run_name + ".log").find("(attempt 1, cap 40 min)"), std::string::npos)
+        << run_name;
+    EXPECT_EQ(structlm::load_json(dir + "/config.json")["train"]["threads"].get<int>(), threads) << run_name;
+    EXPECT_EQ(structlm::load_json(plain + "/runs/" + run_name + "/config.json")["train"]["threads"].get<int>(), 1);
+    EXPECT_TRUE(fs::exists(dir + "/result.json")) << run_name << " was not measured";
+    const auto a = val_losses(dir + "/metrics.jsonl"), b = val_losses(plain + "/runs/" + run_name + "/metrics.jsonl");
+    ASSERT_FALSE(b.empty());
+    ASSERT_EQ(a.size(), b.size()) << run_name;
+    // The config's train.threads is 1: on a machine of 2 or 3 cores both runs train on 1 thread,
+    // and the losses are the same to the last digit. (Measured on the 2-core machine: 1 and 2
+    // threads give the same losses at this size too, but that need not hold everywhere.)
+    if (threads == 1) EXPECT_EQ(a, b) << run_name;
+  }
+  auto replan = run("experiment cstde --config " + config + " --out " + side + " --plan" + args.substr(3));
+  ASSERT_EQ(replan.code, 0) << replan.out;
+  EXPECT_TRUE(plan_lines(side + "/plan.txt").empty()) << replan.out;
+
+  // Seed 2's training fails at once (a wrapper in STRUCTLM's place): seed 1, running beside it,
+  // finishes and is measured; seed 3 never starts; the script exits 1.
+  const std::string wrapper = path("failing-structlm.sh"), failing = path("failing");
+  structlm::write_file_atomic(wrapper, "#!/usr/bin/env bash\ncase \" $* \" in *\" train \"*baseline-seed2*) echo 'injected "
+                                       "failure' >&2; exit 1 ;; esac\nexec " +
+                                           std::string(STRUCTLM_CLI) + " \"$@\"\n");
+  fs::permissions(wrapper, fs::perms::owner_all);
+  auto fail = run_shell("STRUCTLM=" + wrapper + " " + call + " --out " + failing + " --jobs 2 -- --seeds 3 --variants baseline --data-dir " +
+                        path("data"));
+  EXPECT_EQ(fail.code, 1) << fail.out;
+  EXPECT_NE(fail.out.find("baseline-seed2 failed"), std::string::npos) << fail.out;
+  EXPECT_NE(fail.out.find("1 of 2 step(s) failed"), std::string::npos) << fail.out;
+  EXPECT_TRUE(fs::exists(failing + "/runs/baseline-seed1/result.json")) << fail.out;
+  EXPECT_FALSE(fs::exists(failing + "/runs/baseline-seed3/checkpoints")) << fail.out;
+
+  auto bad = run_shell(call + " --out " + side + " --jobs 0");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--jobs takes a positive integer (got '0')"), std::string::npos) << bad.out;
 }
 
 // run_plan.sh on HCMA's two stages: the first call trains the model and stops at the stage line,
