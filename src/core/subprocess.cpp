@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -157,6 +158,16 @@ std::string self_exe() {
   const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) throw Error("cannot find the running binary (/proc/self/exe)");
   return std::string(buf, std::size_t(n));
+}
+
+std::string shell_quote(const std::string& word) {
+  bool plain = !word.empty();
+  for (char c : word)
+    plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || std::string("_-+=/.,:@%").find(c) != std::string::npos);
+  if (plain) return word;
+  std::string q = "'";
+  for (char c : word) q += c == '\'' ? std::string("'\\''") : std::string(1, c);  // close, escaped quote, reopen
+  return q + "'";
 }
 
 }  // namespace structlm

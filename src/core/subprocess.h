@@ -31,4 +31,9 @@ std::string self_exe();
 // True when `program` is an executable somewhere on PATH (or an executable path).
 bool program_available(const std::string& program);
 
+// One word of a POSIX shell command line: `word` as is when made only of characters no shell
+// treats specially, else in single quotes (a quote inside written '\''). Shared by the plans
+// `experiment --plan` prints and the report's "Regenerate with" line.
+std::string shell_quote(const std::string& word);
+
 }  // namespace structlm

@@ -6,21 +6,11 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "core/subprocess.h"
 #include "formats/safetensors.h"
 #include "train/checkpointing.h"
 
 namespace structlm::experiment {
-
-std::string shell_quote(const std::string& arg) {
-  const bool plain = !arg.empty() && std::all_of(arg.begin(), arg.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string("_-+=/.,:@%").find(c) != std::string::npos;
-  });
-  if (plain) return arg;
-  std::string q = "'";
-  for (char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);  // close, escaped quote, reopen
-  return q + "'";
-}
 
 std::string shell_command(const std::vector<std::string>& argv) {
   std::string s;

@@ -27,9 +27,6 @@ struct PlannedStep {
   int stage = 1;                   // runs after every step of a lower stage has finished
 };
 
-// Quoted for a POSIX shell: as is when made only of characters the shell leaves alone, else in
-// single quotes.
-std::string shell_quote(const std::string& arg);
 std::string shell_command(const std::vector<std::string>& argv);
 
 class StepRecorder : public StepRunner {

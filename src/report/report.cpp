@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/subprocess.h"
 #include "report/sections.h"
 
 namespace structlm::report {
@@ -31,16 +32,6 @@ std::string experiment_run_name(const std::string& run_name) {
   for (std::size_t i = at + 5; i < run_name.size(); ++i)
     if (run_name[i] < '0' || run_name[i] > '9') return "";
   return run_name.substr(0, at);
-}
-
-std::string shell_quote(const std::string& s) {
-  bool plain = !s.empty();
-  for (char c : s)
-    plain = plain && (std::isalnum((unsigned char)c) || std::string("_-./+,:=@%").find(c) != std::string::npos);
-  if (plain) return s;
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
 }
 
 std::vector<RunGroup> group_runs(const std::vector<RunData>& runs) {

@@ -25,9 +25,6 @@ struct RunGroup {
 std::vector<RunGroup> group_runs(const std::vector<RunData>& runs);
 // "NAME" for a run directory named NAME-seedN, else "".
 std::string experiment_run_name(const std::string& run_name);
-// A command line word: `s` as is where it holds only characters no shell treats specially, else
-// in single quotes (a quote inside written '\'').
-std::string shell_quote(const std::string& s);
 
 // Gives every plot in the page its own id prefix, in document order (deterministic output).
 struct PlotIds {
