@@ -29,6 +29,19 @@ std::vector<std::string> three_seeds_and_one(const TempDir& t) {
   return {t / "a1", t / "a2", t / "a3", t / "b1"};
 }
 
+// The synthetic CSTDE logs plus an attention arm over seeds 1-3 (bits/byte 1.00, 1.00, 1.05;
+// steps/s 10, 11, 12.5), returned as experiment.json for the contrast tests to extend and write back.
+json cstde_logs_with_attention_arm(const TempDir& t) {
+  test_report::write_cstde_logs(t.path());
+  json j = load_json(t / "cstde/experiment.json");
+  const double attention_bpb[3] = {1.00, 1.00, 1.05}, attention_steps[3] = {10, 11, 12.5};
+  for (int s = 0; s < 3; ++s)
+    j["rows"].push_back({{"variant", "attention"},
+                         {"seed", s + 1},
+                         {"values", {{"brown_bpb", attention_bpb[s]}, {"steps_per_s", attention_steps[s]}}}});
+  return j;
+}
+
 }  // namespace
 
 TEST(ReportTables, SeedsOfOneConfigAreAveraged) {
@@ -134,13 +147,7 @@ TEST(ReportTables, ExperimentWithoutContrastsRendersAsBefore) {
 // 4 × 0.0572) = 0.266 for both the attention rows with those p.
 TEST(ReportTables, ContrastsBetweenArmsShareOneHolmFamilyWithTheBaseline) {
   TempDir t;
-  test_report::write_cstde_logs(t.path());
-  json j = load_json(t / "cstde/experiment.json");
-  const double attention_bpb[3] = {1.00, 1.00, 1.05}, attention_steps[3] = {10, 11, 12.5};
-  for (int s = 0; s < 3; ++s)
-    j["rows"].push_back({{"variant", "attention"},
-                         {"seed", s + 1},
-                         {"values", {{"brown_bpb", attention_bpb[s]}, {"steps_per_s", attention_steps[s]}}}});
+  json j = cstde_logs_with_attention_arm(t);
   // (json::array: a list of two-string lists would otherwise read as an object)
   const json contrasts = json::array({json::array({"both", "attention"}), json::array({"both", "init_only"})});
   j["contrasts"] = contrasts;
@@ -202,13 +209,7 @@ TEST(ReportTables, ContrastsBetweenArmsShareOneHolmFamilyWithTheBaseline) {
 // 0.742: all 1 after Holm (3 × 0.423 capped at 1).
 TEST(ReportTables, PrimaryMetricsHaveTheirOwnHolmFamily) {
   TempDir t;
-  test_report::write_cstde_logs(t.path());
-  json j = load_json(t / "cstde/experiment.json");
-  const double attention_bpb[3] = {1.00, 1.00, 1.05}, attention_steps[3] = {10, 11, 12.5};
-  for (int s = 0; s < 3; ++s)
-    j["rows"].push_back({{"variant", "attention"},
-                         {"seed", s + 1},
-                         {"values", {{"brown_bpb", attention_bpb[s]}, {"steps_per_s", attention_steps[s]}}}});
+  json j = cstde_logs_with_attention_arm(t);
   j["contrasts"] = json::array({json::array({"both", "attention"}), json::array({"both", "init_only"})});
   test_report::write_text(t / "one.json", j.dump(2));
   j["primary_metrics"] = {"brown_bpb"};
