@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Copies what an experiment measured out of its (git-ignored) output folder into a folder that is
 # committed, so results outlive the machine: for every OUT/runs/<run> that has a result.json
-# (written by `--plan --measure` or the driver), its result.json, metrics.jsonl, configs,
-# run_info.json, step_usage.json and OUT/logs/<run>.log (scripts/run_plan.sh's raw log) without
-# its progress-bar lines; and every other JSON, JSONL and Markdown file under OUT up to 512 KB (the
+# (written by `--plan --measure` or the driver) or whose training has ended (a learning-rate sweep
+# run), its result.json, metrics.jsonl, configs, run_info.json, step_usage.json and
+# OUT/logs/<run>.log (scripts/run_plan.sh's raw log) without its progress-bar lines; and every other JSON, JSONL and Markdown file under OUT up to 512 KB (the
 # tables and raw logs, HCMA's alignment reports), with HCMA's step logs.
 # Checkpoints, the tokenizer and plan.txt are never copied. Rerun it any time: it overwrites.
 #
 #   scripts/keep_results.sh runs/cstde-e2 docs/results/cstde-e2
 #
 # Restoring on a fresh machine (the runs' checkpoints gone): copy DEST/runs/* back into
-# OUT/runs/; `--plan` then skips those runs and `--collect` reuses each result.json.
+# OUT/runs/; `--plan` then skips those runs (a sweep run counts as trained for the choice of the
+# learning rate) and `--collect` reuses each result.json.
 set -euo pipefail
 if [[ $# -ne 2 || "$1" == -h || "$1" == --help ]]; then
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
@@ -30,12 +31,20 @@ copy() {  # atomic: a reader never sees half a file
   mkdir -p "$(dirname "$2")"
   cp "$1" "$2.tmp" && mv "$2.tmp" "$2"
 }
-# Training runs (CSTDE's OUT/runs/<run>): only measured ones, so that a restored run is one that
-# --plan skips.
-for result in "$OUT"/runs/*/result.json; do
-  [[ -f "$result" ]] || continue
-  run_dir=$(dirname "$result")
+# The number KEY ($2) of a JSON file written by structlm ($1: pretty-printed, one key a line).
+json_number() { sed -n 's/^ *"'"$2"'": *\([^,]*\),\{0,1\}$/\1/p' "$1" | head -n 1; }
+# Training runs (CSTDE's OUT/runs/<run>): the measured ones (result.json), and those whose train
+# step has ended without being measured (step_usage.json's step at the config's max_steps: E1's
+# learning-rate sweep runs at a rate not chosen), so that a restored run is one --plan skips.
+for run_dir in "$OUT"/runs/*/; do
+  run_dir=${run_dir%/}
   run=$(basename "$run_dir")
+  if [[ ! -f "$run_dir/result.json" ]]; then
+    [[ -f "$run_dir/step_usage.json" && -f "$run_dir/config.json" ]] || continue
+    step=$(json_number "$run_dir/step_usage.json" step)
+    max=$(json_number "$run_dir/config.json" max_steps)
+    [[ -n "$step" && -n "$max" ]] && ((step >= max)) || continue
+  fi
   for f in result.json metrics.jsonl config.json requested_config.json run_info.json step_usage.json; do
     [[ -f "$run_dir/$f" ]] && copy "$run_dir/$f" "$DEST/runs/$run/$f"
   done

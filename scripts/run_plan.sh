@@ -79,13 +79,10 @@ PLAN=$OUT/plan.txt
 OUT_ABS=$(cd "$OUT" && pwd)
 mapfile -t LINES < "$PLAN"
 
-# The number KEY ($2) of a JSON file written by structlm ($1: pretty-printed, one key a line).
-json_number() { sed -n 's/^ *"'"$2"'": *\([^,]*\),\{0,1\}$/\1/p' "$1"; }
-
 # One step, run until it has finished, in its own process group (a worker): exit 0 when it has,
 # 1 when it failed, 130 when a signal stopped it.
 run_step() {
-  local line=$1 key run rel name log attempt words extra i st try
+  local line=$1 key run rel name log attempt words extra i st
   local stop=0
   # Main sends SIGINT to this worker's process group: the training child stops at a checkpoint,
   # and this shell starts no further attempt.
@@ -123,24 +120,11 @@ run_step() {
     ((st == 0)) || { echo "run_plan: $name failed (see $log)" >&2; return 1; }
     exec 9> "$LOCK"
     flock -x 9
-    # Another worker's --measure may have caught this run between its last checkpoint and the cost
-    # it records on exit (RUN/step_usage.json: then an earlier attempt's, or none). A result.json
-    # whose cost is not the recorded one is measured again.
-    if ((JOBS > 1)) && [[ -f "$run/result.json" && -f "$run/step_usage.json" ]] &&
-      [[ "$(json_number "$run/result.json" train_wall_s) $(json_number "$run/result.json" peak_rss_mib)" != \
-         "$(json_number "$run/step_usage.json" wall_s) $(json_number "$run/step_usage.json" peak_rss_mib)" ]]; then
-      echo "run_plan: $name was measured as its training exited: measuring it again" | tee -a "$log" >&2
-      rm -f "$run/result.json"
-    fi
-    # With several workers a --plan may fail while another run is between its last checkpoint and
-    # its step_usage.json: tried again a few seconds later.
-    for try in 1 2 3; do
-      st=0
-      plan "${MEASURE[@]}" || st=$?
-      ((st != 0 && stop == 0 && JOBS > 1 && try < 3)) || break
-      echo "run_plan: --plan failed after $name (exit $st); trying again in 5 s" >&2
-      sleep 5
-    done
+    # Another worker's --plan never measures a run caught between its last checkpoint and the
+    # cost it records on exit: until RUN/step_usage.json names the last step, the run is not
+    # finished (experiment/step_plan.h).
+    st=0
+    plan "${MEASURE[@]}" || st=$?
     ((stop == 0)) || { echo "run_plan: $name stopped by a signal; rerun the script to resume it" >&2; return 130; }
     ((st == 0)) || { echo "run_plan: --plan failed after $name (exit $st)" >&2; return 1; }
     st=0

@@ -284,18 +284,20 @@ Results train_and_measure(const Setup& s, const CstdeExperimentOptions& o, const
       }
       auto cfg = run_config(s, name, sw, seed, data, sh.tok.vocab_size(), lr);
       ChildUsage usage;
-      if (mode == StepMode::run && lr > 0 && training_finished(dir, cfg.train)) {
+      if (mode == StepMode::run && lr > 0 && trained_model_present(dir, cfg.train)) {
         // Trained by the learning-rate sweep on this seed: measured as it is, with its step's cost.
         std::fprintf(stderr, "experiment: [%zu/%zu] %s seed %lld: trained by the lr sweep\n", done, total, name.c_str(),
                      (long long)seed);
         usage = recorded_train_usage(dir);
       } else if (mode == StepMode::run) {
-        std::fprintf(stderr, "experiment: [%zu/%zu] training %s seed %lld\n", done, total, name.c_str(), (long long)seed);
+        // A sweep run restored from its kept files has no checkpoint to measure: trained again.
+        std::fprintf(stderr, "experiment: [%zu/%zu] training %s seed %lld%s\n", done, total, name.c_str(), (long long)seed,
+                     training_finished(dir, cfg.train) ? " (its checkpoint is gone: trained again to measure it)" : "");
         usage = start_training(dir, cfg, runner);
         if (usage.exit_code != 0)
           fail(dir, "training " + name + " seed " + std::to_string(seed) + " failed (exit " +
                         std::to_string(usage.exit_code) + "); rerun the experiment to resume it");
-      } else if (!training_finished(dir, cfg.train)) {
+      } else if (!trained_model_present(dir, cfg.train)) {
         start_training(dir, cfg, runner);  // recorded
         continue;
       } else if (mode == StepMode::plan && !o.measure_finished) {
@@ -319,8 +321,10 @@ Results train_and_measure(const Setup& s, const CstdeExperimentOptions& o, const
 // E1's learning-rate choice (experiment.lr_sweep): every variant trains at every rate on its first
 // lr_sweep_seeds seeds (train only: the sweep's runs are not measured unless chosen); each keeps
 // the rate whose runs end with the lowest mean validation loss (ties: the earlier rate in the
-// list). Written to OUT/cstde/lr_choice.json. With a recorder (--plan, --collect) the unfinished
-// sweep runs are recorded and the choice is nullopt until every one of them has finished.
+// list). A sweep run counts once its train step has ended (training_finished: its kept files
+// suffice, no checkpoint needed). Written to OUT/cstde/lr_choice.json. With a recorder (--plan,
+// --collect) the unfinished sweep runs are recorded and the choice is nullopt until every one of
+// them has finished.
 std::optional<LrChoice> choose_learning_rates(const Setup& s, const CstdeExperimentOptions& o, const Shared& sh,
                                               const json& data, StepRunner& runner, StepMode mode) {
   const auto& e = s.e();
@@ -400,7 +404,7 @@ void check_all_finished(const Setup& s, const CstdeExperimentOptions& o, const S
       const std::string dir = run_dir_of(o, name, seed, lr_of(lrs, name));
       if (file_exists(dir + "/result.json")) continue;
       const auto cfg = run_config(s, name, sw, seed, data, sh.tok.vocab_size(), lr_of(lrs, name));
-      if (!training_finished(dir, cfg.train)) start_training(dir, cfg, recorder);
+      if (!trained_model_present(dir, cfg.train)) start_training(dir, cfg, recorder);
     }
   if (!recorder.steps().empty()) fail_unfinished(o.out, recorder.steps());
 }

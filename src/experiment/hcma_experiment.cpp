@@ -99,7 +99,7 @@ BaseModel base_model(const Setup& s, const HcmaExperimentOptions& o, const works
     run["train"]["keep_steps"] = std::vector<std::int64_t>(keep.begin(), keep.end());
   }
   auto cfg = train::RunConfig::from_json(run, s.cfg.path);  // a GPT or, with model.arch llama, a Llama
-  const bool finished = mode != StepMode::run && training_finished(base, cfg.train);
+  const bool finished = mode != StepMode::run && trained_model_present(base, cfg.train);
   if (finished) {
     if (mode == StepMode::collect) write_file_atomic(base + "/done", "");
     return b;

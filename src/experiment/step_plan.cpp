@@ -71,16 +71,39 @@ void fail_unfinished(const std::string& out, const std::vector<PlannedStep>& ste
   fail(out, msg);
 }
 
-bool training_finished(const std::string& run_dir, const train::TrainConfig& tc) {
+namespace {
+
+std::int64_t end_step(const train::TrainConfig& tc) {
+  return tc.stop_at_step > 0 ? std::min(tc.stop_at_step, tc.max_steps) : tc.max_steps;
+}
+
+// The step of RUN_DIR's latest checkpoint; -1 when there is none. The metadata alone: the
+// tensors are not read (the file is memory-mapped).
+std::int64_t checkpoint_step(const std::string& run_dir) {
   const std::string latest = train::latest_checkpoint_path(run_dir);
-  if (!file_exists(latest)) return false;
-  // The metadata alone: the tensors are not read (the file is memory-mapped).
+  if (!file_exists(latest)) return -1;
   const formats::SafetensorsReader reader(latest);
   const auto it = reader.metadata().find("train_state");
   check(it != reader.metadata().end(), latest, "metadata 'train_state' is missing: not a training checkpoint");
-  const auto state = train::TrainState::from_json(json::parse(it->second), latest);
-  const std::int64_t end = tc.stop_at_step > 0 ? std::min(tc.stop_at_step, tc.max_steps) : tc.max_steps;
-  return state.step >= end;
+  return train::TrainState::from_json(json::parse(it->second), latest).step;
+}
+
+}  // namespace
+
+bool training_finished(const std::string& run_dir, const train::TrainConfig& tc) {
+  const std::string path = train_usage_path(run_dir);
+  if (!file_exists(path)) return false;
+  const json j = load_json(path);
+  std::int64_t step = -1;
+  if (j.is_object() && j.contains("step"))
+    read_field(j, "step", step, path);
+  else
+    step = checkpoint_step(run_dir);  // written by a structlm from before the key
+  return step >= end_step(tc);
+}
+
+bool trained_model_present(const std::string& run_dir, const train::TrainConfig& tc) {
+  return training_finished(run_dir, tc) && checkpoint_step(run_dir) >= end_step(tc);
 }
 
 ChildUsage recorded_train_usage(const std::string& run_dir) {

@@ -58,9 +58,15 @@ std::string write_plan(const std::string& out, const std::vector<PlannedStep>& s
 // --collect with unfinished steps: an error naming OUT and every unfinished step with its command.
 [[noreturn]] void fail_unfinished(const std::string& out, const std::vector<PlannedStep>& steps);
 
-// True when RUN_DIR's latest checkpoint has reached the step the run was to stop at (stop_at_step,
-// else max_steps of `tc`): its train step finished. No checkpoint: false.
+// True when RUN_DIR's train step has ended at the step the run was to stop at (stop_at_step, else
+// max_steps of `tc`), as the step recorded it on exit (step_usage.json's "step"; a file written
+// before that key: the latest checkpoint's step). Until then false, also while the process is
+// between its last checkpoint and that file, so another worker's --plan never measures a run
+// whose cost is not yet written. Needs no checkpoint: a run restored from its kept files
+// (scripts/keep_results.sh) counts as trained, which is all E1's learning-rate sweep asks of a run.
 bool training_finished(const std::string& run_dir, const train::TrainConfig& tc);
+// training_finished, and the model is there to measure: the latest checkpoint is at that step.
+bool trained_model_present(const std::string& run_dir, const train::TrainConfig& tc);
 // The cost the train step recorded itself (step_usage.json); error naming the file when absent.
 ChildUsage recorded_train_usage(const std::string& run_dir);
 

@@ -1,11 +1,13 @@
 #include "experiment/steps.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/json.h"
 #include "core/json_override.h"
 #include "core/platform.h"
 #include "dist/process_group.h"
@@ -100,11 +102,23 @@ train::TrainResult run_training(const workspace::Workspace& ws, const TrainReque
     }
   }
   if (group && lead) group->barrier();
+  // A resumed run's cost is that of all its attempts: the earlier ones' as they recorded it (an
+  // attempt killed before recording is not counted).
+  double earlier_wall_s = 0, earlier_peak_mib = 0;
+  const std::string usage_path = train_usage_path(r.run_dir);
+  if (lead && r.resume && file_exists(usage_path)) {
+    const json u = load_json(usage_path);
+    read_field(u, "wall_s", earlier_wall_s, usage_path);
+    read_field(u, "peak_rss_mib", earlier_peak_mib, usage_path);
+  }
   auto result = train::train(cfg, r.run_dir, r.resume, vocabulary.eot, group);
+  // Written last, after the final checkpoint: its "step" is what says the step has ended
+  // (experiment/step_plan.h, training_finished).
   if (lead)
-    save_json(train_usage_path(r.run_dir),
-              {{"wall_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
-               {"peak_rss_mib", peak_rss_mib()}});
+    save_json(usage_path,
+              {{"wall_s", earlier_wall_s + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
+               {"peak_rss_mib", std::max(earlier_peak_mib, peak_rss_mib())},
+               {"step", result.steps}});
   return result;
 }
 

@@ -26,8 +26,9 @@ struct TrainRequest {
 // Runs it: writes run_info.json, checks the model's vocabulary against the tokenizer's (a model
 // smaller than its tokenizer is refused naming both; one the config leaves unset takes the
 // tokenizer's), trains, and records what the step cost in RUN_DIR/step_usage.json
-// (train_usage_path), so a run trained by a command of `experiment --plan` is measured like one
-// the driver ran. Errors name the config.
+// (train_usage_path: wall time summed and peak memory the largest over a resumed run's attempts,
+// and the step it ended at), so a run trained by a command of `experiment --plan` is measured
+// like one the driver ran. Errors name the config.
 // `group`: this process's data-parallel group (nullptr: one process; train/trainer.h). Rank 0
 // prepares what every rank reads (corpora, shards, tokenizer) and writes run_info.json while
 // the others wait, so they find the files made.

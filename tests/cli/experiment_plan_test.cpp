@@ -374,6 +374,31 @@ TEST_F(ExperimentPlan, CstdeLearningRateSweepChoosesOnValidationPerVariant) {
     EXPECT_NE(stage2.out.find(out + "/runs/" + seed2), std::string::npos) << seed2 << "\n" << stage2.out;
   }
 
+  // A fresh machine given only the kept files (scripts/keep_results.sh, no checkpoint): the
+  // sweep's runs, the chosen ones measured and the others not, count as trained, so --plan makes
+  // the same choice and lists the same seed-2 runs, nothing of the sweep again.
+  ASSERT_EQ(run(common + " --out " + out + " --plan --measure").code, 0);
+  const std::string kept = path("kept"), restored = path("restored");
+  auto keep = run_shell("bash " + std::string(STRUCTLM_SOURCE_DIR) + "/scripts/keep_results.sh " + out + " " + kept);
+  ASSERT_EQ(keep.code, 0) << keep.out;
+  fs::create_directories(restored);
+  fs::copy(kept + "/runs", restored + "/runs", fs::copy_options::recursive);
+  for (const char* run_name : {"baseline-lr0.0003-seed1", "baseline-lr0.003-seed1", "init-lr0.0003-seed1", "init-lr0.003-seed1"}) {
+    EXPECT_TRUE(fs::exists(restored + "/runs/" + run_name + "/step_usage.json")) << run_name;
+    EXPECT_FALSE(fs::exists(restored + "/runs/" + run_name + "/checkpoints")) << run_name;
+  }
+  auto again = run(common + " --out " + restored + " --plan");
+  ASSERT_EQ(again.code, 0) << again.out;
+  const auto restored_lines = plan_lines(restored + "/plan.txt");
+  ASSERT_EQ(restored_lines.size(), 2u) << again.out;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto at = lines[i].find(out + "/runs/");
+    ASSERT_NE(at, std::string::npos) << lines[i];
+    const std::string run_name = lines[i].substr(at + out.size() + 6, lines[i].find(' ', at) - at - out.size() - 6);
+    EXPECT_NE(restored_lines[i].find(restored + "/runs/" + run_name + " "), std::string::npos) << restored_lines[i];
+  }
+  EXPECT_EQ(structlm::load_json(restored + "/cstde/lr_choice.json"), choice);
+
   ASSERT_EQ(run_shell("sh " + out + "/plan.txt").code, 0);
   auto collect = run(common + " --out " + out + " --collect");
   ASSERT_EQ(collect.code, 0) << collect.out;

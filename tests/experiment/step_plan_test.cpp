@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "core/io.h"
+#include "core/json.h"
 #include "core/subprocess.h"
 #include "experiment/step_plan.h"
 #include "support/temp_dir.h"
@@ -16,6 +18,7 @@ using namespace structlm::experiment;
 using structlm::test_util::error_of;
 using structlm::test_util::TempDir;
 using Args = std::vector<std::string>;
+namespace fs = std::filesystem;
 
 TEST(StepPlan, ShellCommandsGiveEveryArgumentBackUnchanged) {
   EXPECT_EQ(shell_quote("/runs/cstde/runs/both-seed1"), "/runs/cstde/runs/both-seed1");
@@ -98,7 +101,10 @@ TEST(StepPlan, TrainingIsFinishedOnlyAtItsLastStep) {
   EXPECT_FALSE(training_finished(r.run_dir, tc));
   tc.stop_at_step = 2;
   EXPECT_TRUE(training_finished(r.run_dir, tc));  // the step it was asked to stop at
+  EXPECT_TRUE(trained_model_present(r.run_dir, tc));
   tc.stop_at_step = 0;
+  const double first_wall_s = recorded_train_usage(r.run_dir).wall_s;
+  EXPECT_EQ(load_json(train_usage_path(r.run_dir))["step"].get<std::int64_t>(), 2);
 
   // The same command again (a requeued job): refused without --auto-resume, continued with it.
   r.overrides = {"train.stop_at_step=0"};
@@ -106,7 +112,26 @@ TEST(StepPlan, TrainingIsFinishedOnlyAtItsLastStep) {
   r.auto_resume = true;
   run_training(ws, r);
   EXPECT_TRUE(training_finished(r.run_dir, tc));
+  EXPECT_TRUE(trained_model_present(r.run_dir, tc));
   const ChildUsage u = recorded_train_usage(r.run_dir);
-  EXPECT_GT(u.wall_s, 0.0);
+  EXPECT_GT(u.wall_s, first_wall_s);  // both attempts' time
   EXPECT_GT(u.peak_rss_mib, 10.0);
+  const json usage = load_json(train_usage_path(r.run_dir));
+  EXPECT_EQ(usage["step"].get<std::int64_t>(), 4);
+
+  // The final checkpoint written, the cost not yet (a process between the two, as another
+  // worker's --plan may see it): not finished.
+  fs::remove(train_usage_path(r.run_dir));
+  EXPECT_FALSE(training_finished(r.run_dir, tc));
+  EXPECT_FALSE(trained_model_present(r.run_dir, tc));
+  // A file from before the "step" key: the checkpoint says where the step ended.
+  json old_usage = usage;
+  old_usage.erase("step");
+  save_json(train_usage_path(r.run_dir), old_usage);
+  EXPECT_TRUE(training_finished(r.run_dir, tc));
+  // Restored from its kept files (no checkpoint): trained, but no model to measure.
+  save_json(train_usage_path(r.run_dir), usage);
+  fs::remove_all(r.run_dir + "/checkpoints");
+  EXPECT_TRUE(training_finished(r.run_dir, tc));
+  EXPECT_FALSE(trained_model_present(r.run_dir, tc));
 }
