@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 
+#include "report/learning_curve.h"
 #include "report/sections.h"
 
 namespace structlm::report {
@@ -29,6 +30,72 @@ void add_learning_curves(Section& s, const std::string& path, const std::vector<
   p.log_x = true;
   add_loss_curves(s, path, "training_tokens", p, "Validation loss on the training corpora over training tokens", order,
                   ids);
+}
+
+// E1's question, warm start or lasting gain, over the whole of training: at each validation
+// point of an arm, the tokens the same seed's baseline needs to reach that loss
+// (report/learning_curve.h) over the tokens the arm has trained on. A warm start decays towards 1
+// as training goes on; a lasting gain stays above it. A point whose loss the baseline never
+// reaches within its whole budget has no multiplier: left out, and counted in the caption.
+void add_token_multipliers(Section& s, const std::string& path, const Experiment& e, PlotIds& ids) {
+  if (e.baseline.empty()) return;
+  const auto lines = read_loss_log(path, "training_tokens");
+  std::map<long long, std::vector<CurvePoint>> reference;  // the baseline's curve at each seed
+  for (const auto& l : lines)
+    if (l.variant == e.baseline) reference[l.seed].push_back({double(l.at), l.loss});
+  if (reference.empty()) return;
+  for (auto& [seed, curve] : reference)
+    std::sort(curve.begin(), curve.end(), [](const CurvePoint& a, const CurvePoint& b) { return a.tokens < b.tokens; });
+  std::vector<SeriesPoint> points;
+  std::size_t beyond = 0;
+  for (const auto& l : lines) {
+    if (l.variant == e.baseline || l.at <= 0) continue;
+    const auto it = reference.find(l.seed);
+    if (it == reference.end()) continue;  // no baseline at this seed: nothing to pair with
+    const auto needed = tokens_to_reach(it->second, l.loss);
+    if (!needed) {
+      ++beyond;
+      continue;
+    }
+    points.push_back({l.variant, l.seed, double(l.at), *needed / double(l.at), l.where});
+  }
+  if (points.empty() && beyond == 0) return;
+  const auto curves = aggregate(points);
+  Panel p;
+  p.title = "Token multiplier over training";
+  p.xlabel = "training tokens of the arm";
+  p.ylabel = "baseline tokens for the same loss / arm's tokens";
+  p.log_x = true;
+  double lo = 0, hi = 0;
+  for (const auto& c : curves) {
+    p.series.push_back(curve_series(c, color_of(e.variants, c.group)));
+    lo = lo == 0 ? c.x.front() : std::min(lo, c.x.front());
+    hi = std::max(hi, c.x.back());
+  }
+  if (hi > 0) {  // the line of no saving
+    Series one;
+    one.title = "1 (no saving)";
+    one.x = {lo, hi};
+    one.y = {1, 1};
+    one.color = color_of(e.variants, "");
+    one.dash = 2;
+    p.series.push_back(one);
+  }
+  const std::string left_out =
+      beyond == 0 ? ""
+                  : " " + std::to_string(beyond) + " point(s) left out: the baseline does not reach that loss within its "
+                    "whole budget (a multiplier above its budget over the arm's tokens).";
+  if (curves.empty()) {
+    s.add_note("Token multiplier over training (" + path + "): no point has one." + left_out);
+    return;
+  }
+  Figure f;
+  f.panels.push_back(p);
+  s.add_plot({"Tokens the same seed's baseline needs to reach each arm's validation loss, over the tokens the arm "
+              "took (" + path + "): above 1 the arm saves tokens; a warm start falls back to 1, a lasting gain does "
+              "not; band: mean ± sd over seeds." + left_out,
+              render_figure(f, ids())});
+  s.add_table(curve_table(p.title, "training tokens", curves, 2));
 }
 
 void add_sentence_lengths(Section& s, const std::string& path, const std::vector<std::string>& order, PlotIds& ids) {
@@ -99,7 +166,10 @@ void add_cstde_sections(Document& doc, const std::vector<RunData>& runs, PlotIds
   add_experiment_sections(
       doc, runs, "cstde", "CSTDE",
       {{"learning_curves.jsonl",
-        [&](Section& s, const std::string& p, const Experiment& e) { add_learning_curves(s, p, e.variants, ids); }},
+        [&](Section& s, const std::string& p, const Experiment& e) {
+          add_learning_curves(s, p, e.variants, ids);
+          add_token_multipliers(s, p, e, ids);
+        }},
        {"loss_by_distance.jsonl",
         [&](Section& s, const std::string& p, const Experiment& e) { add_loss_by_distance(s, p, e.variants, ids); }},
        {"sentence_lengths.jsonl",

@@ -4,6 +4,7 @@
 
 #include "support/temp_dir.h"
 #include "core/io.h"
+#include "core/json.h"
 #include "report/document.h"
 #include "report/experiment_logs.h"
 #include "report/experiment_markdown.h"
@@ -103,6 +104,33 @@ TEST(ReportTables, CstdeSection) {
   for (const auto& s : d.sections)
     for (const auto& b : s.blocks) plots += b.kind == Block::plot && contains(b.fig.svg, "<svg");
   EXPECT_EQ(plots, 2);
+}
+
+// E1's token multiplier over training, worked by hand. Baseline curves (tokens -> loss): seed 1
+// 100 -> 4.0, 1000 -> 3.0, 10000 -> 2.0; seed 2 the same plus 0.2. Arm "both", seed 1: 3.0 at 100
+// (the baseline needs 1000: x10), 2.5 at 1000 (halfway in log tokens between 1000 and 10000:
+// 10^3.5 = 3162.28, x3.16), 1.9 at 10000 (never reached: left out); seed 2: 3.7 at 100 (10^2.5:
+// x3.16), 2.7 at 1000 (x3.16), 2.2 at 10000 (reached at its last point: x1). Over seeds at 100:
+// mean (10 + 3.16228) / 2 = 6.58114, sd 6.83772 / sqrt(2) = 4.834999..., printed 4.83.
+TEST(ReportTables, CstdeTokenMultiplierOverTraining) {
+  TempDir t;
+  test_report::write_cstde_logs(t.path());
+  std::string lines;
+  auto line = [&](const char* variant, int seed, int tokens, double loss) {
+    lines += json{{"variant", variant}, {"seed", seed}, {"training_tokens", tokens}, {"loss", loss}, {"tokens", tokens}}.dump() + "\n";
+  };
+  const int at[3] = {100, 1000, 10000};
+  const double base[3] = {4.0, 3.0, 2.0}, both1[3] = {3.0, 2.5, 1.9}, both2[3] = {3.7, 2.7, 2.2};
+  for (int k = 0; k < 3; ++k) line("baseline", 1, at[k], base[k]);
+  for (int k = 0; k < 3; ++k) line("baseline", 2, at[k], base[k] + 0.2);
+  for (int k = 0; k < 3; ++k) line("both", 1, at[k], both1[k]);
+  for (int k = 0; k < 3; ++k) line("both", 2, at[k], both2[k]);
+  write_file_atomic(t / "cstde/learning_curves.jsonl", lines);
+  const std::string md = to_markdown(build_report({t.path()}));
+  EXPECT_TRUE(contains(md, "1 point(s) left out: the baseline does not reach that loss")) << md;
+  EXPECT_TRUE(contains(md, "| 100 | 6.58 ± 4.83 (2 seeds) |")) << md;
+  EXPECT_TRUE(contains(md, "| 1000 | 3.16 ± 0.00 (2 seeds) |")) << md;
+  EXPECT_TRUE(contains(md, "| 10000 | 1.00 (1 seed) |")) << md;
 }
 
 // experiment.json without "contrasts" (every file before issue 14's second round) renders exactly
