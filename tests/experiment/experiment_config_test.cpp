@@ -75,7 +75,7 @@ TEST(ExperimentConfig, ShippedConfigsReadBackTheirValues) {
 // lr_sweep_seeds chooses on the seeds kept.
 TEST(ExperimentConfig, LearningRateSweepIsCheckedWhenRead) {
   auto e1 = load_cstde_config(kConfigs + "cstde_e1.json");
-  EXPECT_EQ(e1.section.lr_sweep, (std::vector<double>{0.001, 0.002, 0.004}));
+  EXPECT_EQ(e1.section.lr_sweep, (std::vector<double>{0.001, 0.002, 0.004, 0.008}));
   EXPECT_EQ(e1.section.lr_sweep_seeds, 1u);
   EXPECT_TRUE(load_cstde_config(kConfigs + "cstde_quick.json").section.lr_sweep.empty());
 
