@@ -31,7 +31,7 @@ struct Options {
   std::map<std::string, long> v = {{"layers", 6}, {"heads", 6},  {"embd", 384}, {"vocab", 8192},
                                    {"T", 256},    {"batch", 8},  {"steps", 5},  {"warmup", 2},
                                    {"repeats", 1}, {"threads", 2}, {"seed", 0},  {"cstde-rank", 0},
-                                   {"bf16", 0},   {"peak", 0},  {"profile", 0}};
+                                   {"bf16", 0},   {"peak", 0},  {"profile", 0}, {"profile-shapes", 0}};
   bool print_coretype = false;
   std::string device = "cpu";  // --device: cpu (default), cuda, cuda:N or auto
 };
@@ -40,13 +40,14 @@ struct Options {
   std::fprintf(stderr,
                "train_bench: %s\nusage: train_bench [--layers N] [--heads N] [--embd N] [--vocab N] [--T N] "
                "[--batch N] [--steps N] [--warmup N] [--repeats N] [--threads N] [--seed N] [--cstde-rank R] [--bf16 0|1] "
-               "[--profile N] [--device cpu|cuda|cuda:N|auto] | "
+               "[--profile N] [--profile-shapes 0|1] [--device cpu|cuda|cuda:N|auto] | "
                "--peak N | --print-coretype\n(--cstde-rank R > 0: CSTDE dependency-weighted attention of rank R, with carry;\n"
                " --bf16 1: the forward under bf16 autocast, as train.precision bf16 runs it;\n"
                " --device D: where the model, batch and optimizer live (default cpu; cuda for a GPU: each step\n"
                "   ends in loss.item(), a device sync, so the timing covers the GPU's work);\n"
                " --profile N: after the timed steps, N more steps under torch's profiler, and a table of self CPU\n"
                "   time per op on stderr;\n"
+               " --profile-shapes 1: that table split by the ops' input shapes (which copy is the costly one);\n"
                " --peak N: instead, this machine's fp32 and bf16 matrix-product rates on N x N matrices)\n",
                why);
   std::exit(2);
@@ -111,7 +112,8 @@ long minor_faults() {
 // Self CPU time per op name over the events torch's (legacy) profiler recorded: each op's
 // elapsed time less that of the ops it called (each thread's ranges nest), summed by name,
 // printed to stderr as the top `rows`, with a share of the total and the matrix products' sum.
-void print_profile(const torch::autograd::profiler::thread_event_lists& threads, std::size_t rows) {
+// `by_shape`: one row per op name and input shapes (the profiler must have recorded them).
+void print_profile(const torch::autograd::profiler::thread_event_lists& threads, std::size_t rows, bool by_shape) {
   using torch::autograd::profiler::EventKind;
   using torch::autograd::profiler::LegacyEvent;
   struct Open {
@@ -129,7 +131,16 @@ void print_profile(const torch::autograd::profiler::thread_event_lists& threads,
         const Open open = stack.back();
         stack.pop_back();
         const double elapsed = open.push->cpuElapsedUs(e);
-        auto& [us, calls] = self[open.push->name()];
+        std::string key = open.push->name();
+        if (by_shape) {
+          key += " ";
+          for (const auto& shape : open.push->shapes()) {
+            key += "[";
+            for (std::size_t d = 0; d < shape.size(); ++d) key += (d ? "," : "") + std::to_string(shape[d]);
+            key += "]";
+          }
+        }
+        auto& [us, calls] = self[key];
         us += elapsed - open.children_us;
         ++calls;
         if (stack.empty()) total += elapsed;
@@ -140,12 +151,15 @@ void print_profile(const torch::autograd::profiler::thread_event_lists& threads,
   std::vector<std::pair<std::string, std::pair<double, long>>> sorted(self.begin(), self.end());
   std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
   double matmul = 0;
-  for (const auto& [name, v] : sorted)
+  for (const auto& [key, v] : sorted) {
+    const std::string name = key.substr(0, key.find(' '));
     if (name == "aten::mm" || name == "aten::addmm" || name == "aten::bmm" || name == "aten::baddbmm") matmul += v.first;
-  std::fprintf(stderr, "%-70s %10s %7s %7s\n", "op (self CPU time)", "ms", "share", "calls");
+  }
+  const int width = by_shape ? 110 : 70;  // an op's name with its input shapes runs long
+  std::fprintf(stderr, "%-*s %10s %7s %7s\n", width, "op (self CPU time)", "ms", "share", "calls");
   for (std::size_t i = 0; i < std::min(rows, sorted.size()); ++i)
-    std::fprintf(stderr, "%-70.70s %10.1f %6.1f%% %7ld\n", sorted[i].first.c_str(), sorted[i].second.first / 1e3,
-                 100.0 * sorted[i].second.first / total, sorted[i].second.second);
+    std::fprintf(stderr, "%-*.*s %10.1f %6.1f%% %7ld\n", width, width, sorted[i].first.c_str(),
+                 sorted[i].second.first / 1e3, 100.0 * sorted[i].second.first / total, sorted[i].second.second);
   std::fprintf(stderr, "total %.1f ms; matrix products (mm, addmm, bmm, baddbmm) %.1f%%\n", total / 1e3, 100.0 * matmul / total);
 }
 
@@ -224,9 +238,9 @@ int main(int argc, char** argv) {
   if (opt("profile") > 0) {
     const long f0 = minor_faults();
     torch::autograd::profiler::enableProfilerLegacy(
-        torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
+        torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU, opt("profile-shapes") != 0));
     for (long i = 0; i < opt("profile"); ++i) step();
-    print_profile(torch::autograd::profiler::disableProfilerLegacy(), 30);
+    print_profile(torch::autograd::profiler::disableProfilerLegacy(), opt("profile-shapes") ? 45 : 30, opt("profile-shapes") != 0);
     // The legacy profiler's own allocations split glibc's heap, so profiled steps fault in fresh
     // pages (measured: ~36,000 per step of the demo-size model, against none unprofiled), and
     // ops that write large new tensors (log-softmax over the vocabulary, fill, copies) read several
