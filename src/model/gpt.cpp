@@ -12,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "model/causal_softmax.h"
 #include "model/gelu.h"
 #include "model/layer_norm.h"
 #include "model/precision.h"
@@ -117,10 +118,17 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, KVCache* 
   }
   if (!y.defined()) {
     // softmax(q k^T / sqrt(hd) + mask) v. baddbmm computes mask + scale * (q k^T) in one call, so
-    // neither the scaling nor the masking is a separate pass over the [T, Tk] scores.
-    auto att = torch::baddbmm(causal_mask(past, T, q), q.reshape({B * n_head, T, hd}),
-                              k.reshape({B * n_head, Tk, hd}).transpose(1, 2), /*beta=*/1.0, /*alpha=*/scale);
-    if (dependency.defined()) {
+    // neither the scaling nor the masking is a separate pass over the [T, Tk] scores; with
+    // STRUCTLM_FUSED_SOFTMAX=1 the plain attention takes q k^T unscaled and unmasked and one fused
+    // pass does scale, mask and softmax (model/causal_softmax.h).
+    const bool fused_softmax = !dependency.defined() && fused_causal_softmax();
+    auto att = fused_softmax ? torch::bmm(q.reshape({B * n_head, T, hd}), k.reshape({B * n_head, Tk, hd}).transpose(1, 2))
+                             : torch::baddbmm(causal_mask(past, T, q), q.reshape({B * n_head, T, hd}),
+                                              k.reshape({B * n_head, Tk, hd}).transpose(1, 2), /*beta=*/1.0,
+                                              /*alpha=*/scale);
+    if (fused_softmax) {
+      att = causal_softmax(att, scale, past);
+    } else if (dependency.defined()) {
       // softmax(att + beta_h * log(D + eps)): D is [B, T, Tk] once per layer, shared by the heads;
       // one fused pass forward and one backward (model/log_prior.h).
       att = log_prior_softmax(att.view({B, n_head, T, Tk}), dep_beta, dependency, dep_epsilon).view({B * n_head, T, Tk});
